@@ -1,0 +1,103 @@
+"""The Litestar application: routes, dependencies, error handling and the API documentation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
+
+from directory.database import Database
+from directory.dependencies import DEPENDENCIES
+from directory.errors import EXCEPTION_HANDLERS
+from directory.geocoding import Geocoder
+from directory.health import health, ready
+from directory.listings.routes import ProviderController
+from directory.listings.service import ListingService
+from directory.settings import Settings, get_settings
+from directory.taxonomy.routes import TaxonomyController
+from directory.taxonomy.service import TaxonomyService
+
+DESCRIPTION = """\
+The API behind a "find services near you" directory of ketamine and other infusion-therapy providers.
+
+* Reads of published listings are open to everyone.
+* Writes need `Authorization: Bearer <token>`.
+* Every error is an RFC 9457 `application/problem+json` document; validation problems list each
+  offending field in `errors` as `{"field", "reason"}`.
+* Listing responses carry an `ETag` (the listing's version); send it as `If-Match` when changing
+  the listing, and a stale one gets 412.
+"""
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Infusion provider directory",
+        version="1.0.0",
+        description=DESCRIPTION,
+        path="/schema",
+        use_handler_docstrings=True,
+        tags=[
+            Tag(name="listings", description="Providers (clinics) with their locations and clinicians"),
+            Tag(name="taxonomy", description="Conditions treated and services offered"),
+            Tag(name="operations", description="Health and readiness probes"),
+        ],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="DIRECTORY_ADMIN_TOKEN")
+            }
+        ),
+        # The documentation page must work without internet: its assets are served by the app.
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url="/schema/assets/swagger-ui-bundle.js",
+                css_url="/schema/assets/swagger-ui.css",
+                standalone_preset_js_url="/schema/assets/swagger-ui-standalone-preset.js",
+            )
+        ],
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    logging.getLogger("directory").setLevel(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        database = Database.from_settings(settings)
+        geocoder = Geocoder(settings, database.writer)
+        app.state.settings = settings
+        app.state.database = database
+        app.state.geocoder = geocoder
+        app.state.listings = ListingService(geocoder, settings.secret_key)
+        app.state.taxonomy = TaxonomyService()
+        try:
+            yield
+        finally:
+            await geocoder.close()
+            await database.dispose()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            ready,
+            ProviderController,
+            TaxonomyController,
+            create_static_files_router(
+                path="/schema/assets", directories=[swagger_ui_path], include_in_schema=False
+            ),
+        ],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=_openapi(),
+        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
+    )

@@ -1,0 +1,83 @@
+"""The ``directory`` command: serve the API, migrate the database, load the seed data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from directory import migrate
+from directory.settings import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from directory.geocoding import warm_up
+
+    warm_up()  # build the offline place index before the first request needs it
+    uvicorn.run(
+        "directory.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=get_settings().log_level.lower(),
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if args.action == "upgrade":
+        migrate.upgrade(settings.database_url, args.revision or "head")
+    elif args.action == "downgrade":
+        migrate.downgrade(settings.database_url, args.revision or "base")
+    else:
+        current = asyncio.run(migrate.current_revision(settings, settings.database_url))
+        print(f"database: {current or 'empty'}; code: {migrate.head_revision()}")
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from directory.seeding import seed
+
+    report = asyncio.run(seed(get_settings(), samples=not args.taxonomy_only, only_if_empty=args.if_empty))
+    print(
+        f"taxonomy entries changed: {report.taxonomy_changed}; sample listings added: {report.providers_added}, "
+        f"already there: {report.providers_skipped}"
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="directory", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.set_defaults(run=_serve)
+
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("revision", nargs="?", help="target revision (head for upgrade, base for downgrade)")
+    db.set_defaults(run=_db)
+
+    seed = commands.add_parser("seed", help="load the taxonomies and the sample directory (idempotent)")
+    seed.add_argument("--taxonomy-only", action="store_true", help="skip the sample listings")
+    seed.add_argument("--if-empty", action="store_true", help="add sample listings only to an empty directory")
+    seed.set_defaults(run=_seed)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

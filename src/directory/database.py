@@ -1,0 +1,109 @@
+"""Engines and sessions.
+
+Two session factories exist: ``writer`` for changes (one explicit transaction per operation) and
+``reader`` for the read routes. On PostgreSQL the reader runs in autocommit so that a search does
+not pay for a BEGIN/COMMIT round trip, and it may point at a replica.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from directory.settings import Settings
+
+
+def dialect_of(url: str) -> str:
+    """``"sqlite"`` or ``"postgresql"``; anything else is refused early with a clear message."""
+    name = make_url(url).get_backend_name()
+    if name not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database {name!r}: use sqlite+aiosqlite:// or postgresql+asyncpg://")
+    return name
+
+
+def _async_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.get_driver_name() != "aiosqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "asyncpg":
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions start (see the "begin" hook).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    if immediate:
+        # A write transaction takes the write lock up front; a deferred one that upgrades later can
+        # fail with "database is locked" without waiting for busy_timeout.
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, settings: Settings, *, read_only: bool = False) -> AsyncEngine:
+    url = _async_url(url)
+    if dialect_of(url) == "sqlite":
+        _ensure_sqlite_folder(url)
+        engine = create_async_engine(url)
+        _sqlite_pragmas(engine, immediate=not read_only)
+        return engine
+    engine = create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        # JIT planning adds hundreds of milliseconds to PostGIS queries and gains nothing here.
+        connect_args={"server_settings": {"jit": "off", "application_name": "directory"}},
+    )
+    if read_only:
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
+@dataclass
+class Database:
+    """The engines of one running app, and their session factories."""
+
+    dialect: str
+    write_engine: AsyncEngine
+    read_engine: AsyncEngine
+    writer: async_sessionmaker[AsyncSession]
+    reader: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        write_engine = create_engine(settings.database_url, settings)
+        read_engine = create_engine(settings.read_database_url or settings.database_url, settings, read_only=True)
+        return cls(
+            dialect=dialect_of(settings.database_url),
+            write_engine=write_engine,
+            read_engine=read_engine,
+            writer=async_sessionmaker(write_engine, expire_on_commit=False, autoflush=False),
+            reader=async_sessionmaker(read_engine, expire_on_commit=False, autoflush=False),
+        )
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()

@@ -1,0 +1,50 @@
+"""Request-scoped dependencies, declared once for the whole app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory.access import Caller, identify
+from directory.database import Database
+from directory.listings.service import ListingService
+from directory.taxonomy.service import TaxonomyService
+
+
+def _database(state: State) -> Database:
+    return state.database
+
+
+async def provide_reader(state: State) -> AsyncIterator[AsyncSession]:
+    async with _database(state).reader() as session:
+        yield session
+
+
+async def provide_writer(state: State) -> AsyncIterator[AsyncSession]:
+    async with _database(state).writer() as session:
+        yield session
+
+
+def provide_caller(request: Request, state: State) -> Caller:
+    return identify(request, state.settings)
+
+
+def provide_listings(state: State) -> ListingService:
+    return state.listings
+
+
+def provide_taxonomy(state: State) -> TaxonomyService:
+    return state.taxonomy
+
+
+DEPENDENCIES = {
+    "reader": Provide(provide_reader),
+    "writer": Provide(provide_writer),
+    "caller": Provide(provide_caller, sync_to_thread=False),
+    "listings": Provide(provide_listings, sync_to_thread=False),
+    "taxonomy": Provide(provide_taxonomy, sync_to_thread=False),
+}

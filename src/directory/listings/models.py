@@ -1,0 +1,209 @@
+"""Table models of a listing: the provider, its locations, services, conditions and clinicians.
+
+These never leave the service layer; the routes answer with the schemas in ``schemas.py``.
+"""
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Index, String, Uuid
+from sqlmodel import Field, Relationship, SQLModel
+
+from directory.columns import BigKey, JSONValue, UTCDateTime, utcnow
+from directory.taxonomy.models import Condition, Service
+
+
+class ProviderStatus(str, enum.Enum):
+    draft = "draft"
+    pending_review = "pending_review"
+    published = "published"
+    suspended = "suspended"
+    closed = "closed"
+
+
+class VerificationStatus(str, enum.Enum):
+    unverified = "unverified"
+    pending = "pending"
+    verified = "verified"
+    failed = "failed"
+
+
+class Route(str, enum.Enum):
+    """How ketamine is given: IV infusion, IM injection, intranasal (esketamine), oral or sublingual at home."""
+
+    iv = "iv"
+    im = "im"
+    intranasal = "intranasal"
+    oral = "oral"
+
+
+class PaymentOption(str, enum.Enum):
+    self_pay = "self_pay"
+    insurance = "insurance"
+    financing = "financing"
+    sliding_scale = "sliding_scale"
+    hsa_fsa = "hsa_fsa"
+
+
+class Credential(str, enum.Enum):
+    MD = "MD"
+    DO = "DO"
+    CRNA = "CRNA"
+    NP = "NP"
+    PA = "PA"
+    RN = "RN"
+    PhD = "PhD"
+    PsyD = "PsyD"
+    LCSW = "LCSW"
+    LPC = "LPC"
+    LMFT = "LMFT"
+
+
+class Specialty(str, enum.Enum):
+    anesthesiology = "anesthesiology"
+    psychiatry = "psychiatry"
+    emergency_medicine = "emergency_medicine"
+    pain_medicine = "pain_medicine"
+    family_medicine = "family_medicine"
+    internal_medicine = "internal_medicine"
+    psychology = "psychology"
+    nursing = "nursing"
+    social_work = "social_work"
+    counseling = "counseling"
+
+
+def _cascade_fk(target: str, type_: Any = None) -> Any:
+    return Column(type_ or Uuid, ForeignKey(target, ondelete="CASCADE"), primary_key=True)
+
+
+class ProviderCondition(SQLModel, table=True):
+    __tablename__ = "provider_condition"
+
+    provider_id: uuid.UUID = Field(sa_column=_cascade_fk("provider.id"))
+    condition_code: str = Field(sa_column=Column(String(64), ForeignKey("condition.code"), primary_key=True))
+
+    condition: Condition = Relationship(sa_relationship_kwargs={"lazy": "raise"})
+
+
+class ProviderService(SQLModel, table=True):
+    __tablename__ = "provider_service"
+
+    provider_id: uuid.UUID = Field(sa_column=_cascade_fk("provider.id"))
+    service_code: str = Field(sa_column=Column(String(64), ForeignKey("service.code"), primary_key=True))
+    price_min: int | None = None
+    price_max: int | None = None
+    session_minutes: int | None = None
+
+    service: Service = Relationship(sa_relationship_kwargs={"lazy": "raise"})
+
+
+class ProviderClinician(SQLModel, table=True):
+    """The role a clinician holds at a provider (FHIR PractitionerRole)."""
+
+    __tablename__ = "provider_clinician"
+
+    provider_id: uuid.UUID = Field(sa_column=_cascade_fk("provider.id"))
+    clinician_id: uuid.UUID = Field(sa_column=_cascade_fk("clinician.id"))
+    role: str | None = Field(default=None, max_length=100)
+
+    clinician: "Clinician" = Relationship(sa_relationship_kwargs={"lazy": "raise"})
+
+
+class Provider(SQLModel, table=True):
+    """A listing: one clinic or practice (FHIR Organization, HSDS organization + service)."""
+
+    __tablename__ = "provider"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    slug: str = Field(max_length=120, unique=True)
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    website: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    npi: str | None = Field(default=None, max_length=10, index=True)
+    status: ProviderStatus = Field(default=ProviderStatus.draft, sa_type=String(20), index=True)
+    accepting_new_patients: bool | None = None
+    telehealth: bool = False
+    telehealth_states: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    payment_options: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    insurance_carriers: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    price_min: int | None = None
+    price_max: int | None = None
+    price_currency: str = Field(default="USD", max_length=3)
+    languages: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    routes: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    rems_certified: bool = False
+    verification_status: VerificationStatus = Field(default=VerificationStatus.unverified, sa_type=String(20))
+    last_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    version: int = 1
+
+    locations: list["Location"] = Relationship(
+        back_populates="provider",
+        sa_relationship_kwargs={"lazy": "raise", "cascade": "all, delete-orphan", "order_by": "Location.id"},
+    )
+    conditions: list[ProviderCondition] = Relationship(
+        sa_relationship_kwargs={"lazy": "raise", "cascade": "all, delete-orphan"}
+    )
+    services: list[ProviderService] = Relationship(
+        sa_relationship_kwargs={"lazy": "raise", "cascade": "all, delete-orphan"}
+    )
+    clinician_roles: list[ProviderClinician] = Relationship(
+        sa_relationship_kwargs={"lazy": "raise", "cascade": "all, delete-orphan"}
+    )
+
+
+class Location(SQLModel, table=True):
+    """A place where a provider sees patients (FHIR Location, HSDS location + service_at_location).
+
+    On PostgreSQL the migration adds a generated ``geog`` geography column with a GiST index; on
+    SQLite triggers keep the ``location_rtree`` R*Tree in step with latitude/longitude.
+    """
+
+    __tablename__ = "location"
+    __table_args__ = (Index("ix_location_provider_id", "provider_id"),)
+
+    id: int | None = Field(default=None, sa_type=BigKey, primary_key=True)
+    provider_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False))
+    name: str | None = Field(default=None, max_length=200)
+    address_line1: str | None = Field(default=None, max_length=200)
+    address_line2: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    state: str | None = Field(default=None, max_length=2)
+    postal_code: str | None = Field(default=None, max_length=10)
+    country: str = Field(default="US", max_length=2)
+    latitude: float
+    longitude: float
+    coordinate_source: str = Field(max_length=20)
+    coordinate_precision: str = Field(max_length=20)
+    phone: str | None = Field(default=None, max_length=20)
+    timezone: str | None = Field(default=None, max_length=64)
+    hours: list[dict[str, str]] = Field(default_factory=list, sa_type=JSONValue)
+    accessibility: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    provider: "Provider" = Relationship(back_populates="locations", sa_relationship_kwargs={"lazy": "raise"})
+
+
+class Clinician(SQLModel, table=True):
+    """A person who treats patients (FHIR Practitioner); linked to providers through roles."""
+
+    __tablename__ = "clinician"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    credential: str = Field(max_length=10, index=True)
+    specialty: str | None = Field(default=None, max_length=40)
+    npi: str | None = Field(default=None, max_length=10, index=True)
+    licenses: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONValue)
+    board_certifications: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    verification_status: VerificationStatus = Field(default=VerificationStatus.unverified, sa_type=String(20))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

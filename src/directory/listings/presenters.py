@@ -1,0 +1,98 @@
+"""Table rows to public schemas: the only way listing data leaves the service layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from directory.listings.models import Location, Provider, ProviderClinician
+from directory.listings.schemas import (
+    ClinicianPublic,
+    LocationPublic,
+    PriceRange,
+    ProviderPublic,
+    ServicePublic,
+    TaxonomyRef,
+    Verification,
+)
+
+_LOCATION_INPUT = (
+    "name address_line1 address_line2 city state postal_code country latitude longitude phone timezone hours "
+    "accessibility"
+).split()
+
+
+def provider(row: Provider) -> ProviderPublic:
+    price = None
+    if row.price_min is not None and row.price_max is not None:
+        price = PriceRange(min=row.price_min, max=row.price_max, currency=row.price_currency)
+    return ProviderPublic(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        website=row.website,
+        phone=row.phone,
+        email=row.email,
+        npi=row.npi,
+        status=row.status,
+        accepting_new_patients=row.accepting_new_patients,
+        telehealth=row.telehealth,
+        telehealth_states=row.telehealth_states,
+        payment_options=row.payment_options,
+        insurance_carriers=row.insurance_carriers,
+        price=price,
+        languages=row.languages,
+        routes=row.routes,
+        rems_certified=row.rems_certified,
+        verification=Verification(status=row.verification_status, last_verified_at=row.last_verified_at),
+        locations=[location(loc) for loc in row.locations],
+        services=sorted(
+            (
+                ServicePublic(
+                    code=offer.service_code,
+                    name=offer.service.name,
+                    price_min=offer.price_min,
+                    price_max=offer.price_max,
+                    session_minutes=offer.session_minutes,
+                )
+                for offer in row.services
+            ),
+            key=lambda s: s.code,
+        ),
+        conditions=sorted(
+            (TaxonomyRef(code=link.condition_code, name=link.condition.name) for link in row.conditions),
+            key=lambda c: c.code,
+        ),
+        clinicians=sorted(
+            (clinician(role) for role in row.clinician_roles), key=lambda c: (c.last_name, c.first_name, str(c.id))
+        ),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        published_at=row.published_at,
+        version=row.version,
+    )
+
+
+def location(row: Location) -> LocationPublic:
+    return LocationPublic.model_validate(row, from_attributes=True)
+
+
+def location_input(row: Location) -> dict[str, Any]:
+    """The stored location as the fields a client would send, to merge a partial update into."""
+    return {name: getattr(row, name) for name in _LOCATION_INPUT if getattr(row, name) is not None}
+
+
+def clinician(role: ProviderClinician) -> ClinicianPublic:
+    person = role.clinician
+    return ClinicianPublic(
+        id=person.id,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        credential=person.credential,
+        specialty=person.specialty,
+        npi=person.npi,
+        licenses=person.licenses,
+        board_certifications=person.board_certifications,
+        role=role.role,
+        verification_status=person.verification_status,
+    )

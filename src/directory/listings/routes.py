@@ -1,0 +1,241 @@
+"""The listing routes under /v1/providers: read, create, change and close listings and their parts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.openapi.spec import Example
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory.access import Caller
+from directory.errors import BadParameter
+from directory.listings.models import ProviderStatus
+from directory.listings.schemas import (
+    ClinicianCreate,
+    ClinicianPublic,
+    ClinicianUpdate,
+    LocationCreate,
+    LocationPublic,
+    LocationUpdate,
+    ProviderCreate,
+    ProviderPage,
+    ProviderPublic,
+    ProviderUpdate,
+)
+from directory.listings.service import ListingService
+from directory.validation import US_STATES
+
+Key = Annotated[
+    str,
+    Parameter(
+        description="the listing's id (UUID) or its slug",
+        examples=[Example(value="hudson-valley-ketamine-clinic-new-york")],
+        max_length=120,
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Parameter(
+        header="If-Match",
+        required=False,
+        description='the listing\'s ETag (its version, e.g. `"3"`); a stale one gets 412',
+    ),
+]
+
+
+def _with_etag(listing: ProviderPublic, status_code: int = 200) -> Response[ProviderPublic]:
+    headers = {"ETag": f'"{listing.version}"'}
+    if status_code == HTTP_201_CREATED:
+        headers["Location"] = f"/v1/providers/{listing.id}"
+    return Response(listing, status_code=status_code, headers=headers)
+
+
+class ProviderController(Controller):
+    path = "/v1/providers"
+    tags = ["listings"]
+
+    @get("/")
+    async def list_providers(
+        self,
+        reader: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+        status: Annotated[
+            list[ProviderStatus] | None,
+            Parameter(description="only listings in these states (repeatable); others than published need the admin token"),
+        ] = None,
+        us_state: Annotated[
+            str | None,
+            Parameter(
+                query="state",
+                description="only listings with a location in this US state",
+                examples=[Example(value="NY")],
+            ),
+        ] = None,
+        updated_since: Annotated[
+            datetime | None,
+            Parameter(description="only listings changed at or after this ISO 8601 time", examples=[Example(value="2026-01-01T00:00:00Z")]),
+        ] = None,
+        limit: Annotated[int, Parameter(ge=1, le=100, description="page size")] = 20,
+        cursor: Annotated[str | None, Parameter(description="`next_cursor` of the previous page", max_length=500)] = None,
+    ) -> ProviderPage:
+        """A page of listings, oldest change first.
+
+        Anonymous callers see published listings only. Follow `next_cursor` until it is null to walk
+        every listing; with `updated_since` this is how a partner catches up on changes.
+        """
+        if us_state is not None and us_state.upper() not in US_STATES:
+            raise BadParameter("state", "expected a two-letter US state code such as NY")
+        if updated_since is not None and updated_since.tzinfo is None:
+            raise BadParameter("updated_since", "give a time zone, e.g. 2026-01-01T00:00:00Z")
+        return await listings.list(
+            reader,
+            caller,
+            status=status or [],
+            state=us_state.upper() if us_state else None,
+            updated_since=updated_since,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    @get("/{key:str}")
+    async def get_provider(
+        self,
+        key: Key,
+        reader: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+    ) -> Response[ProviderPublic]:
+        """One listing with its locations, services, conditions and clinicians.
+
+        Published listings are public; others are visible to the administrator only (404 otherwise).
+        The ETag header is the listing's version: send it back in If-Match when changing it.
+        """
+        return _with_etag(await listings.get(reader, caller, key))
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create_provider(
+        self,
+        data: JSONBody[ProviderCreate],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+    ) -> Response[ProviderPublic]:
+        """Create a listing, with its locations, clinicians, services and conditions, all or nothing.
+
+        A location without latitude/longitude is geocoded from its address (ZIP code or city and
+        state); an address that cannot be placed is a 422 naming the field. The slug is made from
+        the name and the first location's city and stays fixed once the listing is published.
+        """
+        return _with_etag(await listings.create(writer, caller, data), HTTP_201_CREATED)
+
+    @patch("/{key:str}")
+    async def update_provider(
+        self,
+        key: Key,
+        data: JSONBody[ProviderUpdate],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+        if_match: IfMatch = None,
+    ) -> Response[ProviderPublic]:
+        """Change some fields of a listing. Lists given (services, conditions, languages...) replace the stored ones."""
+        return _with_etag(await listings.update(writer, caller, key, data, if_match))
+
+    @delete("/{key:str}", status_code=200)
+    async def close_provider(
+        self,
+        key: Key,
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+        if_match: IfMatch = None,
+    ) -> Response[ProviderPublic]:
+        """Close a listing. It is kept (status `closed`) for history and disappears from public reads."""
+        return _with_etag(await listings.close(writer, caller, key, if_match))
+
+    @post("/{key:str}/locations", status_code=HTTP_201_CREATED)
+    async def add_location(
+        self,
+        key: Key,
+        data: JSONBody[LocationCreate],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+        if_match: IfMatch = None,
+    ) -> LocationPublic:
+        """Add a location to a listing; without coordinates its address is geocoded."""
+        return await listings.add_location(writer, caller, key, data, if_match)
+
+    @patch("/{key:str}/locations/{location_id:int}")
+    async def update_location(
+        self,
+        key: Key,
+        location_id: int,
+        data: JSONBody[LocationUpdate],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+        if_match: IfMatch = None,
+    ) -> LocationPublic:
+        """Change a location. A new address without new coordinates is geocoded again."""
+        return await listings.update_location(writer, caller, key, location_id, data, if_match)
+
+    @delete("/{key:str}/locations/{location_id:int}", status_code=HTTP_204_NO_CONTENT)
+    async def delete_location(
+        self,
+        key: Key,
+        location_id: int,
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+        if_match: IfMatch = None,
+    ) -> None:
+        """Remove a location. A published listing keeps at least one (409 otherwise)."""
+        await listings.delete_location(writer, caller, key, location_id, if_match)
+
+    @post("/{key:str}/clinicians", status_code=HTTP_201_CREATED)
+    async def add_clinician(
+        self,
+        key: Key,
+        data: JSONBody[ClinicianCreate],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+        if_match: IfMatch = None,
+    ) -> ClinicianPublic:
+        """Add a clinician (name, credential, specialty, NPI, licenses) with their role at this listing."""
+        return await listings.add_clinician(writer, caller, key, data, if_match)
+
+    @patch("/{key:str}/clinicians/{clinician_id:uuid}")
+    async def update_clinician(
+        self,
+        key: Key,
+        clinician_id: uuid.UUID,
+        data: JSONBody[ClinicianUpdate],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+        if_match: IfMatch = None,
+    ) -> ClinicianPublic:
+        """Change a clinician's details or their role at this listing."""
+        return await listings.update_clinician(writer, caller, key, clinician_id, data, if_match)
+
+    @delete("/{key:str}/clinicians/{clinician_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def remove_clinician(
+        self,
+        key: Key,
+        clinician_id: uuid.UUID,
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+        if_match: IfMatch = None,
+    ) -> None:
+        """End a clinician's role at this listing."""
+        await listings.remove_clinician(writer, caller, key, clinician_id, if_match)

@@ -1,0 +1,313 @@
+"""What the listing routes accept and return. Requests reject unknown fields; lists are bounded."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator, model_validator
+
+from directory.listings.models import Credential, PaymentOption, ProviderStatus, Route, Specialty
+from directory.validation import (
+    NPI,
+    Email,
+    LanguageCode,
+    Label,
+    Latitude,
+    License,
+    LongText,
+    Longitude,
+    Phone,
+    PostalCode,
+    Schema,
+    ShortText,
+    StateCode,
+    Url,
+    unique,
+)
+
+TaxonomyCode = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=64)]
+Money = Annotated[int, Field(ge=0, le=100_000, description="whole units of the currency")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone such as America/New_York") from None
+    return value
+
+
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
+
+
+class OpeningHours(Schema):
+    """One opening interval on one weekday, in the location's local time ("24:00" closes at midnight)."""
+
+    day: Weekday
+    opens: str = Field(examples=["09:00"])
+    closes: str = Field(examples=["17:00"])
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not _TIME.match(value):
+            raise ValueError("expected a 24-hour time HH:MM")
+        return value
+
+    @model_validator(mode="after")
+    def _in_order(self) -> OpeningHours:
+        if self.opens >= self.closes:
+            raise ValueError("opens must be earlier than closes")
+        return self
+
+
+class PriceRange(Schema):
+    """Indicative cash price of one infusion."""
+
+    min: Money
+    max: Money
+    currency: Literal["USD"] = "USD"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PriceRange:
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+_ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_code")
+
+
+class LocationFields(Schema):
+    name: Label | None = None
+    address_line1: ShortText | None = Field(default=None, examples=["350 Fifth Avenue, Suite 2100"])
+    address_line2: ShortText | None = None
+    city: Label | None = Field(default=None, examples=["New York"])
+    state: StateCode | None = Field(default=None, examples=["NY"])
+    postal_code: PostalCode | None = Field(default=None, examples=["10118"])
+    country: Literal["US"] = "US"
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    phone: Phone | None = None
+    timezone: TimeZone | None = Field(default=None, description="IANA zone of the opening hours")
+    hours: list[OpeningHours] | None = Field(default=None, max_length=28)
+    accessibility: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> LocationFields:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give latitude and longitude together")
+        return self
+
+
+class LocationCreate(LocationFields):
+    """A place where patients are seen. Without coordinates, the address is geocoded."""
+
+    @model_validator(mode="after")
+    def _placeable(self) -> LocationCreate:
+        if self.latitude is None and not (self.postal_code or (self.city and self.state)):
+            raise ValueError("give latitude and longitude, or an address with a postal_code or a city and state")
+        return self
+
+
+class LocationUpdate(LocationFields):
+    """Fields to change. Changing the address without new coordinates geocodes it again."""
+
+    def address_changed(self) -> bool:
+        return any(name in self.model_fields_set for name in _ADDRESS_FIELDS)
+
+
+class ServiceOffer(Schema):
+    code: TaxonomyCode = Field(examples=["ketamine-iv"])
+    price_min: Money | None = None
+    price_max: Money | None = None
+    session_minutes: Annotated[int, Field(ge=5, le=600)] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ServiceOffer:
+        if self.price_min is not None and self.price_max is not None and self.price_min > self.price_max:
+            raise ValueError("price_min must not exceed price_max")
+        return self
+
+
+class ClinicianFields(Schema):
+    first_name: Label | None = None
+    last_name: Label | None = None
+    credential: Credential | None = None
+    specialty: Specialty | None = None
+    npi: NPI | None = None
+    licenses: list[License] | None = Field(default=None, max_length=60)
+    board_certifications: list[Label] | None = Field(default=None, max_length=20)
+    role: Label | None = Field(default=None, description="the clinician's role at this provider", examples=["Medical director"])
+
+
+class ClinicianCreate(ClinicianFields):
+    first_name: Label
+    last_name: Label
+    credential: Credential
+
+
+class ClinicianUpdate(ClinicianFields):
+    """Fields to change; first_name, last_name and credential cannot be cleared."""
+
+    @model_validator(mode="after")
+    def _required_stay(self) -> ClinicianUpdate:
+        _refuse_null(self, ("first_name", "last_name", "credential"))
+        return self
+
+
+class ProviderFields(Schema):
+    name: ShortText | None = Field(default=None, examples=["Hudson Valley Ketamine Clinic"])
+    description: LongText | None = None
+    website: Url | None = Field(default=None, examples=["https://hudsonketamine.example"])
+    phone: Phone | None = Field(default=None, examples=["(212) 555-0100"])
+    email: Email | None = Field(default=None, examples=["intake@hudsonketamine.example"])
+    npi: NPI | None = Field(default=None, description="organization NPI (NPI-2)", examples=["1234567893"])
+    status: ProviderStatus | None = None
+    accepting_new_patients: bool | None = None
+    telehealth: bool | None = None
+    telehealth_states: list[StateCode] | None = Field(default=None, max_length=60)
+    payment_options: list[PaymentOption] | None = Field(default=None, max_length=5)
+    insurance_carriers: list[Label] | None = Field(default=None, max_length=50)
+    price: PriceRange | None = None
+    languages: list[LanguageCode] | None = Field(default=None, max_length=20, examples=[["en", "es"]])
+    routes: list[Route] | None = Field(default=None, max_length=4)
+    rems_certified: bool | None = Field(default=None, description="certified under the Spravato REMS")
+    services: list[ServiceOffer] | None = Field(default=None, max_length=30)
+    conditions: list[TaxonomyCode] | None = Field(default=None, max_length=30, examples=[["ptsd"]])
+
+    @field_validator("telehealth_states", "payment_options", "insurance_carriers", "languages", "routes", "conditions")
+    @classmethod
+    def _dedupe(cls, values: list | None) -> list | None:
+        return None if values is None else unique(values)
+
+    @field_validator("services")
+    @classmethod
+    def _one_offer_per_service(cls, offers: list[ServiceOffer] | None) -> list[ServiceOffer] | None:
+        if offers is not None and len({offer.code for offer in offers}) != len(offers):
+            raise ValueError("each service code may appear once")
+        return offers
+
+
+class ProviderCreate(ProviderFields):
+    """A new listing, with its locations, services, conditions and clinicians in one request."""
+
+    name: ShortText = Field(examples=["Hudson Valley Ketamine Clinic"])
+    status: Literal[ProviderStatus.draft, ProviderStatus.pending_review, ProviderStatus.published] = (
+        ProviderStatus.draft
+    )
+    locations: list[LocationCreate] = Field(default_factory=list, max_length=20)
+    clinicians: list[ClinicianCreate] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProviderCreate:
+        if self.telehealth_states and not self.telehealth:
+            raise ValueError("telehealth_states needs telehealth: true")
+        return self
+
+
+class ProviderUpdate(ProviderFields):
+    """Fields to change; a list given replaces the stored one. Locations and clinicians have their own routes."""
+
+    @model_validator(mode="after")
+    def _required_stay(self) -> ProviderUpdate:
+        _refuse_null(self, ("name", "status", "telehealth", "rems_certified"))
+        return self
+
+
+def _refuse_null(model: BaseModel, names: tuple[str, ...]) -> None:
+    cleared = [name for name in names if name in model.model_fields_set and getattr(model, name) is None]
+    if cleared:
+        raise ValueError(f"{', '.join(cleared)} cannot be null")
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+class TaxonomyRef(BaseModel):
+    code: str
+    name: str
+
+
+class ServicePublic(TaxonomyRef):
+    price_min: int | None = None
+    price_max: int | None = None
+    session_minutes: int | None = None
+
+
+class LocationPublic(BaseModel):
+    id: int
+    name: str | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    country: str
+    latitude: float
+    longitude: float
+    coordinate_source: Literal["given", "geocoded"]
+    coordinate_precision: Literal["exact", "address", "postcode", "city"]
+    phone: str | None
+    timezone: str | None
+    hours: list[dict[str, str]]
+    accessibility: str | None
+
+
+class ClinicianPublic(BaseModel):
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    credential: str
+    specialty: str | None
+    npi: str | None
+    licenses: list[dict[str, Any]]
+    board_certifications: list[str]
+    role: str | None
+    verification_status: str
+
+
+class Verification(BaseModel):
+    status: str
+    last_verified_at: datetime | None
+
+
+class ProviderPublic(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    description: str | None
+    website: str | None
+    phone: str | None
+    email: str | None
+    npi: str | None
+    status: ProviderStatus
+    accepting_new_patients: bool | None
+    telehealth: bool
+    telehealth_states: list[str]
+    payment_options: list[str]
+    insurance_carriers: list[str]
+    price: PriceRange | None
+    languages: list[str]
+    routes: list[str]
+    rems_certified: bool
+    verification: Verification
+    locations: list[LocationPublic]
+    services: list[ServicePublic]
+    conditions: list[TaxonomyRef]
+    clinicians: list[ClinicianPublic]
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    version: int
+
+
+class ProviderPage(BaseModel):
+    items: list[ProviderPublic]
+    next_cursor: str | None = Field(description="pass as `cursor` to get the next page; null on the last page")

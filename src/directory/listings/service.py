@@ -1,0 +1,425 @@
+"""Reading and changing listings. Every change runs in one transaction and bumps the listing's version."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from directory import access, cursors
+from directory.access import Caller
+from directory.columns import utcnow
+from directory.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from directory.geocoding import Geocoder
+from directory.listings import presenters
+from directory.listings.models import (
+    Clinician,
+    Location,
+    Provider,
+    ProviderClinician,
+    ProviderCondition,
+    ProviderService,
+    ProviderStatus,
+)
+from directory.listings.schemas import (
+    ClinicianCreate,
+    ClinicianPublic,
+    ClinicianUpdate,
+    LocationCreate,
+    LocationFields,
+    LocationPublic,
+    LocationUpdate,
+    ProviderCreate,
+    ProviderPage,
+    ProviderPublic,
+    ProviderUpdate,
+)
+from directory.listings.slugs import slugify, unique_slug
+from directory.taxonomy.models import Condition, Service
+
+_PROVIDER_SCALARS = (
+    "name description website phone email npi status accepting_new_patients telehealth telehealth_states "
+    "payment_options insurance_carriers languages routes rems_certified"
+).split()
+_LOCATION_SCALARS = (
+    "name address_line1 address_line2 city state postal_code country phone timezone accessibility"
+).split()
+_CLINICIAN_SCALARS = "first_name last_name credential specialty npi board_certifications".split()
+
+
+def _full_listing() -> Select[tuple[Provider]]:
+    return select(Provider).options(
+        selectinload(Provider.locations),
+        selectinload(Provider.conditions).selectinload(ProviderCondition.condition),
+        selectinload(Provider.services).selectinload(ProviderService.service),
+        selectinload(Provider.clinician_roles).selectinload(ProviderClinician.clinician),
+    )
+
+
+@dataclass
+class PlacedLocation:
+    """A location's fields with its coordinates settled (given or geocoded) before the transaction."""
+
+    fields: dict[str, Any]
+
+
+class ListingService:
+    def __init__(self, geocoder: Geocoder, secret_key: str) -> None:
+        self.geocoder = geocoder
+        self.secret_key = secret_key
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    async def get(self, session: AsyncSession, caller: Caller, key: str) -> ProviderPublic:
+        """A listing by id or slug, if this caller may see it."""
+        return presenters.provider(await self._load(session, caller, key))
+
+    async def list(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        *,
+        status: list[ProviderStatus],
+        state: str | None,
+        updated_since: datetime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> ProviderPage:
+        query = _full_listing().where(access.readable_providers(caller))
+        if status:
+            query = query.where(Provider.status.in_([s.value for s in status]))
+        if state:
+            query = query.where(Provider.id.in_(select(Location.provider_id).where(Location.state == state)))
+        if updated_since:
+            query = query.where(Provider.updated_at >= updated_since)
+        if cursor:
+            after_time, after_id = self._decode_list_cursor(cursor)
+            query = query.where(tuple_(Provider.updated_at, Provider.id) > tuple_(after_time, after_id))
+        rows = (await session.execute(query.order_by(Provider.updated_at, Provider.id).limit(limit + 1))).scalars()
+        providers = list(rows)
+        next_cursor = None
+        if len(providers) > limit:
+            providers = providers[:limit]
+            last = providers[-1]
+            next_cursor = cursors.encode([last.updated_at.isoformat(), str(last.id)], self.secret_key)
+        return ProviderPage(items=[presenters.provider(p) for p in providers], next_cursor=next_cursor)
+
+    def _decode_list_cursor(self, cursor: str) -> tuple[datetime, uuid.UUID]:
+        values = cursors.decode(cursor, self.secret_key)
+        try:
+            return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
+        except (IndexError, TypeError, ValueError):
+            raise InvalidInput("cursor", "not a cursor of this list") from None
+
+    async def _load(self, session: AsyncSession, caller: Caller, key: str | uuid.UUID) -> Provider:
+        query = _full_listing().where(access.readable_providers(caller))
+        provider_id = _as_uuid(key)
+        query = query.where(Provider.id == provider_id) if provider_id else query.where(Provider.slug == str(key))
+        provider = (await session.execute(query)).scalar_one_or_none()
+        if provider is None:
+            raise NotFound(f"no listing {key}")
+        return provider
+
+    # --- provider writes -----------------------------------------------------------------------
+
+    async def create(self, session: AsyncSession, caller: Caller, data: ProviderCreate) -> ProviderPublic:
+        access.ensure_can_write(caller)
+        placed = [await self._place(location, f"locations.{i}") for i, location in enumerate(data.locations)]
+        async with session.begin():
+            await self._check_codes(session, data.conditions or [], [s.code for s in data.services or []])
+            provider = Provider(**data.model_dump(include=set(_PROVIDER_SCALARS), exclude_none=True, mode="json"))
+            _set_price(provider, data)
+            if provider.status == ProviderStatus.published:
+                provider.published_at = utcnow()
+            city = placed[0].fields.get("city") if placed else None
+            provider.slug = await unique_slug(session, slugify(data.name, city))
+            provider.locations = [Location(**p.fields) for p in placed]
+            provider.conditions = [ProviderCondition(condition_code=code) for code in data.conditions or []]
+            provider.services = [ProviderService(service_code=s.code, **_offer(s)) for s in data.services or []]
+            provider.clinician_roles = [
+                ProviderClinician(clinician=_new_clinician(c), role=c.role) for c in data.clinicians
+            ]
+            session.add(provider)
+            await _flush(session)
+            provider_id = provider.id
+        return await self.get(session, caller, str(provider_id))
+
+    async def update(
+        self, session: AsyncSession, caller: Caller, key: str, data: ProviderUpdate, if_match: str | None
+    ) -> ProviderPublic:
+        access.ensure_can_write(caller)
+        async with session.begin():
+            provider = await self._load_for_change(session, caller, key, if_match)
+            changes = data.model_dump(include=set(_PROVIDER_SCALARS) & data.model_fields_set, mode="json")
+            if "conditions" in data.model_fields_set or "services" in data.model_fields_set:
+                await self._check_codes(session, data.conditions or [], [s.code for s in data.services or []])
+            telehealth = changes.get("telehealth", provider.telehealth)
+            states = changes.get("telehealth_states", provider.telehealth_states)
+            if states and not telehealth:
+                raise InvalidInput("telehealth_states", "telehealth_states needs telehealth: true")
+            if "name" in changes and provider.published_at is None:
+                city = provider.locations[0].city if provider.locations else None
+                provider.slug = await unique_slug(session, slugify(changes["name"], city), exclude_id=provider.id)
+            for name, value in changes.items():
+                setattr(provider, name, value)
+            if "price" in data.model_fields_set:
+                _set_price(provider, data)
+            if provider.status == ProviderStatus.published and provider.published_at is None:
+                provider.published_at = utcnow()
+            if "conditions" in data.model_fields_set:
+                provider.conditions = [ProviderCondition(condition_code=code) for code in data.conditions or []]
+            if "services" in data.model_fields_set:
+                provider.services = [
+                    ProviderService(service_code=s.code, **_offer(s)) for s in data.services or []
+                ]
+            _touch(provider)
+            await _flush(session)
+        session.expunge_all()
+        return await self.get(session, caller, key)
+
+    async def close(self, session: AsyncSession, caller: Caller, key: str, if_match: str | None) -> ProviderPublic:
+        """Soft delete: the listing is marked closed and kept for history."""
+        access.ensure_can_write(caller)
+        async with session.begin():
+            provider = await self._load_for_change(session, caller, key, if_match)
+            if provider.status != ProviderStatus.closed:
+                provider.status = ProviderStatus.closed
+                _touch(provider)
+        session.expunge_all()
+        return await self.get(session, caller, key)
+
+    async def _load_for_change(
+        self, session: AsyncSession, caller: Caller, key: str, if_match: str | None
+    ) -> Provider:
+        provider = await self._load(session, caller, key)
+        if if_match is not None and if_match.strip() != "*" and not _etag_matches(if_match, provider.version):
+            raise PreconditionFailed(
+                f"the listing is at version {provider.version}; reload it and apply your change again"
+            )
+        return provider
+
+    async def _check_codes(self, session: AsyncSession, conditions: list[str], services: list[str]) -> None:
+        for field, table, codes in (("conditions", Condition, conditions), ("services", Service, services)):
+            if not codes:
+                continue
+            known = set((await session.execute(select(table.code).where(table.code.in_(codes)))).scalars())
+            for position, code in enumerate(codes):
+                if code not in known:
+                    where = f"{field}.{position}" + (".code" if field == "services" else "")
+                    raise InvalidInput(where, f"unknown {table.__tablename__} code {code!r}; see GET /v1/{field}")
+
+    # --- locations -----------------------------------------------------------------------------
+
+    async def add_location(
+        self, session: AsyncSession, caller: Caller, key: str, data: LocationCreate, if_match: str | None
+    ) -> LocationPublic:
+        access.ensure_can_write(caller)
+        placed = await self._place(data, "")
+        async with session.begin():
+            provider = await self._load_for_change(session, caller, key, if_match)
+            if len(provider.locations) >= 20:
+                raise Conflict("a listing has at most 20 locations")
+            location = Location(provider_id=provider.id, **placed.fields)
+            session.add(location)
+            _touch(provider)
+            await _flush(session)
+        return presenters.location(location)
+
+    async def update_location(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        key: str,
+        location_id: int,
+        data: LocationUpdate,
+        if_match: str | None,
+    ) -> LocationPublic:
+        access.ensure_can_write(caller)
+        async with session.begin():
+            provider = await self._load_for_change(session, caller, key, if_match)
+            location = _location_of(provider, location_id)
+            merged = LocationCreate.model_validate(
+                {**presenters.location_input(location), **data.model_dump(exclude_unset=True)}
+            )
+        if data.address_changed() and "latitude" not in data.model_fields_set:
+            merged = merged.model_copy(update={"latitude": None, "longitude": None})
+        placed = await self._place(merged, "", keep=location)
+        async with session.begin():
+            provider = await self._load_for_change(session, caller, key, if_match)
+            location = _location_of(provider, location_id)
+            for name, value in placed.fields.items():
+                setattr(location, name, value)
+            location.updated_at = utcnow()
+            _touch(provider)
+            await _flush(session)
+        return presenters.location(location)
+
+    async def delete_location(
+        self, session: AsyncSession, caller: Caller, key: str, location_id: int, if_match: str | None
+    ) -> None:
+        access.ensure_can_write(caller)
+        async with session.begin():
+            provider = await self._load_for_change(session, caller, key, if_match)
+            location = _location_of(provider, location_id)
+            if provider.status == ProviderStatus.published and len(provider.locations) == 1:
+                raise Conflict("a published listing keeps at least one location; add another first or close it")
+            provider.locations.remove(location)
+            _touch(provider)
+
+    async def _place(self, data: LocationFields, prefix: str, keep: Location | None = None) -> PlacedLocation:
+        """Settle coordinates and time zone; an address nothing can place is a 422 naming the field."""
+        fields = data.model_dump(include=set(_LOCATION_SCALARS), exclude_none=True)
+        fields["hours"] = [h.model_dump() for h in data.hours or []]
+        where = f"{prefix}." if prefix else ""
+        address = ", ".join(
+            part for part in (data.address_line1, data.city, " ".join(filter(None, (data.state, data.postal_code))))
+            if part
+        )
+        if data.latitude is not None and data.longitude is not None:
+            unchanged = keep is not None and (keep.latitude, keep.longitude) == (data.latitude, data.longitude)
+            fields.update(latitude=data.latitude, longitude=data.longitude)
+            if unchanged and keep is not None:
+                fields.update(coordinate_source=keep.coordinate_source, coordinate_precision=keep.coordinate_precision)
+            else:
+                fields.update(coordinate_source="given", coordinate_precision="exact")
+            zone = self.geocoder.offline_timezone(address) if address else None
+        else:
+            place = await self.geocoder.locate(address)
+            if place is None:
+                field = "postal_code" if data.postal_code else "city"
+                raise InvalidInput(f"{where}{field}", f"could not place the address {address!r}; check it or give latitude and longitude")
+            fields.update(
+                latitude=place.latitude,
+                longitude=place.longitude,
+                coordinate_source="geocoded",
+                coordinate_precision=place.precision,
+            )
+            zone = place.timezone or self.geocoder.offline_timezone(address)
+            # An address given only as a ZIP code gets its city and state filled in.
+            if place.city and not data.city:
+                fields["city"] = place.city
+            if place.state and not data.state:
+                fields["state"] = place.state
+        if not data.timezone:
+            fields["timezone"] = zone
+        if fields["hours"] and not fields.get("timezone"):
+            raise InvalidInput(f"{where}timezone", "opening hours need a time zone and none could be inferred")
+        return PlacedLocation(fields)
+
+    # --- clinicians ----------------------------------------------------------------------------
+
+    async def add_clinician(
+        self, session: AsyncSession, caller: Caller, key: str, data: ClinicianCreate, if_match: str | None
+    ) -> ClinicianPublic:
+        access.ensure_can_write(caller)
+        async with session.begin():
+            provider = await self._load_for_change(session, caller, key, if_match)
+            if len(provider.clinician_roles) >= 50:
+                raise Conflict("a listing has at most 50 clinicians")
+            role = ProviderClinician(provider_id=provider.id, clinician=_new_clinician(data), role=data.role)
+            session.add(role)
+            _touch(provider)
+            await _flush(session)
+        return presenters.clinician(role)
+
+    async def update_clinician(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        key: str,
+        clinician_id: uuid.UUID,
+        data: ClinicianUpdate,
+        if_match: str | None,
+    ) -> ClinicianPublic:
+        access.ensure_can_write(caller)
+        async with session.begin():
+            provider = await self._load_for_change(session, caller, key, if_match)
+            role = _role_of(provider, clinician_id)
+            changes = data.model_dump(exclude_unset=True, mode="json")
+            if "role" in changes:
+                role.role = changes.pop("role")
+            for name, value in changes.items():
+                setattr(role.clinician, name, value)
+            role.clinician.updated_at = utcnow()
+            _touch(provider)
+            await _flush(session)
+        return presenters.clinician(role)
+
+    async def remove_clinician(
+        self, session: AsyncSession, caller: Caller, key: str, clinician_id: uuid.UUID, if_match: str | None
+    ) -> None:
+        """End the clinician's role here; a clinician with no role left anywhere is deleted."""
+        access.ensure_can_write(caller)
+        async with session.begin():
+            provider = await self._load_for_change(session, caller, key, if_match)
+            role = _role_of(provider, clinician_id)
+            provider.clinician_roles.remove(role)
+            await _flush(session)
+            others = await session.execute(
+                select(ProviderClinician.provider_id).where(ProviderClinician.clinician_id == clinician_id).limit(1)
+            )
+            if others.first() is None:
+                await session.delete(role.clinician)
+            _touch(provider)
+
+
+def _as_uuid(key: str | uuid.UUID) -> uuid.UUID | None:
+    if isinstance(key, uuid.UUID):
+        return key
+    try:
+        return uuid.UUID(key)
+    except ValueError:
+        return None
+
+
+def _etag_matches(if_match: str, version: int) -> bool:
+    candidates = [tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")]
+    return str(version) in candidates
+
+
+def _touch(provider: Provider) -> None:
+    provider.version += 1
+    provider.updated_at = utcnow()
+
+
+async def _flush(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        raise Conflict("the change conflicts with another listing (a unique value is already taken)") from error
+
+
+def _set_price(provider: Provider, data: ProviderCreate | ProviderUpdate) -> None:
+    price = data.price
+    provider.price_min = price.min if price else None
+    provider.price_max = price.max if price else None
+    provider.price_currency = price.currency if price else "USD"
+
+
+def _offer(offer: Any) -> dict[str, Any]:
+    return offer.model_dump(exclude={"code"})
+
+
+def _new_clinician(data: ClinicianCreate) -> Clinician:
+    values = data.model_dump(include=set(_CLINICIAN_SCALARS) | {"licenses"}, exclude_none=True, mode="json")
+    return Clinician(**values)
+
+
+def _location_of(provider: Provider, location_id: int) -> Location:
+    for location in provider.locations:
+        if location.id == location_id:
+            return location
+    raise NotFound(f"listing {provider.slug} has no location {location_id}")
+
+
+def _role_of(provider: Provider, clinician_id: uuid.UUID) -> ProviderClinician:
+    for role in provider.clinician_roles:
+        if role.clinician_id == clinician_id:
+            return role
+    raise NotFound(f"listing {provider.slug} has no clinician {clinician_id}")

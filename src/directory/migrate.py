@@ -1,0 +1,74 @@
+"""Schema migrations, driven from the command line and the test suite."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from directory.database import create_engine
+from directory.settings import Settings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def _in_thread(function, *args) -> None:  # noqa: ANN001
+    # env.py runs its own event loop; keep it off any loop the caller is running.
+    if _loop_running():
+        import threading
+
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                function(*args)
+            except BaseException as error:  # noqa: BLE001 - re-raised below
+                errors.append(error)
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+        if errors:
+            raise errors[0]
+    else:
+        function(*args)
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    _in_thread(command.upgrade, alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str = "base") -> None:
+    _in_thread(command.downgrade, alembic_config(database_url), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+async def current_revision(settings: Settings, database_url: str) -> str | None:
+    engine = create_engine(database_url, settings, read_only=True)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+    finally:
+        await engine.dispose()

@@ -1,0 +1,29 @@
+"""Every table model, imported once so that ``SQLModel.metadata`` is complete (Alembic reads it)."""
+
+from sqlmodel import SQLModel
+
+from directory.geocoding.models import GeocodeCacheEntry
+from directory.listings.models import (
+    Clinician,
+    Location,
+    Provider,
+    ProviderClinician,
+    ProviderCondition,
+    ProviderService,
+)
+from directory.taxonomy.models import Condition, Service
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Clinician",
+    "Condition",
+    "GeocodeCacheEntry",
+    "Location",
+    "Provider",
+    "ProviderClinician",
+    "ProviderCondition",
+    "ProviderService",
+    "Service",
+    "metadata",
+]

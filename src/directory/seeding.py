@@ -1,0 +1,67 @@
+"""Loading seed/: the taxonomies and the sample directory. Running it twice changes nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from directory.access import ADMIN
+from directory.database import Database
+from directory.geocoding import Geocoder
+from directory.listings.models import Provider
+from directory.listings.schemas import ProviderCreate
+from directory.listings.service import ListingService
+from directory.listings.slugs import slugify
+from directory.settings import Settings
+from directory.taxonomy.models import Condition, Service
+from directory.taxonomy.service import TaxonomyService
+
+SEED_DIR = Path(__file__).resolve().parents[2] / "seed"
+
+
+@dataclass
+class SeedReport:
+    taxonomy_changed: int = 0
+    providers_added: int = 0
+    providers_skipped: int = 0
+
+
+async def load_taxonomy(database: Database, folder: Path = SEED_DIR) -> int:
+    taxonomy = json.loads((folder / "taxonomy.json").read_text())
+    service = TaxonomyService()
+    async with database.writer() as session, session.begin():
+        changed = await service.load(session, Condition, taxonomy["conditions"])
+        changed += await service.load(session, Service, taxonomy["services"])
+    return changed
+
+
+async def seed(settings: Settings, *, samples: bool = True, only_if_empty: bool = False, folder: Path = SEED_DIR) -> SeedReport:
+    """Load the taxonomies, then each sample listing whose slug is not taken yet."""
+    database = Database.from_settings(settings)
+    geocoder = Geocoder(settings, database.writer)
+    report = SeedReport()
+    try:
+        report.taxonomy_changed = await load_taxonomy(database, folder)
+        if not samples:
+            return report
+        async with database.reader() as session:
+            existing = set((await session.execute(select(Provider.slug))).scalars())
+            if only_if_empty and (await session.execute(select(func.count()).select_from(Provider))).scalar():
+                return report
+        listings = ListingService(geocoder, settings.secret_key)
+        for raw in json.loads((folder / "sample_providers.json").read_text()):
+            listing = ProviderCreate.model_validate(raw)
+            city = listing.locations[0].city if listing.locations else None
+            if slugify(listing.name, city) in existing:
+                report.providers_skipped += 1
+                continue
+            async with database.writer() as session:
+                await listings.create(session, ADMIN, listing)
+            report.providers_added += 1
+        return report
+    finally:
+        await geocoder.close()
+        await database.dispose()

@@ -1,0 +1,50 @@
+"""Runtime settings, read once from ``DIRECTORY_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Defaults run the embedded mode: a SQLite file, offline geocoding."""
+
+    model_config = SettingsConfigDict(env_prefix="DIRECTORY_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./var/directory.db"
+    read_database_url: str | None = None
+    """Optional read-only replica used by search and the other read routes."""
+
+    admin_token: str | None = None
+    """Bearer token with every right. Until accounts exist, writes are refused while it is unset."""
+
+    secret_key: str = "change-me-in-production"
+    """Signs pagination cursors (and, later, tokens). Set it, identically, on every process."""
+
+    geocoder: Literal["offline", "nominatim"] = "offline"
+    geocoder_url: str = "https://nominatim.openstreetmap.org"
+    geocoder_timeout: float = Field(default=3.0, gt=0, le=30)
+    geocoder_user_agent: str = "directory-api"
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # A comma-separated list reads better in an environment variable than JSON.
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,59 @@
+"""Reading the taxonomies, and loading them from seed files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory.listings.models import Provider, ProviderCondition, ProviderService, ProviderStatus
+from directory.taxonomy.models import Condition, Service
+from directory.taxonomy.schemas import TaxonomyEntry, TaxonomyList
+
+_LINKS = {Condition: (ProviderCondition, ProviderCondition.condition_code), Service: (ProviderService, ProviderService.service_code)}
+
+
+class TaxonomyService:
+    async def entries(self, session: AsyncSession, table: type[Condition] | type[Service]) -> TaxonomyList:
+        """Every entry, by name, with the number of published listings linked to it."""
+        link, code_column = _LINKS[table]
+        counts = (
+            select(code_column.label("code"), func.count().label("n"))
+            .join(Provider, Provider.id == link.provider_id)
+            .where(Provider.status == ProviderStatus.published)
+            .group_by(code_column)
+            .subquery()
+        )
+        rows = await session.execute(
+            select(table, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.code == table.code)
+            .order_by(table.name)
+        )
+        return TaxonomyList(
+            items=[
+                TaxonomyEntry(
+                    code=entry.code,
+                    name=entry.name,
+                    description=entry.description,
+                    synonyms=entry.synonyms,
+                    provider_count=count,
+                )
+                for entry, count in rows
+            ]
+        )
+
+    async def load(self, session: AsyncSession, table: type[Condition] | type[Service], entries: list[dict[str, Any]]) -> int:
+        """Insert or update entries by code; returns how many rows changed."""
+        changed = 0
+        for entry in entries:
+            current = await session.get(table, entry["code"])
+            values = {"name": entry["name"], "description": entry.get("description"), "synonyms": entry.get("synonyms", [])}
+            if current is None:
+                session.add(table(code=entry["code"], **values))
+                changed += 1
+            elif any(getattr(current, key) != value for key, value in values.items()):
+                for key, value in values.items():
+                    setattr(current, key, value)
+                changed += 1
+        return changed
