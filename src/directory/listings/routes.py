@@ -9,7 +9,7 @@ from typing import Annotated
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +33,7 @@ from directory.validation import US_STATES
 
 Key = Annotated[
     str,
-    Parameter(
+    PathParameter(
         description="the listing's id (UUID) or its slug",
         examples=[Example(value="hudson-valley-ketamine-clinic-new-york")],
         max_length=120,
@@ -41,8 +41,8 @@ Key = Annotated[
 ]
 IfMatch = Annotated[
     str | None,
-    Parameter(
-        header="If-Match",
+    HeaderParameter(
+        name="If-Match",
         required=False,
         description='the listing\'s ETag (its version, e.g. `"3"`); a stale one gets 412',
     ),
@@ -68,22 +68,22 @@ class ProviderController(Controller):
         listings: NamedDependency[ListingService],
         status: Annotated[
             list[ProviderStatus] | None,
-            Parameter(description="only listings in these states (repeatable); others than published need the admin token"),
+            QueryParameter(description="only listings in these states (repeatable); others than published need the admin token"),
         ] = None,
         us_state: Annotated[
             str | None,
-            Parameter(
-                query="state",
+            QueryParameter(
+                name="state",
                 description="only listings with a location in this US state",
                 examples=[Example(value="NY")],
             ),
         ] = None,
         updated_since: Annotated[
             datetime | None,
-            Parameter(description="only listings changed at or after this ISO 8601 time", examples=[Example(value="2026-01-01T00:00:00Z")]),
+            QueryParameter(description="only listings changed at or after this ISO 8601 time", examples=[Example(value="2026-01-01T00:00:00Z")]),
         ] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100, description="page size")] = 20,
-        cursor: Annotated[str | None, Parameter(description="`next_cursor` of the previous page", max_length=500)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="page size")] = 20,
+        cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page", max_length=500)] = None,
     ) -> ProviderPage:
         """A page of listings, oldest change first.
 
@@ -177,7 +177,7 @@ class ProviderController(Controller):
     async def update_location(
         self,
         key: Key,
-        location_id: int,
+        location_id: FromPath[int],
         data: JSONBody[LocationUpdate],
         writer: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
@@ -191,7 +191,7 @@ class ProviderController(Controller):
     async def delete_location(
         self,
         key: Key,
-        location_id: int,
+        location_id: FromPath[int],
         writer: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],
@@ -217,7 +217,7 @@ class ProviderController(Controller):
     async def update_clinician(
         self,
         key: Key,
-        clinician_id: uuid.UUID,
+        clinician_id: FromPath[uuid.UUID],
         data: JSONBody[ClinicianUpdate],
         writer: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
@@ -231,7 +231,7 @@ class ProviderController(Controller):
     async def remove_clinician(
         self,
         key: Key,
-        clinician_id: uuid.UUID,
+        clinician_id: FromPath[uuid.UUID],
         writer: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],

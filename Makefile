@@ -1,0 +1,30 @@
+# The two commands: `make run` serves the seeded directory, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: run test install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/directory db upgrade
+	$(BIN)/directory seed --if-empty
+	$(BIN)/directory serve --host $(HOST) --port $(PORT)
+
+# pytest exits 5 when it collects no test; that is not a failure of the suite.
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

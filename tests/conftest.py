@@ -1,0 +1,109 @@
+"""Test harness: every API test runs once on SQLite and once on PostgreSQL+PostGIS.
+
+PostgreSQL comes from DIRECTORY_TEST_POSTGRES_URL (skipped when unset, unless
+DIRECTORY_TEST_REQUIRE_POSTGRES is set, as CI does). Each test starts from a database holding only
+the taxonomies: it owns whatever listings it creates.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+
+from directory import migrate
+from directory.app import create_app
+from directory.database import Database
+from directory.seeding import load_taxonomy
+from directory.settings import Settings
+
+ADMIN_TOKEN = "test-admin-token"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+LISTING_TABLES = (
+    "provider_clinician",
+    "provider_condition",
+    "provider_service",
+    "location",
+    "clinician",
+    "provider",
+    "geocode_cache",
+)
+
+
+def postgres_url() -> str:
+    url = os.environ.get("DIRECTORY_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("DIRECTORY_TEST_REQUIRE_POSTGRES"):
+            pytest.fail("DIRECTORY_TEST_REQUIRE_POSTGRES is set but DIRECTORY_TEST_POSTGRES_URL is not")
+        pytest.skip("set DIRECTORY_TEST_POSTGRES_URL to run the PostgreSQL+PostGIS half of the suite")
+    return url
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values = {
+        "database_url": database_url,
+        "admin_token": ADMIN_TOKEN,
+        "secret_key": "test-secret",
+        "geocoder": "offline",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if backend == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "directory.db"
+        url = f"sqlite+aiosqlite:///{path}"
+    else:
+        url = postgres_url()
+        migrate.downgrade(url, "base")
+    migrate.upgrade(url)
+    database = Database.from_settings(make_settings(url))
+    try:
+        await load_taxonomy(database)
+    finally:
+        await database.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+async def empty_listings(database_url: str) -> None:
+    database = Database.from_settings(make_settings(database_url))
+    try:
+        async with database.write_engine.begin() as connection:
+            if database.dialect == "postgresql":
+                await connection.execute(text(f"TRUNCATE {', '.join(LISTING_TABLES)} CASCADE"))
+            else:
+                for table in LISTING_TABLES:
+                    await connection.execute(text(f"DELETE FROM {table}"))
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    await empty_listings(settings.database_url)
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """Direct access to the same database the client's app uses, to check what was stored."""
+    db = Database.from_settings(settings)
+    yield db
+    await db.dispose()
