@@ -12,6 +12,8 @@ import hmac
 from dataclasses import dataclass
 
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy import ColumnElement, true
 
 from directory.errors import NotAuthenticated, PermissionDenied
@@ -37,7 +39,7 @@ ANONYMOUS = Caller(Role.anonymous)
 ADMIN = Caller(Role.admin)
 
 
-def identify(request: Request, settings: Settings) -> Caller:
+def identify(request: Request | ASGIConnection, settings: Settings) -> Caller:
     """Read the bearer token, if any. A token that is sent but wrong is an error, not anonymity."""
     header = request.headers.get("authorization")
     if not header:
@@ -63,3 +65,8 @@ def ensure_can_write(caller: Caller) -> None:
         raise NotAuthenticated("writing needs a bearer token (Authorization: Bearer <token>)")
     if not caller.is_admin:
         raise PermissionDenied("this account may not change listings")
+
+
+def writers_only(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """Route guard: runs before the body is read, so an anonymous write is a 401, not a 422."""
+    ensure_can_write(identify(connection, connection.app.state.settings))

@@ -13,7 +13,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, 
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.access import Caller
+from directory.access import Caller, writers_only
 from directory.errors import BadParameter
 from directory.listings.models import ProviderStatus
 from directory.listings.schemas import (
@@ -47,6 +47,9 @@ IfMatch = Annotated[
         description='the listing\'s ETag (its version, e.g. `"3"`); a stale one gets 412',
     ),
 ]
+
+
+WRITE_SECURITY = [{"bearer": []}]
 
 
 def _with_etag(listing: ProviderPublic, status_code: int = 200) -> Response[ProviderPublic]:
@@ -119,7 +122,7 @@ class ProviderController(Controller):
         """
         return _with_etag(await listings.get(reader, caller, key))
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY)
     async def create_provider(
         self,
         data: JSONBody[ProviderCreate],
@@ -135,7 +138,7 @@ class ProviderController(Controller):
         """
         return _with_etag(await listings.create(writer, caller, data), HTTP_201_CREATED)
 
-    @patch("/{key:str}")
+    @patch("/{key:str}", guards=[writers_only], security=WRITE_SECURITY)
     async def update_provider(
         self,
         key: Key,
@@ -148,7 +151,7 @@ class ProviderController(Controller):
         """Change some fields of a listing. Lists given (services, conditions, languages...) replace the stored ones."""
         return _with_etag(await listings.update(writer, caller, key, data, if_match))
 
-    @delete("/{key:str}", status_code=200)
+    @delete("/{key:str}", status_code=200, guards=[writers_only], security=WRITE_SECURITY)
     async def close_provider(
         self,
         key: Key,
@@ -160,7 +163,7 @@ class ProviderController(Controller):
         """Close a listing. It is kept (status `closed`) for history and disappears from public reads."""
         return _with_etag(await listings.close(writer, caller, key, if_match))
 
-    @post("/{key:str}/locations", status_code=HTTP_201_CREATED)
+    @post("/{key:str}/locations", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY)
     async def add_location(
         self,
         key: Key,
@@ -173,7 +176,7 @@ class ProviderController(Controller):
         """Add a location to a listing; without coordinates its address is geocoded."""
         return await listings.add_location(writer, caller, key, data, if_match)
 
-    @patch("/{key:str}/locations/{location_id:int}")
+    @patch("/{key:str}/locations/{location_id:int}", guards=[writers_only], security=WRITE_SECURITY)
     async def update_location(
         self,
         key: Key,
@@ -187,7 +190,7 @@ class ProviderController(Controller):
         """Change a location. A new address without new coordinates is geocoded again."""
         return await listings.update_location(writer, caller, key, location_id, data, if_match)
 
-    @delete("/{key:str}/locations/{location_id:int}", status_code=HTTP_204_NO_CONTENT)
+    @delete("/{key:str}/locations/{location_id:int}", status_code=HTTP_204_NO_CONTENT, guards=[writers_only], security=WRITE_SECURITY)
     async def delete_location(
         self,
         key: Key,
@@ -200,7 +203,7 @@ class ProviderController(Controller):
         """Remove a location. A published listing keeps at least one (409 otherwise)."""
         await listings.delete_location(writer, caller, key, location_id, if_match)
 
-    @post("/{key:str}/clinicians", status_code=HTTP_201_CREATED)
+    @post("/{key:str}/clinicians", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY)
     async def add_clinician(
         self,
         key: Key,
@@ -213,7 +216,7 @@ class ProviderController(Controller):
         """Add a clinician (name, credential, specialty, NPI, licenses) with their role at this listing."""
         return await listings.add_clinician(writer, caller, key, data, if_match)
 
-    @patch("/{key:str}/clinicians/{clinician_id:uuid}")
+    @patch("/{key:str}/clinicians/{clinician_id:uuid}", guards=[writers_only], security=WRITE_SECURITY)
     async def update_clinician(
         self,
         key: Key,
@@ -227,7 +230,7 @@ class ProviderController(Controller):
         """Change a clinician's details or their role at this listing."""
         return await listings.update_clinician(writer, caller, key, clinician_id, data, if_match)
 
-    @delete("/{key:str}/clinicians/{clinician_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    @delete("/{key:str}/clinicians/{clinician_id:uuid}", status_code=HTTP_204_NO_CONTENT, guards=[writers_only], security=WRITE_SECURITY)
     async def remove_clinician(
         self,
         key: Key,

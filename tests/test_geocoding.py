@@ -1,0 +1,166 @@
+"""Placing addresses: offline from shipped ZIP and city data; online through a Nominatim-like service."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from geopy.distance import geodesic
+
+from conftest import ADMIN, make_settings
+from directory.database import Database
+from directory.geocoding import Geocoder
+from directory.geocoding.offline import OfflineGeocoder, split_city_state
+
+
+@pytest.fixture(scope="module")
+def offline() -> OfflineGeocoder:
+    return OfflineGeocoder()
+
+
+@pytest.mark.parametrize(
+    ("query", "label", "precision", "near"),
+    [
+        ("10001", "New York, NY 10001", "postcode", (40.75, -74.00)),
+        ("10001-1234", "New York, NY 10001", "postcode", (40.75, -74.00)),
+        ("99501", "Anchorage, AK 99501", "postcode", (61.22, -149.86)),
+        ("96813", "Honolulu, HI 96813", "postcode", (21.31, -157.86)),
+        ("Honolulu, HI", "Honolulu, HI", "city", (21.31, -157.86)),
+        ("Fairbanks, Alaska", "Fairbanks, AK", "city", (64.84, -147.72)),
+        ("austin tx", "Austin, TX", "city", (30.27, -97.74)),
+        ("St. Louis, MO", "St. Louis, MO", "city", (38.63, -90.20)),
+        ("Saint Paul, MN", "Saint Paul, MN", "city", (44.94, -93.09)),
+        ("123 Main St, Boise, ID 83702", "Boise, ID 83702", "postcode", (43.63, -116.20)),
+        ("Denver", "Denver, CO", "city", (39.74, -104.98)),
+    ],
+)
+def test_offline_places_zip_codes_and_cities(offline, query, label, precision, near):
+    found = offline.geocode(query)
+    assert found is not None and found.address == label and found.raw["precision"] == precision
+    assert geodesic((found.latitude, found.longitude), near).km < 15
+
+
+@pytest.mark.parametrize("query", ["00000", "99999", "Gondor, FL", "", "   ", "zzzz qqqq"])
+def test_offline_knows_when_it_does_not_know(offline, query):
+    assert offline.geocode(query) is None
+
+
+def test_military_zip_codes_are_never_placed_at_zero(offline):
+    assert offline.geocode("09001") is None  # an APO/FPO code: the data has 0,0 for it
+
+
+def test_city_and_state_are_split_from_free_text():
+    assert split_city_state("350 Fifth Ave, New York, NY") == ("New York", "NY")
+    assert split_city_state("Salt Lake City Utah") == ("Salt Lake City", "UT")
+    assert split_city_state("Springfield") == ("Springfield", None)
+
+
+class FakeNominatim:
+    """A local server answering /search like Nominatim, counting the requests it gets."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.queries: list[str] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                query = parse_qs(urlsplit(self.path).query)
+                owner.queries.append(query.get("q", [""])[0])
+                time.sleep(owner.delay)
+                results = []
+                if "fifth avenue" in owner.queries[-1].lower():
+                    results = [{
+                        "lat": "40.7484", "lon": "-73.9857", "display_name": "350, Fifth Avenue, New York, NY 10118",
+                        "addresstype": "building", "address": {"house_number": "350", "road": "Fifth Avenue"},
+                    }]  # fmt: skip
+                body = json.dumps(results).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def nominatim() -> Iterator[FakeNominatim]:
+    server = FakeNominatim()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+async def online_geocoder(settings, nominatim):
+    from conftest import empty_listings
+
+    await empty_listings(settings.database_url)
+    online = settings.model_copy(update={"geocoder": "nominatim", "geocoder_url": nominatim.url, "geocoder_timeout": 1.0})
+    database = Database.from_settings(online)
+    geocoder = Geocoder(online, database.writer)
+    yield geocoder
+    await geocoder.close()
+    await database.dispose()
+
+
+async def test_the_online_geocoder_is_asked_and_its_answers_are_cached(online_geocoder, nominatim):
+    place = await online_geocoder.locate("350 Fifth Avenue, New York, NY 10118")
+    assert place is not None and place.precision == "address" and place.source == "nominatim"
+    assert (place.latitude, place.longitude) == (40.7484, -73.9857)
+    again = await online_geocoder.locate("350  FIFTH avenue, new york, ny 10118")
+    assert again == place
+    assert len(nominatim.queries) == 1
+
+
+async def test_when_the_online_geocoder_knows_nothing_the_offline_data_answers(online_geocoder, nominatim):
+    place = await online_geocoder.locate("1 Nowhere Road, Austin, TX 78701")
+    assert place is not None and place.precision == "postcode" and place.source == "offline"
+    assert nominatim.queries == ["1 Nowhere Road, Austin, TX 78701"]
+
+
+async def test_a_slow_or_absent_online_geocoder_falls_back_to_offline(settings):
+    slow = FakeNominatim(delay=2.0)
+    try:
+        for url in (slow.url, "http://127.0.0.1:9"):
+            configured = make_settings(settings.database_url, geocoder="nominatim", geocoder_url=url, geocoder_timeout=0.3)
+            database = Database.from_settings(configured)
+            geocoder = Geocoder(configured, database.writer)
+            started = time.monotonic()
+            place = await geocoder.locate("350 Fifth Avenue, New York, NY 10118")
+            assert time.monotonic() - started < 1.5
+            assert place is not None and place.source == "offline" and place.precision == "postcode"
+            await geocoder.close()
+            await database.dispose()
+    finally:
+        slow.close()
+
+
+async def test_a_listing_written_with_the_online_geocoder_stores_address_precision(settings, nominatim):
+    from litestar.testing import AsyncTestClient
+
+    from conftest import empty_listings
+    from directory.app import create_app
+    from factories import listing
+
+    await empty_listings(settings.database_url)
+    online = settings.model_copy(update={"geocoder": "nominatim", "geocoder_url": nominatim.url})
+    async with AsyncTestClient(app=create_app(online)) as client:
+        response = await client.post("/v1/providers", json=listing(), headers=ADMIN)
+    (place,) = response.json()["locations"]
+    assert place["coordinate_precision"] == "address" and place["latitude"] == 40.7484
+    assert place["timezone"] == "America/New_York"
