@@ -15,7 +15,7 @@ config = context.config
 target_metadata = directory.models.metadata
 
 # Columns and tables that migrations manage by hand and autogenerate must not try to drop.
-_HAND_MANAGED = {"geog", "location_rtree"}
+_HAND_MANAGED = {"geog", "geom", "location_rtree"}
 
 
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001

@@ -6,6 +6,7 @@ from directory.geocoding.models import GeocodeCacheEntry
 from directory.listings.models import (
     Clinician,
     Location,
+    OpeningInterval,
     Provider,
     ProviderClinician,
     ProviderCondition,
@@ -20,6 +21,7 @@ __all__ = [
     "Condition",
     "GeocodeCacheEntry",
     "Location",
+    "OpeningInterval",
     "Provider",
     "ProviderClinician",
     "ProviderCondition",

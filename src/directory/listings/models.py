@@ -189,6 +189,36 @@ class Location(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     provider: "Provider" = Relationship(back_populates="locations", sa_relationship_kwargs={"lazy": "raise"})
+    opening_intervals: list["OpeningInterval"] = Relationship(
+        sa_relationship_kwargs={"lazy": "raise", "cascade": "all, delete-orphan"}
+    )
+
+    def set_hours(self, hours: list[dict[str, str]]) -> None:
+        """Store the weekly hours, and the same as minute intervals that search can query."""
+        self.hours = hours
+        self.opening_intervals = [
+            OpeningInterval(day=WEEKDAYS.index(h["day"]), opens=_minutes(h["opens"]), closes=_minutes(h["closes"]))
+            for h in hours
+        ]
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _minutes(hh_mm: str) -> int:
+    hours, minutes = hh_mm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class OpeningInterval(SQLModel, table=True):
+    """One opening interval of a location in its local time: day 0 is Monday, minutes from midnight."""
+
+    __tablename__ = "location_hours"
+
+    location_id: int = Field(sa_column=_cascade_fk("location.id", BigKey))
+    day: int = Field(primary_key=True)
+    opens: int = Field(primary_key=True)
+    closes: int
 
 
 class Clinician(SQLModel, table=True):

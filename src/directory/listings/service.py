@@ -55,7 +55,7 @@ _CLINICIAN_SCALARS = "first_name last_name credential specialty npi board_certif
 
 def _full_listing() -> Select[tuple[Provider]]:
     return select(Provider).options(
-        selectinload(Provider.locations),
+        selectinload(Provider.locations).selectinload(Location.opening_intervals),
         selectinload(Provider.conditions).selectinload(ProviderCondition.condition),
         selectinload(Provider.services).selectinload(ProviderService.service),
         selectinload(Provider.clinician_roles).selectinload(ProviderClinician.clinician),
@@ -139,7 +139,7 @@ class ListingService:
                 provider.published_at = utcnow()
             city = placed[0].fields.get("city") if placed else None
             provider.slug = await unique_slug(session, slugify(data.name, city))
-            provider.locations = [Location(**p.fields) for p in placed]
+            provider.locations = [_new_location(p) for p in placed]
             provider.conditions = [ProviderCondition(condition_code=code) for code in data.conditions or []]
             provider.services = [ProviderService(service_code=s.code, **_offer(s)) for s in data.services or []]
             provider.clinician_roles = [
@@ -225,7 +225,7 @@ class ListingService:
             provider = await self._load_for_change(session, caller, key, if_match)
             if len(provider.locations) >= 20:
                 raise Conflict("a listing has at most 20 locations")
-            location = Location(provider_id=provider.id, **placed.fields)
+            location = _new_location(placed, provider_id=provider.id)
             session.add(location)
             _touch(provider)
             await _flush(session)
@@ -254,7 +254,9 @@ class ListingService:
             provider = await self._load_for_change(session, caller, key, if_match)
             location = _location_of(provider, location_id)
             for name, value in placed.fields.items():
-                setattr(location, name, value)
+                if name != "hours":
+                    setattr(location, name, value)
+            location.set_hours(placed.fields["hours"])
             location.updated_at = utcnow()
             _touch(provider)
             await _flush(session)
@@ -409,6 +411,14 @@ def _offer(offer: Any) -> dict[str, Any]:
 def _new_clinician(data: ClinicianCreate) -> Clinician:
     values = data.model_dump(include=set(_CLINICIAN_SCALARS) | {"licenses"}, exclude_none=True, mode="json")
     return Clinician(**values)
+
+
+def _new_location(placed: PlacedLocation, **extra: Any) -> Location:
+    fields = dict(placed.fields)
+    hours = fields.pop("hours")
+    location = Location(**fields, **extra)
+    location.set_hours(hours)
+    return location
 
 
 def _location_of(provider: Provider, location_id: int) -> Location:
