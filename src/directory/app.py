@@ -21,9 +21,12 @@ from directory.geocoding import Geocoder
 from directory.health import health, ready
 from directory.listings.routes import ProviderController
 from directory.listings.service import ListingService
+from directory.search.backends import backend_for
+from directory.search.routes import search
+from directory.search.service import SearchService
 from directory.settings import Settings, get_settings
 from directory.taxonomy.routes import TaxonomyController
-from directory.taxonomy.service import TaxonomyService
+from directory.taxonomy.service import TaxonomyIndex, TaxonomyService
 
 DESCRIPTION = """\
 The API behind a "find services near you" directory of ketamine and other infusion-therapy providers.
@@ -45,6 +48,7 @@ def _openapi() -> OpenAPIConfig:
         path="/schema",
         use_handler_docstrings=True,
         tags=[
+            Tag(name="search", description="Find providers near a place"),
             Tag(name="listings", description="Providers (clinics) with their locations and clinicians"),
             Tag(name="taxonomy", description="Conditions treated and services offered"),
             Tag(name="operations", description="Health and readiness probes"),
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.geocoder = geocoder
         app.state.listings = ListingService(geocoder, settings.secret_key)
         app.state.taxonomy = TaxonomyService()
+        app.state.search = SearchService(backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key)
         try:
             yield
         finally:
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             health,
             ready,
+            search,
             ProviderController,
             TaxonomyController,
             create_static_files_router(

@@ -15,7 +15,7 @@ from geopy.exc import GeocoderServiceError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from directory.geocoding.models import GeocodeCacheEntry
-from directory.geocoding.offline import OfflineGeocoder, warm_up
+from directory.geocoding.offline import OfflineGeocoder, state_at, warm_up
 from directory.geocoding.online import geocode_online, nominatim, precision_of
 from directory.settings import Settings
 
@@ -75,6 +75,10 @@ class Geocoder:
             raw["city"],
             raw["state"],
         )
+
+    def state_at(self, latitude: float, longitude: float) -> str | None:
+        """The US state a point lies in, from the offline ZIP data (None outside the US)."""
+        return state_at(latitude, longitude)
 
     def offline_timezone(self, query: str) -> str | None:
         """The IANA zone of a ZIP code or city, from the offline data; None when unknown."""

@@ -7,6 +7,7 @@ for places too small to be there. The index is built once per process, on first 
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import unicodedata
@@ -96,6 +97,13 @@ class _Index:
                 city["population"] or 1,
             )
 
+        # ZIP centroids in one-degree cells, to tell which state a point is in.
+        self.cells: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+        for zip_code, point in self.zips.items():
+            state = point.label.rsplit(", ", 1)[1].split()[0]
+            cell = (math.floor(point.latitude), math.floor(point.longitude))
+            self.cells.setdefault(cell, []).append((point.latitude, point.longitude, state))
+
         self.by_name: dict[str, _Point] = {}
         for (name, _state), point in self.cities.items():
             best = self.by_name.get(name)
@@ -155,6 +163,23 @@ class OfflineGeocoder(Geocoder):
         if city:
             return index.by_name.get(normalise_name(city)), "city"
         return None, ""
+
+
+def state_at(lat: float, lon: float) -> str | None:
+    """The state of the nearest ZIP code centroid within about 100 km, or None (at sea, abroad)."""
+    index = _get_index()
+    best: tuple[float, str] | None = None
+    row, col = math.floor(lat), math.floor(lon)
+    for dlat in (-1, 0, 1):
+        for dlon in (-1, 0, 1):
+            for zlat, zlon, state in index.cells.get((row + dlat, col + dlon), ()):
+                # Equirectangular distance is plenty to pick the nearest centroid.
+                d = (zlat - lat) ** 2 + ((zlon - lon) * math.cos(math.radians(lat))) ** 2
+                if best is None or d < best[0]:
+                    best = (d, state)
+    if best is None or best[0] > 1.0:
+        return None
+    return best[1]
 
 
 def split_city_state(text: str) -> tuple[str | None, str | None]:

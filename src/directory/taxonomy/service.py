@@ -57,3 +57,47 @@ class TaxonomyService:
                     setattr(current, key, value)
                 changed += 1
         return changed
+
+
+class TaxonomyIndex:
+    """Codes, names and synonyms of both taxonomies, for turning what a searcher typed into codes.
+
+    Kept in memory for a minute: the taxonomies change only when the seed is loaded again.
+    """
+
+    TTL_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._loaded_at = -1e9
+        self._entries: dict[str, list[tuple[str, list[str]]]] = {}
+
+    async def _refresh(self, session: AsyncSession) -> None:
+        import time
+
+        if time.monotonic() - self._loaded_at < self.TTL_SECONDS:
+            return
+        entries: dict[str, list[tuple[str, list[str]]]] = {}
+        for kind, table in (("condition", Condition), ("service", Service)):
+            rows = (await session.execute(select(table.code, table.name, table.synonyms))).all()
+            entries[kind] = [(code, [code, name, *synonyms]) for code, name, synonyms in rows]
+        self._entries = entries
+        self._loaded_at = time.monotonic()
+
+    async def resolve(self, session: AsyncSession, kind: str, term: str) -> str | None:
+        """The code a term names exactly (its code, name or a synonym, any case), or None."""
+        await self._refresh(session)
+        wanted = term.strip().lower()
+        for code, names in self._entries[kind]:
+            if any(wanted == name.lower() for name in names):
+                return code
+        return None
+
+    async def mentioning(self, session: AsyncSession, kind: str, word: str) -> list[str]:
+        """Codes whose code, name or synonyms contain the word (for free-text search)."""
+        await self._refresh(session)
+        word = word.lower()
+        return [code for code, names in self._entries[kind] if any(word in name.lower() for name in names)]
+
+    async def names(self, session: AsyncSession, kind: str) -> dict[str, str]:
+        await self._refresh(session)
+        return {code: names[1] for code, names in self._entries[kind]}

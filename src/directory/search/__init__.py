@@ -1,0 +1,1 @@
+"""Provider search: GET /v1/search."""

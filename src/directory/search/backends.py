@@ -1,0 +1,219 @@
+"""The spatial and JSON primitives search needs, once for PostGIS and once for SQLite.
+
+Both backends measure candidates on the same mean-Earth sphere; the search service then computes the
+exact WGS84 distance of each candidate, so that both return the same hits in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory.listings.models import Location
+
+EARTH_RADIUS_M = 6_371_008.8
+#: The sphere and the WGS84 ellipsoid disagree by less than 0.6% on distances; 1% is a safe margin.
+SPHERE_ERROR = 0.01
+
+
+@dataclass(frozen=True)
+class Box:
+    """A longitude/latitude box. ``west > east`` means it crosses the antimeridian."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def spans(self) -> list[tuple[float, float]]:
+        """The longitude ranges it covers: two when it crosses the antimeridian."""
+        if self.west <= self.east:
+            return [(self.west, self.east)]
+        return [(self.west, 180.0), (-180.0, self.east)]
+
+
+def box_around(lat: float, lon: float, metres: float) -> Box:
+    """A box holding every point within ``metres`` of (lat, lon) on the sphere (a little larger)."""
+    dlat = math.degrees(metres / EARTH_RADIUS_M) * 1.001
+    south, north = max(-90.0, lat - dlat), min(90.0, lat + dlat)
+    widest = max(abs(south), abs(north))
+    if widest >= 89.9 or metres >= EARTH_RADIUS_M * math.pi / 2:
+        return Box(-180.0, south, 180.0, north)
+    dlon = math.degrees(metres / (EARTH_RADIUS_M * math.cos(math.radians(widest)))) * 1.001
+    if dlon >= 180:
+        return Box(-180.0, south, 180.0, north)
+    west, east = lon - dlon, lon + dlon
+    if west < -180:
+        west += 360
+    if east > 180:
+        east -= 360
+    return Box(west, south, east, north)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    location_id: int
+    provider_id: Any
+    latitude: float
+    longitude: float
+    sphere_m: float
+
+
+class SearchBackend:
+    """What differs between the databases. Subclasses implement each primitive."""
+
+    name: str
+
+    def sphere_distance(self, lat: float, lon: float) -> ColumnElement[float]:
+        """Metres from the point to the location on the mean sphere."""
+        raise NotImplementedError
+
+    def within(self, lat: float, lon: float, metres: float) -> ColumnElement[bool]:
+        """Index-assisted: the location is within ``metres`` of the point on the sphere."""
+        raise NotImplementedError
+
+    def inside(self, box: Box) -> ColumnElement[bool]:
+        """Index-assisted: the location's longitude/latitude lie in the box (edges included)."""
+        raise NotImplementedError
+
+    def json_has_any(self, column: Any, values: list[str]) -> ColumnElement[bool]:
+        """The JSON array column holds one of ``values`` (compared case-insensitively)."""
+        raise NotImplementedError
+
+    def json_values(self, column: Any) -> Any:
+        """A table of the JSON array's elements, with one text column ``value``, for GROUP BY."""
+        raise NotImplementedError
+
+    async def nearest(
+        self,
+        session: AsyncSession,
+        base: Select[Any],
+        lat: float,
+        lon: float,
+        *,
+        within_m: float,
+        beyond_m: float,
+        limit: int,
+    ) -> list[Candidate]:
+        """The first ``limit`` locations of ``base`` in sphere-distance order, between the two distances.
+
+        ``base`` selects from location joined to provider with every filter applied.
+        """
+        raise NotImplementedError
+
+
+def _candidates(rows: Any) -> list[Candidate]:
+    return [Candidate(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
+
+
+class PostgisBackend(SearchBackend):
+    """Nearest-first walk of the GiST index on the geography (``<->``), the point a bound parameter."""
+
+    name = "postgis"
+    _geog = literal_column("location.geog")
+    _geom = literal_column("location.geom")
+
+    def _point(self, lat: float, lon: float) -> Any:
+        return func.geography(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
+
+    def sphere_distance(self, lat: float, lon: float) -> ColumnElement[float]:
+        return self._geog.op("<->", return_type=Location.latitude.type)(self._point(lat, lon))
+
+    def within(self, lat: float, lon: float, metres: float) -> ColumnElement[bool]:
+        return func.ST_DWithin(self._geog, self._point(lat, lon), metres, False)
+
+    def inside(self, box: Box) -> ColumnElement[bool]:
+        # && is the index test; ST_Covers keeps points exactly on the edges.
+        return or_(
+            *(
+                and_(
+                    self._geom.op("&&")(func.ST_MakeEnvelope(west, box.south, east, box.north, 4326)),
+                    func.ST_Covers(func.ST_MakeEnvelope(west, box.south, east, box.north, 4326), self._geom),
+                )
+                for west, east in box.spans()
+            )
+        )
+
+    def json_has_any(self, column: Any, values: list[str]) -> ColumnElement[bool]:
+        element = func.jsonb_array_elements_text(column).table_valued("value").alias("element")
+        return select(1).select_from(element).where(func.lower(element.c.value).in_(values)).exists()
+
+    def json_values(self, column: Any) -> Any:
+        return func.jsonb_array_elements_text(column).table_valued("value").alias("element")
+
+    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit):  # noqa: ANN001
+        distance = self.sphere_distance(lat, lon)
+        query = base.add_columns(distance).where(self.within(lat, lon, within_m))
+        if beyond_m > 0:
+            query = query.where(distance >= beyond_m)
+        rows = await session.execute(query.order_by(distance).limit(limit))
+        return _candidates(rows)
+
+
+class SqliteBackend(SearchBackend):
+    """An R*Tree box grown step by step around the point; the sphere distance from SQLite's math functions."""
+
+    name = "sqlite"
+    FIRST_STEP_M = 8_000.0
+
+    def sphere_distance(self, lat: float, lon: float) -> ColumnElement[float]:
+        phi = math.radians(lat)
+        half_dlat = func.radians(Location.latitude - lat) / 2
+        half_dlon = func.radians(Location.longitude - lon) / 2
+        haversine = func.pow(func.sin(half_dlat), 2) + math.cos(phi) * func.cos(
+            func.radians(Location.latitude)
+        ) * func.pow(func.sin(half_dlon), 2)
+        return 2 * EARTH_RADIUS_M * func.asin(func.min(1.0, func.sqrt(haversine)))
+
+    def _rtree_ids(self, box: Box) -> Any:
+        spans = [
+            f"(min_lat >= {box.south!r} AND max_lat <= {box.north!r} AND min_lon >= {west!r} AND max_lon <= {east!r})"
+            for west, east in box.spans()
+        ]
+        # The bounds are floats computed here, never user text; inlining lets SQLite plan the R*Tree scan.
+        return text(f"SELECT id FROM location_rtree WHERE {' OR '.join(spans)}")
+
+    def within(self, lat: float, lon: float, metres: float) -> ColumnElement[bool]:
+        return and_(
+            Location.id.in_(self._rtree_ids(box_around(lat, lon, metres))),
+            self.sphere_distance(lat, lon) <= metres,
+        )
+
+    def inside(self, box: Box) -> ColumnElement[bool]:
+        # The R*Tree stores 32-bit floats rounded outwards: it narrows, the exact test decides.
+        padded = Box(box.west - 1e-4, box.south - 1e-4, box.east + 1e-4, box.north + 1e-4)
+        exact = or_(*(Location.longitude.between(west, east) for west, east in box.spans()))
+        return and_(
+            Location.id.in_(self._rtree_ids(padded)),
+            Location.latitude.between(box.south, box.north),
+            exact,
+        )
+
+    def json_has_any(self, column: Any, values: list[str]) -> ColumnElement[bool]:
+        element = func.json_each(column).table_valued("value").alias("element")
+        return select(1).select_from(element).where(func.lower(element.c.value).in_(values)).exists()
+
+    def json_values(self, column: Any) -> Any:
+        return func.json_each(column).table_valued("value").alias("element")
+
+    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit):  # noqa: ANN001
+        distance = self.sphere_distance(lat, lon)
+        step = max(self.FIRST_STEP_M, beyond_m * 1.5)
+        while True:
+            reach = min(step, within_m)
+            # Every location within `reach` lies in the box around it, so this disc is complete.
+            query = base.add_columns(distance).where(self.within(lat, lon, reach))
+            if beyond_m > 0:
+                query = query.where(distance >= beyond_m)
+            rows = _candidates(await session.execute(query.order_by(distance).limit(limit)))
+            if len(rows) >= limit or reach >= within_m:
+                return rows
+            step *= 4
+
+
+def backend_for(dialect: str) -> SearchBackend:
+    return PostgisBackend() if dialect == "postgresql" else SqliteBackend()

@@ -1,0 +1,314 @@
+"""A search request, checked and resolved: the place as a point or box, codes for every filter term."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory import cursors
+from directory.errors import BadParameter, InvalidInput
+from directory.geocoding import Geocoder
+from directory.search.backends import Box
+from directory.taxonomy.service import TaxonomyIndex
+
+METRES = {"mi": 1609.344, "km": 1000.0}
+DEFAULT_RADIUS = {"mi": 25.0, "km": 40.0}
+MAX_RADIUS = {"mi": 500.0, "km": 800.0}
+MAX_BOX_WIDTH, MAX_BOX_HEIGHT = 180.0, 90.0
+_FHIR_NEAR = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\|(-?\d+(?:\.\d+)?)(?:\|(\d+(?:\.\d+)?)(?:\|([a-z_\[\]]+))?)?\s*$", re.I)
+_FHIR_UNITS = {"km": "km", "[mi_i]": "mi", "mi": "mi", "mi_i": "mi"}
+
+Unit = Literal["mi", "km"]
+Sort = Literal["distance", "name", "updated", "relevance"]
+Group = Literal["provider", "location"]
+
+
+@dataclass(frozen=True)
+class ResolvedPlace:
+    """What the place of the search turned out to be."""
+
+    kind: Literal["point", "near", "bbox"]
+    latitude: float
+    longitude: float
+    label: str | None = None
+    precision: str | None = None
+    state: str | None = None
+
+
+@dataclass
+class RawSearch:
+    """The query parameters as received (after type parsing by the framework)."""
+
+    lat: float | None = None
+    lon: float | None = None
+    near: str | None = None
+    bbox: str | None = None
+    radius: float | None = None
+    unit: Unit = "mi"
+    condition: list[str] = field(default_factory=list)
+    condition_match: Literal["any", "all"] = "any"
+    service: list[str] = field(default_factory=list)
+    route: list[str] = field(default_factory=list)
+    credential: list[str] = field(default_factory=list)
+    specialty: list[str] = field(default_factory=list)
+    telehealth: bool | None = None
+    accepting_new_patients: bool | None = None
+    insurance: list[str] = field(default_factory=list)
+    payment: list[str] = field(default_factory=list)
+    language: list[str] = field(default_factory=list)
+    max_price: int | None = None
+    verified: bool | None = None
+    open_now: bool | None = None
+    at: datetime | None = None
+    q: str | None = None
+    group: Group = "provider"
+    sort: Sort | None = None
+    limit: int = 20
+    cursor: str | None = None
+    total: bool = False
+    facets: bool = False
+
+
+@dataclass
+class SearchQuery:
+    place: ResolvedPlace | None
+    radius_m: float | None
+    box: Box | None
+    unit: Unit
+    conditions: list[str]
+    condition_match: str
+    services: list[str]
+    routes: list[str]
+    credentials: list[str]
+    specialties: list[str]
+    telehealth: bool | None
+    accepting_new_patients: bool | None
+    insurance: list[str]
+    payment: list[str]
+    languages: list[str]
+    max_price: int | None
+    verified: bool | None
+    open_at: datetime | None
+    moment: datetime
+    words: list[str]
+    word_codes: list[tuple[list[str], list[str]]]
+    group: Group
+    sort: Sort
+    limit: int
+    after: list[Any] | None
+    want_total: bool
+    want_facets: bool
+    fingerprint: str
+
+    @property
+    def remote_telehealth(self) -> bool:
+        """Telehealth providers licensed for the searcher's state count even when far away."""
+        return bool(self.telehealth and self.place and self.place.state and self.radius_m is not None)
+
+    def cursor_for(self, key: list[Any], secret: str) -> str:
+        # The moment travels with the cursor so that "open now" means the same on every page.
+        return cursors.encode([self.fingerprint, self.moment.isoformat(), *key], secret)
+
+
+def _split(values: list[str]) -> list[str]:
+    """Repeated parameters and comma-separated values both work; duplicates are dropped."""
+    seen: dict[str, None] = {}
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if part:
+                seen.setdefault(part, None)
+    return list(seen)
+
+
+def _parse_bbox(text: str) -> Box:
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise BadParameter("bbox", "expected min_lon,min_lat,max_lon,max_lat")
+    try:
+        west, south, east, north = (float(p) for p in parts)
+    except ValueError:
+        raise BadParameter("bbox", "expected four numbers: min_lon,min_lat,max_lon,max_lat") from None
+    if not all(map(lambda v: v == v and abs(v) != float("inf"), (west, south, east, north))):
+        raise BadParameter("bbox", "expected finite numbers")
+    if not (-180 <= west <= 180 and -180 <= east <= 180):
+        raise BadParameter("bbox", "longitudes must be between -180 and 180")
+    if not (-90 <= south <= 90 and -90 <= north <= 90):
+        raise BadParameter("bbox", "latitudes must be between -90 and 90")
+    if south > north:
+        raise BadParameter("bbox", "min_lat is north of max_lat: the box is upside down")
+    width = east - west if west <= east else east + 360 - west
+    if width > MAX_BOX_WIDTH or north - south > MAX_BOX_HEIGHT:
+        raise BadParameter(
+            "bbox", f"the box is larger than {MAX_BOX_WIDTH:g} by {MAX_BOX_HEIGHT:g} degrees; search without a place instead"
+        )
+    return Box(west, south, east, north)
+
+
+def _box_center(box: Box) -> tuple[float, float]:
+    width = box.east - box.west if box.west <= box.east else box.east + 360 - box.west
+    lon = box.west + width / 2
+    if lon > 180:
+        lon -= 360
+    return (box.south + box.north) / 2, lon
+
+
+async def _resolve_terms(
+    session: AsyncSession, taxonomy: TaxonomyIndex, kind: str, parameter: str, terms: list[str]
+) -> list[str]:
+    codes: dict[str, None] = {}
+    for term in terms:
+        code = await taxonomy.resolve(session, kind, term)
+        if code is None:
+            raise InvalidInput(parameter, f"unknown {kind} {term!r}; see GET /v1/{kind}s for codes and synonyms")
+        codes.setdefault(code, None)
+    return list(codes)
+
+
+async def build_query(
+    raw: RawSearch,
+    session: AsyncSession,
+    taxonomy: TaxonomyIndex,
+    geocoder: Geocoder,
+    secret: str,
+    now: datetime | None = None,
+) -> SearchQuery:
+    """Check every parameter and their combinations; resolve the place and the taxonomy terms."""
+    unit: Unit = raw.unit
+    radius = raw.radius
+    kinds = [name for name, given in (("lat/lon", raw.lat is not None or raw.lon is not None), ("near", bool(raw.near)), ("bbox", bool(raw.bbox))) if given]
+    if len(kinds) > 1:
+        raise BadParameter(kinds[1].split("/")[0], f"give one place only, not {' and '.join(kinds)}")
+    if (raw.lat is None) != (raw.lon is None):
+        raise BadParameter("lon" if raw.lon is None else "lat", "lat and lon go together")
+
+    place: ResolvedPlace | None = None
+    box: Box | None = None
+    if raw.lat is not None and raw.lon is not None:
+        place = ResolvedPlace("point", raw.lat, raw.lon, state=geocoder.state_at(raw.lat, raw.lon))
+    elif raw.near:
+        fhir = _FHIR_NEAR.match(raw.near)
+        if fhir:
+            lat, lon = float(fhir.group(1)), float(fhir.group(2))
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise BadParameter("near", "latitude must be within ±90 and longitude within ±180")
+            if fhir.group(3) is not None:
+                if radius is not None:
+                    raise BadParameter("radius", "the near parameter already gives a distance")
+                fhir_unit = (fhir.group(4) or "km").lower()
+                if fhir_unit not in _FHIR_UNITS:
+                    raise BadParameter("near", "units must be km or [mi_i]")
+                unit, radius = _FHIR_UNITS[fhir_unit], float(fhir.group(3))  # type: ignore[assignment]
+            place = ResolvedPlace("point", lat, lon, state=geocoder.state_at(lat, lon))
+        else:
+            if len(raw.near) > 200:
+                raise BadParameter("near", "at most 200 characters")
+            found = await geocoder.locate(raw.near)
+            if found is None:
+                raise InvalidInput(
+                    "near", f"no place called {raw.near!r} is known; try a 5-digit ZIP code or 'City, ST' such as 'Austin, TX'"
+                )
+            state = found.state or geocoder.state_at(found.latitude, found.longitude)
+            place = ResolvedPlace("near", found.latitude, found.longitude, found.label, found.precision, state)
+    elif raw.bbox:
+        if radius is not None:
+            raise BadParameter("radius", "a bbox search has no radius; the box is the area")
+        box = _parse_bbox(raw.bbox)
+        lat, lon = _box_center(box)
+        place = ResolvedPlace("bbox", lat, lon, state=geocoder.state_at(lat, lon))
+
+    radius_m = None
+    if place is not None and box is None:
+        radius = DEFAULT_RADIUS[unit] if radius is None else radius
+        if not radius > 0:
+            raise BadParameter("radius", "must be greater than 0")
+        if radius > MAX_RADIUS[unit]:
+            raise BadParameter("radius", f"at most {MAX_RADIUS[unit]:g} {unit}")
+        radius_m = radius * METRES[unit]
+    elif radius is not None and place is None:
+        raise BadParameter("radius", "a radius needs a place: lat and lon, or near")
+
+    sort: Sort = raw.sort or ("distance" if place else ("relevance" if raw.q else "name"))
+    if sort == "distance" and place is None:
+        raise BadParameter("sort", "sorting by distance needs a place: lat and lon, near or bbox")
+    if sort == "relevance" and not raw.q:
+        raise BadParameter("sort", "sorting by relevance needs q")
+
+    words = [w for w in re.split(r"\W+", (raw.q or "").lower()) if w][:8]
+    if raw.q is not None and len(raw.q) > 200:
+        raise BadParameter("q", "at most 200 characters")
+    word_codes = [
+        (await taxonomy.mentioning(session, "condition", w), await taxonomy.mentioning(session, "service", w))
+        for w in words
+    ]
+
+    languages = [language.lower() for language in _split(raw.language)]
+    for language in languages:
+        if not re.fullmatch(r"[a-z]{2,3}", language):
+            raise BadParameter("language", f"{language!r} is not a language code such as en or es")
+    if raw.max_price is not None and raw.max_price < 0:
+        raise BadParameter("max_price", "must not be negative")
+    if raw.at is not None and raw.at.tzinfo is None:
+        raise BadParameter("at", "give a time zone offset, e.g. 2026-11-21T18:30:00-05:00")
+    moment = raw.at or now or datetime.now(timezone.utc)
+    open_at = moment if (raw.open_now or raw.at is not None) and raw.open_now is not False else None
+
+    query = SearchQuery(
+        place=place,
+        radius_m=radius_m,
+        box=box,
+        unit=unit,
+        conditions=await _resolve_terms(session, taxonomy, "condition", "condition", _split(raw.condition)),
+        condition_match=raw.condition_match,
+        services=await _resolve_terms(session, taxonomy, "service", "service", _split(raw.service)),
+        routes=_split(raw.route),
+        credentials=_split(raw.credential),
+        specialties=_split(raw.specialty),
+        telehealth=raw.telehealth,
+        accepting_new_patients=raw.accepting_new_patients,
+        insurance=[carrier.lower() for carrier in _split(raw.insurance)],
+        payment=_split(raw.payment),
+        languages=languages,
+        max_price=raw.max_price,
+        verified=raw.verified,
+        open_at=open_at,
+        moment=moment,
+        words=words,
+        word_codes=word_codes,
+        group=raw.group,
+        sort=sort,
+        limit=raw.limit,
+        after=None,
+        want_total=raw.total,
+        want_facets=raw.facets,
+        fingerprint="",
+    )
+    query.fingerprint = _fingerprint(query)
+    if raw.cursor:
+        values = cursors.decode(raw.cursor, secret)
+        if len(values) < 3 or values[0] != query.fingerprint:
+            raise BadParameter("cursor", "this cursor belongs to another search; start again without it")
+        try:
+            query.moment = datetime.fromisoformat(values[1])
+        except (TypeError, ValueError):
+            raise BadParameter("cursor", "not a cursor returned by this API") from None
+        if query.open_at is not None:
+            query.open_at = query.moment
+        query.after = values[2:]
+    return query
+
+
+def _fingerprint(query: SearchQuery) -> str:
+    """What a cursor must agree on: everything that decides which hits exist and in what order."""
+    shape = asdict(query)
+    for volatile in ("limit", "after", "want_total", "want_facets", "fingerprint", "moment"):
+        shape.pop(volatile)
+    shape["open_at"] = shape["open_at"] is not None
+    blob = json.dumps(shape, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,81 @@
+"""What GET /v1/search answers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from directory.listings.schemas import PriceRange, TaxonomyRef
+
+
+class PlaceOut(BaseModel):
+    """The place the search was made around, as it was understood."""
+
+    kind: Literal["point", "near", "bbox"]
+    latitude: float
+    longitude: float
+    label: str | None = Field(description="what `near` resolved to, e.g. 'New York, NY 10001'")
+    precision: str | None = Field(description="address, postcode or city, for a geocoded `near`")
+    state: str | None = Field(description="the US state the place is in, used for telehealth")
+
+
+class ProviderSummary(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    verified: bool
+    accepting_new_patients: bool | None
+    telehealth: bool
+    price: PriceRange | None
+    conditions: list[TaxonomyRef]
+    services: list[TaxonomyRef]
+
+
+class MatchedLocation(BaseModel):
+    id: int
+    name: str | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    latitude: float
+    longitude: float
+    timezone: str | None
+    hours: list[dict[str, str]]
+    open_now: bool | None = Field(description="open at the moment searched (now, or `at`); null without hours")
+
+
+class SearchHit(BaseModel):
+    provider: ProviderSummary
+    location: MatchedLocation | None = Field(description="the nearest matching location; null for remote telehealth")
+    distance: float | None = Field(description="geodesic (WGS84) distance in `unit`; null when remote or no place")
+    remote: bool = Field(description="a telehealth provider serving the searcher's state from beyond the radius")
+
+
+class FacetCount(BaseModel):
+    value: str
+    count: int
+
+
+class Facets(BaseModel):
+    condition: list[FacetCount]
+    service: list[FacetCount]
+    credential: list[FacetCount]
+    telehealth: list[FacetCount]
+    accepting_new_patients: list[FacetCount]
+    insurance: list[FacetCount]
+    language: list[FacetCount]
+
+
+class SearchPage(BaseModel):
+    place: PlaceOut | None
+    radius: float | None = Field(description="in `unit`; null for a bbox or nationwide search")
+    unit: Literal["mi", "km"]
+    sort: str
+    items: list[SearchHit]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+    total: int | None = Field(default=None, description="exact number of matches, with total=true")
+    facets: Facets | None = Field(default=None, description="counts among all matches, with facets=true")

@@ -1,0 +1,469 @@
+"""Provider search: which listings match, in what order, page by page.
+
+Distance order is exact on the WGS84 ellipsoid on both databases. The database walks locations
+nearest-first on a sphere (cheap, index-assisted); each candidate's geodesic distance is computed
+here; and the walk goes on until the sphere/ellipsoid margin proves that no location not yet seen
+could still rank within the page. Ties are broken by id.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from geopy.distance import geodesic
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from directory.errors import BadParameter
+from directory.geocoding import Geocoder
+from directory.listings.models import (
+    Clinician,
+    Location,
+    Provider,
+    ProviderClinician,
+    ProviderCondition,
+    ProviderService,
+)
+from directory.listings.schemas import PriceRange, TaxonomyRef
+from directory.search import filters
+from directory.search.backends import SPHERE_ERROR, SearchBackend
+from directory.search.hours import is_open
+from directory.search.query import METRES, RawSearch, SearchQuery, build_query
+from directory.search.schemas import (
+    FacetCount,
+    Facets,
+    MatchedLocation,
+    PlaceOut,
+    ProviderSummary,
+    SearchHit,
+    SearchPage,
+)
+from directory.taxonomy.service import TaxonomyIndex
+
+
+@dataclass(frozen=True)
+class Hit:
+    provider_id: uuid.UUID
+    location_id: int | None
+    distance_m: float | None
+    key: list[Any]
+    """The sort key, which the next page's cursor continues after."""
+
+
+class SearchService:
+    ZONES_TTL_SECONDS = 60.0
+
+    def __init__(self, backend: SearchBackend, geocoder: Geocoder, taxonomy: TaxonomyIndex, secret_key: str) -> None:
+        self.backend = backend
+        self.geocoder = geocoder
+        self.taxonomy = taxonomy
+        self.secret_key = secret_key
+        self._zones: tuple[float, list[str]] = (-1e9, [])
+
+    async def search(self, session: AsyncSession, raw: RawSearch) -> SearchPage:
+        query = await build_query(raw, session, self.taxonomy, self.geocoder, self.secret_key)
+        if query.group == "location" and query.sort != "distance":
+            raise BadParameter("group", "one hit per location comes in distance order: give a place and sort=distance")
+        zones = await self._time_zones(session) if query.open_at else []
+        search = _Search(self.backend, session, query, zones)
+        hits, has_more = await search.page()
+        page = SearchPage(
+            place=PlaceOut(**vars(query.place)) if query.place else None,
+            radius=round(query.radius_m / METRES[query.unit], 6) if query.radius_m else None,
+            unit=query.unit,
+            sort=query.sort,
+            items=await self._present(session, query, hits),
+            next_cursor=query.cursor_for(hits[-1].key, self.secret_key) if has_more and hits else None,
+        )
+        if query.want_total:
+            page.total = await search.total()
+        if query.want_facets:
+            page.facets = await search.facets()
+        return page
+
+    async def _time_zones(self, session: AsyncSession) -> list[str]:
+        loaded_at, zones = self._zones
+        if time.monotonic() - loaded_at > self.ZONES_TTL_SECONDS:
+            rows = await session.execute(select(Location.timezone).where(Location.timezone.is_not(None)).distinct())
+            zones = sorted(rows.scalars())
+            self._zones = (time.monotonic(), zones)
+        return zones
+
+    async def _present(self, session: AsyncSession, query: SearchQuery, hits: list[Hit]) -> list[SearchHit]:
+        if not hits:
+            return []
+        provider_ids = list({hit.provider_id for hit in hits})
+        providers = {
+            p.id: p
+            for p in (
+                await session.execute(
+                    select(Provider)
+                    .where(Provider.id.in_(provider_ids))
+                    .options(
+                        selectinload(Provider.conditions).selectinload(ProviderCondition.condition),
+                        selectinload(Provider.services).selectinload(ProviderService.service),
+                    )
+                )
+            ).scalars()
+        }
+        location_ids = [hit.location_id for hit in hits if hit.location_id is not None]
+        locations = {
+            row.id: row
+            for row in (await session.execute(select(Location).where(Location.id.in_(location_ids)))).scalars()
+        }
+        unit = METRES[query.unit]
+        return [
+            SearchHit(
+                provider=_summary(providers[hit.provider_id]),
+                location=_matched(locations[hit.location_id], query) if hit.location_id is not None else None,
+                distance=round(hit.distance_m / unit, 4) if hit.distance_m is not None else None,
+                remote=query.place is not None and query.sort == "distance" and hit.location_id is None,
+            )
+            for hit in hits
+        ]
+
+
+class _Search:
+    """One request's search: the SQL conditions built once, then the page, total and facets."""
+
+    def __init__(self, backend: SearchBackend, session: AsyncSession, query: SearchQuery, zones: list[str]) -> None:
+        self.backend = backend
+        self.session = session
+        self.query = query
+        self.provider_where = filters.provider_filters(query, backend)
+        self.location_where = filters.location_filters(query, backend, zones)
+        self.point = (query.place.latitude, query.place.longitude) if query.place else None
+        self._near: ColumnElement[bool] | None = None
+
+    # --- the set of matches ----------------------------------------------------------------------
+
+    def distance(self, latitude: float, longitude: float) -> float:
+        assert self.point is not None
+        return geodesic(self.point, (latitude, longitude)).meters
+
+    async def near_condition(self) -> ColumnElement[bool]:
+        """Location rows that count: within the radius (exactly), in the box, open if asked."""
+        if self._near is not None:
+            return self._near
+        conditions = list(self.location_where)
+        if self.query.radius_m is not None and self.point is not None:
+            conditions.append(await self._exactly_within(self.query.radius_m))
+        self._near = and_(true(), *conditions)
+        return self._near
+
+    async def _exactly_within(self, radius: float) -> ColumnElement[bool]:
+        # Inside the sphere's inner margin is surely within; the thin band around the radius is
+        # decided one location at a time on the ellipsoid.
+        lat, lon = self.point  # type: ignore[misc]
+        surely = self.backend.within(lat, lon, radius * (1 - SPHERE_ERROR))
+        band = await self.session.execute(
+            select(Location.id, Location.latitude, Location.longitude)
+            .join(Provider, Provider.id == Location.provider_id)
+            .where(
+                *self.provider_where,
+                *self.location_where,
+                self.backend.within(lat, lon, radius * (1 + SPHERE_ERROR)),
+                not_(surely),
+            )
+        )
+        inside = [row.id for row in band if self.distance(row.latitude, row.longitude) <= radius]
+        return or_(surely, Location.id.in_(inside)) if inside else surely
+
+    def _has_location(self, near: ColumnElement[bool]) -> ColumnElement[bool]:
+        return select(1).where(Location.provider_id == Provider.id, near).exists()
+
+    def _remote(self, near: ColumnElement[bool]) -> ColumnElement[bool]:
+        assert self.query.place is not None and self.query.place.state is not None
+        return and_(
+            self.backend.json_has_any(Provider.telehealth_states, [self.query.place.state.lower()]),
+            not_(self._has_location(near)),
+        )
+
+    async def matching_providers(self) -> ColumnElement[bool]:
+        """The condition on provider rows for "this provider is a match"."""
+        if self.query.place is None and not self.location_where:
+            return and_(*self.provider_where)
+        near = await self.near_condition()
+        where = self._has_location(near)
+        if self.query.remote_telehealth:
+            where = or_(where, self._remote(near))
+        return and_(*self.provider_where, where)
+
+    # --- a page ----------------------------------------------------------------------------------
+
+    async def page(self) -> tuple[list[Hit], bool]:
+        if self.query.sort == "distance":
+            return await self._by_distance()
+        return await self._by_provider_key()
+
+    async def _by_distance(self) -> tuple[list[Hit], bool]:
+        query = self.query
+        after = query.after
+        phase = after[0] if after else 0
+        wanted = query.limit + 1
+        hits: list[Hit] = []
+        if phase == 0:
+            hits = await self._nearest(wanted, after[1:] if after else None)
+        if len(hits) < wanted and query.remote_telehealth:
+            hits += await self._remote_hits(wanted - len(hits), after[1:] if phase == 1 else None)
+        return hits[: query.limit], len(hits) > query.limit
+
+    async def _nearest(self, wanted: int, after: list[Any] | None) -> list[Hit]:
+        query = self.query
+        assert self.point is not None
+        lat, lon = self.point
+        radius = query.radius_m
+        reach = (radius if radius is not None else self._box_reach()) * (1 + SPHERE_ERROR)
+        after_distance = float(after[0]) if after else 0.0
+        base = (
+            select(Location.id, Location.provider_id, Location.latitude, Location.longitude)
+            .join(Provider, Provider.id == Location.provider_id)
+            .where(*self.provider_where, *self.location_where)
+        )
+        fetch = wanted * 2 + 8
+        while True:
+            candidates = await self.backend.nearest(
+                self.session,
+                base,
+                lat,
+                lon,
+                within_m=reach,
+                beyond_m=after_distance / (1 + SPHERE_ERROR),
+                limit=fetch,
+            )
+            exhausted = len(candidates) < fetch
+            # No location left unfetched can be nearer than this on the ellipsoid.
+            horizon = math.inf if exhausted else candidates[-1].sphere_m * (1 - SPHERE_ERROR)
+            if query.group == "location":
+                ranked = sorted(
+                    (d, c.location_id, c.provider_id)
+                    for c in candidates
+                    if (d := self.distance(c.latitude, c.longitude)) <= (radius if radius is not None else math.inf)
+                )
+                ranked = [r for r in ranked if not after or (r[0], r[1]) > (float(after[0]), int(after[1]))]
+                hits = [Hit(pid, lid, d, [0, d, lid]) for d, lid, pid in ranked if d < horizon]
+            else:
+                hits = [h for h in await self._nearest_per_provider(candidates, after) if h.distance_m < horizon]  # type: ignore[operator]
+            if len(hits) >= wanted or exhausted:
+                return hits[:wanted]
+            fetch *= 4
+
+    async def _nearest_per_provider(self, candidates: list[Any], after: list[Any] | None) -> list[Hit]:
+        """Each candidate provider at its nearest matching location, wherever that location is."""
+        provider_ids = list({c.provider_id for c in candidates})
+        if not provider_ids:
+            return []
+        rows = await self.session.execute(
+            select(Location.id, Location.provider_id, Location.latitude, Location.longitude).where(
+                Location.provider_id.in_(provider_ids), *self.location_where
+            )
+        )
+        best: dict[uuid.UUID, tuple[float, int]] = {}
+        for row in rows:
+            d = self.distance(row.latitude, row.longitude)
+            if self.query.radius_m is not None and d > self.query.radius_m:
+                continue
+            if row.provider_id not in best or (d, row.id) < best[row.provider_id]:
+                best[row.provider_id] = (d, row.id)
+        ranked = sorted((d, str(pid), lid, pid) for pid, (d, lid) in best.items())
+        if after:
+            ranked = [r for r in ranked if (r[0], r[1]) > (float(after[0]), str(after[1]))]
+        return [Hit(pid, lid, d, [0, d, key]) for d, key, lid, pid in ranked]
+
+    def _box_reach(self) -> float:
+        box = self.query.box
+        assert box is not None and self.point is not None
+        corners = [(box.south, box.west), (box.south, box.east), (box.north, box.west), (box.north, box.east)]
+        edges = [(self.point[0], box.west), (self.point[0], box.east), (box.south, self.point[1]), (box.north, self.point[1])]
+        return max(self.distance(lat, lon) for lat, lon in corners + edges) * 1.05 + 1.0
+
+    async def _remote_hits(self, wanted: int, after: list[Any] | None) -> list[Hit]:
+        name = func.lower(Provider.name)
+        statement = select(Provider.id, name).where(*self.provider_where, self._remote(await self.near_condition()))
+        if after:
+            statement = statement.where(tuple_(name, Provider.id) > tuple_(after[0], uuid.UUID(after[1])))
+        rows = await self.session.execute(statement.order_by(name, Provider.id).limit(wanted))
+        return [Hit(pid, None, None, [1, lowered, str(pid)]) for pid, lowered in rows]
+
+    async def _by_provider_key(self) -> tuple[list[Hit], bool]:
+        """Name, newest change or relevance order; each hit still gets its nearest matching location."""
+        query = self.query
+        statement, key_of = self._keyed(select(Provider.id).where(await self.matching_providers()))
+        rows = (await self.session.execute(statement.limit(query.limit + 1))).all()
+        has_more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        nearest = await self._locations_for([row[0] for row in rows])
+        hits = []
+        for row in rows:
+            location_id, distance = nearest.get(row[0], (None, None))
+            hits.append(Hit(row[0], location_id, distance, key_of(row)))
+        return hits, has_more
+
+    def _keyed(self, statement: Any) -> tuple[Any, Any]:
+        """Add the sort key columns, the keyset condition after the cursor, and the ORDER BY."""
+        query, after = self.query, self.query.after
+        name = func.lower(Provider.name)
+        if query.sort == "name":
+            statement = statement.add_columns(name)
+            if after:
+                statement = statement.where(tuple_(name, Provider.id) > tuple_(after[0], uuid.UUID(after[1])))
+            return statement.order_by(name, Provider.id), lambda r: [r[1], str(r[0])]
+        if query.sort == "updated":
+            statement = statement.add_columns(Provider.updated_at)
+            if after:
+                from datetime import datetime
+
+                moment = datetime.fromisoformat(after[0])
+                statement = statement.where(tuple_(Provider.updated_at, Provider.id) < tuple_(moment, uuid.UUID(after[1])))
+            return (
+                statement.order_by(Provider.updated_at.desc(), Provider.id.desc()),
+                lambda r: [r[1].isoformat(), str(r[0])],
+            )
+        score = filters.relevance(query)
+        statement = statement.add_columns(score, name)
+        if after:
+            statement = statement.where(
+                or_(
+                    score < after[0],
+                    and_(score == after[0], tuple_(name, Provider.id) > tuple_(after[1], uuid.UUID(after[2]))),
+                )
+            )
+        return statement.order_by(score.desc(), name, Provider.id), lambda r: [int(r[1]), r[2], str(r[0])]
+
+    async def _locations_for(self, provider_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, float | None]]:
+        """The matching location to show for each provider: the nearest, or the first without a place."""
+        if not provider_ids:
+            return {}
+        near = await self.near_condition()
+        rows = await self.session.execute(
+            select(Location.id, Location.provider_id, Location.latitude, Location.longitude).where(
+                Location.provider_id.in_(provider_ids), near
+            )
+        )
+        chosen: dict[uuid.UUID, tuple[int, float | None]] = {}
+        for row in rows:
+            d = self.distance(row.latitude, row.longitude) if self.point else None
+            current = chosen.get(row.provider_id)
+            if current is None or (d is not None and (d, row.id) < (current[1], current[0])) or (d is None and row.id < current[0]):
+                chosen[row.provider_id] = (row.id, d)
+        return chosen
+
+    # --- total and facets ------------------------------------------------------------------------
+
+    async def total(self) -> int:
+        if self.query.group == "location":
+            statement = (
+                select(func.count())
+                .select_from(Location)
+                .join(Provider, Provider.id == Location.provider_id)
+                .where(*self.provider_where, await self.near_condition())
+            )
+            count = (await self.session.execute(statement)).scalar_one()
+            if self.query.remote_telehealth:
+                remote = select(func.count()).select_from(Provider).where(
+                    *self.provider_where, self._remote(await self.near_condition())
+                )
+                count += (await self.session.execute(remote)).scalar_one()
+            return count
+        statement = select(func.count()).select_from(Provider).where(await self.matching_providers())
+        return (await self.session.execute(statement)).scalar_one()
+
+    async def facets(self) -> Facets:
+        matched = select(Provider.id).where(await self.matching_providers()).scalar_subquery()
+        in_matches = Provider.id.in_(matched)
+
+        async def counts(statement: Any) -> list[FacetCount]:
+            rows = (await self.session.execute(statement)).all()
+            return sorted(
+                (FacetCount(value=_facet_value(value), count=count) for value, count in rows if value is not None),
+                key=lambda f: (-f.count, f.value),
+            )
+
+        def grouped(column: Any, *joins: Any, where: Any = None, distinct: bool = False) -> Any:
+            counter = func.count(func.distinct(Provider.id)) if distinct else func.count()
+            statement = select(column, counter).select_from(Provider)
+            for target, on in joins:
+                statement = statement.join(target, on)
+            return statement.where(in_matches, *(() if where is None else (where,))).group_by(column)
+
+        insurance = self.backend.json_values(Provider.insurance_carriers)
+        language = self.backend.json_values(Provider.languages)
+        return Facets(
+            condition=await counts(grouped(ProviderCondition.condition_code, (ProviderCondition, ProviderCondition.provider_id == Provider.id))),
+            service=await counts(grouped(ProviderService.service_code, (ProviderService, ProviderService.provider_id == Provider.id))),
+            credential=await counts(
+                grouped(
+                    Clinician.credential,
+                    (ProviderClinician, ProviderClinician.provider_id == Provider.id),
+                    (Clinician, Clinician.id == ProviderClinician.clinician_id),
+                    distinct=True,
+                )
+            ),
+            telehealth=await counts(grouped(Provider.telehealth)),
+            accepting_new_patients=await counts(grouped(Provider.accepting_new_patients)),
+            insurance=await counts(
+                select(insurance.c.value, func.count(func.distinct(Provider.id)))
+                .select_from(Provider)
+                .join(insurance, true())
+                .where(in_matches)
+                .group_by(insurance.c.value)
+            ),
+            language=await counts(
+                select(language.c.value, func.count(func.distinct(Provider.id)))
+                .select_from(Provider)
+                .join(language, true())
+                .where(in_matches)
+                .group_by(language.c.value)
+            ),
+        )
+
+
+def _facet_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _summary(provider: Provider) -> ProviderSummary:
+    price = None
+    if provider.price_min is not None and provider.price_max is not None:
+        price = PriceRange(min=provider.price_min, max=provider.price_max, currency=provider.price_currency)
+    return ProviderSummary(
+        id=provider.id,
+        slug=provider.slug,
+        name=provider.name,
+        verified=provider.verification_status == "verified",
+        accepting_new_patients=provider.accepting_new_patients,
+        telehealth=provider.telehealth,
+        price=price,
+        conditions=sorted(
+            (TaxonomyRef(code=link.condition_code, name=link.condition.name) for link in provider.conditions),
+            key=lambda ref: ref.code,
+        ),
+        services=sorted(
+            (TaxonomyRef(code=offer.service_code, name=offer.service.name) for offer in provider.services),
+            key=lambda ref: ref.code,
+        ),
+    )
+
+
+def _matched(location: Location, query: SearchQuery) -> MatchedLocation:
+    return MatchedLocation(
+        id=location.id,  # type: ignore[arg-type]
+        name=location.name,
+        address_line1=location.address_line1,
+        address_line2=location.address_line2,
+        city=location.city,
+        state=location.state,
+        postal_code=location.postal_code,
+        latitude=location.latitude,
+        longitude=location.longitude,
+        timezone=location.timezone,
+        hours=location.hours,
+        open_now=is_open(location.hours, location.timezone, query.moment),
+    )
