@@ -18,6 +18,8 @@ from directory.listings.models import Location
 EARTH_RADIUS_M = 6_371_008.8
 #: The sphere and the WGS84 ellipsoid disagree by less than 0.6% on distances; 1% is a safe margin.
 SPHERE_ERROR = 0.01
+#: A location exactly at the radius is included; a millimetre absorbs floating-point noise.
+RADIUS_TOLERANCE_M = 0.001
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from directory.listings.models import (
 )
 from directory.listings.schemas import PriceRange, TaxonomyRef
 from directory.search import filters
-from directory.search.backends import SPHERE_ERROR, SearchBackend
+from directory.search.backends import RADIUS_TOLERANCE_M, SPHERE_ERROR, SearchBackend
 from directory.search.hours import is_open
 from directory.search.query import METRES, RawSearch, SearchQuery, build_query
 from directory.search.schemas import (
@@ -171,7 +171,7 @@ class _Search:
                 not_(surely),
             )
         )
-        inside = [row.id for row in band if self.distance(row.latitude, row.longitude) <= radius]
+        inside = [row.id for row in band if self.distance(row.latitude, row.longitude) <= radius + RADIUS_TOLERANCE_M]
         return or_(surely, Location.id.in_(inside)) if inside else surely
 
     def _has_location(self, near: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -243,7 +243,7 @@ class _Search:
                 ranked = sorted(
                     (d, c.location_id, c.provider_id)
                     for c in candidates
-                    if (d := self.distance(c.latitude, c.longitude)) <= (radius if radius is not None else math.inf)
+                    if (d := self.distance(c.latitude, c.longitude)) <= (radius + RADIUS_TOLERANCE_M if radius is not None else math.inf)
                 )
                 ranked = [r for r in ranked if not after or (r[0], r[1]) > (float(after[0]), int(after[1]))]
                 hits = [Hit(pid, lid, d, [0, d, lid]) for d, lid, pid in ranked if d < horizon]
@@ -266,7 +266,7 @@ class _Search:
         best: dict[uuid.UUID, tuple[float, int]] = {}
         for row in rows:
             d = self.distance(row.latitude, row.longitude)
-            if self.query.radius_m is not None and d > self.query.radius_m:
+            if self.query.radius_m is not None and d > self.query.radius_m + RADIUS_TOLERANCE_M:
                 continue
             if row.provider_id not in best or (d, row.id) < best[row.provider_id]:
                 best[row.provider_id] = (d, row.id)

@@ -1,0 +1,381 @@
+"""GET /v1/search on both databases: places, filters, exact distance order, pages, totals, facets, formats."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from geopy.distance import geodesic
+from sqlalchemy import update
+
+from conftest import ADMIN
+from directory.listings.models import Provider
+from factories import assert_problem
+
+MILE = 1609.344
+NYC = (40.7484, -73.9857)
+
+
+async def publish(client, name: str, *points: tuple[float, float], **fields: Any) -> dict[str, Any]:
+    """A published listing with a location at each point (exact coordinates)."""
+    body: dict[str, Any] = {"name": name, "status": "published", "conditions": ["ptsd"]}
+    body.update(fields)
+    hours = body.pop("hours", None)
+    body["locations"] = [
+        {"latitude": lat, "longitude": lon, **({"hours": hours, "timezone": "America/New_York"} if hours else {})}
+        for lat, lon in points
+    ]
+    response = await client.post("/v1/providers", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def offset(point: tuple[float, float], miles: float, bearing: float = 90) -> tuple[float, float]:
+    destination = geodesic(meters=miles * MILE).destination(point, bearing)
+    return destination.latitude, destination.longitude
+
+
+async def search(client, **params: Any) -> dict[str, Any]:
+    response = await client.get("/v1/search", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def names(page: dict[str, Any]) -> list[str]:
+    return [hit["provider"]["name"] for hit in page["items"]]
+
+
+async def test_hits_come_nearest_first_with_geodesic_distances(client):
+    for miles in (7, 1, 12, 3):
+        await publish(client, f"{miles} miles", offset(NYC, miles, bearing=miles * 40))
+    page = await search(client, lat=NYC[0], lon=NYC[1], radius=10)
+    assert names(page) == ["1 miles", "3 miles", "7 miles"]
+    for hit in page["items"]:
+        location = hit["location"]
+        exact = geodesic(NYC, (location["latitude"], location["longitude"])).miles
+        assert abs(hit["distance"] - exact) <= exact * 0.001
+        assert hit["remote"] is False
+    km = await search(client, lat=NYC[0], lon=NYC[1], radius=10, unit="km")
+    assert names(km) == ["1 miles", "3 miles"] and abs(km["items"][0]["distance"] - 1.609344) < 0.001
+
+
+async def test_a_provider_exactly_at_the_radius_is_included(client):
+    await publish(client, "edge", offset(NYC, 25))
+    await publish(client, "beyond", offset(NYC, 25.01))
+    assert names(await search(client, lat=NYC[0], lon=NYC[1], radius=25)) == ["edge"]
+
+
+async def test_the_default_radius_is_25_miles(client):
+    await publish(client, "inside", offset(NYC, 24.9))
+    await publish(client, "outside", offset(NYC, 25.1))
+    page = await search(client, lat=NYC[0], lon=NYC[1])
+    assert names(page) == ["inside"] and page["radius"] == 25 and page["unit"] == "mi"
+
+
+async def test_alaska_and_hawaii(client):
+    await publish(client, "Anchorage", (61.2181, -149.9003))
+    await publish(client, "Honolulu", (21.3069, -157.8583))
+    assert names(await search(client, near="99501")) == ["Anchorage"]
+    page = await search(client, near="Honolulu, HI", radius=10)
+    assert names(page) == ["Honolulu"] and page["place"]["state"] == "HI" and page["place"]["precision"] == "city"
+
+
+async def test_near_says_what_the_place_resolved_to(client):
+    await publish(client, "Midtown", NYC)
+    page = await search(client, near="10001", radius=5)
+    assert page["place"] == {
+        "kind": "near", "latitude": 40.7484, "longitude": -73.9967, "label": "New York, NY 10001",
+        "precision": "postcode", "state": "NY",
+    }  # fmt: skip
+    assert names(page) == ["Midtown"]
+
+
+async def test_fhir_near_form_is_accepted(client):
+    await publish(client, "two km", offset(NYC, 2 / 1.609344))
+    assert names(await search(client, near=f"{NYC[0]}|{NYC[1]}|3")) == ["two km"]  # km when units are left out
+    assert names(await search(client, near=f"{NYC[0]}|{NYC[1]}|1|[mi_i]")) == []
+
+
+async def test_a_place_with_no_providers_is_an_empty_result(client):
+    await publish(client, "far away", NYC)
+    page = await search(client, near="Fairbanks, AK", total="true")
+    assert page["items"] == [] and page["total"] == 0 and page["next_cursor"] is None
+
+
+async def test_a_provider_counts_at_its_nearest_matching_location(client):
+    await publish(client, "two sites", offset(NYC, 20), offset(NYC, 2, bearing=180))
+    await publish(client, "one site", offset(NYC, 5))
+    page = await search(client, lat=NYC[0], lon=NYC[1], radius=25)
+    assert names(page) == ["two sites", "one site"]
+    assert abs(page["items"][0]["distance"] - 2) < 0.001
+    by_location = await search(client, lat=NYC[0], lon=NYC[1], radius=25, group="location")
+    assert names(by_location) == ["two sites", "one site", "two sites"]
+
+
+async def test_closed_suspended_and_draft_listings_are_never_shown(client):
+    shown = await publish(client, "published", NYC)
+    await publish(client, "draft", NYC, status="draft")
+    suspended = await publish(client, "suspended", NYC)
+    closed = await publish(client, "closed", NYC)
+    await client.patch(f"/v1/providers/{suspended['id']}", json={"status": "suspended"}, headers=ADMIN)
+    await client.delete(f"/v1/providers/{closed['id']}", headers=ADMIN)
+    assert names(await search(client, lat=NYC[0], lon=NYC[1])) == ["published"]
+    assert names(await search(client)) == ["published"]
+    assert (await search(client, total="true"))["total"] == 1
+    assert shown["status"] == "published"
+
+
+async def test_a_map_viewport_finds_what_is_inside_it(client):
+    await publish(client, "inside", (40.75, -73.98))
+    await publish(client, "on the edge", (40.80, -73.95))
+    await publish(client, "outside", (40.85, -73.98))
+    page = await search(client, bbox="-74.00,40.70,-73.95,40.80")
+    assert names(page) == ["inside", "on the edge"] and page["radius"] is None
+    assert page["place"]["kind"] == "bbox"
+
+
+async def test_a_viewport_across_the_antimeridian(client):
+    await publish(client, "Attu", (52.9, 173.2))
+    await publish(client, "Adak", (51.88, -176.65))
+    await publish(client, "Kamchatka", (53.0, 158.6))
+    page = await search(client, bbox="170,50,-170,56")
+    assert sorted(names(page)) == ["Adak", "Attu"]
+
+
+async def test_duplicate_filter_values_change_nothing(client):
+    await publish(client, "ptsd clinic", NYC)
+    await publish(client, "ocd clinic", NYC, conditions=["ocd"])
+    once = await search(client, lat=NYC[0], lon=NYC[1], condition="ptsd")
+    twice = (await client.get("/v1/search", params=[("lat", NYC[0]), ("lon", NYC[1]), ("condition", "ptsd"), ("condition", "PTSD")])).json()
+    assert names(once) == names(twice) == ["ptsd clinic"]
+
+
+async def test_condition_filters_take_codes_synonyms_any_and_all(client):
+    await publish(client, "trd", NYC, conditions=["treatment-resistant-depression"])
+    await publish(client, "both", NYC, conditions=["treatment-resistant-depression", "ptsd"])
+    await publish(client, "ptsd", NYC, conditions=["ptsd"])
+    assert sorted(names(await search(client, condition="TRD"))) == ["both", "trd"]
+    assert sorted(names(await search(client, condition="trd,ptsd"))) == ["both", "ptsd", "trd"]
+    assert names(await search(client, condition="trd,ptsd", condition_match="all")) == ["both"]
+
+
+async def test_every_filter_narrows_the_results(client, database):
+    base = {"conditions": ["ptsd"]}
+    await publish(client, "plain", NYC, **base)
+    await publish(client, "iv spravato", NYC, services=[{"code": "esketamine-spravato"}], routes=["iv", "intranasal"], **base)
+    await publish(
+        client, "crna", NYC, clinicians=[{"first_name": "A", "last_name": "B", "credential": "CRNA", "specialty": "anesthesiology"}], **base
+    )
+    await publish(client, "spanish aetna", NYC, languages=["en", "es"], insurance_carriers=["Aetna"], payment_options=["insurance", "sliding_scale"], **base)
+    await publish(client, "cheap full", NYC, price={"min": 300, "max": 400}, accepting_new_patients=False, **base)
+    verified = await publish(client, "verified", NYC, **base)
+    async with database.writer() as session, session.begin():
+        await session.execute(update(Provider).where(Provider.id == uuid.UUID(verified["id"])).values(verification_status="verified"))
+
+    around = {"lat": NYC[0], "lon": NYC[1]}
+    assert names(await search(client, **around, service="Spravato")) == ["iv spravato"]
+    assert names(await search(client, **around, route="intranasal")) == ["iv spravato"]
+    assert names(await search(client, **around, credential="CRNA")) == ["crna"]
+    assert names(await search(client, **around, specialty="anesthesiology")) == ["crna"]
+    assert names(await search(client, **around, language="ES")) == ["spanish aetna"]
+    assert names(await search(client, **around, insurance="aetna")) == ["spanish aetna"]
+    assert names(await search(client, **around, payment="sliding_scale")) == ["spanish aetna"]
+    assert names(await search(client, **around, max_price=350)) == ["cheap full"]
+    assert names(await search(client, **around, accepting_new_patients="false")) == ["cheap full"]
+    assert names(await search(client, **around, verified="true")) == ["verified"]
+    assert len(names(await search(client, **around, verified="false"))) == 5
+    assert names(await search(client, **around, credential="CRNA", language="es")) == []
+
+
+async def test_open_now_uses_each_locations_own_time_zone(client):
+    weekdays = [{"day": d, "opens": "09:00", "closes": "17:00"} for d in ("mon", "tue", "wed", "thu", "fri")]
+    await publish(client, "office hours", NYC, hours=weekdays)
+    await publish(client, "no hours", NYC)
+    monday_morning = "2026-11-23T10:00:00-05:00"
+    page = await search(client, lat=NYC[0], lon=NYC[1], open_now="true", at=monday_morning)
+    assert names(page) == ["office hours"] and page["items"][0]["location"]["open_now"] is True
+    # 10:00 in New York is 07:00 in Los Angeles: the same moment, still open in New York.
+    assert names(await search(client, lat=NYC[0], lon=NYC[1], open_now="true", at="2026-11-23T07:00:00-08:00")) == ["office hours"]
+    assert names(await search(client, lat=NYC[0], lon=NYC[1], open_now="true", at="2026-11-22T10:00:00-05:00")) == []
+    everyone = await search(client, lat=NYC[0], lon=NYC[1], at="2026-11-22T10:00:00-05:00", open_now="false")
+    assert {hit["location"]["open_now"] for hit in everyone["items"]} == {False, None}
+
+
+async def test_telehealth_includes_remote_providers_licensed_for_the_searchers_state(client):
+    await publish(client, "near telehealth", offset(NYC, 3), telehealth=True, telehealth_states=["NY"])
+    await publish(client, "near in person", offset(NYC, 2))
+    await publish(client, "Buffalo telehealth", (42.8864, -78.8784), telehealth=True, telehealth_states=["NY"])
+    await publish(client, "Boston telehealth for MA", (42.3601, -71.0589), telehealth=True, telehealth_states=["MA"])
+    page = await search(client, lat=NYC[0], lon=NYC[1], radius=25, telehealth="true", total="true")
+    assert names(page) == ["near telehealth", "Buffalo telehealth"]
+    remote = page["items"][1]
+    assert remote["remote"] is True and remote["distance"] is None and remote["location"] is None
+    assert page["total"] == 2
+    assert names(await search(client, lat=NYC[0], lon=NYC[1], radius=25)) == ["near in person", "near telehealth"]
+
+
+async def test_free_text_matches_names_descriptions_and_taxonomy_synonyms(client):
+    await publish(client, "Spravato Center", NYC, conditions=["ptsd"])
+    await publish(client, "Quiet Clinic", NYC, services=[{"code": "esketamine-spravato"}])
+    await publish(client, "Other", NYC, description="We also offer spravato sessions.")
+    await publish(client, "Unrelated", NYC)
+    page = await search(client, q="spravato")
+    assert names(page) == ["Spravato Center", "Quiet Clinic", "Other"] and page["sort"] == "relevance"
+    assert names(await search(client, q="quiet spravato")) == ["Quiet Clinic"]
+    assert names(await search(client, q="100%_")) == []
+
+
+async def test_sorting_by_name_and_by_last_change(client):
+    for name in ("Cedar", "aspen", "Birch"):
+        await publish(client, name, NYC)
+    assert names(await search(client)) == ["aspen", "Birch", "Cedar"]
+    assert names(await search(client, lat=NYC[0], lon=NYC[1], sort="name")) == ["aspen", "Birch", "Cedar"]
+    assert names(await search(client, sort="updated")) == ["Birch", "aspen", "Cedar"]
+
+
+async def _walk(client, cursor: str | None = None, **params: Any) -> list[dict[str, Any]]:
+    hits = []
+    for _ in range(100):
+        page = await search(client, **params, **({"cursor": cursor} if cursor else {}))
+        hits += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return hits
+    raise AssertionError("the pages never ended")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"lat": NYC[0], "lon": NYC[1], "radius": 30},
+        {"lat": NYC[0], "lon": NYC[1], "radius": 30, "group": "location"},
+        {"sort": "name"},
+        {"sort": "updated"},
+        {"q": "clinic"},
+        {"lat": NYC[0], "lon": NYC[1], "radius": 30, "telehealth": "true"},
+    ],
+    ids=["distance", "location", "name", "updated", "relevance", "telehealth"],
+)
+async def test_walking_the_pages_returns_every_match_exactly_once(client, params):
+    created = []
+    for n in range(13):
+        # Pairs at the same spot tie on distance; ties are broken by id.
+        point = offset(NYC, 1 + n // 2, bearing=n * 30)
+        created.append(await publish(client, f"Clinic {n:02d}", point, offset(point, 0.5), telehealth=n % 3 == 0, telehealth_states=["NY"] if n % 3 == 0 else []))
+    everything = await search(client, **params, limit=100)
+    walked = await _walk(client, **params, limit=4)
+    key = (lambda h: (h["provider"]["id"], h["location"]["id"] if h["location"] else None))
+    assert [key(h) for h in walked] == [key(h) for h in everything["items"]]
+    assert len({key(h) for h in walked}) == len(walked)
+
+
+async def test_pages_stay_exact_while_listings_are_added_and_edited(client):
+    for n in range(10):
+        await publish(client, f"Clinic {n}", offset(NYC, 1 + n))
+    first = await search(client, lat=NYC[0], lon=NYC[1], radius=30, limit=4)
+    # Between two pages: a new listing nearer than the cursor, one beyond it, and an edit.
+    await publish(client, "new near", offset(NYC, 0.5))
+    await publish(client, "new far", offset(NYC, 20))
+    edited = first["items"][1]["provider"]["id"]
+    await client.patch(f"/v1/providers/{edited}", json={"name": "Clinic 1 renamed"}, headers=ADMIN)
+    rest = await _walk(client, lat=NYC[0], lon=NYC[1], radius=30, limit=4, cursor=first["next_cursor"])
+    seen = names(first) + [hit["provider"]["name"] for hit in rest]
+    assert [name for name in seen if name.startswith("Clinic")] == [f"Clinic {n}" for n in range(10)]
+    assert "new far" in seen and seen.count("new far") == 1
+
+
+async def test_totals_and_facets_count_every_match(client):
+    await publish(client, "a", NYC, conditions=["ptsd", "ocd"], languages=["en", "es"], insurance_carriers=["Aetna"], telehealth=True)
+    await publish(client, "b", offset(NYC, 3), conditions=["ptsd"], languages=["en"], accepting_new_patients=True,
+                  clinicians=[{"first_name": "A", "last_name": "B", "credential": "MD"}, {"first_name": "C", "last_name": "D", "credential": "MD"}])  # fmt: skip
+    await publish(client, "far", offset(NYC, 50), conditions=["ptsd"])
+    page = await search(client, lat=NYC[0], lon=NYC[1], radius=10, limit=1, total="true", facets="true")
+    assert page["total"] == 2 and len(page["items"]) == 1
+    facets = page["facets"]
+    assert facets["condition"] == [{"value": "ptsd", "count": 2}, {"value": "ocd", "count": 1}]
+    assert facets["credential"] == [{"value": "MD", "count": 1}]
+    assert facets["language"] == [{"value": "en", "count": 2}, {"value": "es", "count": 1}]
+    assert facets["insurance"] == [{"value": "Aetna", "count": 1}]
+    assert facets["telehealth"] == [{"value": "false", "count": 1}, {"value": "true", "count": 1}]
+    assert facets["accepting_new_patients"] == [{"value": "true", "count": 1}]
+    assert (await search(client))["total"] is None
+
+
+async def test_geojson_for_maps(client):
+    await publish(client, "mapped", NYC)
+    for response in (
+        await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1], "format": "geojson"}),
+        await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1]}, headers={"Accept": "application/geo+json"}),
+    ):
+        assert response.headers["content-type"].startswith("application/geo+json")
+        collection = response.json()
+        assert collection["type"] == "FeatureCollection"
+        (feature,) = collection["features"]
+        assert feature["geometry"] == {"type": "Point", "coordinates": [NYC[1], NYC[0]]}
+        assert feature["properties"]["provider"]["name"] == "mapped" and feature["properties"]["distance"] == 0
+        assert "next_cursor" in collection["properties"]
+
+
+async def test_etags_let_clients_revalidate(client):
+    await publish(client, "cached", NYC)
+    first = await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1]})
+    assert first.headers["cache-control"].startswith("public") and first.headers["etag"]
+    again = await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1]}, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    await publish(client, "new", NYC)
+    changed = await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1]}, headers={"If-None-Match": first.headers["etag"]})
+    assert changed.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "field"),
+    [
+        ({"lat": 91, "lon": 0}, 400, "lat"),
+        ({"lat": 0, "lon": 181}, 400, "lon"),
+        ({"lat": 40}, 400, "lon"),
+        ({"lat": 40, "lon": -74, "radius": -1}, 400, "radius"),
+        ({"lat": 40, "lon": -74, "radius": 0}, 400, "radius"),
+        ({"lat": 40, "lon": -74, "radius": 501}, 400, "radius"),
+        ({"lat": 40, "lon": -74, "radius": 801, "unit": "km"}, 400, "radius"),
+        ({"lat": 40, "lon": -74, "unit": "furlong"}, 400, "unit"),
+        ({"lat": 40, "lon": -74, "near": "10001"}, 400, "near"),
+        ({"near": "10001", "bbox": "-74,40,-73,41"}, 400, "bbox"),
+        ({"bbox": "-74,41,-73,40"}, 400, "bbox"),
+        ({"bbox": "-74,40,-73"}, 400, "bbox"),
+        ({"bbox": "a,b,c,d"}, 400, "bbox"),
+        ({"bbox": "-170,-80,170,80"}, 400, "bbox"),
+        ({"bbox": "-74,40,-73,41", "radius": 5}, 400, "radius"),
+        ({"radius": 5}, 400, "radius"),
+        ({"near": "nowhere at all zz"}, 422, "near"),
+        ({"near": "91|0|5"}, 400, "near"),
+        ({"condition": "lycanthropy"}, 422, "condition"),
+        ({"service": "teleportation"}, 422, "service"),
+        ({"route": "smoked"}, 400, "route"),
+        ({"credential": "Wizard"}, 400, "credential"),
+        ({"language": "english"}, 400, "language"),
+        ({"limit": 0}, 400, "limit"),
+        ({"limit": 101}, 400, "limit"),
+        ({"cursor": "not-a-cursor"}, 400, "cursor"),
+        ({"sort": "distance"}, 400, "sort"),
+        ({"sort": "relevance"}, 400, "sort"),
+        ({"group": "location"}, 400, "group"),
+        ({"at": "2026-11-23T10:00:00"}, 400, "at"),
+        ({"max_price": -5}, 400, "max_price"),
+        ({"telehealth": "maybe"}, 400, "telehealth"),
+    ],
+)
+async def test_bad_search_input_is_a_problem_naming_the_parameter(client, params, status, field):
+    assert_problem(await client.get("/v1/search", params=params), status, field)
+
+
+async def test_cursors_cannot_be_tampered_with_or_reused_elsewhere(client):
+    for n in range(3):
+        await publish(client, f"c{n}", offset(NYC, n + 1))
+    cursor = (await search(client, lat=NYC[0], lon=NYC[1], limit=1))["next_cursor"]
+    flipped = cursor[:-3] + ("x" if cursor[-3] != "x" else "y") + cursor[-2:]
+    assert_problem(await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1], "limit": 1, "cursor": flipped}), 400, "cursor")
+    other = {"lat": NYC[0], "lon": NYC[1], "radius": 5, "limit": 1, "cursor": cursor}
+    assert_problem(await client.get("/v1/search", params=other), 400, "cursor")
+    same = await search(client, lat=NYC[0], lon=NYC[1], limit=2, cursor=cursor)
+    assert names(same) == ["c1", "c2"]
