@@ -97,12 +97,13 @@ class _Index:
                 city["population"] or 1,
             )
 
-        # ZIP centroids in one-degree cells, to tell which state a point is in.
+        # ZIP centroids in small cells, to tell which state a point is in.
         self.cells: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
-        for zip_code, point in self.zips.items():
+        for point in self.zips.values():
             state = point.label.rsplit(", ", 1)[1].split()[0]
-            cell = (math.floor(point.latitude), math.floor(point.longitude))
-            self.cells.setdefault(cell, []).append((point.latitude, point.longitude, state))
+            self.cells.setdefault(_cell(point.latitude, point.longitude), []).append(
+                (point.latitude, point.longitude, state)
+            )
 
         self.by_name: dict[str, _Point] = {}
         for (name, _state), point in self.cities.items():
@@ -165,21 +166,32 @@ class OfflineGeocoder(Geocoder):
         return None, ""
 
 
+_CELL_DEGREES = 0.2
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int]:
+    return math.floor(lat / _CELL_DEGREES), math.floor(lon / _CELL_DEGREES)
+
+
 def state_at(lat: float, lon: float) -> str | None:
     """The state of the nearest ZIP code centroid within about 100 km, or None (at sea, abroad)."""
     index = _get_index()
-    best: tuple[float, str] | None = None
-    row, col = math.floor(lat), math.floor(lon)
-    for dlat in (-1, 0, 1):
-        for dlon in (-1, 0, 1):
-            for zlat, zlon, state in index.cells.get((row + dlat, col + dlon), ()):
-                # Equirectangular distance is plenty to pick the nearest centroid.
-                d = (zlat - lat) ** 2 + ((zlon - lon) * math.cos(math.radians(lat))) ** 2
-                if best is None or d < best[0]:
-                    best = (d, state)
-    if best is None or best[0] > 1.0:
-        return None
-    return best[1]
+    row, col = _cell(lat, lon)
+    scale = math.cos(math.radians(lat))
+    for ring in range(0, 6):
+        best: tuple[float, str] | None = None
+        for dlat in range(-ring, ring + 1):
+            for dlon in range(-ring, ring + 1):
+                if max(abs(dlat), abs(dlon)) != ring:
+                    continue
+                for zlat, zlon, state in index.cells.get((row + dlat, col + dlon), ()):
+                    # Equirectangular distance is plenty to pick the nearest centroid.
+                    d = (zlat - lat) ** 2 + ((zlon - lon) * scale) ** 2
+                    if best is None or d < best[0]:
+                        best = (d, state)
+        if best is not None:
+            return best[1]
+    return None
 
 
 def split_city_state(text: str) -> tuple[str | None, str | None]:

@@ -147,13 +147,46 @@ class PostgisBackend(SearchBackend):
     def json_values(self, column: Any) -> Any:
         return func.jsonb_array_elements_text(column).table_valued("value").alias("element")
 
+    LONGEST_WALK = 20_000
+
     async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit):  # noqa: ANN001
+        # The filters go on top of a pure nearest-first walk of the k nearest locations, k growing
+        # with the share of walked locations that matched: a walk of the GiST index costs in
+        # proportion to k, whereas ST_DWithin makes the planner gather and sort every location in
+        # the radius. The walk's reach comes back in the same statement.
         distance = self.sphere_distance(lat, lon)
+        walk_length = max(64, limit * 4)
+        while walk_length <= self.LONGEST_WALK:
+            walk = select(Location.id.label("walk_id"), distance.label("sphere_m")).order_by(distance).limit(walk_length)
+            if beyond_m > 0:
+                walk = walk.where(distance >= beyond_m)
+            walked = walk.cte("walk")
+            reach = select(func.max(walked.c.sphere_m)).scalar_subquery()
+            query = (
+                base.join(walked, walked.c.walk_id == Location.id)
+                .add_columns(walked.c.sphere_m, reach)
+                .where(walked.c.sphere_m <= within_m)
+                .order_by(walked.c.sphere_m, Location.id)
+                .limit(limit)
+            )
+            result = (await session.execute(query)).all()
+            rows = _candidates(result)
+            if len(rows) >= limit:
+                return rows
+            if result:
+                reached = result[0][5]
+            else:
+                last = select(func.max(walked.c.sphere_m))
+                reached = (await session.execute(last)).scalar()
+            if reached is None or reached > within_m:
+                return rows  # the walk covered the whole radius (or the whole table)
+            growth = math.ceil(limit / max(len(rows), 1) * 1.5)
+            walk_length *= min(16, max(2, growth))
+        # A selective filter in a dense area: gather the radius in one bitmap scan instead.
         query = base.add_columns(distance).where(self.within(lat, lon, within_m))
         if beyond_m > 0:
             query = query.where(distance >= beyond_m)
-        rows = await session.execute(query.order_by(distance).limit(limit))
-        return _candidates(rows)
+        return _candidates(await session.execute(query.order_by(distance, Location.id).limit(limit)))
 
 
 class SqliteBackend(SearchBackend):

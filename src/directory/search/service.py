@@ -14,8 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from geopy.distance import geodesic
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, String, and_, cast, func, literal, not_, or_, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -32,6 +31,7 @@ from directory.listings.models import (
 from directory.listings.schemas import PriceRange, TaxonomyRef
 from directory.search import filters
 from directory.search.backends import RADIUS_TOLERANCE_M, SPHERE_ERROR, SearchBackend
+from directory.search.geodesy import geodesic_m
 from directory.search.hours import is_open
 from directory.search.query import METRES, RawSearch, SearchQuery, build_query
 from directory.search.schemas import (
@@ -80,10 +80,12 @@ class SearchService:
             items=await self._present(session, query, hits),
             next_cursor=query.cursor_for(hits[-1].key, self.secret_key) if has_more and hits else None,
         )
-        if query.want_total:
-            page.total = await search.total()
         if query.want_facets:
-            page.facets = await search.facets()
+            page.facets, matches = await search.facets()
+            if query.want_total:
+                page.total = matches if query.group == "provider" else await search.total()
+        elif query.want_total:
+            page.total = await search.total()
         return page
 
     async def _time_zones(self, session: AsyncSession) -> list[str]:
@@ -104,13 +106,12 @@ class SearchService:
                 await session.execute(
                     select(Provider)
                     .where(Provider.id.in_(provider_ids))
-                    .options(
-                        selectinload(Provider.conditions).selectinload(ProviderCondition.condition),
-                        selectinload(Provider.services).selectinload(ProviderService.service),
-                    )
+                    .options(selectinload(Provider.conditions), selectinload(Provider.services))
                 )
             ).scalars()
         }
+        condition_names = await self.taxonomy.names(session, "condition")
+        service_names = await self.taxonomy.names(session, "service")
         location_ids = [hit.location_id for hit in hits if hit.location_id is not None]
         locations = {
             row.id: row
@@ -119,7 +120,7 @@ class SearchService:
         unit = METRES[query.unit]
         return [
             SearchHit(
-                provider=_summary(providers[hit.provider_id]),
+                provider=_summary(providers[hit.provider_id], condition_names, service_names),
                 location=_matched(locations[hit.location_id], query) if hit.location_id is not None else None,
                 distance=round(hit.distance_m / unit, 4) if hit.distance_m is not None else None,
                 remote=query.place is not None and query.sort == "distance" and hit.location_id is None,
@@ -139,12 +140,17 @@ class _Search:
         self.location_where = filters.location_filters(query, backend, zones)
         self.point = (query.place.latitude, query.place.longitude) if query.place else None
         self._near: ColumnElement[bool] | None = None
+        self._distances: dict[tuple[float, float], float] = {}
 
     # --- the set of matches ----------------------------------------------------------------------
 
     def distance(self, latitude: float, longitude: float) -> float:
+        """Metres from the searched place on the WGS84 ellipsoid (remembered for the request)."""
         assert self.point is not None
-        return geodesic(self.point, (latitude, longitude)).meters
+        known = self._distances.get((latitude, longitude))
+        if known is None:
+            known = self._distances[(latitude, longitude)] = geodesic_m(*self.point, latitude, longitude)
+        return known
 
     async def near_condition(self) -> ColumnElement[bool]:
         """Location rows that count: within the radius (exactly), in the box, open if asked."""
@@ -225,7 +231,7 @@ class _Search:
             .join(Provider, Provider.id == Location.provider_id)
             .where(*self.provider_where, *self.location_where)
         )
-        fetch = wanted * 2 + 8
+        fetch = wanted + 8
         while True:
             candidates = await self.backend.nearest(
                 self.session,
@@ -373,63 +379,59 @@ class _Search:
         statement = select(func.count()).select_from(Provider).where(await self.matching_providers())
         return (await self.session.execute(statement)).scalar_one()
 
-    async def facets(self) -> Facets:
-        matched = select(Provider.id).where(await self.matching_providers()).scalar_subquery()
-        in_matches = Provider.id.in_(matched)
+    async def facets(self) -> tuple[Facets, int]:
+        """Counts per filter value among all matches, and their total, in one statement."""
+        matched = select(Provider.id.label("pid")).where(await self.matching_providers()).cte("matched")
+        joined = (matched, matched.c.pid == Provider.id)
 
-        async def counts(statement: Any) -> list[FacetCount]:
-            rows = (await self.session.execute(statement)).all()
-            return sorted(
-                (FacetCount(value=_facet_value(value), count=count) for value, count in rows if value is not None),
-                key=lambda f: (-f.count, f.value),
-            )
-
-        def grouped(column: Any, *joins: Any, where: Any = None, distinct: bool = False) -> Any:
-            counter = func.count(func.distinct(Provider.id)) if distinct else func.count()
-            statement = select(column, counter).select_from(Provider)
+        def count_by(kind: str, value: Any, source: Any, *joins: tuple[Any, Any]) -> Any:
+            statement = select(literal(kind), cast(value, String), func.count(func.distinct(matched.c.pid)))
+            statement = statement.select_from(source)
             for target, on in joins:
                 statement = statement.join(target, on)
-            return statement.where(in_matches, *(() if where is None else (where,))).group_by(column)
+            return statement.group_by(value)
 
         insurance = self.backend.json_values(Provider.insurance_carriers)
         language = self.backend.json_values(Provider.languages)
-        return Facets(
-            condition=await counts(grouped(ProviderCondition.condition_code, (ProviderCondition, ProviderCondition.provider_id == Provider.id))),
-            service=await counts(grouped(ProviderService.service_code, (ProviderService, ProviderService.provider_id == Provider.id))),
-            credential=await counts(
-                grouped(
-                    Clinician.credential,
-                    (ProviderClinician, ProviderClinician.provider_id == Provider.id),
-                    (Clinician, Clinician.id == ProviderClinician.clinician_id),
-                    distinct=True,
-                )
+        parts = [
+            count_by("condition", ProviderCondition.condition_code, ProviderCondition, (matched, matched.c.pid == ProviderCondition.provider_id)),
+            count_by("service", ProviderService.service_code, ProviderService, (matched, matched.c.pid == ProviderService.provider_id)),
+            count_by(
+                "credential",
+                Clinician.credential,
+                ProviderClinician,
+                (matched, matched.c.pid == ProviderClinician.provider_id),
+                (Clinician, Clinician.id == ProviderClinician.clinician_id),
             ),
-            telehealth=await counts(grouped(Provider.telehealth)),
-            accepting_new_patients=await counts(grouped(Provider.accepting_new_patients)),
-            insurance=await counts(
-                select(insurance.c.value, func.count(func.distinct(Provider.id)))
-                .select_from(Provider)
-                .join(insurance, true())
-                .where(in_matches)
-                .group_by(insurance.c.value)
-            ),
-            language=await counts(
-                select(language.c.value, func.count(func.distinct(Provider.id)))
-                .select_from(Provider)
-                .join(language, true())
-                .where(in_matches)
-                .group_by(language.c.value)
-            ),
-        )
+            count_by("telehealth", Provider.telehealth, Provider, joined),
+            count_by("accepting_new_patients", Provider.accepting_new_patients, Provider, joined),
+            count_by("insurance", insurance.c.value, Provider, joined, (insurance, true())),
+            count_by("language", language.c.value, Provider, joined, (language, true())),
+            select(literal("total"), literal(None, String), func.count()).select_from(matched),
+        ]
+        found: dict[str, list[FacetCount]] = {kind: [] for kind in Facets.model_fields}
+        total = 0
+        for kind, value, count in await self.session.execute(union_all(*parts)):
+            if kind == "total":
+                total = count
+            elif value is not None:
+                found[kind].append(FacetCount(value=_facet_value(kind, value), count=count))
+        for counts in found.values():
+            counts.sort(key=lambda f: (-f.count, f.value))
+        return Facets(**found), total
 
 
-def _facet_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+_BOOLEAN_FACETS = {"telehealth", "accepting_new_patients"}
 
 
-def _summary(provider: Provider) -> ProviderSummary:
+def _facet_value(kind: str, value: str) -> str:
+    # Booleans cast to text read "true"/"false" on PostgreSQL and "1"/"0" on SQLite.
+    if kind in _BOOLEAN_FACETS:
+        return "true" if value.lower() in ("1", "true", "t") else "false"
+    return value
+
+
+def _summary(provider: Provider, condition_names: dict[str, str], service_names: dict[str, str]) -> ProviderSummary:
     price = None
     if provider.price_min is not None and provider.price_max is not None:
         price = PriceRange(min=provider.price_min, max=provider.price_max, currency=provider.price_currency)
@@ -442,11 +444,11 @@ def _summary(provider: Provider) -> ProviderSummary:
         telehealth=provider.telehealth,
         price=price,
         conditions=sorted(
-            (TaxonomyRef(code=link.condition_code, name=link.condition.name) for link in provider.conditions),
+            (TaxonomyRef(code=link.condition_code, name=condition_names[link.condition_code]) for link in provider.conditions),
             key=lambda ref: ref.code,
         ),
         services=sorted(
-            (TaxonomyRef(code=offer.service_code, name=offer.service.name) for offer in provider.services),
+            (TaxonomyRef(code=offer.service_code, name=service_names[offer.service_code]) for offer in provider.services),
             key=lambda ref: ref.code,
         ),
     )
