@@ -181,7 +181,8 @@ class _Search:
         return or_(surely, Location.id.in_(inside)) if inside else surely
 
     def _has_location(self, near: ColumnElement[bool]) -> ColumnElement[bool]:
-        return select(1).where(Location.provider_id == Provider.id, near).exists()
+        # Driven from the spatial side: the locations near the place, then their providers.
+        return Provider.id.in_(select(Location.provider_id).where(near))
 
     def _remote(self, near: ColumnElement[bool]) -> ColumnElement[bool]:
         assert self.query.place is not None and self.query.place.state is not None

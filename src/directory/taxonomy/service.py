@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,8 +16,23 @@ _LINKS = {Condition: (ProviderCondition, ProviderCondition.condition_code), Serv
 
 
 class TaxonomyService:
+    """The taxonomy lists. Their listing counts are a full aggregate, so they are kept a minute."""
+
+    COUNTS_TTL_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._cached: dict[str, tuple[float, TaxonomyList]] = {}
+
     async def entries(self, session: AsyncSession, table: type[Condition] | type[Service]) -> TaxonomyList:
         """Every entry, by name, with the number of published listings linked to it."""
+        cached = self._cached.get(table.__tablename__)
+        if cached is not None and time.monotonic() - cached[0] < self.COUNTS_TTL_SECONDS:
+            return cached[1]
+        entries = await self._count(session, table)
+        self._cached[table.__tablename__] = (time.monotonic(), entries)
+        return entries
+
+    async def _count(self, session: AsyncSession, table: type[Condition] | type[Service]) -> TaxonomyList:
         link, code_column = _LINKS[table]
         counts = (
             select(code_column.label("code"), func.count().label("n"))
@@ -72,8 +88,6 @@ class TaxonomyIndex:
         self._entries: dict[str, list[tuple[str, list[str]]]] = {}
 
     async def _refresh(self, session: AsyncSession) -> None:
-        import time
-
         if time.monotonic() - self._loaded_at < self.TTL_SECONDS:
             return
         entries: dict[str, list[tuple[str, list[str]]]] = {}
