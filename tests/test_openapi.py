@@ -25,3 +25,14 @@ async def test_the_documentation_page_uses_only_local_assets(client):
     assert "cdn" not in page.text and "/schema/assets/swagger-ui-bundle.js" in page.text
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"):
         assert (await client.get(f"/schema/assets/{asset}")).status_code == 200
+
+
+async def test_every_search_parameter_is_described_with_an_example(client):
+    document = (await client.get("/schema/openapi.json")).json()
+    parameters = document["paths"]["/v1/search"]["get"]["parameters"]
+    assert len(parameters) == 29
+    for parameter in parameters:
+        assert parameter.get("description"), parameter["name"]
+        if parameter["name"] != "cursor":
+            assert parameter.get("examples"), parameter["name"]
+    assert "near=10001" in document["paths"]["/v1/search"]["get"]["description"]
