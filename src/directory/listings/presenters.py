@@ -21,10 +21,14 @@ _LOCATION_INPUT = (
 ).split()
 
 
+def price(row: Provider) -> PriceRange | None:
+    """The indicative price range, when both ends are known."""
+    if row.price_min is None or row.price_max is None:
+        return None
+    return PriceRange(min=row.price_min, max=row.price_max, currency=row.price_currency)
+
+
 def provider(row: Provider) -> ProviderPublic:
-    price = None
-    if row.price_min is not None and row.price_max is not None:
-        price = PriceRange(min=row.price_min, max=row.price_max, currency=row.price_currency)
     return ProviderPublic(
         id=row.id,
         slug=row.slug,
@@ -40,7 +44,7 @@ def provider(row: Provider) -> ProviderPublic:
         telehealth_states=row.telehealth_states,
         payment_options=row.payment_options,
         insurance_carriers=row.insurance_carriers,
-        price=price,
+        price=price(row),
         languages=row.languages,
         routes=row.routes,
         rems_certified=row.rems_certified,

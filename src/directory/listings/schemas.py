@@ -241,7 +241,9 @@ class ServicePublic(TaxonomyRef):
     session_minutes: int | None = None
 
 
-class LocationPublic(BaseModel):
+class LocationSummary(BaseModel):
+    """Where a location is and when it is open."""
+
     id: int
     name: str | None
     address_line1: str | None
@@ -252,12 +254,15 @@ class LocationPublic(BaseModel):
     country: str
     latitude: float
     longitude: float
-    coordinate_source: Literal["given", "geocoded"]
-    coordinate_precision: Literal["exact", "address", "postcode", "city"]
     phone: str | None
     timezone: str | None
     hours: list[dict[str, str]]
     accessibility: str | None
+
+
+class LocationPublic(LocationSummary):
+    coordinate_source: Literal["given", "geocoded"]
+    coordinate_precision: Literal["exact", "address", "postcode", "city"]
 
 
 class ClinicianPublic(BaseModel):

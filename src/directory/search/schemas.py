@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from directory.listings.schemas import PriceRange, TaxonomyRef
+from directory.listings.schemas import LocationSummary, PriceRange, TaxonomyRef
 
 
 class PlaceOut(BaseModel):
@@ -33,18 +33,7 @@ class ProviderSummary(BaseModel):
     services: list[TaxonomyRef]
 
 
-class MatchedLocation(BaseModel):
-    id: int
-    name: str | None
-    address_line1: str | None
-    address_line2: str | None
-    city: str | None
-    state: str | None
-    postal_code: str | None
-    latitude: float
-    longitude: float
-    timezone: str | None
-    hours: list[dict[str, str]]
+class MatchedLocation(LocationSummary):
     open_now: bool | None = Field(description="open at the moment searched (now, or `at`); null without hours")
 
 

@@ -28,7 +28,8 @@ from directory.listings.models import (
     ProviderCondition,
     ProviderService,
 )
-from directory.listings.schemas import PriceRange, TaxonomyRef
+from directory.listings import presenters
+from directory.listings.schemas import TaxonomyRef
 from directory.search import filters
 from directory.search.backends import RADIUS_TOLERANCE_M, SPHERE_ERROR, SearchBackend
 from directory.search.geodesy import geodesic_m
@@ -433,9 +434,6 @@ def _facet_value(kind: str, value: str) -> str:
 
 
 def _summary(provider: Provider, condition_names: dict[str, str], service_names: dict[str, str]) -> ProviderSummary:
-    price = None
-    if provider.price_min is not None and provider.price_max is not None:
-        price = PriceRange(min=provider.price_min, max=provider.price_max, currency=provider.price_currency)
     return ProviderSummary(
         id=provider.id,
         slug=provider.slug,
@@ -443,7 +441,7 @@ def _summary(provider: Provider, condition_names: dict[str, str], service_names:
         verified=provider.verification_status == "verified",
         accepting_new_patients=provider.accepting_new_patients,
         telehealth=provider.telehealth,
-        price=price,
+        price=presenters.price(provider),
         conditions=sorted(
             (TaxonomyRef(code=link.condition_code, name=condition_names[link.condition_code]) for link in provider.conditions),
             key=lambda ref: ref.code,
@@ -456,17 +454,6 @@ def _summary(provider: Provider, condition_names: dict[str, str], service_names:
 
 
 def _matched(location: Location, query: SearchQuery) -> MatchedLocation:
-    return MatchedLocation(
-        id=location.id,  # type: ignore[arg-type]
-        name=location.name,
-        address_line1=location.address_line1,
-        address_line2=location.address_line2,
-        city=location.city,
-        state=location.state,
-        postal_code=location.postal_code,
-        latitude=location.latitude,
-        longitude=location.longitude,
-        timezone=location.timezone,
-        hours=location.hours,
-        open_now=is_open(location.hours, location.timezone, query.moment),
+    return MatchedLocation.model_validate(
+        {**presenters.location(location).model_dump(), "open_now": is_open(location.hours, location.timezone, query.moment)}
     )

@@ -7,23 +7,22 @@ from sqlmodel import Field, SQLModel
 from directory.columns import JSONValue
 
 
-class Condition(SQLModel, table=True):
+class TaxonomyEntryBase(SQLModel):
+    """A stable code, a display name, a description and the synonyms people search with."""
+
+    code: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    synonyms: list[str] = Field(default_factory=list, sa_type=JSONValue)
+
+
+class Condition(TaxonomyEntryBase, table=True):
     """Something a clinic treats, for example ``ptsd`` or ``treatment-resistant-depression``."""
 
     __tablename__ = "condition"
 
-    code: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    synonyms: list[str] = Field(default_factory=list, sa_type=JSONValue)
 
-
-class Service(SQLModel, table=True):
+class Service(TaxonomyEntryBase, table=True):
     """Something a clinic offers, for example ``ketamine-iv`` or ``esketamine-spravato``."""
 
     __tablename__ = "service"
-
-    code: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    synonyms: list[str] = Field(default_factory=list, sa_type=JSONValue)
