@@ -21,13 +21,13 @@ class Readiness(BaseModel):
     migration: str | None
 
 
-@get("/health", tags=["operations"])
+@get("/health", tags=["operations"], summary="Liveness")
 async def health() -> Health:
     """The process is up and answering. Does not touch the database."""
     return Health(status="ok")
 
 
-@get("/ready", tags=["operations"])
+@get("/ready", tags=["operations"], summary="Readiness")
 async def ready(state: State) -> Readiness:
     """The database answers and its schema is at the newest migration; 503 otherwise."""
     database = state.database

@@ -63,7 +63,7 @@ class ProviderController(Controller):
     path = "/v1/providers"
     tags = ["listings"]
 
-    @get("/")
+    @get("/", summary="List listings")
     async def list_providers(
         self,
         reader: NamedDependency[AsyncSession],
@@ -107,7 +107,7 @@ class ProviderController(Controller):
             cursor=cursor,
         )
 
-    @get("/{key:str}")
+    @get("/{key:str}", summary="Get a listing")
     async def get_provider(
         self,
         key: Key,
@@ -122,7 +122,7 @@ class ProviderController(Controller):
         """
         return _with_etag(await listings.get(reader, caller, key))
 
-    @post("/", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY)
+    @post("/", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Create a listing")
     async def create_provider(
         self,
         data: JSONBody[ProviderCreate],
@@ -138,7 +138,7 @@ class ProviderController(Controller):
         """
         return _with_etag(await listings.create(writer, caller, data), HTTP_201_CREATED)
 
-    @patch("/{key:str}", guards=[writers_only], security=WRITE_SECURITY)
+    @patch("/{key:str}", guards=[writers_only], security=WRITE_SECURITY, summary="Change a listing")
     async def update_provider(
         self,
         key: Key,
@@ -151,7 +151,7 @@ class ProviderController(Controller):
         """Change some fields of a listing. Lists given (services, conditions, languages...) replace the stored ones."""
         return _with_etag(await listings.update(writer, caller, key, data, if_match))
 
-    @delete("/{key:str}", status_code=200, guards=[writers_only], security=WRITE_SECURITY)
+    @delete("/{key:str}", status_code=200, guards=[writers_only], security=WRITE_SECURITY, summary="Close a listing")
     async def close_provider(
         self,
         key: Key,
@@ -163,7 +163,7 @@ class ProviderController(Controller):
         """Close a listing. It is kept (status `closed`) for history and disappears from public reads."""
         return _with_etag(await listings.close(writer, caller, key, if_match))
 
-    @post("/{key:str}/locations", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY)
+    @post("/{key:str}/locations", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Add a location")
     async def add_location(
         self,
         key: Key,
@@ -176,7 +176,7 @@ class ProviderController(Controller):
         """Add a location to a listing; without coordinates its address is geocoded."""
         return await listings.add_location(writer, caller, key, data, if_match)
 
-    @patch("/{key:str}/locations/{location_id:int}", guards=[writers_only], security=WRITE_SECURITY)
+    @patch("/{key:str}/locations/{location_id:int}", guards=[writers_only], security=WRITE_SECURITY, summary="Change a location")
     async def update_location(
         self,
         key: Key,
@@ -190,7 +190,7 @@ class ProviderController(Controller):
         """Change a location. A new address without new coordinates is geocoded again."""
         return await listings.update_location(writer, caller, key, location_id, data, if_match)
 
-    @delete("/{key:str}/locations/{location_id:int}", status_code=HTTP_204_NO_CONTENT, guards=[writers_only], security=WRITE_SECURITY)
+    @delete("/{key:str}/locations/{location_id:int}", status_code=HTTP_204_NO_CONTENT, guards=[writers_only], security=WRITE_SECURITY, summary="Remove a location")
     async def delete_location(
         self,
         key: Key,
@@ -203,7 +203,7 @@ class ProviderController(Controller):
         """Remove a location. A published listing keeps at least one (409 otherwise)."""
         await listings.delete_location(writer, caller, key, location_id, if_match)
 
-    @post("/{key:str}/clinicians", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY)
+    @post("/{key:str}/clinicians", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Add a clinician")
     async def add_clinician(
         self,
         key: Key,
@@ -216,7 +216,7 @@ class ProviderController(Controller):
         """Add a clinician (name, credential, specialty, NPI, licenses) with their role at this listing."""
         return await listings.add_clinician(writer, caller, key, data, if_match)
 
-    @patch("/{key:str}/clinicians/{clinician_id:uuid}", guards=[writers_only], security=WRITE_SECURITY)
+    @patch("/{key:str}/clinicians/{clinician_id:uuid}", guards=[writers_only], security=WRITE_SECURITY, summary="Change a clinician")
     async def update_clinician(
         self,
         key: Key,
@@ -230,7 +230,7 @@ class ProviderController(Controller):
         """Change a clinician's details or their role at this listing."""
         return await listings.update_clinician(writer, caller, key, clinician_id, data, if_match)
 
-    @delete("/{key:str}/clinicians/{clinician_id:uuid}", status_code=HTTP_204_NO_CONTENT, guards=[writers_only], security=WRITE_SECURITY)
+    @delete("/{key:str}/clinicians/{clinician_id:uuid}", status_code=HTTP_204_NO_CONTENT, guards=[writers_only], security=WRITE_SECURITY, summary="Remove a clinician")
     async def remove_clinician(
         self,
         key: Key,

@@ -15,7 +15,7 @@ class TaxonomyController(Controller):
     path = "/v1"
     tags = ["taxonomy"]
 
-    @get("/conditions")
+    @get("/conditions", summary="List the conditions")
     async def list_conditions(
         self, reader: NamedDependency[AsyncSession], taxonomy: NamedDependency[TaxonomyService]
     ) -> TaxonomyList:
@@ -26,7 +26,7 @@ class TaxonomyController(Controller):
         """
         return await taxonomy.entries(reader, Condition)
 
-    @get("/services")
+    @get("/services", summary="List the services")
     async def list_services(
         self, reader: NamedDependency[AsyncSession], taxonomy: NamedDependency[TaxonomyService]
     ) -> TaxonomyList:
