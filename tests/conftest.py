@@ -23,7 +23,12 @@ from directory.settings import Settings
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+#: The admin, changing a listing whatever its current version (If-Match: *).
+ADMIN_ANY = {**ADMIN, "If-Match": "*"}
 LISTING_TABLES = (
+    "listing_change",
+    "provider_owner",
+    "account",
     "provider_clinician",
     "provider_condition",
     "provider_service",
@@ -49,6 +54,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "admin_token": ADMIN_TOKEN,
         "secret_key": "test-secret",
         "geocoder": "offline",
+        # Cheap password hashing: the suite signs up many accounts.
+        "argon2_memory_kib": 8,
+        "argon2_time_cost": 1,
     }
     values.update(overrides)
     return Settings(**values)

@@ -1,70 +1,143 @@
 """Who is calling, and what they may touch: the single place that decides.
 
-Until provider accounts exist there are two kinds of caller: anonymous (reads published listings)
-and the administrator holding ``DIRECTORY_ADMIN_TOKEN`` (reads and writes everything). Services ask
-the policy functions here rather than checking roles themselves.
+Callers are anonymous, a provider account (clinic staff), a moderator, an administrator (an admin
+account, or the bootstrap ``DIRECTORY_ADMIN_TOKEN``). Services ask the policy functions here
+rather than checking roles themselves; who may read what is expressed inside the queries.
 """
 
 from __future__ import annotations
 
 import enum
 import hmac
+import uuid
 from dataclasses import dataclass
 
-from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.errors import NotAuthenticated, PermissionDenied
+from directory.accounts import tokens
+from directory.accounts.models import ProviderOwner
+from directory.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from directory.listings.models import Provider, ProviderStatus
 from directory.settings import Settings
 
 
 class Role(str, enum.Enum):
     anonymous = "anonymous"
+    provider = "provider"
+    moderator = "moderator"
     admin = "admin"
 
 
 @dataclass(frozen=True)
 class Caller:
     role: Role
+    account_id: uuid.UUID | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.admin
+
+    @property
+    def moderates(self) -> bool:
+        """Moderators and administrators see and change every listing."""
+        return self.role in (Role.moderator, Role.admin)
+
+    @property
+    def label(self) -> str:
+        """How the caller is named in a listing's history."""
+        return f"{self.role.value}:{self.account_id}" if self.account_id else self.role.value
 
 
 ANONYMOUS = Caller(Role.anonymous)
 ADMIN = Caller(Role.admin)
 
 
-def identify(request: Request | ASGIConnection, settings: Settings) -> Caller:
-    """Read the bearer token, if any. A token that is sent but wrong is an error, not anonymity."""
-    header = request.headers.get("authorization")
+def identify(connection: ASGIConnection, settings: Settings) -> Caller:
+    """Read the bearer token, if any. A token that is sent but not valid is an error, not anonymity."""
+    header = connection.headers.get("authorization")
     if not header:
         return ANONYMOUS
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
-    if settings.admin_token and hmac.compare_digest(token.strip(), settings.admin_token):
+    if settings.admin_token and hmac.compare_digest(token, settings.admin_token):
         return ADMIN
-    raise NotAuthenticated("the bearer token is not valid")
+    claims = tokens.read(token, settings.secret_key)
+    if claims is None:
+        raise NotAuthenticated("the bearer token is not valid or has expired; log in again at POST /v1/auth/token")
+    try:
+        role = Role(claims.role)
+    except ValueError:
+        raise NotAuthenticated("the bearer token is not valid") from None
+    return Caller(role, claims.account_id)
+
+
+def owned_by(account_id: uuid.UUID) -> ColumnElement[bool]:
+    return Provider.id.in_(select(ProviderOwner.provider_id).where(ProviderOwner.account_id == account_id))
 
 
 def readable_providers(caller: Caller) -> ColumnElement[bool]:
     """The condition a provider row must meet for this caller to see it."""
-    if caller.is_admin:
+    if caller.moderates:
         return true()
-    return Provider.status == ProviderStatus.published
+    published = Provider.status == ProviderStatus.published.value
+    if caller.role is Role.provider and caller.account_id is not None:
+        return or_(published, owned_by(caller.account_id))
+    return published
 
 
 def ensure_can_write(caller: Caller) -> None:
-    """Refuse any change to listings or taxonomies by a caller without the right."""
+    """Any signed-in account may create listings; anonymous callers may not write at all."""
     if caller.role is Role.anonymous:
         raise NotAuthenticated("writing needs a bearer token (Authorization: Bearer <token>)")
+
+
+def ensure_moderator(caller: Caller) -> None:
+    ensure_can_write(caller)
+    if not caller.moderates:
+        raise PermissionDenied("only moderators may do this")
+
+
+def ensure_admin(caller: Caller) -> None:
+    ensure_can_write(caller)
     if not caller.is_admin:
-        raise PermissionDenied("this account may not change listings")
+        raise PermissionDenied("only administrators may do this")
+
+
+async def ensure_can_change(session: AsyncSession, caller: Caller, provider: Provider) -> None:
+    """Moderators change any listing; a provider account only the listings it owns."""
+    ensure_can_write(caller)
+    if caller.moderates:
+        return
+    if caller.account_id is not None:
+        owner = await session.execute(
+            select(ProviderOwner.account_id).where(
+                ProviderOwner.provider_id == provider.id, ProviderOwner.account_id == caller.account_id
+            )
+        )
+        if owner.first() is not None:
+            return
+    if provider.status != ProviderStatus.published.value:
+        raise NotFound(f"no listing {provider.slug}")
+    raise PermissionDenied("this listing belongs to another account; claim it with POST /v1/providers/{id}/claims")
+
+
+#: Statuses only a moderator may give a listing.
+MODERATED_STATUSES = {ProviderStatus.published.value, ProviderStatus.suspended.value}
+
+
+def ensure_status_allowed(caller: Caller, status: str | None, current: str | None = None) -> None:
+    """Owners move their listing between draft, pending_review and closed; publishing is moderated."""
+    if status is None or caller.moderates or status == current:
+        return
+    if status in MODERATED_STATUSES:
+        raise InvalidInput("status", f"only a moderator may set status {status!r}; submit with status 'pending_review'")
+    if current == ProviderStatus.suspended.value:
+        raise InvalidInput("status", "a suspended listing can only be restored by a moderator")
 
 
 def writers_only(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:

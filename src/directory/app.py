@@ -14,6 +14,8 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
+from directory.accounts.routes import AccountController
+from directory.accounts.service import AccountService
 from directory.database import Database
 from directory.dependencies import DEPENDENCIES
 from directory.errors import EXCEPTION_HANDLERS
@@ -21,6 +23,7 @@ from directory.geocoding import Geocoder
 from directory.health import health, ready
 from directory.listings.routes import ProviderController
 from directory.listings.service import ListingService
+from directory.ratelimit import limit_store
 from directory.search.backends import backend_for
 from directory.search.routes import search
 from directory.search.service import SearchService
@@ -50,12 +53,18 @@ def _openapi() -> OpenAPIConfig:
         tags=[
             Tag(name="search", description="Find providers near a place"),
             Tag(name="listings", description="Providers (clinics) with their locations and clinicians"),
+            Tag(name="accounts", description="Provider accounts and bearer tokens"),
             Tag(name="taxonomy", description="Conditions treated and services offered"),
             Tag(name="operations", description="Health and readiness probes"),
         ],
         components=Components(
             security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", description="DIRECTORY_ADMIN_TOKEN")
+                "bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
+                    description="a token from POST /v1/auth/token (or the bootstrap DIRECTORY_ADMIN_TOKEN)",
+                )
             }
         ),
         # The documentation page must work without internet: its assets are served by the app.
@@ -84,11 +93,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.geocoder = geocoder
         app.state.listings = ListingService(geocoder, settings.secret_key)
         app.state.taxonomy = TaxonomyService()
+        app.state.limits = limits = limit_store(settings.redis_url)
+        app.state.accounts = AccountService(settings, limits)
         app.state.search = SearchService(backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key)
         try:
             yield
         finally:
             await geocoder.close()
+            await limits.close()
             await database.dispose()
 
     return Litestar(
@@ -97,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ready,
             search,
             ProviderController,
+            AccountController,
             TaxonomyController,
             create_static_files_router(
                 path="/schema/assets", directories=[swagger_ui_path], include_in_schema=False

@@ -10,6 +10,7 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.access import Caller, identify
+from directory.accounts.service import AccountService
 from directory.database import Database
 from directory.listings.service import ListingService
 from directory.taxonomy.service import TaxonomyService
@@ -27,6 +28,10 @@ async def provide_reader(state: State) -> AsyncIterator[AsyncSession]:
 async def provide_writer(state: State) -> AsyncIterator[AsyncSession]:
     async with _database(state).writer() as session:
         yield session
+
+
+def provide_accounts(state: State) -> AccountService:
+    return state.accounts
 
 
 def provide_caller(request: Request, state: State) -> Caller:
@@ -47,4 +52,5 @@ DEPENDENCIES = {
     "caller": Provide(provide_caller, sync_to_thread=False),
     "listings": Provide(provide_listings, sync_to_thread=False),
     "taxonomy": Provide(provide_taxonomy, sync_to_thread=False),
+    "accounts": Provide(provide_accounts, sync_to_thread=False),
 }

@@ -198,5 +198,19 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "PreconditionFailed",
+    "PreconditionRequired",
     "ServiceUnavailable",
+    "TooManyRequests",
 ]
+
+
+class PreconditionRequired(DirectoryError):
+    status = 428
+    type = "/problems/precondition-required"
+    title = "Precondition required"
+
+
+class TooManyRequests(DirectoryError):
+    status = 429
+    type = "/problems/too-many-requests"
+    title = "Too many requests"

@@ -2,7 +2,9 @@
 
 from sqlmodel import SQLModel
 
+from directory.accounts.models import Account, ProviderOwner
 from directory.geocoding.models import GeocodeCacheEntry
+from directory.listings.history import ListingChange
 from directory.listings.models import (
     Clinician,
     Location,
@@ -17,6 +19,9 @@ from directory.taxonomy.models import Condition, Service
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Account",
+    "ListingChange",
+    "ProviderOwner",
     "Clinician",
     "Condition",
     "GeocodeCacheEntry",

@@ -33,6 +33,24 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    token_lifetime_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    argon2_memory_kib: int = Field(default=65536, ge=8, le=1_048_576)
+    argon2_time_cost: int = Field(default=3, ge=1, le=10)
+    login_attempts: int = Field(default=5, ge=1, le=100)
+    """Failed logins allowed per email (and per client address) in 15 minutes."""
+
+    redis_url: str | None = None
+    """Share rate-limit counters between processes (required with several workers)."""
+    anonymous_rate_limit: int = Field(default=120, ge=1)
+    """Requests per minute for a client without an API key, per address."""
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    npi_registry_url: str = "https://npiregistry.cms.hhs.gov/api/"
+    npi_timeout: float = Field(default=5.0, gt=0, le=60)
+    npi_retries: int = Field(default=3, ge=0, le=10)
+    verification_max_age_days: int = Field(default=365, ge=1)
+    """A listing not re-verified within this many days is flagged stale."""
+
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -15,9 +15,11 @@ from sqlalchemy.orm import selectinload
 from directory import access, cursors
 from directory.access import Caller
 from directory.columns import utcnow
-from directory.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from directory.accounts.models import ProviderOwner
+from directory.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
 from directory.geocoding import Geocoder
 from directory.listings import presenters
+from directory.listings.history import ListingChange, diff
 from directory.listings.models import (
     Clinician,
     Location,
@@ -129,7 +131,9 @@ class ListingService:
     # --- provider writes -----------------------------------------------------------------------
 
     async def create(self, session: AsyncSession, caller: Caller, data: ProviderCreate) -> ProviderPublic:
+        """A new listing, owned by the account that created it."""
         access.ensure_can_write(caller)
+        access.ensure_status_allowed(caller, data.status.value if data.status else None)
         placed = [await self._place(location, f"locations.{i}") for i, location in enumerate(data.locations)]
         async with session.begin():
             await self._check_codes(session, data.conditions or [], [s.code for s in data.services or []])
@@ -147,6 +151,10 @@ class ListingService:
             ]
             session.add(provider)
             await _flush(session)
+            if caller.account_id is not None:
+                session.add(ProviderOwner(provider_id=provider.id, account_id=caller.account_id))
+            _record(session, provider.id, caller, "created", diff({}, _snapshot(provider)))
+            await _flush(session)
             provider_id = provider.id
         return await self.get(session, caller, str(provider_id))
 
@@ -156,7 +164,9 @@ class ListingService:
         access.ensure_can_write(caller)
         async with session.begin():
             provider = await self._load_for_change(session, caller, key, if_match)
+            before = _snapshot(provider)
             changes = data.model_dump(include=set(_PROVIDER_SCALARS) & data.model_fields_set, mode="json")
+            access.ensure_status_allowed(caller, changes.get("status"), provider.status)
             if "conditions" in data.model_fields_set or "services" in data.model_fields_set:
                 await self._check_codes(session, data.conditions or [], [s.code for s in data.services or []])
             telehealth = changes.get("telehealth", provider.telehealth)
@@ -178,7 +188,8 @@ class ListingService:
                 provider.services = [
                     ProviderService(service_code=s.code, **_offer(s)) for s in data.services or []
                 ]
-            _touch(provider)
+            await _bump(session, provider)
+            _record(session, provider.id, caller, "updated", diff(before, _snapshot(provider)))
             await _flush(session)
         session.expunge_all()
         return await self.get(session, caller, key)
@@ -189,16 +200,30 @@ class ListingService:
         async with session.begin():
             provider = await self._load_for_change(session, caller, key, if_match)
             if provider.status != ProviderStatus.closed:
-                provider.status = ProviderStatus.closed
-                _touch(provider)
+                before = provider.status
+                provider.status = ProviderStatus.closed.value
+                await _bump(session, provider)
+                _record(session, provider.id, caller, "closed", {"status": {"before": before, "after": "closed"}})
         session.expunge_all()
         return await self.get(session, caller, key)
 
     async def _load_for_change(
-        self, session: AsyncSession, caller: Caller, key: str, if_match: str | None
+        self, session: AsyncSession, caller: Caller, key: str, if_match: str | None, *, required: bool = True
     ) -> Provider:
+        """The listing, if this caller may change it and the If-Match precondition holds.
+
+        If-Match is required to change or remove anything; adding a location or clinician
+        overwrites nothing, so there it is checked only when sent.
+        """
         provider = await self._load(session, caller, key)
-        if if_match is not None and if_match.strip() != "*" and not _etag_matches(if_match, provider.version):
+        await access.ensure_can_change(session, caller, provider)
+        if if_match is None and not required:
+            return provider
+        if if_match is None:
+            raise PreconditionRequired(
+                f'send If-Match with the listing\'s ETag (now "{provider.version}") so that no one else\'s change is overwritten'
+            )
+        if if_match.strip() != "*" and not _etag_matches(if_match, provider.version):
             raise PreconditionFailed(
                 f"the listing is at version {provider.version}; reload it and apply your change again"
             )
@@ -222,13 +247,14 @@ class ListingService:
         access.ensure_can_write(caller)
         placed = await self._place(data, "")
         async with session.begin():
-            provider = await self._load_for_change(session, caller, key, if_match)
+            provider = await self._load_for_change(session, caller, key, if_match, required=False)
             if len(provider.locations) >= 20:
                 raise Conflict("a listing has at most 20 locations")
             location = _new_location(placed, provider_id=provider.id)
             session.add(location)
-            _touch(provider)
+            await _bump(session, provider)
             await _flush(session)
+            _record(session, provider.id, caller, "location_added", {f"locations.{location.id}": {"before": None, "after": presenters.location_input(location)}})
         return presenters.location(location)
 
     async def update_location(
@@ -253,12 +279,15 @@ class ListingService:
         async with session.begin():
             provider = await self._load_for_change(session, caller, key, if_match)
             location = _location_of(provider, location_id)
+            before = presenters.location_input(location)
             for name, value in placed.fields.items():
                 if name != "hours":
                     setattr(location, name, value)
             location.set_hours(placed.fields["hours"])
             location.updated_at = utcnow()
-            _touch(provider)
+            await _bump(session, provider)
+            changed = diff(before, presenters.location_input(location))
+            _record(session, provider.id, caller, "location_updated", {f"locations.{location_id}.{k}": v for k, v in changed.items()})
             await _flush(session)
         return presenters.location(location)
 
@@ -271,8 +300,10 @@ class ListingService:
             location = _location_of(provider, location_id)
             if provider.status == ProviderStatus.published and len(provider.locations) == 1:
                 raise Conflict("a published listing keeps at least one location; add another first or close it")
+            before = presenters.location_input(location)
             provider.locations.remove(location)
-            _touch(provider)
+            await _bump(session, provider)
+            _record(session, provider.id, caller, "location_removed", {f"locations.{location_id}": {"before": before, "after": None}})
 
     async def _place(self, data: LocationFields, prefix: str, keep: Location | None = None) -> PlacedLocation:
         """Settle coordinates and time zone; an address nothing can place is a 422 naming the field."""
@@ -321,13 +352,14 @@ class ListingService:
     ) -> ClinicianPublic:
         access.ensure_can_write(caller)
         async with session.begin():
-            provider = await self._load_for_change(session, caller, key, if_match)
+            provider = await self._load_for_change(session, caller, key, if_match, required=False)
             if len(provider.clinician_roles) >= 50:
                 raise Conflict("a listing has at most 50 clinicians")
             role = ProviderClinician(provider_id=provider.id, clinician=_new_clinician(data), role=data.role)
             session.add(role)
-            _touch(provider)
+            await _bump(session, provider)
             await _flush(session)
+            _record(session, provider.id, caller, "clinician_added", {f"clinicians.{role.clinician_id}": {"before": None, "after": presenters.clinician(role).model_dump(mode="json")}})
         return presenters.clinician(role)
 
     async def update_clinician(
@@ -343,13 +375,16 @@ class ListingService:
         async with session.begin():
             provider = await self._load_for_change(session, caller, key, if_match)
             role = _role_of(provider, clinician_id)
+            before = presenters.clinician(role).model_dump(mode="json")
             changes = data.model_dump(exclude_unset=True, mode="json")
             if "role" in changes:
                 role.role = changes.pop("role")
             for name, value in changes.items():
                 setattr(role.clinician, name, value)
             role.clinician.updated_at = utcnow()
-            _touch(provider)
+            await _bump(session, provider)
+            changed = diff(before, presenters.clinician(role).model_dump(mode="json"))
+            _record(session, provider.id, caller, "clinician_updated", {f"clinicians.{clinician_id}.{k}": v for k, v in changed.items()})
             await _flush(session)
         return presenters.clinician(role)
 
@@ -361,6 +396,7 @@ class ListingService:
         async with session.begin():
             provider = await self._load_for_change(session, caller, key, if_match)
             role = _role_of(provider, clinician_id)
+            before = presenters.clinician(role).model_dump(mode="json")
             provider.clinician_roles.remove(role)
             await _flush(session)
             others = await session.execute(
@@ -368,7 +404,8 @@ class ListingService:
             )
             if others.first() is None:
                 await session.delete(role.clinician)
-            _touch(provider)
+            await _bump(session, provider)
+            _record(session, provider.id, caller, "clinician_removed", {f"clinicians.{clinician_id}": {"before": before, "after": None}})
 
 
 def _as_uuid(key: str | uuid.UUID) -> uuid.UUID | None:
@@ -385,9 +422,39 @@ def _etag_matches(if_match: str, version: int) -> bool:
     return str(version) in candidates
 
 
-def _touch(provider: Provider) -> None:
+async def _bump(session: AsyncSession, provider: Provider) -> None:
+    """Move the listing to its next version, only if no one else has since the caller read it.
+
+    The conditional UPDATE is what makes concurrent edits safe on PostgreSQL (a second writer waits
+    for the first and then finds the version moved); SQLite serialises write transactions anyway.
+    """
+    now = utcnow()
+    moved = await session.execute(
+        update(Provider)
+        .where(Provider.id == provider.id, Provider.version == provider.version)
+        .values(version=provider.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise PreconditionFailed("the listing was changed meanwhile; reload it and apply your change again")
     provider.version += 1
-    provider.updated_at = utcnow()
+    provider.updated_at = now
+
+
+def _record(session: AsyncSession, provider_id: uuid.UUID, caller: Caller, action: str, changes: dict[str, Any], reason: str | None = None) -> None:
+    session.add(ListingChange(provider_id=provider_id, actor=caller.label, action=action, changes=changes, reason=reason))
+
+
+def _snapshot(provider: Provider) -> dict[str, Any]:
+    """The listing's own fields as JSON values, to compare before and after a change."""
+    values = {name: getattr(provider, name) for name in _PROVIDER_SCALARS}
+    values["status"] = str(getattr(provider.status, "value", provider.status))
+    values["price"] = [provider.price_min, provider.price_max, provider.price_currency]
+    values["conditions"] = sorted(link.condition_code for link in provider.conditions)
+    values["services"] = sorted(
+        [offer.service_code, offer.price_min, offer.price_max, offer.session_minutes] for offer in provider.services
+    )
+    return values
 
 
 async def _flush(session: AsyncSession) -> None:

@@ -1,0 +1,42 @@
+"""Accounts of clinic staff, moderators and administrators, and which listings they own."""
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Uuid
+from sqlmodel import Field, SQLModel
+
+from directory.columns import UTCDateTime, utcnow
+
+
+class Role(str, enum.Enum):
+    provider = "provider"
+    moderator = "moderator"
+    admin = "admin"
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "account"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(default=Role.provider.value, max_length=20)
+    display_name: str | None = Field(default=None, max_length=100)
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ProviderOwner(SQLModel, table=True):
+    """An account that may change a listing."""
+
+    __tablename__ = "provider_owner"
+
+    provider_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), primary_key=True)
+    )
+    account_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
+    granted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

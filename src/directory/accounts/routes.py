@@ -1,0 +1,52 @@
+"""POST /v1/accounts, POST /v1/auth/token, GET /v1/me."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory.access import Caller, writers_only
+from directory.accounts.schemas import AccountCreate, AccountPublic, Credentials, Token
+from directory.accounts.service import AccountService
+
+
+class AccountController(Controller):
+    path = "/v1"
+    tags = ["accounts"]
+
+    @post("/accounts", status_code=HTTP_201_CREATED, summary="Sign up")
+    async def sign_up(
+        self, data: JSONBody[AccountCreate], writer: NamedDependency[AsyncSession], accounts: NamedDependency[AccountService]
+    ) -> AccountPublic:
+        """Create a provider account (clinic staff) with an email and a password.
+
+        The password needs at least 10 characters and must not be the email or a common password.
+        Then log in with POST /v1/auth/token.
+        """
+        return await accounts.sign_up(writer, data)
+
+    @post("/auth/token", status_code=HTTP_200_OK, summary="Log in")
+    async def log_in(
+        self,
+        request: Request,
+        data: JSONBody[Credentials],
+        reader: NamedDependency[AsyncSession],
+        accounts: NamedDependency[AccountService],
+    ) -> Token:
+        """Exchange email and password for a bearer token (valid for an hour by default).
+
+        Send it as `Authorization: Bearer <token>`. After 5 failed attempts for an email or from an
+        address within 15 minutes, logins are refused with 429 and Retry-After.
+        """
+        client = request.client.host if request.client else "unknown"
+        return await accounts.log_in(reader, data, client)
+
+    @get("/me", guards=[writers_only], security=[{"bearer": []}], summary="Who am I")
+    async def me(
+        self, reader: NamedDependency[AsyncSession], caller: NamedDependency[Caller], accounts: NamedDependency[AccountService]
+    ) -> AccountPublic:
+        """The account behind the bearer token, with the ids of the listings it owns."""
+        return await accounts.me(reader, caller)

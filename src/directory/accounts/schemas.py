@@ -1,0 +1,43 @@
+"""What the account routes accept and return. No response ever carries a password hash."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from directory.validation import Email, Label, Schema
+
+
+class AccountCreate(Schema):
+    """A new provider account (clinic staff)."""
+
+    email: Email = Field(examples=["owner@hudsonketamine.example"])
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+        description="at least 10 characters, not the email, not a common password", examples=["a long passphrase"]
+    )
+    display_name: Label | None = None
+
+
+class Credentials(Schema):
+    email: Email
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class AccountPublic(BaseModel):
+    """The account as its holder sees it (GET /v1/me); other callers never see emails."""
+
+    id: uuid.UUID
+    email: str
+    role: str
+    display_name: str | None
+    created_at: datetime
+    listings: list[uuid.UUID] = Field(description="ids of the listings this account owns")

@@ -1,0 +1,102 @@
+"""Signing up, logging in (throttled), and who am I."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import anyio
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory import access
+from directory.access import Caller
+from directory.accounts import tokens
+from directory.accounts.models import Account, ProviderOwner, Role
+from directory.accounts.passwords import Passwords, policy_problem
+from directory.accounts.schemas import AccountCreate, AccountPublic, Credentials, Token
+from directory.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from directory.ratelimit import LimitStore
+from directory.settings import Settings
+
+LOGIN_WINDOW_SECONDS = 15 * 60
+
+
+class AccountService:
+    def __init__(self, settings: Settings, limits: LimitStore) -> None:
+        self.settings = settings
+        self.limits = limits
+        self.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost)
+
+    async def sign_up(self, session: AsyncSession, data: AccountCreate, role: Role = Role.provider) -> AccountPublic:
+        problem = policy_problem(data.password, data.email)
+        if problem:
+            raise InvalidInput("password", problem)
+        # Hashing is deliberately slow: keep it off the event loop.
+        password_hash = await anyio.to_thread.run_sync(self.passwords.hash, data.password)
+        account = Account(email=data.email, password_hash=password_hash, role=role.value, display_name=data.display_name)
+        try:
+            async with session.begin():
+                session.add(account)
+        except IntegrityError:
+            raise Conflict("an account with this email exists; log in at POST /v1/auth/token") from None
+        return _public(account, [])
+
+    async def log_in(self, session: AsyncSession, data: Credentials, client: str) -> Token:
+        """A bearer token for the right email and password. Repeated failures are throttled."""
+        keys = [f"login:email:{data.email}", f"login:client:{client}"]
+        limit = self.settings.login_attempts
+        for key in keys:
+            window = await self.limits.peek(key, limit, LOGIN_WINDOW_SECONDS)
+            if window.count >= limit:
+                raise TooManyRequests(
+                    "too many failed logins; wait before trying again", headers={"Retry-After": str(window.reset_seconds)}
+                )
+        account = (await session.execute(select(Account).where(Account.email == data.email))).scalar_one_or_none()
+        valid = account is not None and not account.disabled and await anyio.to_thread.run_sync(
+            self.passwords.verify, account.password_hash, data.password
+        )
+        if not valid or account is None:
+            for key in keys:
+                await self.limits.hit(key, limit, LOGIN_WINDOW_SECONDS)
+            raise NotAuthenticated("the email or password is wrong")
+        await self.limits.clear(keys[0], LOGIN_WINDOW_SECONDS)
+        token, expires = tokens.issue(
+            account.id, account.role, self.settings.secret_key, timedelta(minutes=self.settings.token_lifetime_minutes)
+        )
+        return Token(access_token=token, expires_at=expires)
+
+    async def me(self, session: AsyncSession, caller: Caller) -> AccountPublic:
+        if caller.account_id is None:
+            raise NotFound("this token belongs to no account (it is the bootstrap admin token)")
+        account = await session.get(Account, caller.account_id)
+        if account is None or account.disabled:
+            raise NotAuthenticated("the account no longer exists or is disabled")
+        owned = await session.execute(
+            select(ProviderOwner.provider_id).where(ProviderOwner.account_id == account.id).order_by(ProviderOwner.granted_at)
+        )
+        return _public(account, list(owned.scalars()))
+
+    async def set_role(self, session: AsyncSession, caller: Caller, account_id: uuid.UUID, role: Role) -> AccountPublic:
+        access.ensure_admin(caller)
+        async with session.begin():
+            account = await session.get(Account, account_id)
+            if account is None:
+                raise NotFound(f"no account {account_id}")
+            account.role = role.value
+        return _public(account, [])
+
+    async def count_admins(self, session: AsyncSession) -> int:
+        return (await session.execute(select(func.count()).select_from(Account).where(Account.role == Role.admin.value))).scalar_one()
+
+
+def _public(account: Account, listings: list[uuid.UUID]) -> AccountPublic:
+    return AccountPublic(
+        id=account.id,
+        email=account.email,
+        role=account.role,
+        display_name=account.display_name,
+        created_at=account.created_at,
+        listings=listings,
+    )

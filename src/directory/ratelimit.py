@@ -1,0 +1,108 @@
+"""Counting requests in fixed windows: in this process by default, in Redis when several processes serve.
+
+Used for per-client rate limits and for login throttling. A window is identified by its start, so
+counters of different processes sharing Redis add up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    count: int
+    reset_seconds: int
+
+    @property
+    def allowed(self) -> bool:
+        return self.count <= self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
+
+    def headers(self) -> dict[str, str]:
+        """The RateLimit header fields (IETF draft), plus Retry-After when refused."""
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.reset_seconds)
+        return headers
+
+
+class LimitStore:
+    async def hit(self, key: str, limit: int, period: int, cost: int = 1) -> Window:
+        """Count ``cost`` against ``key`` in the current window of ``period`` seconds."""
+        raise NotImplementedError
+
+    async def peek(self, key: str, limit: int, period: int) -> Window:
+        return await self.hit(key, limit, period, cost=0)
+
+    async def clear(self, key: str, period: int) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None
+
+
+def _window(period: int) -> tuple[int, int]:
+    now = time.time()
+    start = int(now // period) * period
+    return start, max(1, math.ceil(start + period - now))
+
+
+class MemoryLimitStore(LimitStore):
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+        self._lock = asyncio.Lock()
+
+    async def hit(self, key: str, limit: int, period: int, cost: int = 1) -> Window:
+        start, reset = _window(period)
+        async with self._lock:
+            if len(self._counts) > 100_000:
+                self._counts = {k: v for k, v in self._counts.items() if k[1] + period * 2 > time.time()}
+            count = self._counts.get((key, start), 0) + cost
+            self._counts[(key, start)] = count
+        return Window(limit, count, reset)
+
+    async def clear(self, key: str, period: int) -> None:
+        start, _ = _window(period)
+        async with self._lock:
+            self._counts.pop((key, start), None)
+
+
+class RedisLimitStore(LimitStore):
+    PREFIX = "directory:limit:"
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio
+
+        self._redis = redis.asyncio.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+
+    async def hit(self, key: str, limit: int, period: int, cost: int = 1) -> Window:
+        start, reset = _window(period)
+        name = f"{self.PREFIX}{key}:{start}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incrby(name, cost)
+            pipe.expire(name, period * 2)
+            count, _ = await pipe.execute()
+        return Window(limit, int(count), reset)
+
+    async def clear(self, key: str, period: int) -> None:
+        start, _ = _window(period)
+        await self._redis.delete(f"{self.PREFIX}{key}:{start}")
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def limit_store(redis_url: str | None) -> LimitStore:
+    return RedisLimitStore(redis_url) if redis_url else MemoryLimitStore()
