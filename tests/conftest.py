@@ -109,6 +109,46 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
         yield test_client
 
 
+class LiveServer:
+    """The app served by uvicorn on a loopback port in a thread of its own: real concurrency."""
+
+    def __init__(self, settings: Settings) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.url = f"http://127.0.0.1:{port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture
+async def live_url(settings: Settings) -> AsyncIterator[str]:
+    await empty_listings(settings.database_url)
+    with LiveServer(settings) as server:
+        yield server.url
+
+
 @pytest.fixture
 async def database(settings: Settings) -> AsyncIterator[Database]:
     """Direct access to the same database the client's app uses, to check what was stored."""

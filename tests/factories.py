@@ -76,3 +76,25 @@ def assert_problem(response: Any, status: int, field: str | None = None) -> dict
         fields = [error["field"] for error in body.get("errors", [])]
         assert field in fields, f"{field!r} not named in {fields}"
     return body
+
+
+_accounts = 0
+
+
+async def account(client: Any, role: str = "provider") -> dict[str, str]:
+    """Sign up a fresh account (made moderator or admin by the admin if asked); its bearer headers."""
+    global _accounts
+    _accounts += 1
+    email = f"staff{_accounts}@clinic{_accounts}.example"
+    response = await client.post("/v1/accounts", json={"email": email, "password": "a long passphrase 1"})
+    assert response.status_code == 201, response.text
+    if role != "provider":
+        changed = await client.patch(f"/v1/admin/accounts/{response.json()['id']}", json={"role": role}, headers=ADMIN)
+        assert changed.status_code == 200, changed.text
+    token = await client.post("/v1/auth/token", json={"email": email, "password": "a long passphrase 1"})
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def changing(headers: dict[str, str], etag: str = "*") -> dict[str, str]:
+    return {**headers, "If-Match": etag}

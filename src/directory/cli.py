@@ -52,6 +52,40 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users(args: argparse.Namespace) -> int:
+    import getpass
+
+    from directory.accounts.models import Role
+    from directory.accounts.schemas import AccountCreate
+    from directory.accounts.service import AccountService
+    from directory.database import Database
+    from directory.errors import DirectoryError
+    from directory.ratelimit import MemoryLimitStore
+
+    password = os.environ.get("DIRECTORY_NEW_ADMIN_PASSWORD")
+    if password is None:
+        password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+
+    async def create() -> str:
+        settings = get_settings()
+        database = Database.from_settings(settings)
+        try:
+            async with database.writer() as session:
+                data = AccountCreate(email=args.email, password=password)
+                account = await AccountService(settings, MemoryLimitStore()).sign_up(session, data, role=Role.admin)
+                return str(account.id)
+        finally:
+            await database.dispose()
+
+    try:
+        account_id = asyncio.run(create())
+    except DirectoryError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 1
+    print(f"admin account {args.email} created: {account_id}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="directory", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -71,6 +105,10 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--taxonomy-only", action="store_true", help="skip the sample listings")
     seed.add_argument("--if-empty", action="store_true", help="add sample listings only to an empty directory")
     seed.set_defaults(run=_seed)
+    users = commands.add_parser("users", help="accounts")
+    users.add_argument("action", choices=["create-admin"])
+    users.add_argument("--email", required=True)
+    users.set_defaults(run=_users)
     return root
 
 

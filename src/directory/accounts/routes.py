@@ -9,7 +9,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.access import Caller, writers_only
-from directory.accounts.schemas import AccountCreate, AccountPublic, Credentials, Token
+import uuid
+
+from litestar import patch
+from litestar.params import FromPath
+
+from directory.accounts.models import Role
+from directory.accounts.schemas import AccountCreate, AccountPublic, Credentials, RoleChange, Token
 from directory.accounts.service import AccountService
 
 
@@ -50,3 +56,15 @@ class AccountController(Controller):
     ) -> AccountPublic:
         """The account behind the bearer token, with the ids of the listings it owns."""
         return await accounts.me(reader, caller)
+
+    @patch("/admin/accounts/{account_id:uuid}", guards=[writers_only], security=[{"bearer": []}], summary="Change an account's role")
+    async def set_role(
+        self,
+        account_id: FromPath[uuid.UUID],
+        data: JSONBody[RoleChange],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        accounts: NamedDependency[AccountService],
+    ) -> AccountPublic:
+        """Make an account a provider, moderator or admin. Administrators only."""
+        return await accounts.set_role(writer, caller, account_id, Role(data.role))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -41,3 +41,7 @@ class AccountPublic(BaseModel):
     display_name: str | None
     created_at: datetime
     listings: list[uuid.UUID] = Field(description="ids of the listings this account owns")
+
+
+class RoleChange(Schema):
+    role: Literal["provider", "moderator", "admin"]

@@ -20,6 +20,7 @@ from directory.listings.schemas import (
     ClinicianCreate,
     ClinicianPublic,
     ClinicianUpdate,
+    HistoryPage,
     LocationCreate,
     LocationPublic,
     LocationUpdate,
@@ -121,6 +122,22 @@ class ProviderController(Controller):
         The ETag header is the listing's version: send it back in If-Match when changing it.
         """
         return _with_etag(await listings.get(reader, caller, key))
+
+    @get("/{key:str}/history", guards=[writers_only], security=WRITE_SECURITY, summary="A listing's history")
+    async def listing_history(
+        self,
+        key: Key,
+        reader: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+        limit: Annotated[int, QueryParameter(ge=1, le=200, description="entries per page")] = 50,
+        cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page", max_length=500)] = None,
+    ) -> HistoryPage:
+        """Who changed what and when, with each field's value before and after; newest first.
+
+        For the listing's owners and for moderators.
+        """
+        return await listings.history(reader, caller, key, limit, cursor)
 
     @post("/", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Create a listing")
     async def create_provider(

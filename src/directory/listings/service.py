@@ -33,6 +33,8 @@ from directory.listings.schemas import (
     ClinicianCreate,
     ClinicianPublic,
     ClinicianUpdate,
+    HistoryEntry,
+    HistoryPage,
     LocationCreate,
     LocationFields,
     LocationPublic,
@@ -127,6 +129,27 @@ class ListingService:
         if provider is None:
             raise NotFound(f"no listing {key}")
         return provider
+
+    async def history(
+        self, session: AsyncSession, caller: Caller, key: str, limit: int, cursor: str | None
+    ) -> HistoryPage:
+        """Every recorded change of a listing, newest first: for its owners and moderators."""
+        provider = await self._load(session, caller, key)
+        await access.ensure_can_change(session, caller, provider)
+        query = select(ListingChange).where(ListingChange.provider_id == provider.id)
+        if cursor:
+            values = cursors.decode(cursor, self.secret_key)
+            if len(values) != 2 or values[0] != str(provider.id) or not isinstance(values[1], int):
+                raise InvalidInput("cursor", "not a cursor of this listing's history")
+            query = query.where(ListingChange.id < values[1])
+        rows = list((await session.execute(query.order_by(ListingChange.id.desc()).limit(limit + 1))).scalars())
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = cursors.encode([str(provider.id), rows[-1].id], self.secret_key)
+        return HistoryPage(
+            items=[HistoryEntry.model_validate(row, from_attributes=True) for row in rows], next_cursor=next_cursor
+        )
 
     # --- provider writes -----------------------------------------------------------------------
 

@@ -1,0 +1,89 @@
+"""Provider accounts: signing up, logging in, who am I, and the administrator's role changes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ADMIN
+from factories import account, assert_problem, create, listing
+
+
+async def test_sign_up_log_in_and_see_yourself(client):
+    response = await client.post("/v1/accounts", json={"email": "Owner@Clinic.example", "password": "a long passphrase 1"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["email"] == "owner@clinic.example" and body["role"] == "provider" and body["listings"] == []
+    assert "password" not in response.text and "argon2" not in response.text
+    token = await client.post("/v1/auth/token", json={"email": "owner@clinic.example", "password": "a long passphrase 1"})
+    assert token.status_code == 200 and token.json()["token_type"] == "bearer"
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+    assert me.json()["id"] == body["id"] and "password_hash" not in me.text
+
+
+async def test_an_email_signs_up_once(client):
+    first = {"email": "a@b.example", "password": "a long passphrase 1"}
+    assert (await client.post("/v1/accounts", json=first)).status_code == 201
+    assert_problem(await client.post("/v1/accounts", json={**first, "email": "A@B.example"}), 409)
+
+
+async def test_weak_passwords_and_bad_emails_are_refused(client):
+    for password in ("short", "aaaaaaaaaaaaaa", "password123", "someone@clinic.example"):
+        response = await client.post("/v1/accounts", json={"email": "someone@clinic.example", "password": password})
+        assert_problem(response, 422, "password")
+    assert_problem(await client.post("/v1/accounts", json={"email": "nope", "password": "a long passphrase 1"}), 422, "email")
+    assert_problem(
+        await client.post("/v1/accounts", json={"email": "x@y.example", "password": "a long passphrase 1", "role": "admin"}),
+        422,
+        "role",
+    )
+
+
+async def test_wrong_passwords_are_throttled(client):
+    await client.post("/v1/accounts", json={"email": "t@t.example", "password": "a long passphrase 1"})
+    for _ in range(5):
+        assert_problem(await client.post("/v1/auth/token", json={"email": "t@t.example", "password": "wrong one"}), 401)
+    refused = await client.post("/v1/auth/token", json={"email": "t@t.example", "password": "a long passphrase 1"})
+    assert_problem(refused, 429)
+    assert int(refused.headers["retry-after"]) > 0
+
+
+async def test_tokens_that_are_forged_or_unknown_are_refused(client):
+    headers = await account(client)
+    forged = headers["Authorization"][:-4] + "abcd"
+    assert_problem(await client.get("/v1/me", headers={"Authorization": forged}), 401)
+    assert_problem(await client.get("/v1/me"), 401)
+    assert_problem(await client.get("/v1/me", headers=ADMIN), 404)
+
+
+async def test_only_an_admin_changes_roles(client):
+    provider = await account(client)
+    me = (await client.get("/v1/me", headers=provider)).json()
+    assert_problem(await client.patch(f"/v1/admin/accounts/{me['id']}", json={"role": "admin"}, headers=provider), 403)
+    moderator = await account(client, role="moderator")
+    assert (await client.get("/v1/me", headers=moderator)).json()["role"] == "moderator"
+
+
+async def test_me_lists_the_listings_an_account_owns(client):
+    owner = await account(client)
+    response = await client.post("/v1/providers", json=listing(status="draft"), headers=owner)
+    assert response.status_code == 201, response.text
+    await create(client)  # the admin's, owned by no account
+    assert (await client.get("/v1/me", headers=owner)).json()["listings"] == [response.json()["id"]]
+
+
+def test_the_first_admin_is_made_on_the_command_line(tmp_path):
+    env = {"DIRECTORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin"}
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "directory", *args], env=env, input=stdin, capture_output=True, text=True, timeout=300
+        )
+
+    assert run("db", "upgrade").returncode == 0
+    created = run("users", "create-admin", "--email", "root@directory.example", stdin="a long passphrase 1\n")
+    assert created.returncode == 0, created.stderr
+    again = run("users", "create-admin", "--email", "root@directory.example", stdin="a long passphrase 1\n")
+    assert again.returncode == 1 and "exists" in again.stderr
+    weak = run("users", "create-admin", "--email", "other@directory.example", stdin="short\n")
+    assert weak.returncode == 1 and "characters" in weak.stderr

@@ -1,0 +1,65 @@
+"""Every change needs the listing's current ETag; concurrent editors lose no acknowledged update."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from conftest import ADMIN
+from factories import assert_problem, create
+
+CHANGES = [
+    ("patch", "/v1/providers/{id}", {"name": "x"}),
+    ("delete", "/v1/providers/{id}", None),
+    ("patch", "/v1/providers/{id}/locations/{location}", {"name": "x"}),
+    ("delete", "/v1/providers/{id}/locations/{location}", None),
+    ("patch", "/v1/providers/{id}/clinicians/{clinician}", {"role": "x"}),
+    ("delete", "/v1/providers/{id}/clinicians/{clinician}", None),
+]
+
+
+@pytest.mark.parametrize(("method", "template", "body"), CHANGES)
+async def test_a_change_without_if_match_is_428_and_a_stale_one_412(client, method, template, body):
+    listing = await create(client, status="draft")
+    path = template.format(id=listing["id"], location=listing["locations"][0]["id"], clinician=listing["clinicians"][0]["id"])
+    kwargs = {"json": body} if body is not None else {}
+    assert_problem(await getattr(client, method)(path, headers=ADMIN, **kwargs), 428)
+    assert_problem(await getattr(client, method)(path, headers={**ADMIN, "If-Match": '"7"'}, **kwargs), 412)
+    assert (await client.get(f"/v1/providers/{listing['id']}", headers=ADMIN)).json()["version"] == 1
+    current = await getattr(client, method)(path, headers={**ADMIN, "If-Match": '"1"'}, **kwargs)
+    assert current.status_code in (200, 204), current.text
+
+
+async def test_concurrent_editors_lose_no_acknowledged_update(live_url):
+    client = httpx.AsyncClient(base_url=live_url, timeout=30)
+    listing = await create(client, languages=[])
+    editors = ["aa", "ab", "ac", "ad", "ae", "af", "ag", "ah"]
+    acknowledged: list[str] = []
+    conflicts: list[str] = []
+
+    async def add_language(code: str) -> None:
+        # Read-modify-write with If-Match, retrying on 412 like a well-behaved client.
+        for _ in range(50):
+            current = await client.get(f"/v1/providers/{listing['id']}")
+            languages = current.json()["languages"] + [code]
+            response = await client.patch(
+                f"/v1/providers/{listing['id']}",
+                json={"languages": languages},
+                headers={**ADMIN, "If-Match": current.headers["etag"]},
+            )
+            if response.status_code == 200:
+                acknowledged.append(code)
+                return
+            assert response.status_code == 412, response.text
+            conflicts.append(code)
+        raise AssertionError(f"{code} never got through")
+
+    await asyncio.gather(*(add_language(code) for code in editors))
+    final = (await client.get(f"/v1/providers/{listing['id']}")).json()
+    await client.aclose()
+    assert conflicts, "the editors never collided: the test did not exercise concurrency"
+    assert sorted(acknowledged) == editors
+    assert sorted(final["languages"]) == editors
+    assert final["version"] == 1 + len(editors)
