@@ -26,6 +26,9 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 #: The admin, changing a listing whatever its current version (If-Match: *).
 ADMIN_ANY = {**ADMIN, "If-Match": "*"}
 LISTING_TABLES = (
+    "pending_change",
+    "claim",
+    "account_npi",
     "listing_change",
     "provider_owner",
     "account",

@@ -108,19 +108,24 @@ def ensure_admin(caller: Caller) -> None:
         raise PermissionDenied("only administrators may do this")
 
 
-async def ensure_can_change(session: AsyncSession, caller: Caller, provider: Provider) -> None:
+async def can_change(session: AsyncSession, caller: Caller, provider_id: uuid.UUID) -> bool:
     """Moderators change any listing; a provider account only the listings it owns."""
-    ensure_can_write(caller)
     if caller.moderates:
-        return
-    if caller.account_id is not None:
-        owner = await session.execute(
-            select(ProviderOwner.account_id).where(
-                ProviderOwner.provider_id == provider.id, ProviderOwner.account_id == caller.account_id
-            )
+        return True
+    if caller.account_id is None:
+        return False
+    owner = await session.execute(
+        select(ProviderOwner.account_id).where(
+            ProviderOwner.provider_id == provider_id, ProviderOwner.account_id == caller.account_id
         )
-        if owner.first() is not None:
-            return
+    )
+    return owner.first() is not None
+
+
+async def ensure_can_change(session: AsyncSession, caller: Caller, provider: Provider) -> None:
+    ensure_can_write(caller)
+    if await can_change(session, caller, provider.id):
+        return
     if provider.status != ProviderStatus.published.value:
         raise NotFound(f"no listing {provider.slug}")
     raise PermissionDenied("this listing belongs to another account; claim it with POST /v1/providers/{id}/claims")

@@ -23,6 +23,8 @@ from directory.geocoding import Geocoder
 from directory.health import health, ready
 from directory.listings.routes import ProviderController
 from directory.listings.service import ListingService
+from directory.moderation.routes import ClaimController, ModerationController
+from directory.moderation.service import ModerationService
 from directory.ratelimit import limit_store
 from directory.search.backends import backend_for
 from directory.search.routes import search
@@ -54,6 +56,7 @@ def _openapi() -> OpenAPIConfig:
             Tag(name="search", description="Find providers near a place"),
             Tag(name="listings", description="Providers (clinics) with their locations and clinicians"),
             Tag(name="accounts", description="Provider accounts and bearer tokens"),
+            Tag(name="moderation", description="Reviewing listings, claims and trust changes (moderators)"),
             Tag(name="taxonomy", description="Conditions treated and services offered"),
             Tag(name="operations", description="Health and readiness probes"),
         ],
@@ -91,7 +94,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.settings = settings
         app.state.database = database
         app.state.geocoder = geocoder
-        app.state.listings = ListingService(geocoder, settings.secret_key)
+        app.state.listings = listings = ListingService(geocoder, settings.secret_key)
+        app.state.moderation = ModerationService(listings)
         app.state.taxonomy = TaxonomyService()
         app.state.limits = limits = limit_store(settings.redis_url)
         app.state.accounts = AccountService(settings, limits)
@@ -110,6 +114,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             search,
             ProviderController,
             AccountController,
+            ModerationController,
+            ClaimController,
             TaxonomyController,
             create_static_files_router(
                 path="/schema/assets", directories=[swagger_ui_path], include_in_schema=False

@@ -13,6 +13,7 @@ from directory.access import Caller, identify
 from directory.accounts.service import AccountService
 from directory.database import Database
 from directory.listings.service import ListingService
+from directory.moderation.service import ModerationService
 from directory.taxonomy.service import TaxonomyService
 
 
@@ -34,6 +35,10 @@ def provide_accounts(state: State) -> AccountService:
     return state.accounts
 
 
+def provide_moderation(state: State) -> ModerationService:
+    return state.moderation
+
+
 def provide_caller(request: Request, state: State) -> Caller:
     return identify(request, state.settings)
 
@@ -53,4 +58,5 @@ DEPENDENCIES = {
     "listings": Provide(provide_listings, sync_to_thread=False),
     "taxonomy": Provide(provide_taxonomy, sync_to_thread=False),
     "accounts": Provide(provide_accounts, sync_to_thread=False),
+    "moderation": Provide(provide_moderation, sync_to_thread=False),
 }

@@ -2,9 +2,10 @@
 
 from sqlmodel import SQLModel
 
-from directory.accounts.models import Account, ProviderOwner
+from directory.accounts.models import Account, AccountNpi, ProviderOwner
 from directory.geocoding.models import GeocodeCacheEntry
 from directory.listings.history import ListingChange
+from directory.moderation.models import Claim, PendingChange
 from directory.listings.models import (
     Clinician,
     Location,
@@ -20,6 +21,9 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account",
+    "AccountNpi",
+    "Claim",
+    "PendingChange",
     "ListingChange",
     "ProviderOwner",
     "Clinician",

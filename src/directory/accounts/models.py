@@ -40,3 +40,16 @@ class ProviderOwner(SQLModel, table=True):
         sa_column=Column(Uuid, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True, index=True)
     )
     granted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AccountNpi(SQLModel, table=True):
+    """An NPI an account says is its own, and whether the registry confirmed it."""
+
+    __tablename__ = "account_npi"
+
+    account_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    )
+    npi: str = Field(primary_key=True, max_length=10)
+    status: str = Field(default="pending", max_length=20)
+    checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from directory.listings.models import Credential, PaymentOption, ProviderStatus, Route, Specialty
+from directory.moderation.schemas import PendingChangePublic
 from directory.validation import (
     NPI,
     Email,
@@ -311,6 +312,10 @@ class ProviderPublic(BaseModel):
     updated_at: datetime
     published_at: datetime | None
     version: int
+    pending_changes: list[PendingChangePublic] | None = Field(
+        default=None,
+        description="changes to trust fields (NPI, credentials, licenses) waiting for a moderator; shown to owners and moderators only",
+    )
 
 
 class ProviderPage(BaseModel):

@@ -20,6 +20,8 @@ from directory.errors import Conflict, InvalidInput, NotFound, PreconditionFaile
 from directory.geocoding import Geocoder
 from directory.listings import presenters
 from directory.listings.history import ListingChange, diff
+from directory.moderation.models import Decision, PendingChange
+from directory.moderation.schemas import PendingChangePublic
 from directory.listings.models import (
     Clinician,
     Location,
@@ -81,8 +83,19 @@ class ListingService:
     # --- reads ---------------------------------------------------------------------------------
 
     async def get(self, session: AsyncSession, caller: Caller, key: str) -> ProviderPublic:
-        """A listing by id or slug, if this caller may see it."""
-        return presenters.provider(await self._load(session, caller, key))
+        """A listing by id or slug, if this caller may see it; owners also see what awaits review."""
+        provider = await self._load(session, caller, key)
+        public = presenters.provider(provider)
+        if caller.role is not access.Role.anonymous and await access.can_change(session, caller, provider.id):
+            pending = await session.execute(
+                select(PendingChange)
+                .where(PendingChange.provider_id == provider.id, PendingChange.status == Decision.pending.value)
+                .order_by(PendingChange.requested_at)
+            )
+            public.pending_changes = [
+                PendingChangePublic.model_validate(change, from_attributes=True) for change in pending.scalars()
+            ]
+        return public
 
     async def list(
         self,
@@ -176,7 +189,7 @@ class ListingService:
             await _flush(session)
             if caller.account_id is not None:
                 session.add(ProviderOwner(provider_id=provider.id, account_id=caller.account_id))
-            _record(session, provider.id, caller, "created", diff({}, _snapshot(provider)))
+            record_change(session, provider.id, caller, "created", diff({}, _snapshot(provider)))
             await _flush(session)
             provider_id = provider.id
         return await self.get(session, caller, str(provider_id))
@@ -190,6 +203,7 @@ class ListingService:
             before = _snapshot(provider)
             changes = data.model_dump(include=set(_PROVIDER_SCALARS) & data.model_fields_set, mode="json")
             access.ensure_status_allowed(caller, changes.get("status"), provider.status)
+            held = _hold_trust_changes(session, caller, provider, None, changes, {"npi": provider.npi})
             if "conditions" in data.model_fields_set or "services" in data.model_fields_set:
                 await self._check_codes(session, data.conditions or [], [s.code for s in data.services or []])
             telehealth = changes.get("telehealth", provider.telehealth)
@@ -211,8 +225,10 @@ class ListingService:
                 provider.services = [
                     ProviderService(service_code=s.code, **_offer(s)) for s in data.services or []
                 ]
-            await _bump(session, provider)
-            _record(session, provider.id, caller, "updated", diff(before, _snapshot(provider)))
+            await bump_version(session, provider)
+            record_change(session, provider.id, caller, "updated", diff(before, _snapshot(provider)))
+            if held:
+                record_change(session, provider.id, caller, "trust_change_requested", held)
             await _flush(session)
         session.expunge_all()
         return await self.get(session, caller, key)
@@ -225,10 +241,14 @@ class ListingService:
             if provider.status != ProviderStatus.closed:
                 before = provider.status
                 provider.status = ProviderStatus.closed.value
-                await _bump(session, provider)
-                _record(session, provider.id, caller, "closed", {"status": {"before": before, "after": "closed"}})
+                await bump_version(session, provider)
+                record_change(session, provider.id, caller, "closed", {"status": {"before": before, "after": "closed"}})
         session.expunge_all()
         return await self.get(session, caller, key)
+
+    async def load_for_decision(self, session: AsyncSession, caller: Caller, key: str) -> Provider:
+        """The listing a moderator acts on (or a provider claims): any the caller may read."""
+        return await self._load(session, caller, key)
 
     async def _load_for_change(
         self, session: AsyncSession, caller: Caller, key: str, if_match: str | None, *, required: bool = True
@@ -275,9 +295,9 @@ class ListingService:
                 raise Conflict("a listing has at most 20 locations")
             location = _new_location(placed, provider_id=provider.id)
             session.add(location)
-            await _bump(session, provider)
+            await bump_version(session, provider)
             await _flush(session)
-            _record(session, provider.id, caller, "location_added", {f"locations.{location.id}": {"before": None, "after": presenters.location_input(location)}})
+            record_change(session, provider.id, caller, "location_added", {f"locations.{location.id}": {"before": None, "after": presenters.location_input(location)}})
         return presenters.location(location)
 
     async def update_location(
@@ -308,9 +328,9 @@ class ListingService:
                     setattr(location, name, value)
             location.set_hours(placed.fields["hours"])
             location.updated_at = utcnow()
-            await _bump(session, provider)
+            await bump_version(session, provider)
             changed = diff(before, presenters.location_input(location))
-            _record(session, provider.id, caller, "location_updated", {f"locations.{location_id}.{k}": v for k, v in changed.items()})
+            record_change(session, provider.id, caller, "location_updated", {f"locations.{location_id}.{k}": v for k, v in changed.items()})
             await _flush(session)
         return presenters.location(location)
 
@@ -325,8 +345,8 @@ class ListingService:
                 raise Conflict("a published listing keeps at least one location; add another first or close it")
             before = presenters.location_input(location)
             provider.locations.remove(location)
-            await _bump(session, provider)
-            _record(session, provider.id, caller, "location_removed", {f"locations.{location_id}": {"before": before, "after": None}})
+            await bump_version(session, provider)
+            record_change(session, provider.id, caller, "location_removed", {f"locations.{location_id}": {"before": before, "after": None}})
 
     async def _place(self, data: LocationFields, prefix: str, keep: Location | None = None) -> PlacedLocation:
         """Settle coordinates and time zone; an address nothing can place is a 422 naming the field."""
@@ -380,9 +400,9 @@ class ListingService:
                 raise Conflict("a listing has at most 50 clinicians")
             role = ProviderClinician(provider_id=provider.id, clinician=_new_clinician(data), role=data.role)
             session.add(role)
-            await _bump(session, provider)
+            await bump_version(session, provider)
             await _flush(session)
-            _record(session, provider.id, caller, "clinician_added", {f"clinicians.{role.clinician_id}": {"before": None, "after": presenters.clinician(role).model_dump(mode="json")}})
+            record_change(session, provider.id, caller, "clinician_added", {f"clinicians.{role.clinician_id}": {"before": None, "after": presenters.clinician(role).model_dump(mode="json")}})
         return presenters.clinician(role)
 
     async def update_clinician(
@@ -400,14 +420,19 @@ class ListingService:
             role = _role_of(provider, clinician_id)
             before = presenters.clinician(role).model_dump(mode="json")
             changes = data.model_dump(exclude_unset=True, mode="json")
+            person = role.clinician
+            current = {"npi": person.npi, "credential": person.credential, "licenses": person.licenses}
+            held = _hold_trust_changes(session, caller, provider, clinician_id, changes, current)
+            if held:
+                record_change(session, provider.id, caller, "trust_change_requested", held)
             if "role" in changes:
                 role.role = changes.pop("role")
             for name, value in changes.items():
                 setattr(role.clinician, name, value)
             role.clinician.updated_at = utcnow()
-            await _bump(session, provider)
+            await bump_version(session, provider)
             changed = diff(before, presenters.clinician(role).model_dump(mode="json"))
-            _record(session, provider.id, caller, "clinician_updated", {f"clinicians.{clinician_id}.{k}": v for k, v in changed.items()})
+            record_change(session, provider.id, caller, "clinician_updated", {f"clinicians.{clinician_id}.{k}": v for k, v in changed.items()})
             await _flush(session)
         return presenters.clinician(role)
 
@@ -427,8 +452,8 @@ class ListingService:
             )
             if others.first() is None:
                 await session.delete(role.clinician)
-            await _bump(session, provider)
-            _record(session, provider.id, caller, "clinician_removed", {f"clinicians.{clinician_id}": {"before": before, "after": None}})
+            await bump_version(session, provider)
+            record_change(session, provider.id, caller, "clinician_removed", {f"clinicians.{clinician_id}": {"before": before, "after": None}})
 
 
 def _as_uuid(key: str | uuid.UUID) -> uuid.UUID | None:
@@ -445,7 +470,7 @@ def _etag_matches(if_match: str, version: int) -> bool:
     return str(version) in candidates
 
 
-async def _bump(session: AsyncSession, provider: Provider) -> None:
+async def bump_version(session: AsyncSession, provider: Provider) -> None:
     """Move the listing to its next version, only if no one else has since the caller read it.
 
     The conditional UPDATE is what makes concurrent edits safe on PostgreSQL (a second writer waits
@@ -464,8 +489,37 @@ async def _bump(session: AsyncSession, provider: Provider) -> None:
     provider.updated_at = now
 
 
-def _record(session: AsyncSession, provider_id: uuid.UUID, caller: Caller, action: str, changes: dict[str, Any], reason: str | None = None) -> None:
+def record_change(session: AsyncSession, provider_id: uuid.UUID, caller: Caller, action: str, changes: dict[str, Any], reason: str | None = None) -> None:
     session.add(ListingChange(provider_id=provider_id, actor=caller.label, action=action, changes=changes, reason=reason))
+
+
+def _hold_trust_changes(
+    session: AsyncSession,
+    caller: Caller,
+    provider: Provider,
+    clinician_id: uuid.UUID | None,
+    changes: dict[str, Any],
+    current: dict[str, Any],
+) -> dict[str, Any]:
+    """Take the changes to trust fields of a published listing out of ``changes`` and queue them.
+
+    An owner's other changes go live at once; an NPI, credential or license waits for a moderator
+    (and then for verification). Moderators' own changes apply directly.
+    """
+    if caller.moderates or provider.status != ProviderStatus.published.value:
+        return {}
+    held: dict[str, Any] = {}
+    for field, value in current.items():
+        if field in changes and changes[field] != value:
+            proposed = changes.pop(field)
+            session.add(
+                PendingChange(
+                    provider_id=provider.id, clinician_id=clinician_id, field=field, value=proposed, requested_by=caller.label
+                )
+            )
+            name = f"clinicians.{clinician_id}.{field}" if clinician_id else field
+            held[name] = {"before": value, "after": proposed}
+    return held
 
 
 def _snapshot(provider: Provider) -> dict[str, Any]:

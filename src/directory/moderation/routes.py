@@ -1,0 +1,103 @@
+"""Moderation routes, and claiming a listing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory.access import Caller, writers_only
+from directory.listings.schemas import ProviderPublic
+from directory.moderation.schemas import (
+    ClaimIn,
+    ClaimPublic,
+    DecisionIn,
+    ListingAction,
+    ModerationQueue,
+    PendingChangePublic,
+)
+from directory.moderation.service import ModerationService
+
+SECURITY = [{"bearer": []}]
+
+
+class ModerationController(Controller):
+    path = "/v1/moderation"
+    tags = ["moderation"]
+    guards = [writers_only]
+    security = SECURITY
+
+    @get("/queue", summary="What waits for a moderator")
+    async def queue(
+        self,
+        reader: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        moderation: NamedDependency[ModerationService],
+        limit: Annotated[int, QueryParameter(ge=1, le=200, description="at most this many of each kind")] = 50,
+    ) -> ModerationQueue:
+        """Listings pending review, pending claims and pending trust-field changes, oldest first. Moderators only."""
+        return await moderation.queue(reader, caller, limit)
+
+    @post("/listings/{key:str}/actions", status_code=HTTP_200_OK, summary="Approve, reject, suspend or restore a listing")
+    async def act_on_listing(
+        self,
+        key: str,
+        data: JSONBody[ListingAction],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        moderation: NamedDependency[ModerationService],
+    ) -> ProviderPublic:
+        """approve (pending_review to published), reject (back to draft, with a reason), suspend (with
+        a reason) or restore (suspended to published). The decision and reason go into the history."""
+        return await moderation.act_on_listing(writer, caller, key, data)
+
+    @post("/claims/{claim_id:uuid}/decision", status_code=HTTP_200_OK, summary="Decide a claim")
+    async def decide_claim(
+        self,
+        claim_id: FromPath[uuid.UUID],
+        data: JSONBody[DecisionIn],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        moderation: NamedDependency[ModerationService],
+    ) -> ClaimPublic:
+        """Approving makes the claiming account an owner of the listing."""
+        return await moderation.decide_claim(writer, caller, claim_id, data)
+
+    @post("/changes/{change_id:uuid}/decision", status_code=HTTP_200_OK, summary="Decide a trust-field change")
+    async def decide_change(
+        self,
+        change_id: FromPath[uuid.UUID],
+        data: JSONBody[DecisionIn],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        moderation: NamedDependency[ModerationService],
+    ) -> PendingChangePublic:
+        """Approving applies the NPI, credential or license change and sends the listing back to verification."""
+        return await moderation.decide_change(writer, caller, change_id, data)
+
+
+class ClaimController(Controller):
+    path = "/v1/providers"
+    tags = ["listings"]
+
+    @post("/{key:str}/claims", guards=[writers_only], security=SECURITY, summary="Claim a listing")
+    async def claim(
+        self,
+        key: str,
+        data: JSONBody[ClaimIn],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        moderation: NamedDependency[ModerationService],
+    ) -> Response[ClaimPublic]:
+        """Ask to own a published listing that has no owner.
+
+        Granted at once (201, status approved) when the listing's NPI is a verified NPI of your
+        account; otherwise it waits for a moderator (202, status pending).
+        """
+        claim = await moderation.claim(writer, caller, key, data)
+        return Response(claim, status_code=HTTP_201_CREATED if claim.status == "approved" else 202)

@@ -1,0 +1,81 @@
+"""What the moderation routes accept and return."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from directory.validation import Schema
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+class ListingAction(Schema):
+    """approve or reject a listing pending review; suspend a listing or restore a suspended one."""
+
+    action: Literal["approve", "reject", "suspend", "restore"]
+    reason: Reason | None = Field(default=None, description="required to reject or suspend; kept in the history")
+
+    @model_validator(mode="after")
+    def _reason_when_refusing(self) -> ListingAction:
+        if self.action in ("reject", "suspend") and not self.reason:
+            raise ValueError(f"give a reason to {self.action}")
+        return self
+
+
+class DecisionIn(Schema):
+    decision: Literal["approve", "reject"]
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _reason_when_rejecting(self) -> DecisionIn:
+        if self.decision == "reject" and not self.reason:
+            raise ValueError("give a reason to reject")
+        return self
+
+
+class ClaimIn(Schema):
+    message: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None, description="who you are at the clinic, for the moderator"
+    )
+
+
+class ClaimPublic(BaseModel):
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    account_id: uuid.UUID
+    status: str = Field(description="pending, approved or rejected")
+    message: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    reason: str | None
+
+
+class PendingChangePublic(BaseModel):
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    clinician_id: uuid.UUID | None
+    field: str
+    value: Any
+    requested_by: str
+    requested_at: datetime
+    status: str
+    decided_at: datetime | None
+    reason: str | None
+
+
+class QueuedListing(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    status: str
+    updated_at: datetime
+
+
+class ModerationQueue(BaseModel):
+    listings: list[QueuedListing] = Field(description="listings waiting for review")
+    claims: list[ClaimPublic]
+    changes: list[PendingChangePublic] = Field(description="changes to trust fields waiting for a decision")

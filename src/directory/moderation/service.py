@@ -1,0 +1,176 @@
+"""The moderators' work: reviewing listings, claims and trust-field changes; suspending and restoring."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory import access
+from directory.access import Caller, Role
+from directory.accounts.models import AccountNpi, ProviderOwner
+from directory.columns import utcnow
+from directory.errors import Conflict, NotFound
+from directory.listings.models import Clinician, Provider, ProviderStatus, VerificationStatus
+from directory.listings.schemas import ProviderPublic
+from directory.listings.service import ListingService, bump_version, record_change
+from directory.moderation.models import Claim, Decision, PendingChange
+from directory.moderation.schemas import (
+    ClaimIn,
+    ClaimPublic,
+    DecisionIn,
+    ListingAction,
+    ModerationQueue,
+    PendingChangePublic,
+    QueuedListing,
+)
+
+#: (statuses an action applies to, status it leads to)
+_ACTIONS = {
+    "approve": ({ProviderStatus.pending_review.value}, ProviderStatus.published.value),
+    "reject": ({ProviderStatus.pending_review.value}, ProviderStatus.draft.value),
+    "suspend": ({ProviderStatus.draft.value, ProviderStatus.pending_review.value, ProviderStatus.published.value}, ProviderStatus.suspended.value),
+    "restore": ({ProviderStatus.suspended.value}, ProviderStatus.published.value),
+}
+
+
+class ModerationService:
+    def __init__(self, listings: ListingService) -> None:
+        self.listings = listings
+
+    async def queue(self, session: AsyncSession, caller: Caller, limit: int) -> ModerationQueue:
+        """Everything waiting for a decision, oldest first."""
+        access.ensure_moderator(caller)
+        listings = await session.execute(
+            select(Provider.id, Provider.slug, Provider.name, Provider.status, Provider.updated_at)
+            .where(Provider.status == ProviderStatus.pending_review.value)
+            .order_by(Provider.updated_at)
+            .limit(limit)
+        )
+        claims = await session.execute(
+            select(Claim).where(Claim.status == Decision.pending.value).order_by(Claim.created_at).limit(limit)
+        )
+        changes = await session.execute(
+            select(PendingChange)
+            .where(PendingChange.status == Decision.pending.value)
+            .order_by(PendingChange.requested_at)
+            .limit(limit)
+        )
+        return ModerationQueue(
+            listings=[QueuedListing(**row._mapping) for row in listings],
+            claims=[ClaimPublic.model_validate(c, from_attributes=True) for c in claims.scalars()],
+            changes=[PendingChangePublic.model_validate(c, from_attributes=True) for c in changes.scalars()],
+        )
+
+    async def act_on_listing(self, session: AsyncSession, caller: Caller, key: str, data: ListingAction) -> ProviderPublic:
+        access.ensure_moderator(caller)
+        allowed_from, target = _ACTIONS[data.action]
+        async with session.begin():
+            provider = await self.listings.load_for_decision(session, caller, key)
+            if provider.status not in allowed_from:
+                raise Conflict(f"cannot {data.action} a listing that is {provider.status}")
+            before = provider.status
+            provider.status = target
+            if target == ProviderStatus.published.value and provider.published_at is None:
+                provider.published_at = utcnow()
+            await bump_version(session, provider)
+            record_change(
+                session, provider.id, caller, data.action, {"status": {"before": before, "after": target}}, data.reason
+            )
+        session.expunge_all()
+        return await self.listings.get(session, caller, str(provider.id))
+
+    async def claim(self, session: AsyncSession, caller: Caller, key: str, data: ClaimIn) -> ClaimPublic:
+        """Ask to own a listing nobody owns. Granted at once when its NPI is one the account verified."""
+        access.ensure_can_write(caller)
+        if caller.role is not Role.provider or caller.account_id is None:
+            raise Conflict("claims are made by provider accounts")
+        async with session.begin():
+            provider = await self.listings.load_for_decision(session, caller, key)
+            owners = await session.execute(select(ProviderOwner.account_id).where(ProviderOwner.provider_id == provider.id))
+            if owners.first() is not None:
+                raise Conflict("this listing already has an owner; contact the moderators if it is yours")
+            pending = await session.execute(
+                select(Claim.id).where(
+                    Claim.provider_id == provider.id,
+                    Claim.account_id == caller.account_id,
+                    Claim.status == Decision.pending.value,
+                )
+            )
+            if pending.first() is not None:
+                raise Conflict("you already have a pending claim on this listing")
+            claim = Claim(provider_id=provider.id, account_id=caller.account_id, message=data.message)
+            if provider.npi and await _has_verified_npi(session, caller.account_id, provider.npi):
+                claim.status, claim.decided_by, claim.decided_at = Decision.approved.value, "npi-match", utcnow()
+                claim.reason = "the listing's NPI is a verified NPI of the claiming account"
+                session.add(ProviderOwner(provider_id=provider.id, account_id=caller.account_id))
+                record_change(session, provider.id, caller, "claimed", {"owners": {"before": [], "after": [str(caller.account_id)]}}, claim.reason)
+            session.add(claim)
+        return ClaimPublic.model_validate(claim, from_attributes=True)
+
+    async def decide_claim(self, session: AsyncSession, caller: Caller, claim_id: uuid.UUID, data: DecisionIn) -> ClaimPublic:
+        access.ensure_moderator(caller)
+        async with session.begin():
+            claim = await session.get(Claim, claim_id)
+            if claim is None:
+                raise NotFound(f"no claim {claim_id}")
+            if claim.status != Decision.pending.value:
+                raise Conflict(f"the claim was already {claim.status}")
+            _decide(claim, caller, data)
+            if claim.status == Decision.approved.value:
+                session.add(ProviderOwner(provider_id=claim.provider_id, account_id=claim.account_id))
+                record_change(
+                    session, claim.provider_id, caller, "claim_approved",
+                    {"owners": {"before": None, "after": [str(claim.account_id)]}}, data.reason,
+                )  # fmt: skip
+        return ClaimPublic.model_validate(claim, from_attributes=True)
+
+    async def decide_change(
+        self, session: AsyncSession, caller: Caller, change_id: uuid.UUID, data: DecisionIn
+    ) -> PendingChangePublic:
+        """Approving applies the change and sends the listing back to verification."""
+        access.ensure_moderator(caller)
+        async with session.begin():
+            change = await session.get(PendingChange, change_id)
+            if change is None:
+                raise NotFound(f"no pending change {change_id}")
+            if change.status != Decision.pending.value:
+                raise Conflict(f"the change was already {change.status}")
+            _decide(change, caller, data)
+            if change.status == Decision.approved.value:
+                provider = await session.get(Provider, change.provider_id)
+                assert provider is not None
+                target: Provider | Clinician | None = provider
+                name = change.field
+                if change.clinician_id is not None:
+                    target = await session.get(Clinician, change.clinician_id)
+                    if target is None:
+                        raise Conflict("the clinician is no longer listed")
+                    name = f"clinicians.{change.clinician_id}.{change.field}"
+                before = getattr(target, change.field)
+                setattr(target, change.field, change.value)
+                target.verification_status = VerificationStatus.pending.value
+                provider.verification_status = VerificationStatus.pending.value
+                await bump_version(session, provider)
+                record_change(
+                    session, provider.id, caller, "trust_change_approved",
+                    {name: {"before": before, "after": change.value}}, data.reason,
+                )  # fmt: skip
+        return PendingChangePublic.model_validate(change, from_attributes=True)
+
+
+def _decide(item: Claim | PendingChange, caller: Caller, data: DecisionIn) -> None:
+    item.status = Decision.approved.value if data.decision == "approve" else Decision.rejected.value
+    item.decided_by = caller.label
+    item.decided_at = utcnow()
+    item.reason = data.reason
+
+
+async def _has_verified_npi(session: AsyncSession, account_id: uuid.UUID, npi: str) -> bool:
+    found = await session.execute(
+        select(AccountNpi.npi).where(
+            AccountNpi.account_id == account_id, AccountNpi.npi == npi, AccountNpi.status == "verified"
+        )
+    )
+    return found.first() is not None
