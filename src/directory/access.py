@@ -26,6 +26,7 @@ from directory.settings import Settings
 
 class Role(str, enum.Enum):
     anonymous = "anonymous"
+    partner = "partner"
     provider = "provider"
     moderator = "moderator"
     admin = "admin"
@@ -35,6 +36,8 @@ class Role(str, enum.Enum):
 class Caller:
     role: Role
     account_id: uuid.UUID | None = None
+    scopes: tuple[str, ...] = ()
+    """A partner key's scopes: read, sync."""
 
     @property
     def is_admin(self) -> bool:
@@ -56,10 +59,15 @@ ADMIN = Caller(Role.admin)
 
 
 def identify(connection: ASGIConnection, settings: Settings) -> Caller:
-    """Read the bearer token, if any. A token that is sent but not valid is an error, not anonymity."""
+    """Read the bearer token, if any. A token that is sent but not valid is an error, not anonymity.
+
+    A partner's X-API-Key was already checked at the edge (see ``directory.edge``), which left
+    the recognised key in the request's state.
+    """
     header = connection.headers.get("authorization")
     if not header:
-        return ANONYMOUS
+        key = connection.scope.get("state", {}).get("api_key")
+        return Caller(Role.partner, scopes=key.scopes) if key is not None else ANONYMOUS
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -91,9 +99,11 @@ def readable_providers(caller: Caller) -> ColumnElement[bool]:
 
 
 def ensure_can_write(caller: Caller) -> None:
-    """Any signed-in account may create listings; anonymous callers may not write at all."""
+    """Any signed-in account may create listings; anonymous callers and partner keys may not write."""
     if caller.role is Role.anonymous:
         raise NotAuthenticated("writing needs a bearer token (Authorization: Bearer <token>)")
+    if caller.role is Role.partner:
+        raise PermissionDenied("API keys read and sync; changing listings needs an account's bearer token")
 
 
 def ensure_moderator(caller: Caller) -> None:

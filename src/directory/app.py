@@ -17,6 +17,7 @@ from swagger_ui_bundle import swagger_ui_path
 from directory.accounts.routes import AccountController
 from directory.accounts.service import AccountService
 from directory.database import Database
+from directory.edge import EdgeMiddleware
 from directory.dependencies import DEPENDENCIES
 from directory.errors import EXCEPTION_HANDLERS
 from directory.geocoding import Geocoder
@@ -25,6 +26,8 @@ from directory.listings.routes import ProviderController
 from directory.listings.service import ListingService
 from directory.moderation.routes import ClaimController, ModerationController
 from directory.moderation.service import ModerationService
+from directory.partners.routes import ApiKeyController
+from directory.partners.service import ApiKeyService
 from directory.ratelimit import limit_store
 from directory.search.backends import backend_for
 from directory.search.routes import search
@@ -57,11 +60,18 @@ def _openapi() -> OpenAPIConfig:
             Tag(name="listings", description="Providers (clinics) with their locations and clinicians"),
             Tag(name="accounts", description="Provider accounts and bearer tokens"),
             Tag(name="moderation", description="Reviewing listings, claims and trust changes (moderators)"),
+            Tag(name="partners", description="API keys for partner sites (administrators)"),
             Tag(name="taxonomy", description="Conditions treated and services offered"),
             Tag(name="operations", description="Health and readiness probes"),
         ],
         components=Components(
             security_schemes={
+                "apiKey": SecurityScheme(
+                    type="apiKey",
+                    name="X-API-Key",
+                    security_scheme_in="header",
+                    description="a partner key: its own rate limit and usage figures (read and sync scopes)",
+                ),
                 "bearer": SecurityScheme(
                     type="http",
                     scheme="bearer",
@@ -99,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.taxonomy = TaxonomyService()
         app.state.limits = limits = limit_store(settings.redis_url)
         app.state.accounts = AccountService(settings, limits)
+        app.state.api_keys = ApiKeyService(database.reader, limits)
         app.state.search = SearchService(backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key)
         try:
             yield
@@ -116,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AccountController,
             ModerationController,
             ClaimController,
+            ApiKeyController,
             TaxonomyController,
             create_static_files_router(
                 path="/schema/assets", directories=[swagger_ui_path], include_in_schema=False
@@ -125,5 +137,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=_openapi(),
-        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
+        cors_config=CORSConfig(
+            allow_origins=settings.cors_origins,
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-API-Key"],
+            expose_headers=["ETag", "Location", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"],
+        )
+        if settings.cors_origins
+        else None,
+        middleware=[EdgeMiddleware],
+        request_max_body_size=settings.max_body_bytes,
     )

@@ -14,6 +14,7 @@ from directory.accounts.service import AccountService
 from directory.database import Database
 from directory.listings.service import ListingService
 from directory.moderation.service import ModerationService
+from directory.partners.service import ApiKeyService
 from directory.taxonomy.service import TaxonomyService
 
 
@@ -39,6 +40,10 @@ def provide_moderation(state: State) -> ModerationService:
     return state.moderation
 
 
+def provide_api_keys(state: State) -> ApiKeyService:
+    return state.api_keys
+
+
 def provide_caller(request: Request, state: State) -> Caller:
     return identify(request, state.settings)
 
@@ -59,4 +64,5 @@ DEPENDENCIES = {
     "taxonomy": Provide(provide_taxonomy, sync_to_thread=False),
     "accounts": Provide(provide_accounts, sync_to_thread=False),
     "moderation": Provide(provide_moderation, sync_to_thread=False),
+    "api_keys": Provide(provide_api_keys, sync_to_thread=False),
 }

@@ -6,6 +6,7 @@ from directory.accounts.models import Account, AccountNpi, ProviderOwner
 from directory.geocoding.models import GeocodeCacheEntry
 from directory.listings.history import ListingChange
 from directory.moderation.models import Claim, PendingChange
+from directory.partners.models import ApiKey
 from directory.listings.models import (
     Clinician,
     Location,
@@ -22,6 +23,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "Account",
     "AccountNpi",
+    "ApiKey",
     "Claim",
     "PendingChange",
     "ListingChange",

@@ -49,6 +49,10 @@ class LimitStore:
     async def clear(self, key: str, period: int) -> None:
         raise NotImplementedError
 
+    async def count_at(self, key: str, period: int, start: int) -> int:
+        """The count of the window of ``period`` seconds that began at ``start`` (epoch seconds)."""
+        raise NotImplementedError
+
     async def close(self) -> None:
         return None
 
@@ -68,7 +72,9 @@ class MemoryLimitStore(LimitStore):
         start, reset = _window(period)
         async with self._lock:
             if len(self._counts) > 100_000:
-                self._counts = {k: v for k, v in self._counts.items() if k[1] + period * 2 > time.time()}
+                # Forget finished windows (usage counters are kept a week).
+                horizon = time.time() - 8 * 86_400
+                self._counts = {k: v for k, v in self._counts.items() if k[1] > horizon}
             count = self._counts.get((key, start), 0) + cost
             self._counts[(key, start)] = count
         return Window(limit, count, reset)
@@ -77,6 +83,9 @@ class MemoryLimitStore(LimitStore):
         start, _ = _window(period)
         async with self._lock:
             self._counts.pop((key, start), None)
+
+    async def count_at(self, key: str, period: int, start: int) -> int:
+        return self._counts.get((key, start), 0)
 
 
 class RedisLimitStore(LimitStore):
@@ -90,15 +99,21 @@ class RedisLimitStore(LimitStore):
     async def hit(self, key: str, limit: int, period: int, cost: int = 1) -> Window:
         start, reset = _window(period)
         name = f"{self.PREFIX}{key}:{start}"
+        # Usage counters are kept a week; rate windows twice their period.
+        keep = max(period * 2, 8 * 86_400 if key.startswith("usage:") else 0)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incrby(name, cost)
-            pipe.expire(name, period * 2)
+            pipe.expire(name, keep)
             count, _ = await pipe.execute()
         return Window(limit, int(count), reset)
 
     async def clear(self, key: str, period: int) -> None:
         start, _ = _window(period)
         await self._redis.delete(f"{self.PREFIX}{key}:{start}")
+
+    async def count_at(self, key: str, period: int, start: int) -> int:
+        value = await self._redis.get(f"{self.PREFIX}{key}:{start}")
+        return int(value) if value else 0
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -1,0 +1,101 @@
+"""What happens at the edge of every request: the rate limit, and security headers on every answer.
+
+Partners are limited per API key (each key has its own limit), everyone else per client address.
+Counters live in the limit store: this process's memory, or Redis shared by every process.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from directory.errors import DirectoryError, TooManyRequests
+from directory.ratelimit import Window
+
+PERIOD_SECONDS = 60
+_UNLIMITED_PREFIXES = ("/health", "/ready", "/schema")
+_API_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"cross-origin"),
+]
+_API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+# The documentation page runs Swagger UI's scripts and styles, all served by this app.
+_DOCS_CSP = (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; frame-ancestors 'none'",
+)
+
+
+def _client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        security = [*_API_HEADERS, _DOCS_CSP if path.startswith("/schema") else _API_CSP]
+        window: Window | None = None
+        if not path.startswith(_UNLIMITED_PREFIXES) and scope["method"] != "OPTIONS":
+            try:
+                window = await self._count(scope)
+            except DirectoryError as error:
+                await _problem(send, path, error, security)
+                return
+            if not window.allowed:
+                error = TooManyRequests(f"more than {window.limit} requests a minute; slow down", headers=window.headers())
+                await _problem(send, path, error, security)
+                return
+
+        extra = security + ([(k.lower().encode(), v.encode()) for k, v in window.headers().items()] if window else [])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _count(self, scope: Scope) -> Window:
+        state: Any = scope["litestar_app"].state
+        key = _header(scope, b"x-api-key")
+        if key is not None:
+            known = await state.api_keys.recognise(key)
+            # Routes read the recognised key from the request's state instead of looking it up again.
+            scope.setdefault("state", {})["api_key"] = known
+            await state.api_keys.count_use(known.id)
+            return await state.limits.hit(f"key:{known.id}", known.rate_limit, PERIOD_SECONDS)
+        limit = state.settings.anonymous_rate_limit
+        return await state.limits.hit(f"addr:{_client_address(scope)}", limit, PERIOD_SECONDS)
+
+
+async def _problem(send: Send, path: str, error: DirectoryError, security: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps(
+        {"type": error.type, "title": error.title, "status": error.status, "detail": error.detail, "instance": path}
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        *security,
+        *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
