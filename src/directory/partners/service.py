@@ -39,7 +39,7 @@ def _hash(key: str) -> str:
 
 
 def _split(key: str) -> str | None:
-    parts = key.split("_")
+    parts = key.split("_", 2)
     return parts[1] if len(parts) == 3 and parts[0] == "dir" and len(parts[1]) == 8 else None
 
 
