@@ -26,6 +26,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 #: The admin, changing a listing whatever its current version (If-Match: *).
 ADMIN_ANY = {**ADMIN, "If-Match": "*"}
 LISTING_TABLES = (
+    "verification_record",
     "api_key",
     "pending_change",
     "claim",
@@ -63,6 +64,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "argon2_time_cost": 1,
         # Tests make many requests a minute from one address; the rate-limit tests lower this.
         "anonymous_rate_limit": 1_000_000,
+        "verification_worker": False,
     }
     values.update(overrides)
     return Settings(**values)

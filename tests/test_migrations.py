@@ -14,7 +14,7 @@ from conftest import make_settings, postgres_url
 from directory import migrate
 from directory.database import create_engine
 
-TABLES = {"provider", "location", "location_hours", "account", "provider_owner", "listing_change", "claim", "pending_change", "account_npi", "api_key", "clinician", "provider_clinician", "provider_condition", "provider_service",
+TABLES = {"provider", "location", "location_hours", "account", "provider_owner", "listing_change", "claim", "pending_change", "account_npi", "api_key", "verification_record", "clinician", "provider_clinician", "provider_condition", "provider_service",
           "condition", "service", "geocode_cache"}  # fmt: skip
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +37,8 @@ from directory.search.service import SearchService
 from directory.settings import Settings, get_settings
 from directory.taxonomy.routes import TaxonomyController
 from directory.taxonomy.service import TaxonomyIndex, TaxonomyService
+from directory.verification.registry import RegistryClient
+from directory.verification.service import VerificationService
 
 DESCRIPTION = """\
 The API behind a "find services near you" directory of ketamine and other infusion-therapy providers.
@@ -104,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.settings = settings
         app.state.database = database
         app.state.geocoder = geocoder
-        app.state.listings = listings = ListingService(geocoder, settings.secret_key)
+        app.state.listings = listings = ListingService(geocoder, settings.secret_key, settings.verification_max_age_days)
         app.state.moderation = ModerationService(listings)
         app.state.taxonomy = TaxonomyService()
         app.state.limits = limits = limit_store(settings.redis_url)

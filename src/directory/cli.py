@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from datetime import timedelta
 
 from directory import migrate
 from directory.settings import get_settings
@@ -86,6 +87,38 @@ def _users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _duration(text: str) -> timedelta:
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise argparse.ArgumentTypeError("a duration such as 365d, 12h or 30m")
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from directory.database import Database
+    from directory.verification.registry import RegistryClient
+    from directory.verification.service import VerificationService
+
+    async def run() -> tuple[int, int]:
+        settings = get_settings()
+        database = Database.from_settings(settings)
+        registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
+        service = VerificationService(database.writer, registry)
+        try:
+            queued = await service.queue_older_than(args.older_than)
+            checked = 0
+            while done := await service.run_due():
+                checked += done
+            return queued, checked
+        finally:
+            await registry.close()
+            await database.dispose()
+
+    queued, checked = asyncio.run(run())
+    print(f"queued for re-verification: {queued}; checked now: {checked}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="directory", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -105,6 +138,10 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--taxonomy-only", action="store_true", help="skip the sample listings")
     seed.add_argument("--if-empty", action="store_true", help="add sample listings only to an empty directory")
     seed.set_defaults(run=_seed)
+    verify = commands.add_parser("verify", help="re-verify listings against the NPI registry, and run what is due")
+    verify.add_argument("--older-than", type=_duration, default=timedelta(days=365), help="re-check listings last checked before this (365d)")
+    verify.set_defaults(run=_verify)
+
     users = commands.add_parser("users", help="accounts")
     users.add_argument("action", choices=["create-admin"])
     users.add_argument("--email", required=True)

@@ -7,6 +7,7 @@ from directory.geocoding.models import GeocodeCacheEntry
 from directory.listings.history import ListingChange
 from directory.moderation.models import Claim, PendingChange
 from directory.partners.models import ApiKey
+from directory.verification.models import VerificationRecord
 from directory.listings.models import (
     Clinician,
     Location,
@@ -38,5 +39,6 @@ __all__ = [
     "ProviderCondition",
     "ProviderService",
     "Service",
+    "VerificationRecord",
     "metadata",
 ]

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     npi_registry_url: str = "https://npiregistry.cms.hhs.gov/api/"
     npi_timeout: float = Field(default=5.0, gt=0, le=60)
     npi_retries: int = Field(default=3, ge=0, le=10)
+    verification_worker: bool = True
+    """Run the verification worker inside the API process (turn off where a separate one runs)."""
+    verification_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     verification_max_age_days: int = Field(default=365, ge=1)
     """A listing not re-verified within this many days is flagged stale."""
 

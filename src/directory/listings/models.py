@@ -138,6 +138,9 @@ class Provider(SQLModel, table=True):
     rems_certified: bool = False
     verification_status: VerificationStatus = Field(default=VerificationStatus.unverified, sa_type=String(20))
     last_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verification_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When the worker should check the listing next (while its verification is pending)."""
+    verification_attempts: int = 0
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

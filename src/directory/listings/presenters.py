@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from directory.listings.models import Location, Provider, ProviderClinician
@@ -28,7 +29,14 @@ def price(row: Provider) -> PriceRange | None:
     return PriceRange(min=row.price_min, max=row.price_max, currency=row.price_currency)
 
 
-def provider(row: Provider) -> ProviderPublic:
+def verification(row: Provider, stale_after: timedelta) -> Verification:
+    stale = row.verification_status == "verified" and (
+        row.last_verified_at is None or row.last_verified_at < datetime.now(timezone.utc) - stale_after
+    )
+    return Verification(status=row.verification_status, last_verified_at=row.last_verified_at, stale=stale)
+
+
+def provider(row: Provider, stale_after: timedelta = timedelta(days=365)) -> ProviderPublic:
     return ProviderPublic(
         id=row.id,
         slug=row.slug,
@@ -48,7 +56,7 @@ def provider(row: Provider) -> ProviderPublic:
         languages=row.languages,
         routes=row.routes,
         rems_certified=row.rems_certified,
-        verification=Verification(status=row.verification_status, last_verified_at=row.last_verified_at),
+        verification=verification(row, stale_after),
         locations=[location(loc) for loc in row.locations],
         services=sorted(
             (

@@ -22,6 +22,7 @@ from directory.listings.schemas import (
     ClinicianUpdate,
     HistoryPage,
     LocationCreate,
+    VerificationRecordPublic,
     LocationPublic,
     LocationUpdate,
     ProviderCreate,
@@ -138,6 +139,19 @@ class ProviderController(Controller):
         For the listing's owners and for moderators.
         """
         return await listings.history(reader, caller, key, limit, cursor)
+
+    @get("/{key:str}/verifications", guards=[writers_only], security=WRITE_SECURITY, summary="A listing's registry checks")
+    async def listing_verifications(
+        self,
+        key: Key,
+        reader: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        listings: NamedDependency[ListingService],
+        limit: Annotated[int, QueryParameter(ge=1, le=200, description="records to return")] = 50,
+    ) -> list[VerificationRecordPublic]:
+        """Each check of the listing's NPI and its clinicians' NPIs against the NPPES registry:
+        when, the result, and why. For the listing's owners and for moderators."""
+        return await listings.verifications(reader, caller, key, limit)
 
     @post("/", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Create a listing")
     async def create_provider(

@@ -280,8 +280,9 @@ class ClinicianPublic(BaseModel):
 
 
 class Verification(BaseModel):
-    status: str
+    status: str = Field(description="unverified, pending, verified or failed")
     last_verified_at: datetime | None
+    stale: bool = Field(description="verified, but not re-verified within the configured window (365 days by default)")
 
 
 class ProviderPublic(BaseModel):
@@ -335,3 +336,13 @@ class HistoryEntry(BaseModel):
 class HistoryPage(BaseModel):
     items: list[HistoryEntry]
     next_cursor: str | None
+
+
+class VerificationRecordPublic(BaseModel):
+    id: int
+    clinician_id: uuid.UUID | None = Field(description="null for the listing's own NPI")
+    npi: str | None
+    source: str = Field(examples=["nppes"])
+    checked_at: datetime
+    result: str = Field(description="passed, failed, or error (the registry could not be asked; retried later)")
+    details: list[Any]

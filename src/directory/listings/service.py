@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select, tuple_, update
@@ -22,6 +22,8 @@ from directory.listings import presenters
 from directory.listings.history import ListingChange, diff
 from directory.moderation.models import Decision, PendingChange
 from directory.moderation.schemas import PendingChangePublic
+from directory.verification.models import VerificationRecord
+from directory.verification.service import due_now
 from directory.listings.models import (
     Clinician,
     Location,
@@ -38,6 +40,7 @@ from directory.listings.schemas import (
     HistoryEntry,
     HistoryPage,
     LocationCreate,
+    VerificationRecordPublic,
     LocationFields,
     LocationPublic,
     LocationUpdate,
@@ -76,16 +79,17 @@ class PlacedLocation:
 
 
 class ListingService:
-    def __init__(self, geocoder: Geocoder, secret_key: str) -> None:
+    def __init__(self, geocoder: Geocoder, secret_key: str, stale_after_days: int = 365) -> None:
         self.geocoder = geocoder
         self.secret_key = secret_key
+        self.stale_after = timedelta(days=stale_after_days)
 
     # --- reads ---------------------------------------------------------------------------------
 
     async def get(self, session: AsyncSession, caller: Caller, key: str) -> ProviderPublic:
         """A listing by id or slug, if this caller may see it; owners also see what awaits review."""
         provider = await self._load(session, caller, key)
-        public = presenters.provider(provider)
+        public = presenters.provider(provider, self.stale_after)
         if caller.role is not access.Role.anonymous and await access.can_change(session, caller, provider.id):
             pending = await session.execute(
                 select(PendingChange)
@@ -125,7 +129,7 @@ class ListingService:
             providers = providers[:limit]
             last = providers[-1]
             next_cursor = cursors.encode([last.updated_at.isoformat(), str(last.id)], self.secret_key)
-        return ProviderPage(items=[presenters.provider(p) for p in providers], next_cursor=next_cursor)
+        return ProviderPage(items=[presenters.provider(p, self.stale_after) for p in providers], next_cursor=next_cursor)
 
     def _decode_list_cursor(self, cursor: str) -> tuple[datetime, uuid.UUID]:
         values = cursors.decode(cursor, self.secret_key)
@@ -177,6 +181,8 @@ class ListingService:
             _set_price(provider, data)
             if provider.status == ProviderStatus.published:
                 provider.published_at = utcnow()
+            if data.npi or any(c.npi for c in data.clinicians):
+                due_now(provider)
             city = placed[0].fields.get("city") if placed else None
             provider.slug = await unique_slug(session, slugify(data.name, city))
             provider.locations = [_new_location(p) for p in placed]
@@ -215,6 +221,8 @@ class ListingService:
                 provider.slug = await unique_slug(session, slugify(changes["name"], city), exclude_id=provider.id)
             for name, value in changes.items():
                 setattr(provider, name, value)
+            if provider.npi and ("npi" in changes or ("name" in changes and changes["name"] != before["name"])):
+                due_now(provider)  # the registry must confirm the new NPI, or the name against it
             if "price" in data.model_fields_set:
                 _set_price(provider, data)
             if provider.status == ProviderStatus.published and provider.published_at is None:
@@ -245,6 +253,18 @@ class ListingService:
                 record_change(session, provider.id, caller, "closed", {"status": {"before": before, "after": "closed"}})
         session.expunge_all()
         return await self.get(session, caller, key)
+
+    async def verifications(self, session: AsyncSession, caller: Caller, key: str, limit: int) -> list[VerificationRecordPublic]:
+        """The registry checks made for a listing, newest first: for its owners and moderators."""
+        provider = await self._load(session, caller, key)
+        await access.ensure_can_change(session, caller, provider)
+        rows = await session.execute(
+            select(VerificationRecord)
+            .where(VerificationRecord.provider_id == provider.id)
+            .order_by(VerificationRecord.id.desc())
+            .limit(limit)
+        )
+        return [VerificationRecordPublic.model_validate(row, from_attributes=True) for row in rows.scalars()]
 
     async def load_for_decision(self, session: AsyncSession, caller: Caller, key: str) -> Provider:
         """The listing a moderator acts on (or a provider claims): any the caller may read."""
@@ -400,6 +420,8 @@ class ListingService:
                 raise Conflict("a listing has at most 50 clinicians")
             role = ProviderClinician(provider_id=provider.id, clinician=_new_clinician(data), role=data.role)
             session.add(role)
+            if provider.npi or data.npi:
+                due_now(provider)
             await bump_version(session, provider)
             await _flush(session)
             record_change(session, provider.id, caller, "clinician_added", {f"clinicians.{role.clinician_id}": {"before": None, "after": presenters.clinician(role).model_dump(mode="json")}})
@@ -430,6 +452,8 @@ class ListingService:
             for name, value in changes.items():
                 setattr(role.clinician, name, value)
             role.clinician.updated_at = utcnow()
+            if provider.npi and set(changes) & {"first_name", "last_name", "npi", "licenses", "credential"}:
+                due_now(provider)
             await bump_version(session, provider)
             changed = diff(before, presenters.clinician(role).model_dump(mode="json"))
             record_change(session, provider.id, caller, "clinician_updated", {f"clinicians.{clinician_id}.{k}": v for k, v in changed.items()})
@@ -446,6 +470,8 @@ class ListingService:
             role = _role_of(provider, clinician_id)
             before = presenters.clinician(role).model_dump(mode="json")
             provider.clinician_roles.remove(role)
+            if provider.npi:
+                due_now(provider)
             await _flush(session)
             others = await session.execute(
                 select(ProviderClinician.provider_id).where(ProviderClinician.clinician_id == clinician_id).limit(1)

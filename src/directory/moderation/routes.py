@@ -56,6 +56,18 @@ class ModerationController(Controller):
         a reason) or restore (suspended to published). The decision and reason go into the history."""
         return await moderation.act_on_listing(writer, caller, key, data)
 
+    @post("/listings/{key:str}/verify", status_code=202, summary="Verify a listing now")
+    async def verify_now(
+        self,
+        key: str,
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        moderation: NamedDependency[ModerationService],
+    ) -> ProviderPublic:
+        """Queue the listing's NPIs for checking against the registry at once (202); the outcome
+        appears in its verification status and in GET /v1/providers/{id}/verifications."""
+        return await moderation.verify_now(writer, caller, key)
+
     @post("/claims/{claim_id:uuid}/decision", status_code=HTTP_200_OK, summary="Decide a claim")
     async def decide_claim(
         self,

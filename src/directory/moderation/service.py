@@ -16,6 +16,7 @@ from directory.listings.models import Clinician, Provider, ProviderStatus, Verif
 from directory.listings.schemas import ProviderPublic
 from directory.listings.service import ListingService, bump_version, record_change
 from directory.moderation.models import Claim, Decision, PendingChange
+from directory.verification.service import due_now
 from directory.moderation.schemas import (
     ClaimIn,
     ClaimPublic,
@@ -78,6 +79,16 @@ class ModerationService:
             record_change(
                 session, provider.id, caller, data.action, {"status": {"before": before, "after": target}}, data.reason
             )
+        session.expunge_all()
+        return await self.listings.get(session, caller, str(provider.id))
+
+    async def verify_now(self, session: AsyncSession, caller: Caller, key: str) -> ProviderPublic:
+        """Queue the listing for verification at once; the worker answers within seconds."""
+        access.ensure_moderator(caller)
+        async with session.begin():
+            provider = await self.listings.load_for_decision(session, caller, key)
+            due_now(provider)
+            record_change(session, provider.id, caller, "verification_requested", {})
         session.expunge_all()
         return await self.listings.get(session, caller, str(provider.id))
 
@@ -151,7 +162,7 @@ class ModerationService:
                 before = getattr(target, change.field)
                 setattr(target, change.field, change.value)
                 target.verification_status = VerificationStatus.pending.value
-                provider.verification_status = VerificationStatus.pending.value
+                due_now(provider)
                 await bump_version(session, provider)
                 record_change(
                     session, provider.id, caller, "trust_change_approved",

@@ -1,0 +1,171 @@
+"""Verifying listings against the NPI registry, off the request path.
+
+A listing waiting for verification has status ``pending`` and a due time: that state in the
+database is the queue, so nothing is lost when a process restarts or the registry is down. Any
+process may run the worker; a listing is claimed with a conditional update so that two workers
+never check the same listing at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from directory.columns import utcnow
+from directory.listings.models import Clinician, Provider, ProviderClinician, VerificationStatus
+from directory.verification.checks import Outcome, check_clinician, check_organization
+from directory.verification.models import VerificationRecord
+from directory.verification.registry import RegistryClient, RegistryUnavailable
+
+logger = logging.getLogger("directory.verification")
+
+LEASE = timedelta(minutes=5)
+MAX_RETRY_DELAY = timedelta(hours=1)
+
+
+def due_now(provider: Provider) -> None:
+    """Queue a listing for verification (its NPIs were added or changed, or a moderator asked)."""
+    provider.verification_status = VerificationStatus.pending.value
+    provider.verification_due_at = utcnow()
+    provider.verification_attempts = 0
+
+
+class VerificationService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], registry: RegistryClient) -> None:
+        self.sessions = sessions
+        self.registry = registry
+
+    async def queue_older_than(self, age: timedelta) -> int:
+        """Queue every checked listing whose last check is older than ``age``; how many were queued."""
+        cutoff = utcnow() - age
+        async with self.sessions() as session, session.begin():
+            moved = await session.execute(
+                update(Provider)
+                .where(
+                    Provider.verification_status.in_([VerificationStatus.verified.value, VerificationStatus.failed.value]),
+                    or_(Provider.last_verified_at.is_(None), Provider.last_verified_at < cutoff),
+                )
+                .values(verification_status=VerificationStatus.pending.value, verification_due_at=utcnow(), verification_attempts=0)
+                .execution_options(synchronize_session=False)
+            )
+        return moved.rowcount or 0
+
+    async def run_due(self, limit: int = 20) -> int:
+        """Check the listings that are due; how many were checked (successfully or not)."""
+        async with self.sessions() as session:
+            due = await session.execute(
+                select(Provider.id, Provider.verification_due_at)
+                .where(Provider.verification_status == VerificationStatus.pending.value, Provider.verification_due_at <= utcnow())
+                .order_by(Provider.verification_due_at)
+                .limit(limit)
+            )
+            candidates = list(due)
+        done = 0
+        for provider_id, due_at in candidates:
+            if await self._claim(provider_id, due_at):
+                await self.verify(provider_id)
+                done += 1
+        return done
+
+    async def _claim(self, provider_id: uuid.UUID, due_at: datetime) -> bool:
+        async with self.sessions() as session, session.begin():
+            claimed = await session.execute(
+                update(Provider)
+                .where(Provider.id == provider_id, Provider.verification_due_at == due_at)
+                .values(verification_due_at=utcnow() + LEASE)
+                .execution_options(synchronize_session=False)
+            )
+        return claimed.rowcount == 1
+
+    async def verify(self, provider_id: uuid.UUID) -> str:
+        """Ask the registry about the listing's NPI and each clinician's; store every outcome."""
+        async with self.sessions() as session:
+            provider = (
+                await session.execute(
+                    select(Provider)
+                    .where(Provider.id == provider_id)
+                    .options(selectinload(Provider.clinician_roles).selectinload(ProviderClinician.clinician))
+                )
+            ).scalar_one()
+            clinicians = [role.clinician for role in provider.clinician_roles]
+            name, npi = provider.name, provider.npi
+            attempts = provider.verification_attempts
+        records: list[VerificationRecord] = []
+        clinician_results: dict[uuid.UUID, str] = {}
+        try:
+            if npi is None:
+                status = VerificationStatus.unverified.value
+                records.append(VerificationRecord(provider_id=provider_id, result="failed", details=["the listing has no organisation NPI"]))
+            else:
+                outcomes = [check_organization(await self.registry.lookup(npi), name)]
+                records.append(_record(provider_id, None, npi, outcomes[0]))
+                for person in clinicians:
+                    if person.npi is None:
+                        outcome = Outcome(False, [f"{person.first_name} {person.last_name} has no NPI"])
+                    else:
+                        outcome = check_clinician(
+                            await self.registry.lookup(person.npi), person.first_name, person.last_name, person.licenses
+                        )
+                    records.append(_record(provider_id, person.id, person.npi, outcome))
+                    clinician_results[person.id] = _status(outcome.passed)
+                    outcomes.append(outcome)
+                status = _status(all(outcome.passed for outcome in outcomes))
+        except RegistryUnavailable as error:
+            delay = min(MAX_RETRY_DELAY, timedelta(seconds=30 * 2**attempts))
+            logger.warning("registry unavailable for %s, retrying in %s: %s", provider_id, delay, error)
+            async with self.sessions() as session, session.begin():
+                session.add(VerificationRecord(provider_id=provider_id, npi=npi, result="error", details=[str(error)]))
+                await session.execute(
+                    update(Provider)
+                    .where(Provider.id == provider_id)
+                    .values(verification_due_at=utcnow() + delay, verification_attempts=attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+            return VerificationStatus.pending.value
+        now = utcnow()
+        async with self.sessions() as session, session.begin():
+            session.add_all(records)
+            values = {"verification_status": status, "verification_due_at": None, "version": Provider.version + 1, "updated_at": now}
+            if status == VerificationStatus.verified.value:
+                values["last_verified_at"] = now
+            await session.execute(
+                update(Provider).where(Provider.id == provider_id).values(**values).execution_options(synchronize_session=False)
+            )
+            for clinician_id, result in clinician_results.items():
+                await session.execute(
+                    update(Clinician).where(Clinician.id == clinician_id).values(verification_status=result)
+                    .execution_options(synchronize_session=False)
+                )  # fmt: skip
+        return status
+
+    async def work(self, interval: float) -> None:
+        """The background worker: check what is due, then sleep; forever, until cancelled."""
+        while True:
+            try:
+                while await self.run_due():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep the worker alive; the error is logged
+                logger.exception("verification worker failed; retrying")
+            await asyncio.sleep(interval)
+
+
+def _status(passed: bool) -> str:
+    return VerificationStatus.verified.value if passed else VerificationStatus.failed.value
+
+
+def _record(provider_id: uuid.UUID, clinician_id: uuid.UUID | None, npi: str | None, outcome: Outcome) -> VerificationRecord:
+    return VerificationRecord(
+        provider_id=provider_id,
+        clinician_id=clinician_id,
+        npi=npi,
+        result="passed" if outcome.passed else "failed",
+        details=outcome.details,
+    )
