@@ -115,9 +115,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.accounts = AccountService(settings, limits)
         app.state.api_keys = ApiKeyService(database.reader, limits)
         app.state.search = SearchService(backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key)
+        registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
+        app.state.verification = verification = VerificationService(database.writer, registry)
+        # Verification runs off the request path, in this process unless turned off.
+        worker = (
+            asyncio.create_task(verification.work(settings.verification_interval_seconds))
+            if settings.verification_worker
+            else None
+        )
         try:
             yield
         finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            await registry.close()
             await geocoder.close()
             await limits.close()
             await database.dispose()

@@ -181,8 +181,8 @@ class ListingService:
             _set_price(provider, data)
             if provider.status == ProviderStatus.published:
                 provider.published_at = utcnow()
-            if data.npi or any(c.npi for c in data.clinicians):
-                due_now(provider)
+            if data.npi:
+                due_now(provider)  # without an organisation NPI there is nothing to verify
             city = placed[0].fields.get("city") if placed else None
             provider.slug = await unique_slug(session, slugify(data.name, city))
             provider.locations = [_new_location(p) for p in placed]
@@ -420,7 +420,7 @@ class ListingService:
                 raise Conflict("a listing has at most 50 clinicians")
             role = ProviderClinician(provider_id=provider.id, clinician=_new_clinician(data), role=data.role)
             session.add(role)
-            if provider.npi or data.npi:
+            if provider.npi:
                 due_now(provider)
             await bump_version(session, provider)
             await _flush(session)

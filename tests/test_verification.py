@@ -1,0 +1,267 @@
+"""NPI verification against a local fake of the NPPES registry, serving real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import update
+
+from conftest import ADMIN, empty_listings
+from directory.app import create_app
+from directory.columns import utcnow
+from directory.database import Database
+from directory.listings.models import Provider
+from directory.verification.registry import RegistryClient
+from directory.verification.service import VerificationService
+from factories import account, assert_problem, create, listing
+
+
+def npi(base: str) -> str:
+    """A valid NPI: nine digits and the Luhn check digit over the 80840 prefix."""
+    digits = [int(d) for d in "80840" + base]
+    total = sum(d if i % 2 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(reversed(digits)))
+    return base + str((10 - total % 10) % 10)
+
+
+ORG, CLINICIAN = npi("123456789"), npi("223456789")
+
+
+def organisation(number: str, name: str = "Harbor Ketamine Clinic PLLC", status: str = "A") -> dict:
+    return {"number": number, "enumeration_type": "NPI-2", "basic": {"organization_name": name, "status": status}, "taxonomies": []}
+
+
+def person(number: str, last: str = "CHEN", state: str = "NY", license: str = "123456") -> dict:
+    return {
+        "number": number,
+        "enumeration_type": "NPI-1",
+        "basic": {"first_name": "MAYA", "last_name": last, "credential": "M.D.", "status": "A"},
+        "taxonomies": [{"code": "207L00000X", "desc": "Anesthesiology", "primary": True, "state": state, "license": license}],
+    }
+
+
+class FakeRegistry:
+    """Answers /?number=...&version=2.1 like the registry; behaviours per NPI can be changed mid-test."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict] = {ORG: organisation(ORG), CLINICIAN: person(CLINICIAN)}
+        self.failures: dict[str, list[int]] = {}  # statuses to answer before the record
+        self.delay = 0.0
+        self.calls: list[str] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                query = parse_qs(urlsplit(self.path).query)
+                number = query.get("number", [""])[0]
+                owner.calls.append(number)
+                time.sleep(owner.delay)
+                pending = owner.failures.get(number)
+                if pending:
+                    self.send_response(pending.pop(0))
+                    self.end_headers()
+                    return
+                record = owner.records.get(number)
+                body = json.dumps({"result_count": 1 if record else 0, "results": [record] if record else []}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def registry() -> Iterator[FakeRegistry]:
+    fake = FakeRegistry()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+async def verifier(settings, registry):
+    database = Database.from_settings(settings)
+    client = RegistryClient(registry.url, timeout=0.5, retries=2, backoff=0.01)
+    yield VerificationService(database.writer, client)
+    await client.close()
+    await database.dispose()
+
+
+def verified_listing(**overrides) -> dict:
+    body = listing(npi=ORG)
+    body["clinicians"][0]["npi"] = CLINICIAN
+    body.update(overrides)
+    return body
+
+
+async def _created(client, **overrides) -> dict:
+    response = await client.post("/v1/providers", json=verified_listing(**overrides), headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_a_listing_whose_npis_check_out_becomes_verified(client, verifier, registry):
+    body = await _created(client)
+    assert body["verification"]["status"] == "pending"
+    assert await verifier.run_due() == 1
+    after = (await client.get(f"/v1/providers/{body['id']}")).json()
+    assert after["verification"]["status"] == "verified" and after["verification"]["last_verified_at"]
+    assert after["verification"]["stale"] is False and after["clinicians"][0]["verification_status"] == "verified"
+    assert sorted(registry.calls) == sorted([ORG, CLINICIAN])
+    records = (await client.get(f"/v1/providers/{body['id']}/verifications", headers=ADMIN)).json()
+    assert {r["result"] for r in records} == {"passed"} and {r["npi"] for r in records} == {ORG, CLINICIAN}
+    found = (await client.get("/v1/search", params={"verified": "true"})).json()["items"]
+    assert [hit["provider"]["id"] for hit in found] == [body["id"]] and found[0]["provider"]["verified"] is True
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda r: r.records.pop(ORG), "not in the registry"),
+        (lambda r: r.records.update({ORG: organisation(ORG, status="D")}), "not active"),
+        (lambda r: r.records.update({ORG: organisation(ORG, name="Totally Different Spa LLC")}), "does not match"),
+        (lambda r: r.records.update({ORG: person(ORG)}), "organisation NPI"),
+        (lambda r: r.records.update({CLINICIAN: person(CLINICIAN, license="999")}), "license"),
+        (lambda r: r.records.update({CLINICIAN: person(CLINICIAN, state="CA")}), "license"),
+        (lambda r: r.records.update({CLINICIAN: person(CLINICIAN, last="SMITH")}), "does not match"),
+    ],
+    ids=["not found", "inactive", "name mismatch", "wrong type", "license mismatch", "state mismatch", "clinician name"],
+)
+async def test_each_failed_check_is_recorded_with_its_reason(client, verifier, registry, change, reason):
+    change(registry)
+    body = await _created(client)
+    await verifier.run_due()
+    after = (await client.get(f"/v1/providers/{body['id']}")).json()
+    assert after["verification"]["status"] == "failed" and after["verification"]["last_verified_at"] is None
+    records = (await client.get(f"/v1/providers/{body['id']}/verifications", headers=ADMIN)).json()
+    failed = [r for r in records if r["result"] == "failed"]
+    assert failed and any(reason in detail for r in failed for detail in r["details"])
+
+
+async def test_a_passing_server_error_is_retried_within_the_check(client, verifier, registry):
+    registry.failures[ORG] = [503]
+    body = await _created(client)
+    await verifier.run_due()
+    assert (await client.get(f"/v1/providers/{body['id']}")).json()["verification"]["status"] == "verified"
+    assert registry.calls.count(ORG) == 2
+
+
+@pytest.mark.parametrize("outage", ["500s", "timeouts"])
+async def test_when_the_registry_is_down_nothing_is_lost(client, verifier, registry, database, outage):
+    if outage == "500s":
+        registry.failures[ORG] = [500, 500, 500]
+    else:
+        registry.delay = 1.0
+    body = await _created(client)
+    await verifier.run_due()
+    waiting = (await client.get(f"/v1/providers/{body['id']}")).json()
+    assert waiting["verification"]["status"] == "pending"
+    records = (await client.get(f"/v1/providers/{body['id']}/verifications", headers=ADMIN)).json()
+    assert [r["result"] for r in records] == ["error"]
+    assert await verifier.run_due() == 0  # not due again yet: it backs off
+    registry.delay = 0.0
+    async with database.writer() as session, session.begin():
+        await session.execute(update(Provider).where(Provider.id == uuid.UUID(body["id"])).values(verification_due_at=utcnow()))
+    assert await verifier.run_due() == 1
+    assert (await client.get(f"/v1/providers/{body['id']}")).json()["verification"]["status"] == "verified"
+
+
+async def test_a_listing_without_an_npi_stays_unverified(client, verifier):
+    body = await create(client, npi=None)
+    assert body["verification"]["status"] == "unverified"
+    assert await verifier.run_due() == 0
+
+
+async def test_changing_the_npi_or_name_sends_the_listing_back_to_verification(client, verifier):
+    body = await _created(client)
+    await verifier.run_due()
+    renamed = await client.patch(f"/v1/providers/{body['id']}", json={"name": "Harbor Ketamine"}, headers={**ADMIN, "If-Match": "*"})
+    assert renamed.json()["verification"]["status"] == "pending"
+    await verifier.run_due()
+    assert (await client.get(f"/v1/providers/{body['id']}")).json()["verification"]["status"] == "verified"
+
+
+async def test_a_moderator_asks_for_verification_on_demand(client, verifier, registry):
+    body = await _created(client)
+    await verifier.run_due()
+    moderator = await account(client, role="moderator")
+    asked = await client.post(f"/v1/moderation/listings/{body['id']}/verify", headers=moderator)
+    assert asked.status_code == 202 and asked.json()["verification"]["status"] == "pending"
+    assert await verifier.run_due() == 1
+    assert registry.calls.count(ORG) == 2
+
+
+async def test_old_verifications_are_flagged_stale_and_requeued(client, verifier, database):
+    body = await _created(client)
+    await verifier.run_due()
+    async with database.writer() as session, session.begin():
+        await session.execute(
+            update(Provider).where(Provider.id == uuid.UUID(body["id"])).values(last_verified_at=utcnow() - timedelta(days=400))
+        )
+    stale = (await client.get(f"/v1/providers/{body['id']}")).json()["verification"]
+    assert stale["status"] == "verified" and stale["stale"] is True
+    assert await verifier.queue_older_than(timedelta(days=365)) == 1
+    await verifier.run_due()
+    assert (await client.get(f"/v1/providers/{body['id']}")).json()["verification"]["stale"] is False
+
+
+async def test_verification_records_are_for_owners_and_moderators(client):
+    owner, other = await account(client), await account(client)
+    mine = (await client.post("/v1/providers", json=listing(status="draft"), headers=owner)).json()
+    assert (await client.get(f"/v1/providers/{mine['id']}/verifications", headers=owner)).status_code == 200
+    assert_problem(await client.get(f"/v1/providers/{mine['id']}/verifications", headers=other), 404)
+    assert_problem(await client.get(f"/v1/providers/{mine['id']}/verifications"), 401)
+
+
+async def test_the_worker_in_the_api_process_verifies_off_the_request_path(settings, registry):
+    await empty_listings(settings.database_url)
+    running = settings.model_copy(
+        update={"verification_worker": True, "verification_interval_seconds": 0.1, "npi_registry_url": registry.url}
+    )
+    async with AsyncTestClient(app=create_app(running)) as client:
+        body = await _created(client)
+        for _ in range(100):
+            status = (await client.get(f"/v1/providers/{body['id']}")).json()["verification"]["status"]
+            if status != "pending":
+                break
+            await asyncio.sleep(0.05)
+    assert status == "verified"
+
+
+def test_directory_verify_requeues_old_checks_from_the_command_line(tmp_path, registry):
+    env = {
+        "DIRECTORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'verify.db'}",
+        "DIRECTORY_NPI_REGISTRY_URL": registry.url,
+        "PATH": "/usr/bin:/bin",
+    }
+
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "directory", *args], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("db", "upgrade")
+    assert "queued for re-verification: 0; checked now: 0" in run("verify", "--older-than", "365d")
+    bad = subprocess.run([sys.executable, "-m", "directory", "verify", "--older-than", "soon"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "365d" in bad.stderr
