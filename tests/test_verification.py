@@ -265,3 +265,22 @@ def test_directory_verify_requeues_old_checks_from_the_command_line(tmp_path, re
     assert "queued for re-verification: 0; checked now: 0" in run("verify", "--older-than", "365d")
     bad = subprocess.run([sys.executable, "-m", "directory", "verify", "--older-than", "soon"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "365d" in bad.stderr
+
+
+async def test_an_account_npi_verified_by_the_registry_lets_its_claim_through(client, verifier):
+    unowned = await _created(client)
+    claimant = await account(client)
+    registered = await client.post("/v1/me/npis", json={"npi": ORG}, headers=claimant)
+    assert registered.status_code == 202 and registered.json()["status"] == "pending"
+    assert_problem(await client.post("/v1/me/npis", json={"npi": "1234567890"}, headers=claimant), 422, "npi")
+    await verifier.run_due()
+    assert (await client.get("/v1/me/npis", headers=claimant)).json()[0]["status"] == "verified"
+    claim = await client.post(f"/v1/providers/{unowned['id']}/claims", json={}, headers=claimant)
+    assert claim.status_code == 201 and claim.json()["status"] == "approved"
+
+
+async def test_an_individuals_npi_is_not_accepted_as_an_accounts_organisation(client, verifier):
+    claimant = await account(client)
+    await client.post("/v1/me/npis", json={"npi": CLINICIAN}, headers=claimant)
+    await verifier.run_due()
+    assert (await client.get("/v1/me/npis", headers=claimant)).json()[0]["status"] == "failed"

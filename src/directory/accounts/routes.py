@@ -15,7 +15,7 @@ from litestar import patch
 from litestar.params import FromPath
 
 from directory.accounts.models import Role
-from directory.accounts.schemas import AccountCreate, AccountPublic, Credentials, RoleChange, Token
+from directory.accounts.schemas import AccountCreate, AccountNpiPublic, AccountPublic, Credentials, NpiClaim, RoleChange, Token
 from directory.accounts.service import AccountService
 
 
@@ -56,6 +56,26 @@ class AccountController(Controller):
     ) -> AccountPublic:
         """The account behind the bearer token, with the ids of the listings it owns."""
         return await accounts.me(reader, caller)
+
+    @post("/me/npis", guards=[writers_only], security=[{"bearer": []}], status_code=202, summary="Register your NPI")
+    async def add_npi(
+        self,
+        data: JSONBody[NpiClaim],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        accounts: NamedDependency[AccountService],
+    ) -> AccountNpiPublic:
+        """Say that an organisation NPI is yours. It is checked against the NPPES registry within
+        seconds (exists, active, an organisation); once verified, claiming a listing with that NPI
+        is granted at once. Who: any signed-in account."""
+        return await accounts.add_npi(writer, caller, data)
+
+    @get("/me/npis", guards=[writers_only], security=[{"bearer": []}], summary="Your NPIs")
+    async def list_npis(
+        self, reader: NamedDependency[AsyncSession], caller: NamedDependency[Caller], accounts: NamedDependency[AccountService]
+    ) -> list[AccountNpiPublic]:
+        """The NPIs you registered and whether the registry confirmed them. Who: any signed-in account."""
+        return await accounts.npis(reader, caller)
 
     @patch("/admin/accounts/{account_id:uuid}", guards=[writers_only], security=[{"bearer": []}], summary="Change an account's role")
     async def set_role(

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from directory.validation import Email, Label, Schema
+from directory.validation import NPI, Email, Label, Schema
 
 
 class AccountCreate(Schema):
@@ -45,3 +45,13 @@ class AccountPublic(BaseModel):
 
 class RoleChange(Schema):
     role: Literal["provider", "moderator", "admin"]
+
+
+class NpiClaim(Schema):
+    npi: NPI = Field(description="an organisation NPI (NPI-2) of your practice", examples=["1234567893"])
+
+
+class AccountNpiPublic(BaseModel):
+    npi: str
+    status: str = Field(description="pending, verified or failed; checked against the NPPES registry")
+    checked_at: datetime | None

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory import access
 from directory.access import Caller
 from directory.accounts import tokens
-from directory.accounts.models import Account, ProviderOwner, Role
+from directory.accounts.models import Account, AccountNpi, ProviderOwner, Role
 from directory.accounts.passwords import Passwords, policy_problem
-from directory.accounts.schemas import AccountCreate, AccountPublic, Credentials, Token
+from directory.accounts.schemas import AccountCreate, AccountNpiPublic, AccountPublic, Credentials, NpiClaim, Token
 from directory.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from directory.ratelimit import LimitStore
 from directory.settings import Settings
@@ -78,6 +78,20 @@ class AccountService:
         )
         return _public(account, list(owned.scalars()))
 
+    async def add_npi(self, session: AsyncSession, caller: Caller, data: NpiClaim) -> AccountNpiPublic:
+        """Register an NPI as the account's own; the verification worker checks it with the registry."""
+        account_id = _account_of(caller)
+        async with session.begin():
+            row = await session.get(AccountNpi, (account_id, data.npi))
+            if row is None:
+                row = AccountNpi(account_id=account_id, npi=data.npi)
+                session.add(row)
+        return AccountNpiPublic.model_validate(row, from_attributes=True)
+
+    async def npis(self, session: AsyncSession, caller: Caller) -> list[AccountNpiPublic]:
+        rows = await session.execute(select(AccountNpi).where(AccountNpi.account_id == _account_of(caller)).order_by(AccountNpi.npi))
+        return [AccountNpiPublic.model_validate(row, from_attributes=True) for row in rows.scalars()]
+
     async def set_role(self, session: AsyncSession, caller: Caller, account_id: uuid.UUID, role: Role) -> AccountPublic:
         access.ensure_admin(caller)
         async with session.begin():
@@ -89,6 +103,12 @@ class AccountService:
 
     async def count_admins(self, session: AsyncSession) -> int:
         return (await session.execute(select(func.count()).select_from(Account).where(Account.role == Role.admin.value))).scalar_one()
+
+
+def _account_of(caller: Caller) -> uuid.UUID:
+    if caller.account_id is None:
+        raise NotFound("this token belongs to no account (it is the bootstrap admin token)")
+    return caller.account_id
 
 
 def _public(account: Account, listings: list[uuid.UUID]) -> AccountPublic:

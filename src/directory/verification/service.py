@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from directory.accounts.models import AccountNpi
 from directory.columns import utcnow
 from directory.listings.models import Clinician, Provider, ProviderClinician, VerificationStatus
 from directory.verification.checks import Outcome, check_clinician, check_organization
@@ -57,7 +58,34 @@ class VerificationService:
         return moved.rowcount or 0
 
     async def run_due(self, limit: int = 20) -> int:
-        """Check the listings that are due; how many were checked (successfully or not)."""
+        """Check the listings and account NPIs that are due; how many were checked."""
+        return await self._run_due_listings(limit) + await self._run_due_account_npis(limit)
+
+    async def _run_due_account_npis(self, limit: int) -> int:
+        async with self.sessions() as session:
+            due = list(
+                (await session.execute(select(AccountNpi).where(AccountNpi.status == "pending").limit(limit))).scalars()
+            )
+        checked = 0
+        for row in due:
+            try:
+                record = await self.registry.lookup(row.npi)
+            except RegistryUnavailable as error:
+                logger.warning("registry unavailable for account NPI %s: %s", row.npi, error)
+                break  # the rows stay pending: the next pass tries again
+            # An account's own NPI must exist, be active, and belong to an organisation.
+            passed = record is not None and record.enumeration_type == "NPI-2" and record.basic.status == "A"
+            async with self.sessions() as session, session.begin():
+                await session.execute(
+                    update(AccountNpi)
+                    .where(AccountNpi.account_id == row.account_id, AccountNpi.npi == row.npi, AccountNpi.status == "pending")
+                    .values(status="verified" if passed else "failed", checked_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+            checked += 1
+        return checked
+
+    async def _run_due_listings(self, limit: int) -> int:
         async with self.sessions() as session:
             due = await session.execute(
                 select(Provider.id, Provider.verification_due_at)
