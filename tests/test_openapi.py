@@ -40,3 +40,13 @@ async def test_every_search_parameter_is_described_with_an_example(client):
         if parameter["name"] != "cursor":
             assert parameter.get("examples"), parameter["name"]
     assert "near=10001" in document["paths"]["/v1/search"]["get"]["description"]
+
+
+async def test_every_route_says_who_may_call_it(client):
+    document = (await client.get("/schema/openapi.json")).json()
+    assert {"bearer", "apiKey"} <= set(document["components"]["securitySchemes"])
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict):
+                text = operation.get("description", "")
+                assert "Who:" in text or "Administrators only" in text, f"{method} {path}"

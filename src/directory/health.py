@@ -23,13 +23,13 @@ class Readiness(BaseModel):
 
 @get("/health", tags=["operations"], summary="Liveness")
 async def health() -> Health:
-    """The process is up and answering. Does not touch the database."""
+    """The process is up and answering. Does not touch the database. Who: anyone (never rate-limited)."""
     return Health(status="ok")
 
 
 @get("/ready", tags=["operations"], summary="Readiness")
 async def ready(state: State) -> Readiness:
-    """The database answers and its schema is at the newest migration; 503 otherwise."""
+    """The database answers and its schema is at the newest migration; 503 otherwise. Who: anyone."""
     database = state.database
     try:
         async with database.reader() as session:

@@ -30,7 +30,7 @@ class AccountController(Controller):
         """Create a provider account (clinic staff) with an email and a password.
 
         The password needs at least 10 characters and must not be the email or a common password.
-        Then log in with POST /v1/auth/token.
+        Then log in with POST /v1/auth/token. Who: anyone.
         """
         return await accounts.sign_up(writer, data)
 
@@ -45,7 +45,7 @@ class AccountController(Controller):
         """Exchange email and password for a bearer token (valid for an hour by default).
 
         Send it as `Authorization: Bearer <token>`. After 5 failed attempts for an email or from an
-        address within 15 minutes, logins are refused with 429 and Retry-After.
+        address within 15 minutes, logins are refused with 429 and Retry-After. Who: anyone.
         """
         client = request.client.host if request.client else "unknown"
         return await accounts.log_in(reader, data, client)
@@ -54,7 +54,7 @@ class AccountController(Controller):
     async def me(
         self, reader: NamedDependency[AsyncSession], caller: NamedDependency[Caller], accounts: NamedDependency[AccountService]
     ) -> AccountPublic:
-        """The account behind the bearer token, with the ids of the listings it owns."""
+        """The account behind the bearer token, with the ids of the listings it owns. Who: any signed-in account."""
         return await accounts.me(reader, caller)
 
     @post("/me/npis", guards=[writers_only], security=[{"bearer": []}], status_code=202, summary="Register your NPI")

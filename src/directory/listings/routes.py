@@ -94,6 +94,8 @@ class ProviderController(Controller):
 
         Anonymous callers see published listings only. Follow `next_cursor` until it is null to walk
         every listing; with `updated_since` this is how a partner catches up on changes.
+
+        Who: anyone. Anonymous callers and partners see published listings; owners also see their own drafts; moderators see all.
         """
         if us_state is not None and us_state.upper() not in US_STATES:
             raise BadParameter("state", "expected a two-letter US state code such as NY")
@@ -121,6 +123,8 @@ class ProviderController(Controller):
 
         Published listings are public; others are visible to the administrator only (404 otherwise).
         The ETag header is the listing's version: send it back in If-Match when changing it.
+
+        Who: anyone for published listings; owners and moderators for the others.
         """
         return _with_etag(await listings.get(reader, caller, key))
 
@@ -136,7 +140,7 @@ class ProviderController(Controller):
     ) -> HistoryPage:
         """Who changed what and when, with each field's value before and after; newest first.
 
-        For the listing's owners and for moderators.
+        Who: the listing's owners and moderators.
         """
         return await listings.history(reader, caller, key, limit, cursor)
 
@@ -150,7 +154,9 @@ class ProviderController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200, description="records to return")] = 50,
     ) -> list[VerificationRecordPublic]:
         """Each check of the listing's NPI and its clinicians' NPIs against the NPPES registry:
-        when, the result, and why. For the listing's owners and for moderators."""
+        when, the result, and why.
+
+        Who: the listing's owners and moderators."""
         return await listings.verifications(reader, caller, key, limit)
 
     @post("/", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Create a listing")
@@ -166,6 +172,8 @@ class ProviderController(Controller):
         A location without latitude/longitude is geocoded from its address (ZIP code or city and
         state); an address that cannot be placed is a 422 naming the field. The slug is made from
         the name and the first location's city and stays fixed once the listing is published.
+
+        Who: any signed-in account, which becomes its owner. Provider accounts create drafts or submit for review (pending_review); only moderators publish.
         """
         return _with_etag(await listings.create(writer, caller, data), HTTP_201_CREATED)
 
@@ -179,7 +187,10 @@ class ProviderController(Controller):
         listings: NamedDependency[ListingService],
         if_match: IfMatch = None,
     ) -> Response[ProviderPublic]:
-        """Change some fields of a listing. Lists given (services, conditions, languages...) replace the stored ones."""
+        """Change some fields of a listing. Lists given (services, conditions, languages...) replace the stored ones.
+
+        Who: the listing's owners and moderators; requires If-Match. An owner's change to the NPI of a published listing waits for a moderator.
+        """
         return _with_etag(await listings.update(writer, caller, key, data, if_match))
 
     @delete("/{key:str}", status_code=200, guards=[writers_only], security=WRITE_SECURITY, summary="Close a listing")
@@ -191,7 +202,10 @@ class ProviderController(Controller):
         listings: NamedDependency[ListingService],
         if_match: IfMatch = None,
     ) -> Response[ProviderPublic]:
-        """Close a listing. It is kept (status `closed`) for history and disappears from public reads."""
+        """Close a listing. It is kept (status `closed`) for history and disappears from public reads.
+
+        Who: the listing's owners and moderators; requires If-Match.
+        """
         return _with_etag(await listings.close(writer, caller, key, if_match))
 
     @post("/{key:str}/locations", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Add a location")
@@ -204,7 +218,10 @@ class ProviderController(Controller):
         listings: NamedDependency[ListingService],
         if_match: IfMatch = None,
     ) -> LocationPublic:
-        """Add a location to a listing; without coordinates its address is geocoded."""
+        """Add a location to a listing; without coordinates its address is geocoded.
+
+        Who: the listing's owners and moderators.
+        """
         return await listings.add_location(writer, caller, key, data, if_match)
 
     @patch("/{key:str}/locations/{location_id:int}", guards=[writers_only], security=WRITE_SECURITY, summary="Change a location")
@@ -218,7 +235,10 @@ class ProviderController(Controller):
         listings: NamedDependency[ListingService],
         if_match: IfMatch = None,
     ) -> LocationPublic:
-        """Change a location. A new address without new coordinates is geocoded again."""
+        """Change a location. A new address without new coordinates is geocoded again.
+
+        Who: the listing's owners and moderators; requires If-Match.
+        """
         return await listings.update_location(writer, caller, key, location_id, data, if_match)
 
     @delete("/{key:str}/locations/{location_id:int}", status_code=HTTP_204_NO_CONTENT, guards=[writers_only], security=WRITE_SECURITY, summary="Remove a location")
@@ -231,7 +251,10 @@ class ProviderController(Controller):
         listings: NamedDependency[ListingService],
         if_match: IfMatch = None,
     ) -> None:
-        """Remove a location. A published listing keeps at least one (409 otherwise)."""
+        """Remove a location. A published listing keeps at least one (409 otherwise).
+
+        Who: the listing's owners and moderators; requires If-Match.
+        """
         await listings.delete_location(writer, caller, key, location_id, if_match)
 
     @post("/{key:str}/clinicians", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Add a clinician")
@@ -244,7 +267,10 @@ class ProviderController(Controller):
         listings: NamedDependency[ListingService],
         if_match: IfMatch = None,
     ) -> ClinicianPublic:
-        """Add a clinician (name, credential, specialty, NPI, licenses) with their role at this listing."""
+        """Add a clinician (name, credential, specialty, NPI, licenses) with their role at this listing.
+
+        Who: the listing's owners and moderators.
+        """
         return await listings.add_clinician(writer, caller, key, data, if_match)
 
     @patch("/{key:str}/clinicians/{clinician_id:uuid}", guards=[writers_only], security=WRITE_SECURITY, summary="Change a clinician")
@@ -258,7 +284,10 @@ class ProviderController(Controller):
         listings: NamedDependency[ListingService],
         if_match: IfMatch = None,
     ) -> ClinicianPublic:
-        """Change a clinician's details or their role at this listing."""
+        """Change a clinician's details or their role at this listing.
+
+        Who: the listing's owners and moderators; requires If-Match. On a published listing, an owner's change to a credential, NPI or license waits for a moderator.
+        """
         return await listings.update_clinician(writer, caller, key, clinician_id, data, if_match)
 
     @delete("/{key:str}/clinicians/{clinician_id:uuid}", status_code=HTTP_204_NO_CONTENT, guards=[writers_only], security=WRITE_SECURITY, summary="Remove a clinician")
@@ -271,5 +300,8 @@ class ProviderController(Controller):
         listings: NamedDependency[ListingService],
         if_match: IfMatch = None,
     ) -> None:
-        """End a clinician's role at this listing."""
+        """End a clinician's role at this listing.
+
+        Who: the listing's owners and moderators; requires If-Match.
+        """
         await listings.remove_clinician(writer, caller, key, clinician_id, if_match)

@@ -40,7 +40,10 @@ class ModerationController(Controller):
         moderation: NamedDependency[ModerationService],
         limit: Annotated[int, QueryParameter(ge=1, le=200, description="at most this many of each kind")] = 50,
     ) -> ModerationQueue:
-        """Listings pending review, pending claims and pending trust-field changes, oldest first. Moderators only."""
+        """Listings pending review, pending claims and pending trust-field changes, oldest first.
+
+        Who: moderators and administrators.
+        """
         return await moderation.queue(reader, caller, limit)
 
     @post("/listings/{key:str}/actions", status_code=HTTP_200_OK, summary="Approve, reject, suspend or restore a listing")
@@ -53,7 +56,9 @@ class ModerationController(Controller):
         moderation: NamedDependency[ModerationService],
     ) -> ProviderPublic:
         """approve (pending_review to published), reject (back to draft, with a reason), suspend (with
-        a reason) or restore (suspended to published). The decision and reason go into the history."""
+        a reason) or restore (suspended to published). The decision and reason go into the history.
+
+        Who: moderators and administrators."""
         return await moderation.act_on_listing(writer, caller, key, data)
 
     @post("/listings/{key:str}/verify", status_code=202, summary="Verify a listing now")
@@ -65,7 +70,9 @@ class ModerationController(Controller):
         moderation: NamedDependency[ModerationService],
     ) -> ProviderPublic:
         """Queue the listing's NPIs for checking against the registry at once (202); the outcome
-        appears in its verification status and in GET /v1/providers/{id}/verifications."""
+        appears in its verification status and in GET /v1/providers/{id}/verifications.
+
+        Who: moderators and administrators."""
         return await moderation.verify_now(writer, caller, key)
 
     @post("/claims/{claim_id:uuid}/decision", status_code=HTTP_200_OK, summary="Decide a claim")
@@ -77,7 +84,7 @@ class ModerationController(Controller):
         caller: NamedDependency[Caller],
         moderation: NamedDependency[ModerationService],
     ) -> ClaimPublic:
-        """Approving makes the claiming account an owner of the listing."""
+        """Approving makes the claiming account an owner of the listing. Who: moderators and administrators."""
         return await moderation.decide_claim(writer, caller, claim_id, data)
 
     @post("/changes/{change_id:uuid}/decision", status_code=HTTP_200_OK, summary="Decide a trust-field change")
@@ -89,7 +96,9 @@ class ModerationController(Controller):
         caller: NamedDependency[Caller],
         moderation: NamedDependency[ModerationService],
     ) -> PendingChangePublic:
-        """Approving applies the NPI, credential or license change and sends the listing back to verification."""
+        """Approving applies the NPI, credential or license change and sends the listing back to verification.
+
+        Who: moderators and administrators."""
         return await moderation.decide_change(writer, caller, change_id, data)
 
 
@@ -110,6 +119,8 @@ class ClaimController(Controller):
 
         Granted at once (201, status approved) when the listing's NPI is a verified NPI of your
         account; otherwise it waits for a moderator (202, status pending).
+
+        Who: provider accounts.
         """
         claim = await moderation.claim(writer, caller, key, data)
         return Response(claim, status_code=HTTP_201_CREATED if claim.status == "approved" else 202)

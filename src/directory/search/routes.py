@@ -89,6 +89,8 @@ async def search(
     Follow `next_cursor` to page: every match comes exactly once. `total` and `facets` are
     opt-in. Responses carry an ETag; send it back in If-None-Match to get 304 when nothing changed.
 
+    Who: anyone. Anonymous clients share a per-address rate limit; partners send X-API-Key for their own.
+
     Example: depression care within 25 miles of ZIP 10001:
     `GET /v1/search?near=10001&radius=25&condition=major-depression`
     """

@@ -22,7 +22,7 @@ class TaxonomyController(Controller):
         """The conditions listings can treat, with their codes and synonyms.
 
         Use a `code` in a listing's `conditions` and in search filters. `provider_count` counts
-        published listings that treat it (refreshed every minute).
+        published listings that treat it (refreshed every minute). Who: anyone.
         """
         return await taxonomy.entries(reader, Condition)
 
@@ -32,6 +32,6 @@ class TaxonomyController(Controller):
     ) -> TaxonomyList:
         """The services listings can offer (IV ketamine, Spravato, ketamine-assisted psychotherapy...).
 
-        Use a `code` in a listing's `services`. `provider_count` counts published listings offering it (refreshed every minute).
+        Use a `code` in a listing's `services`. `provider_count` counts published listings offering it (refreshed every minute). Who: anyone.
         """
         return await taxonomy.entries(reader, Service)
