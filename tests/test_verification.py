@@ -127,6 +127,7 @@ async def test_a_listing_whose_npis_check_out_becomes_verified(client, verifier,
     assert await verifier.run_due() == 1
     after = (await client.get(f"/v1/providers/{body['id']}")).json()
     assert after["verification"]["status"] == "verified" and after["verification"]["last_verified_at"]
+    assert after["verification"]["verified"] is True
     assert after["verification"]["stale"] is False and after["clinicians"][0]["verification_status"] == "verified"
     assert sorted(registry.calls) == sorted([ORG, CLINICIAN])
     records = (await client.get(f"/v1/providers/{body['id']}/verifications", headers=ADMIN)).json()

@@ -33,7 +33,12 @@ def verification(row: Provider, stale_after: timedelta) -> Verification:
     stale = row.verification_status == "verified" and (
         row.last_verified_at is None or row.last_verified_at < datetime.now(timezone.utc) - stale_after
     )
-    return Verification(status=row.verification_status, last_verified_at=row.last_verified_at, stale=stale)
+    return Verification(
+        verified=row.verification_status == "verified",
+        status=row.verification_status,
+        last_verified_at=row.last_verified_at,
+        stale=stale,
+    )
 
 
 def provider(row: Provider, stale_after: timedelta = timedelta(days=365)) -> ProviderPublic:

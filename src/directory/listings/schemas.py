@@ -280,6 +280,7 @@ class ClinicianPublic(BaseModel):
 
 
 class Verification(BaseModel):
+    verified: bool = Field(description="the listing's NPI and each clinician's NPI passed against the NPPES registry")
     status: str = Field(description="unverified, pending, verified or failed")
     last_verified_at: datetime | None
     stale: bool = Field(description="verified, but not re-verified within the configured window (365 days by default)")
