@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from geopy.distance import geodesic
@@ -16,6 +12,7 @@ from conftest import ADMIN, make_settings
 from directory.database import Database
 from directory.geocoding import Geocoder
 from directory.geocoding.offline import OfflineGeocoder, split_city_state
+from fake_http import LocalJsonServer
 
 
 @pytest.fixture(scope="module")
@@ -60,42 +57,23 @@ def test_city_and_state_are_split_from_free_text():
     assert split_city_state("Springfield") == ("Springfield", None)
 
 
-class FakeNominatim:
-    """A local server answering /search like Nominatim, counting the requests it gets."""
+class FakeNominatim(LocalJsonServer):
+    """Answers /search like Nominatim, counting the requests it gets."""
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.queries: list[str] = []
-        owner = self
+        super().__init__(self.answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                query = parse_qs(urlsplit(self.path).query)
-                owner.queries.append(query.get("q", [""])[0])
-                time.sleep(owner.delay)
-                results = []
-                if "fifth avenue" in owner.queries[-1].lower():
-                    results = [{
-                        "lat": "40.7484", "lon": "-73.9857", "display_name": "350, Fifth Avenue, New York, NY 10118",
-                        "addresstype": "building", "address": {"house_number": "350", "road": "Fifth Avenue"},
-                    }]  # fmt: skip
-                body = json.dumps(results).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, query: dict[str, str]) -> tuple[int, list]:
+        self.queries.append(query.get("q", ""))
+        time.sleep(self.delay)
+        if "fifth avenue" not in self.queries[-1].lower():
+            return 200, []
+        return 200, [{
+            "lat": "40.7484", "lon": "-73.9857", "display_name": "350, Fifth Avenue, New York, NY 10118",
+            "addresstype": "building", "address": {"house_number": "350", "road": "Fifth Avenue"},
+        }]  # fmt: skip
 
 
 @pytest.fixture

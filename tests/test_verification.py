@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -26,6 +22,7 @@ from directory.listings.models import Provider
 from directory.verification.registry import RegistryClient
 from directory.verification.service import VerificationService
 from factories import account, assert_problem, create, listing
+from fake_http import LocalJsonServer
 
 
 def npi(base: str) -> str:
@@ -51,45 +48,26 @@ def person(number: str, last: str = "CHEN", state: str = "NY", license: str = "1
     }
 
 
-class FakeRegistry:
-    """Answers /?number=...&version=2.1 like the registry; behaviours per NPI can be changed mid-test."""
+class FakeRegistry(LocalJsonServer):
+    """Answers ?number=...&version=2.1 like the registry; behaviours per NPI can be changed mid-test."""
 
     def __init__(self) -> None:
         self.records: dict[str, dict] = {ORG: organisation(ORG), CLINICIAN: person(CLINICIAN)}
         self.failures: dict[str, list[int]] = {}  # statuses to answer before the record
         self.delay = 0.0
         self.calls: list[str] = []
-        owner = self
+        super().__init__(self.answer)
+        self.url += "/"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                query = parse_qs(urlsplit(self.path).query)
-                number = query.get("number", [""])[0]
-                owner.calls.append(number)
-                time.sleep(owner.delay)
-                pending = owner.failures.get(number)
-                if pending:
-                    self.send_response(pending.pop(0))
-                    self.end_headers()
-                    return
-                record = owner.records.get(number)
-                body = json.dumps({"result_count": 1 if record else 0, "results": [record] if record else []}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, query: dict[str, str]) -> tuple[int, dict | None]:
+        number = query.get("number", "")
+        self.calls.append(number)
+        time.sleep(self.delay)
+        pending = self.failures.get(number)
+        if pending:
+            return pending.pop(0), None
+        record = self.records.get(number)
+        return 200, {"result_count": 1 if record else 0, "results": [record] if record else []}
 
 
 @pytest.fixture

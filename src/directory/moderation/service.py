@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,8 @@ from directory.moderation.schemas import (
     PendingChangePublic,
     QueuedListing,
 )
+
+Item = TypeVar("Item", Claim, PendingChange)
 
 #: (statuses an action applies to, status it leads to)
 _ACTIONS = {
@@ -123,11 +126,7 @@ class ModerationService:
     async def decide_claim(self, session: AsyncSession, caller: Caller, claim_id: uuid.UUID, data: DecisionIn) -> ClaimPublic:
         access.ensure_moderator(caller)
         async with session.begin():
-            claim = await session.get(Claim, claim_id)
-            if claim is None:
-                raise NotFound(f"no claim {claim_id}")
-            if claim.status != Decision.pending.value:
-                raise Conflict(f"the claim was already {claim.status}")
+            claim = await _undecided(session, Claim, claim_id, "claim")
             _decide(claim, caller, data)
             if claim.status == Decision.approved.value:
                 session.add(ProviderOwner(provider_id=claim.provider_id, account_id=claim.account_id))
@@ -143,11 +142,7 @@ class ModerationService:
         """Approving applies the change and sends the listing back to verification."""
         access.ensure_moderator(caller)
         async with session.begin():
-            change = await session.get(PendingChange, change_id)
-            if change is None:
-                raise NotFound(f"no pending change {change_id}")
-            if change.status != Decision.pending.value:
-                raise Conflict(f"the change was already {change.status}")
+            change = await _undecided(session, PendingChange, change_id, "change")
             _decide(change, caller, data)
             if change.status == Decision.approved.value:
                 provider = await session.get(Provider, change.provider_id)
@@ -169,6 +164,15 @@ class ModerationService:
                     {name: {"before": before, "after": change.value}}, data.reason,
                 )  # fmt: skip
         return PendingChangePublic.model_validate(change, from_attributes=True)
+
+
+async def _undecided(session: AsyncSession, model: type[Item], item_id: uuid.UUID, kind: str) -> Item:
+    item = await session.get(model, item_id)
+    if item is None:
+        raise NotFound(f"no {kind} {item_id}")
+    if item.status != Decision.pending.value:
+        raise Conflict(f"the {kind} was already {item.status}")
+    return item
 
 
 def _decide(item: Claim | PendingChange, caller: Caller, data: DecisionIn) -> None:

@@ -28,16 +28,26 @@ def names_match(listed: str, registered: str) -> bool:
     return bool(mine and theirs) and (mine <= theirs or theirs <= mine)
 
 
-def check_organization(record: RegistryRecord | None, name: str) -> Outcome:
+def _exists_active_and(record: RegistryRecord | None, kind: str, wrong_kind: str) -> Outcome:
+    """The checks every NPI needs: known to the registry, active, of the expected type."""
     if record is None:
         return Outcome(False, ["the NPI is not in the registry"])
     outcome = Outcome(True)
-    if record.enumeration_type != "NPI-2":
+    if record.enumeration_type != kind:
         outcome.passed = False
-        outcome.details.append("a listing needs an organisation NPI (NPI-2); this one is an individual's (NPI-1)")
+        outcome.details.append(wrong_kind)
     if record.basic.status != "A":
         outcome.passed = False
         outcome.details.append("the NPI is not active")
+    return outcome
+
+
+def check_organization(record: RegistryRecord | None, name: str) -> Outcome:
+    outcome = _exists_active_and(
+        record, "NPI-2", "a listing needs an organisation NPI (NPI-2); this one is an individual's (NPI-1)"
+    )
+    if record is None:
+        return outcome
     registered = record.basic.organization_name or ""
     if not names_match(name, registered):
         outcome.passed = False
@@ -46,15 +56,11 @@ def check_organization(record: RegistryRecord | None, name: str) -> Outcome:
 
 
 def check_clinician(record: RegistryRecord | None, first_name: str, last_name: str, licenses: list[dict[str, Any]]) -> Outcome:
+    outcome = _exists_active_and(
+        record, "NPI-1", "a clinician needs an individual NPI (NPI-1); this one is an organisation's (NPI-2)"
+    )
     if record is None:
-        return Outcome(False, ["the NPI is not in the registry"])
-    outcome = Outcome(True)
-    if record.enumeration_type != "NPI-1":
-        outcome.passed = False
-        outcome.details.append("a clinician needs an individual NPI (NPI-1); this one is an organisation's (NPI-2)")
-    if record.basic.status != "A":
-        outcome.passed = False
-        outcome.details.append("the NPI is not active")
+        return outcome
     if name_tokens(last_name) != name_tokens(record.basic.last_name or "") or (
         name_tokens(first_name) and name_tokens(record.basic.first_name or "") and not names_match(first_name, record.basic.first_name or "")
     ):
