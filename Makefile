@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test install clean
+.PHONY: run test bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: install
 # pytest exits 5 when it collects no test; that is not a failure of the suite.
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status
+
+# BENCH_BACKEND=postgres|sqlite BENCH_LISTINGS=N BENCH_SECONDS=S BENCH_WORKERS=W make bench
+bench: install
+	$(BIN)/directory bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

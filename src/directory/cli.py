@@ -119,6 +119,12 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(_args: argparse.Namespace) -> int:
+    from directory.bench.run import main as bench_main
+
+    return bench_main()
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="directory", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -141,6 +147,11 @@ def parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="re-verify listings against the NPI registry, and run what is due")
     verify.add_argument("--older-than", type=_duration, default=timedelta(days=365), help="re-check listings last checked before this (365d)")
     verify.set_defaults(run=_verify)
+
+    bench = commands.add_parser(
+        "bench", help="benchmark (BENCH_BACKEND, BENCH_LISTINGS, BENCH_SECONDS, BENCH_WORKERS from the environment)"
+    )
+    bench.set_defaults(run=_bench)
 
     users = commands.add_parser("users", help="accounts")
     users.add_argument("action", choices=["create-admin"])
