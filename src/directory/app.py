@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+
+import anyio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +24,7 @@ from directory.database import Database
 from directory.edge import EdgeMiddleware
 from directory.dependencies import DEPENDENCIES
 from directory.errors import EXCEPTION_HANDLERS
-from directory.geocoding import Geocoder
+from directory.geocoding import Geocoder, warm_up
 from directory.health import health, ready
 from directory.listings.routes import ProviderController
 from directory.listings.service import ListingService
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = Database.from_settings(settings)
         geocoder = Geocoder(settings, database.writer)
+        # Load the offline place index now, off the event loop, rather than on the first request.
+        await anyio.to_thread.run_sync(warm_up)
         app.state.settings = settings
         app.state.database = database
         app.state.geocoder = geocoder

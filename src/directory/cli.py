@@ -15,9 +15,6 @@ from directory.settings import get_settings
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from directory.geocoding import warm_up
-
-    warm_up()  # build the offline place index before the first request needs it
     uvicorn.run(
         "directory.app:create_app",
         factory=True,

