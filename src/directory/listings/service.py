@@ -62,9 +62,13 @@ _LOCATION_SCALARS = (
 _CLINICIAN_SCALARS = "first_name last_name credential specialty npi board_certifications".split()
 
 
-def _full_listing() -> Select[tuple[Provider]]:
+def _full_listing(for_change: bool = False) -> Select[tuple[Provider]]:
+    """A listing with everything it shows; for a change, also the rows derived from its hours."""
+    locations = selectinload(Provider.locations)
+    if for_change:
+        locations = locations.selectinload(Location.opening_intervals)
     return select(Provider).options(
-        selectinload(Provider.locations).selectinload(Location.opening_intervals),
+        locations,
         selectinload(Provider.conditions).selectinload(ProviderCondition.condition),
         selectinload(Provider.services).selectinload(ProviderService.service),
         selectinload(Provider.clinician_roles).selectinload(ProviderClinician.clinician),
@@ -138,8 +142,10 @@ class ListingService:
         except (IndexError, TypeError, ValueError):
             raise InvalidInput("cursor", "not a cursor of this list") from None
 
-    async def _load(self, session: AsyncSession, caller: Caller, key: str | uuid.UUID) -> Provider:
-        query = _full_listing().where(access.readable_providers(caller))
+    async def _load(
+        self, session: AsyncSession, caller: Caller, key: str | uuid.UUID, *, for_change: bool = False
+    ) -> Provider:
+        query = _full_listing(for_change).where(access.readable_providers(caller))
         provider_id = _as_uuid(key)
         query = query.where(Provider.id == provider_id) if provider_id else query.where(Provider.slug == str(key))
         provider = (await session.execute(query)).scalar_one_or_none()
@@ -278,7 +284,7 @@ class ListingService:
         If-Match is required to change or remove anything; adding a location or clinician
         overwrites nothing, so there it is checked only when sent.
         """
-        provider = await self._load(session, caller, key)
+        provider = await self._load(session, caller, key, for_change=True)
         await access.ensure_can_change(session, caller, provider)
         if if_match is None and not required:
             return provider
