@@ -1,0 +1,77 @@
+"""Running as in production: several worker processes, and the benchmark's own machinery."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from conftest import ADMIN, ADMIN_TOKEN
+from directory import migrate
+from factories import listing
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_two_worker_processes_serve_consistently(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"
+    migrate.upgrade(url)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DIRECTORY_DATABASE_URL": url,
+        "DIRECTORY_ADMIN_TOKEN": ADMIN_TOKEN,
+        "DIRECTORY_VERIFICATION_WORKER": "false",
+        "DIRECTORY_LOG_LEVEL": "WARNING",
+    }
+    subprocess.run([sys.executable, "-m", "directory", "seed", "--taxonomy-only"], env=env, check=True, capture_output=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "directory", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if (await client.get("/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the workers did not start"
+                await asyncio.sleep(0.2)
+            created = await client.post("/v1/providers", json=listing(), headers=ADMIN)
+            assert created.status_code == 201, created.text
+            # Whichever worker answers, every read sees the write, and the same version.
+            reads = await asyncio.gather(*(client.get(f"/v1/providers/{created.json()['id']}") for _ in range(40)))
+            assert {r.status_code for r in reads} == {200}
+            assert {r.headers["etag"] for r in reads} == {'"1"'}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
+    env = {**os.environ, "BENCH_BACKEND": "sqlite", "BENCH_LISTINGS": "300", "BENCH_SECONDS": "1", "BENCH_WORKERS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "directory", "bench"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    import json
+
+    results = json.loads((tmp_path / "bench" / "results" / "latest.json").read_text())
+    assert results["backend"] == "sqlite" and results["listings"] == 300
+    assert set(results["queries"]) == {"A", "B", "C", "D", "E"}
+    assert all(figures["errors"] == 0 and figures["requests"] > 0 for figures in results["queries"].values())
+    assert results["server_rss_mb"] > 0
