@@ -106,7 +106,12 @@ async def _load_postgres(url: str, generated) -> None:  # noqa: ANN001
                 await connection.copy_records_to_table("location", records=locations, columns=LOCATION_COLUMNS)
                 await connection.copy_records_to_table("provider_condition", records=conditions, columns=("provider_id", "condition_code"))
                 await connection.copy_records_to_table("provider_service", records=services, columns=("provider_id", "service_code"))
-        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+    # Outside any transaction: sets the visibility map, so index-only scans stay index-only.
+    connection = await asyncpg.connect(_dsn(make_url(url)))
+    try:
+        await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()
 

@@ -222,7 +222,8 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
     workload = Workload(listings)
     results: dict[str, Any] = {"backend": backend, "listings": listings, "load_seconds": round(load_seconds, 1), "queries": {}}
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=10, limits=httpx.Limits(max_connections=CONCURRENCY)) as client:
+        # A long timeout: a slow query should show as its latency, not as errors.
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=CONCURRENCY)) as client:
             for _ in range(200):
                 try:
                     if (await client.get("/health")).status_code == 200:

@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, cast, func, literal, not_, or_, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from directory.errors import BadParameter
 from directory.geocoding import Geocoder
@@ -98,36 +97,42 @@ class SearchService:
         return zones
 
     async def _present(self, session: AsyncSession, query: SearchQuery, hits: list[Hit]) -> list[SearchHit]:
+        """The page's hits as the API shows them: plain rows, four queries whatever the page size."""
         if not hits:
             return []
         provider_ids = list({hit.provider_id for hit in hits})
-        providers = {
-            p.id: p
-            for p in (
-                await session.execute(
-                    select(Provider)
-                    .where(Provider.id.in_(provider_ids))
-                    .options(selectinload(Provider.conditions), selectinload(Provider.services))
-                )
-            ).scalars()
-        }
-        condition_names = await self.taxonomy.names(session, "condition")
-        service_names = await self.taxonomy.names(session, "service")
+        providers = {row.id: row for row in await session.execute(select(*_SUMMARY).where(Provider.id.in_(provider_ids)))}
+        codes: dict[uuid.UUID, tuple[list[str], list[str]]] = {pid: ([], []) for pid in provider_ids}
+        for pid, code in await session.execute(
+            select(ProviderCondition.provider_id, ProviderCondition.condition_code).where(
+                ProviderCondition.provider_id.in_(provider_ids)
+            )
+        ):
+            codes[pid][0].append(code)
+        for pid, code in await session.execute(
+            select(ProviderService.provider_id, ProviderService.service_code).where(ProviderService.provider_id.in_(provider_ids))
+        ):
+            codes[pid][1].append(code)
+        names = (await self.taxonomy.names(session, "condition"), await self.taxonomy.names(session, "service"))
         location_ids = [hit.location_id for hit in hits if hit.location_id is not None]
-        locations = {
-            row.id: row
-            for row in (await session.execute(select(Location).where(Location.id.in_(location_ids)))).scalars()
-        }
+        locations = {row.id: row for row in await session.execute(select(*_LOCATION).where(Location.id.in_(location_ids)))}
         unit = METRES[query.unit]
         return [
             SearchHit(
-                provider=_summary(providers[hit.provider_id], condition_names, service_names),
+                provider=_summary(providers[hit.provider_id], codes[hit.provider_id], names),
                 location=_matched(locations[hit.location_id], query) if hit.location_id is not None else None,
                 distance=round(hit.distance_m / unit, 4) if hit.distance_m is not None else None,
                 remote=query.place is not None and query.sort == "distance" and hit.location_id is None,
             )
             for hit in hits
         ]
+
+
+_SUMMARY = [
+    Provider.id, Provider.slug, Provider.name, Provider.verification_status, Provider.accepting_new_patients,
+    Provider.telehealth, Provider.price_min, Provider.price_max, Provider.price_currency,
+]  # fmt: skip
+_LOCATION = [Location.__table__.c[name] for name in MatchedLocation.model_fields if name != "open_now"]
 
 
 class _Search:
@@ -164,22 +169,23 @@ class _Search:
         return self._near
 
     async def _exactly_within(self, radius: float) -> ColumnElement[bool]:
-        # Inside the sphere's inner margin is surely within; the thin band around the radius is
-        # decided one location at a time on the ellipsoid.
+        # Everything within the sphere's outer margin, less the few locations of the thin band
+        # around the radius that the ellipsoid puts outside. Written as one index-driven range
+        # and a short exclusion list (an OR of two conditions would defeat the index).
         lat, lon = self.point  # type: ignore[misc]
-        surely = self.backend.within(lat, lon, radius * (1 - SPHERE_ERROR))
+        reach = self.backend.within(lat, lon, radius * (1 + SPHERE_ERROR))
         band = await self.session.execute(
             select(Location.id, Location.latitude, Location.longitude)
             .join(Provider, Provider.id == Location.provider_id)
             .where(
                 *self.provider_where,
                 *self.location_where,
-                self.backend.within(lat, lon, radius * (1 + SPHERE_ERROR)),
-                not_(surely),
+                reach,
+                not_(self.backend.within(lat, lon, radius * (1 - SPHERE_ERROR))),
             )
         )
-        inside = [row.id for row in band if self.distance(row.latitude, row.longitude) <= radius + RADIUS_TOLERANCE_M]
-        return or_(surely, Location.id.in_(inside)) if inside else surely
+        outside = [row.id for row in band if self.distance(row.latitude, row.longitude) > radius + RADIUS_TOLERANCE_M]
+        return and_(reach, Location.id.not_in(outside)) if outside else reach
 
     def _has_location(self, near: ColumnElement[bool]) -> ColumnElement[bool]:
         # Driven from the spatial side: the locations near the place, then their providers.
@@ -433,27 +439,21 @@ def _facet_value(kind: str, value: str) -> str:
     return value
 
 
-def _summary(provider: Provider, condition_names: dict[str, str], service_names: dict[str, str]) -> ProviderSummary:
+def _summary(row: Any, codes: tuple[list[str], list[str]], names: tuple[dict[str, str], dict[str, str]]) -> ProviderSummary:
     return ProviderSummary(
-        id=provider.id,
-        slug=provider.slug,
-        name=provider.name,
-        verified=provider.verification_status == "verified",
-        accepting_new_patients=provider.accepting_new_patients,
-        telehealth=provider.telehealth,
-        price=presenters.price(provider),
-        conditions=sorted(
-            (TaxonomyRef(code=link.condition_code, name=condition_names[link.condition_code]) for link in provider.conditions),
-            key=lambda ref: ref.code,
-        ),
-        services=sorted(
-            (TaxonomyRef(code=offer.service_code, name=service_names[offer.service_code]) for offer in provider.services),
-            key=lambda ref: ref.code,
-        ),
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        verified=row.verification_status == "verified",
+        accepting_new_patients=row.accepting_new_patients,
+        telehealth=row.telehealth,
+        price=presenters.price(row),
+        conditions=[TaxonomyRef(code=code, name=names[0][code]) for code in sorted(codes[0])],
+        services=[TaxonomyRef(code=code, name=names[1][code]) for code in sorted(codes[1])],
     )
 
 
-def _matched(location: Location, query: SearchQuery) -> MatchedLocation:
-    return MatchedLocation.model_validate(
-        {**presenters.location(location).model_dump(), "open_now": is_open(location.hours, location.timezone, query.moment)}
-    )
+def _matched(row: Any, query: SearchQuery) -> MatchedLocation:
+    values = dict(row._mapping)
+    values["open_now"] = is_open(row.hours, row.timezone, query.moment)
+    return MatchedLocation.model_validate(values)
