@@ -57,7 +57,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     values = {
         "database_url": database_url,
         "admin_token": ADMIN_TOKEN,
-        "secret_key": "test-secret",
+        "secret_key": "test-secret-that-is-at-least-32-characters-long",
         "geocoder": "offline",
         # Cheap password hashing: the suite signs up many accounts.
         "argon2_memory_kib": 8,

@@ -50,3 +50,24 @@ async def test_without_a_configured_token_nobody_can_write(settings):
 
 async def test_a_wrong_token_on_a_read_is_an_error_not_anonymity(client):
     assert_problem(await client.get("/v1/providers", headers={"Authorization": "Bearer nope"}), 401)
+
+
+def test_a_postgresql_deployment_must_set_its_own_secret():
+    from directory.settings import Settings, with_secret
+
+    with pytest.raises(ValueError, match="DIRECTORY_SECRET_KEY"):
+        with_secret(Settings(database_url="postgresql+asyncpg://db.example/directory"))
+    with pytest.raises(ValueError):
+        Settings(secret_key="too short")
+
+
+def test_the_embedded_default_generates_one_secret_and_keeps_it(tmp_path):
+    import stat
+
+    from directory.settings import Settings, with_secret
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'directory.db'}"
+    first = with_secret(Settings(database_url=url)).secret_key
+    again = with_secret(Settings(database_url=url)).secret_key
+    assert first == again and len(first) >= 32
+    assert stat.S_IMODE((tmp_path / "var" / "secret_key").stat().st_mode) == 0o600

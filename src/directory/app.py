@@ -36,7 +36,7 @@ from directory.ratelimit import limit_store
 from directory.search.backends import backend_for
 from directory.search.routes import search
 from directory.search.service import SearchService
-from directory.settings import Settings, get_settings
+from directory.settings import Settings, get_settings, with_secret
 from directory.taxonomy.routes import TaxonomyController
 from directory.taxonomy.service import TaxonomyIndex, TaxonomyService
 from directory.verification.registry import RegistryClient
@@ -100,7 +100,7 @@ def _openapi() -> OpenAPIConfig:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or get_settings()
+    settings = with_secret(settings or get_settings())
     logging.getLogger("directory").setLevel(settings.log_level)
 
     @asynccontextmanager

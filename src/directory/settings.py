@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 from typing_extensions import Annotated
 
 
@@ -22,8 +26,9 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     """Bearer token with every right. Until accounts exist, writes are refused while it is unset."""
 
-    secret_key: str = "change-me-in-production"
-    """Signs pagination cursors (and, later, tokens). Set it, identically, on every process."""
+    secret_key: str | None = Field(default=None, min_length=32)
+    """Signs login tokens and pagination cursors: at least 32 characters, the same on every process.
+    Required on PostgreSQL; on the embedded SQLite default one is generated into var/ once."""
 
     geocoder: Literal["offline", "nominatim"] = "offline"
     geocoder_url: str = "https://nominatim.openstreetmap.org"
@@ -69,3 +74,22 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def with_secret(settings: Settings) -> Settings:
+    """The settings with a secret key: the configured one, or, for a local SQLite file, one generated
+    beside it on first use (so that every local worker shares it). A known default would let anyone
+    sign tokens, so PostgreSQL deployments must set DIRECTORY_SECRET_KEY."""
+    if settings.secret_key:
+        return settings
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        raise ValueError("set DIRECTORY_SECRET_KEY (32 or more random characters, the same on every process)")
+    path = Path(url.database).parent / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    except FileExistsError:
+        pass  # another process made it first
+    return settings.model_copy(update={"secret_key": path.read_text().strip()})

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -211,6 +212,7 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
         "DIRECTORY_VERIFICATION_WORKER": "false",
         "DIRECTORY_ANONYMOUS_RATE_LIMIT": str(10**9),
         "DIRECTORY_LOG_LEVEL": "WARNING",
+        "DIRECTORY_SECRET_KEY": os.environ.get("DIRECTORY_SECRET_KEY") or secrets.token_urlsafe(48),
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "directory", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],

@@ -49,7 +49,7 @@ class ModerationController(Controller):
     @post("/listings/{key:str}/actions", status_code=HTTP_200_OK, summary="Approve, reject, suspend or restore a listing")
     async def act_on_listing(
         self,
-        key: str,
+        key: FromPath[str],
         data: JSONBody[ListingAction],
         writer: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
@@ -64,7 +64,7 @@ class ModerationController(Controller):
     @post("/listings/{key:str}/verify", status_code=202, summary="Verify a listing now")
     async def verify_now(
         self,
-        key: str,
+        key: FromPath[str],
         writer: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
         moderation: NamedDependency[ModerationService],
@@ -109,7 +109,7 @@ class ClaimController(Controller):
     @post("/{key:str}/claims", guards=[writers_only], security=SECURITY, summary="Claim a listing")
     async def claim(
         self,
-        key: str,
+        key: FromPath[str],
         data: JSONBody[ClaimIn],
         writer: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
