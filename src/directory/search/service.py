@@ -272,18 +272,26 @@ class _Search:
         provider_ids = list({c.provider_id for c in candidates})
         if not provider_ids:
             return []
-        rows = await self.session.execute(
-            select(Location.id, Location.provider_id, Location.latitude, Location.longitude).where(
-                Location.provider_id.in_(provider_ids), *self.location_where
+        rows: Any
+        if after is None:
+            # On the first page the walk already holds each provider's nearest matching location:
+            # any location it has not reached is farther than the horizon the caller keeps to.
+            rows = [(c.location_id, c.provider_id, c.latitude, c.longitude) for c in candidates]
+        else:
+            # After a cursor, a provider's nearer locations were skipped: look at all of them to
+            # tell whether it was already shown on an earlier page.
+            rows = await self.session.execute(
+                select(Location.id, Location.provider_id, Location.latitude, Location.longitude).where(
+                    Location.provider_id.in_(provider_ids), *self.location_where
+                )
             )
-        )
         best: dict[uuid.UUID, tuple[float, int]] = {}
-        for row in rows:
-            d = self.distance(row.latitude, row.longitude)
+        for location_id, provider_id, latitude, longitude in rows:
+            d = self.distance(latitude, longitude)
             if self.query.radius_m is not None and d > self.query.radius_m + RADIUS_TOLERANCE_M:
                 continue
-            if row.provider_id not in best or (d, row.id) < best[row.provider_id]:
-                best[row.provider_id] = (d, row.id)
+            if provider_id not in best or (d, location_id) < best[provider_id]:
+                best[provider_id] = (d, location_id)
         ranked = sorted((d, str(pid), lid, pid) for pid, (d, lid) in best.items())
         if after:
             ranked = [r for r in ranked if (r[0], r[1]) > (float(after[0]), str(after[1]))]
