@@ -47,3 +47,55 @@ async def test_listing_reads_never_fail_with_a_server_error(client, backend, par
 async def test_seeded_data_survives_the_fuzzer(client):
     await create(client)
     assert (await client.get("/v1/search", params={"near": "10001"})).status_code == 200
+
+
+PROVIDER_FIELDS = [
+    "name", "description", "website", "phone", "email", "npi", "status", "accepting_new_patients", "telehealth",
+    "telehealth_states", "payment_options", "insurance_carriers", "price", "languages", "routes", "rems_certified",
+    "services", "conditions",
+]  # fmt: skip
+LOCATION_FIELDS = [
+    "name", "address_line1", "city", "state", "postal_code", "country", "latitude", "longitude", "phone", "timezone",
+    "hours", "accessibility",
+]  # fmt: skip
+CLINICIAN_FIELDS = ["first_name", "last_name", "credential", "specialty", "npi", "licenses", "board_certifications", "role"]
+BODY_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 100_000),
+    st.sampled_from(["", "x", "NY", "10001", "ptsd", "MD", "America/New_York", "1234567893", "published", "draft"]),
+    st.just([]),
+    st.just(["en", "en"]),
+    st.just([None]),
+    st.just({"min": 1, "max": 2}),
+    st.just({}),
+    st.just([{"day": "mon", "opens": "09:00", "closes": "17:00"}]),
+    st.just([{"code": "ketamine-iv"}]),
+    st.just([{"state": "NY", "number": "1"}]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    target=st.sampled_from(["provider", "location", "clinician"]),
+    body=st.data(),
+)
+async def test_changes_never_fail_with_a_server_error_or_leave_a_broken_listing(client, backend, target, body):
+    if backend != "sqlite":
+        return
+    from conftest import ADMIN, ADMIN_ANY
+
+    listing = (await client.get("/v1/providers", headers=ADMIN)).json()["items"]
+    if not listing:
+        listing = [await create(client)]
+    current = listing[0]
+    fields = {"provider": PROVIDER_FIELDS, "location": LOCATION_FIELDS, "clinician": CLINICIAN_FIELDS}[target]
+    data = body.draw(st.dictionaries(st.sampled_from(fields), BODY_VALUES, max_size=4))
+    path = f"/v1/providers/{current['id']}"
+    if target == "location" and current["locations"]:
+        path += f"/locations/{current['locations'][0]['id']}"
+    elif target == "clinician" and current["clinicians"]:
+        path += f"/clinicians/{current['clinicians'][0]['id']}"
+    response = await client.patch(path, json=data, headers=ADMIN_ANY)
+    assert response.status_code < 500, (path, data, response.text)
+    assert (await client.get(f"/v1/providers/{current['id']}", headers=ADMIN)).status_code == 200

@@ -146,3 +146,23 @@ def test_the_npi_check_digit_follows_the_cms_luhn_rule():
     assert not npi_is_valid("1234567890")
     assert not npi_is_valid("123456789")
     assert not npi_is_valid("abcdefghij")
+
+
+async def test_null_empties_a_list_and_never_breaks_the_listing(client):
+    body = await create(client)
+    cleared = await client.patch(
+        f"/v1/providers/{body['id']}", json={"languages": None, "telehealth_states": None, "conditions": None}, headers=ADMIN_ANY
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["languages"] == [] and cleared.json()["conditions"] == []
+    person = body["clinicians"][0]["id"]
+    licenses = await client.patch(f"/v1/providers/{body['id']}/clinicians/{person}", json={"licenses": None}, headers=ADMIN_ANY)
+    assert licenses.json()["licenses"] == []
+    assert (await client.get(f"/v1/providers/{body['id']}")).status_code == 200
+
+
+async def test_a_location_change_that_leaves_it_unplaceable_is_a_422(client):
+    body = await create(client, locations=[{"latitude": 40.7, "longitude": -74.0}])
+    path = f"/v1/providers/{body['id']}/locations/{body['locations'][0]['id']}"
+    problem = assert_problem(await client.patch(path, json={"latitude": None, "longitude": None}, headers=ADMIN_ANY), 422)
+    assert "postal_code" in problem["detail"]

@@ -101,6 +101,16 @@ class ServiceUnavailable(DirectoryError):
     title = "Service unavailable"
 
 
+def invalid_input(error: Any, prefix: str = "") -> InvalidInput:
+    """A pydantic ValidationError raised inside a service, as the 422 the client should get."""
+    found = [
+        FieldError(prefix + ".".join(str(part) for part in item["loc"]) or "body", _reason_of(item["msg"]))
+        for item in error.errors()
+    ]
+    first, *more = found or [FieldError(prefix.rstrip(".") or "body", "invalid")]
+    return InvalidInput(first.field, first.reason, more)
+
+
 def problem(
     request: Request,
     status: int,

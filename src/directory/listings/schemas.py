@@ -147,6 +147,11 @@ class ClinicianFields(Schema):
     board_certifications: list[Label] | None = Field(default=None, max_length=20)
     role: Label | None = Field(default=None, description="the clinician's role at this provider", examples=["Medical director"])
 
+    @field_validator("licenses", "board_certifications", mode="before")
+    @classmethod
+    def _null_clears(cls, values: object) -> object:
+        return [] if values is None else values
+
 
 class ClinicianCreate(ClinicianFields):
     first_name: Label
@@ -182,6 +187,15 @@ class ProviderFields(Schema):
     rems_certified: bool | None = Field(default=None, description="certified under the Spravato REMS")
     services: list[ServiceOffer] | None = Field(default=None, max_length=30)
     conditions: list[TaxonomyCode] | None = Field(default=None, max_length=30, examples=[["ptsd"]])
+
+    @field_validator(
+        "telehealth_states", "payment_options", "insurance_carriers", "languages", "routes", "conditions", "services",
+        mode="before",
+    )
+    @classmethod
+    def _null_clears(cls, values: object) -> object:
+        # An explicit null empties the list; the stored value is never a JSON null.
+        return [] if values is None else values
 
     @field_validator("telehealth_states", "payment_options", "insurance_carriers", "languages", "routes", "conditions")
     @classmethod

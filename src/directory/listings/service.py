@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,14 @@ from directory import access, cursors
 from directory.access import Caller
 from directory.columns import utcnow
 from directory.accounts.models import ProviderOwner
-from directory.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
+from directory.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    invalid_input,
+)
 from directory.geocoding import Geocoder
 from directory.listings import presenters
 from directory.listings.history import ListingChange, diff
@@ -339,9 +347,13 @@ class ListingService:
         async with session.begin():
             provider = await self._load_for_change(session, caller, key, if_match)
             location = _location_of(provider, location_id)
-            merged = LocationCreate.model_validate(
-                {**presenters.location_input(location), **data.model_dump(exclude_unset=True)}
-            )
+            try:
+                merged = LocationCreate.model_validate(
+                    {**presenters.location_input(location), **data.model_dump(exclude_unset=True)}
+                )
+            except ValidationError as error:
+                # The change is valid alone but not on this location (e.g. it removes every way to place it).
+                raise invalid_input(error) from None
         if data.address_changed() and "latitude" not in data.model_fields_set:
             merged = merged.model_copy(update={"latitude": None, "longitude": None})
         placed = await self._place(merged, "", keep=location)
