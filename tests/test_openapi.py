@@ -50,3 +50,13 @@ async def test_every_route_says_who_may_call_it(client):
             if isinstance(operation, dict):
                 text = operation.get("description", "")
                 assert "Who:" in text or "Administrators only" in text, f"{method} {path}"
+
+
+def test_every_setting_is_documented_in_the_readme():
+    from pathlib import Path
+
+    from directory.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [name for name in Settings.model_fields if f"`DIRECTORY_{name.upper()}`" not in readme]
+    assert missing == []

@@ -12,7 +12,6 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 CONDITIONS = [
     "major-depression", "treatment-resistant-depression", "bipolar-depression", "postpartum-depression",
@@ -57,8 +56,6 @@ def listings(count: int, seed: int = 42) -> Iterator[Listing]:
     rng = random.Random(seed)
     places = cities()
     weights = [population for *_, population in places]
-    now = datetime.now(timezone.utc)
-    del now
     for number in range(count):
         spots = []
         for _ in range(rng.choice((1, 1, 1, 2))):

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from geopy.adapters import AdapterHTTPError, BaseAsyncAdapter
-from geopy.exc import GeocoderParseError, GeocoderServiceError, GeocoderTimedOut, GeocoderUnavailable
+from geopy.exc import GeocoderParseError, GeocoderTimedOut, GeocoderUnavailable
 from geopy.geocoders import Nominatim
 from geopy.location import Location
 
@@ -78,4 +78,4 @@ async def geocode_online(geocoder: Nominatim, query: str) -> Location | None:
     return await geocoder.geocode(query, exactly_one=True, addressdetails=True, country_codes="us")
 
 
-__all__ = ["GeocoderServiceError", "HttpxAdapter", "geocode_online", "nominatim", "precision_of"]
+__all__ = ["HttpxAdapter", "geocode_online", "nominatim", "precision_of"]

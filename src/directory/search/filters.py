@@ -56,8 +56,9 @@ def _like(column: object, word: str) -> ColumnElement[bool]:
 def word_matches(word: str, conditions: list[str], services: list[str]) -> list[tuple[ColumnElement[bool], int]]:
     """Where a free-text word can match, with the weight relevance gives each place."""
     places = [(_like(Provider.name, word), 3)]
-    if conditions or services:
-        places.append((or_(_has_condition(conditions or [""]), _has_service(services or [""])), 2))
+    taxonomy = ([_has_condition(conditions)] if conditions else []) + ([_has_service(services)] if services else [])
+    if taxonomy:
+        places.append((or_(*taxonomy), 2))
     places.append((_like(Provider.description, word), 1))
     return places
 
