@@ -15,6 +15,13 @@ from directory.settings import get_settings
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from directory.settings import with_secret
+
+    try:
+        with_secret(get_settings())  # refuse to start without a secret before any worker does
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     uvicorn.run(
         "directory.app:create_app",
         factory=True,
