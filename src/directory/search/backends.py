@@ -100,16 +100,67 @@ class SearchBackend:
         within_m: float,
         beyond_m: float,
         limit: int,
-    ) -> list[Candidate]:
-        """The first ``limit`` locations of ``base`` in sphere-distance order, between the two distances.
+        share: float = 0.25,
+    ) -> Walk:
+        """Up to ``limit`` locations of ``base`` nearest the point, between the two sphere distances.
 
-        ``base`` selects from location joined to provider with every filter applied.
+        ``base`` selects from location joined to provider with every filter applied. The
+        candidates need not come in distance order, but every matching location between the two
+        distances that is not among them lies at least ``horizon_m`` away on the sphere. ``share``
+        guesses what share of the locations walked will match; the walk says what it was.
         """
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class Walk:
+    candidates: list[Candidate]
+    horizon_m: float
+    """No matching location left out is nearer than this on the sphere (infinite: none was left out)."""
+    share: float | None = None
+    """The share of the locations walked that matched, where the backend knows it."""
+
+
+def _sphere_walk(rows: list[Candidate], limit: int) -> Walk:
+    """Candidates in sphere order: the last one bounds those left out, if any was."""
+    return Walk(rows, rows[-1].sphere_m if len(rows) >= limit else math.inf)
+
+
 def _candidates(rows: Any) -> list[Candidate]:
     return [Candidate(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
+
+
+def planar_reach(lat: float, lon: float, metres: float) -> float | None:
+    """How far (in plain degrees) a walk must go to hold every point within ``metres`` on the sphere.
+
+    Along the great circle to such a point the latitude stays within the box around the point, where
+    a degree of longitude is at least cos(widest latitude) of a degree of arc; so the plain-degree
+    distance is at most the arc over that cosine: the box's half-width in longitude. None where
+    plain degrees cannot do it: the box wraps the antimeridian or reaches a pole.
+    """
+    box = box_around(lat, lon, metres)
+    if box.west > box.east or box.east - box.west >= 360.0 or abs(box.north) >= 89.9 or abs(box.south) >= 89.9:
+        return None
+    return max(box.east - lon, lon - box.west, box.north - lat, lat - box.south)
+
+
+def sphere_horizon(lat: float, lon: float, degrees: float, ceiling: float) -> float:
+    """The largest distance (at most ``ceiling``) whose whole disc lies within ``degrees`` of the point.
+
+    A walk in plain-degree order that has passed ``degrees`` has seen every point this near.
+    """
+    low, high = 0.0, ceiling
+    reach = planar_reach(lat, lon, high)
+    if reach is not None and reach < degrees:
+        return high
+    for _ in range(40):
+        middle = (low + high) / 2
+        reach = planar_reach(lat, lon, middle)
+        if reach is not None and reach < degrees:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 class PostgisBackend(SearchBackend):
@@ -149,44 +200,67 @@ class PostgisBackend(SearchBackend):
 
     LONGEST_WALK = 20_000
 
-    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit):  # noqa: ANN001
+    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, share=0.25):  # noqa: ANN001
         # The filters go on top of a pure nearest-first walk of the k nearest locations, k growing
         # with the share of walked locations that matched: a walk of the GiST index costs in
         # proportion to k, whereas ST_DWithin makes the planner gather and sort every location in
-        # the radius. The walk's reach comes back in the same statement.
-        distance = self.sphere_distance(lat, lon)
-        walk_length = max(64, limit * 4)
+        # the radius. The walk's reach and length come back in the same statement.
+        #
+        # The walk goes in plain degrees on the geometry index, three times cheaper per row than
+        # the geography's, and how far it went bounds how near an unseen location can be on the
+        # sphere. Where plain degrees wrap (the antimeridian, the poles) it walks the geography.
+        reach = planar_reach(lat, lon, within_m)
+        if reach is None:
+            walk: tuple[Any, float, float] = (self.sphere_distance(lat, lon), within_m, beyond_m)
+        else:
+            planar = self._geom.op("<->", return_type=Location.latitude.type)(
+                func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+            )
+            # The plain-degree distance is never less than the sphere's in radians (the plate
+            # carrée only stretches), so a location beyond ``beyond_m`` lies beyond this many degrees.
+            walk = (planar, reach, math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-9))
+        distance, within, beyond = walk
+        if reach is not None:
+            # A walk in plain degrees proves a narrower disc on the sphere: take more to prove ``limit``.
+            proven = within_m / (math.radians(reach) * EARTH_RADIUS_M)
+            limit = math.ceil(limit / max(proven, 0.05)) + 4
+        walk_length = min(self.LONGEST_WALK, max(64, math.ceil(limit / max(share, 1e-3) * 1.6)))
         while walk_length <= self.LONGEST_WALK:
-            walk = select(Location.id.label("walk_id"), distance.label("sphere_m")).order_by(distance).limit(walk_length)
-            if beyond_m > 0:
-                walk = walk.where(distance >= beyond_m)
-            walked = walk.cte("walk")
-            reach = select(func.max(walked.c.sphere_m)).scalar_subquery()
+            walked = select(Location.id.label("walk_id"), distance.label("walk_d"))
+            if beyond > 0:
+                walked = walked.where(distance >= beyond)
+            walked = walked.order_by(distance).limit(walk_length).cte("walk")
+            # Reach and length of the walk: whether it went past the radius or took in everything.
+            extent = select(func.max(walked.c.walk_d), func.count()).select_from(walked)
             query = (
                 base.join(walked, walked.c.walk_id == Location.id)
-                .add_columns(walked.c.sphere_m, reach)
-                .where(walked.c.sphere_m <= within_m)
-                .order_by(walked.c.sphere_m, Location.id)
+                .add_columns(
+                    walked.c.walk_d,
+                    select(func.max(walked.c.walk_d)).scalar_subquery(),
+                    select(func.count()).select_from(walked).scalar_subquery(),
+                    func.count().over(),
+                )
+                .where(walked.c.walk_d <= within)
+                .order_by(walked.c.walk_d, Location.id)
                 .limit(limit)
             )
             result = (await session.execute(query)).all()
             rows = _candidates(result)
+            reached, count = (result[0][5], result[0][6]) if result else (await session.execute(extent)).one()
+            matched = result[0][7] / count if result else 0.0
             if len(rows) >= limit:
-                return rows
-            if result:
-                reached = result[0][5]
-            else:
-                last = select(func.max(walked.c.sphere_m))
-                reached = (await session.execute(last)).scalar()
-            if reached is None or reached > within_m:
-                return rows  # the walk covered the whole radius (or the whole table)
+                horizon = rows[-1].sphere_m if reach is None else sphere_horizon(lat, lon, rows[-1].sphere_m, within_m)
+                return Walk(rows, horizon, matched)
+            if reached is None or reached > within or count < walk_length:
+                return Walk(rows, math.inf)  # the walk covered the whole radius (or the whole table)
             growth = math.ceil(limit / max(len(rows), 1) * 1.5)
             walk_length *= min(16, max(2, growth))
         # A selective filter in a dense area: gather the radius in one bitmap scan instead.
-        query = base.add_columns(distance).where(self.within(lat, lon, within_m))
+        sphere = self.sphere_distance(lat, lon)
+        query = base.add_columns(sphere).where(self.within(lat, lon, within_m))
         if beyond_m > 0:
-            query = query.where(distance >= beyond_m)
-        return _candidates(await session.execute(query.order_by(distance, Location.id).limit(limit)))
+            query = query.where(sphere >= beyond_m)
+        return _sphere_walk(_candidates(await session.execute(query.order_by(sphere, Location.id).limit(limit))), limit)
 
 
 class SqliteBackend(SearchBackend):
@@ -235,7 +309,7 @@ class SqliteBackend(SearchBackend):
     def json_values(self, column: Any) -> Any:
         return func.json_each(column).table_valued("value").alias("element")
 
-    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit):  # noqa: ANN001
+    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, share=0.25):  # noqa: ANN001, ARG002
         distance = self.sphere_distance(lat, lon)
         step = max(self.FIRST_STEP_M, beyond_m * 1.5)
         while True:
@@ -246,7 +320,7 @@ class SqliteBackend(SearchBackend):
                 query = query.where(distance >= beyond_m)
             rows = _candidates(await session.execute(query.order_by(distance).limit(limit)))
             if len(rows) >= limit or reach >= within_m:
-                return rows
+                return _sphere_walk(rows, limit)
             step *= 4
 
 

@@ -101,18 +101,24 @@ class SearchService:
         if not hits:
             return []
         provider_ids = list({hit.provider_id for hit in hits})
-        providers = {row.id: row for row in await session.execute(select(*_SUMMARY).where(Provider.id.in_(provider_ids)))}
-        codes: dict[uuid.UUID, tuple[list[str], list[str]]] = {pid: ([], []) for pid in provider_ids}
-        for pid, code in await session.execute(
-            select(ProviderCondition.provider_id, ProviderCondition.condition_code).where(
-                ProviderCondition.provider_id.in_(provider_ids)
-            )
+        # Each provider's codes come joined into one string by a subquery, in the same statement.
+        condition_codes = (
+            select(func.aggregate_strings(ProviderCondition.condition_code, ","))
+            .where(ProviderCondition.provider_id == Provider.id)
+            .scalar_subquery()
+        )
+        service_codes = (
+            select(func.aggregate_strings(ProviderService.service_code, ","))
+            .where(ProviderService.provider_id == Provider.id)
+            .scalar_subquery()
+        )
+        providers: dict[uuid.UUID, Any] = {}
+        codes: dict[uuid.UUID, tuple[list[str], list[str]]] = {}
+        for row in await session.execute(
+            select(*_SUMMARY, condition_codes, service_codes).where(Provider.id.in_(provider_ids))
         ):
-            codes[pid][0].append(code)
-        for pid, code in await session.execute(
-            select(ProviderService.provider_id, ProviderService.service_code).where(ProviderService.provider_id.in_(provider_ids))
-        ):
-            codes[pid][1].append(code)
+            providers[row[0]] = row
+            codes[row[0]] = (row[-2].split(",") if row[-2] else [], row[-1].split(",") if row[-1] else [])
         names = (await self.taxonomy.names(session, "condition"), await self.taxonomy.names(session, "service"))
         location_ids = [hit.location_id for hit in hits if hit.location_id is not None]
         locations = {row.id: row for row in await session.execute(select(*_LOCATION).where(Location.id.in_(location_ids)))}
@@ -240,8 +246,9 @@ class _Search:
             .where(*self.provider_where, *self.location_where)
         )
         fetch = wanted + 8
+        shape = self._shape()
         while True:
-            candidates = await self.backend.nearest(
+            walk = await self.backend.nearest(
                 self.session,
                 base,
                 lat,
@@ -249,10 +256,14 @@ class _Search:
                 within_m=reach,
                 beyond_m=after_distance / (1 + SPHERE_ERROR),
                 limit=fetch,
+                share=_SHARES.get(shape, 0.25),
             )
-            exhausted = len(candidates) < fetch
+            if walk.share is not None:
+                _SHARES.learn(shape, walk.share)
+            candidates = walk.candidates
+            exhausted = walk.horizon_m == math.inf
             # No location left unfetched can be nearer than this on the ellipsoid.
-            horizon = math.inf if exhausted else candidates[-1].sphere_m * (1 - SPHERE_ERROR)
+            horizon = walk.horizon_m * (1 - SPHERE_ERROR)
             if query.group == "location":
                 ranked = sorted(
                     (d, c.location_id, c.provider_id)
@@ -296,6 +307,15 @@ class _Search:
         if after:
             ranked = [r for r in ranked if (r[0], r[1]) > (float(after[0]), str(after[1]))]
         return [Hit(pid, lid, d, [0, d, key]) for d, key, lid, pid in ranked]
+
+    def _shape(self) -> tuple[Any, ...]:
+        """Which filters this search applies: searches alike match alike shares of what they walk."""
+        query = self.query
+        return tuple(
+            (name, repr(value))
+            for name in _FILTERS
+            if (value := getattr(query, name)) not in (None, [], False) or (name in _BOOLEANS and value is False)
+        )
 
     def _box_reach(self) -> float:
         box = self.query.box
@@ -436,6 +456,37 @@ class _Search:
             counts.sort(key=lambda f: (-f.count, f.value))
         return Facets(**found), total
 
+
+_FILTERS = (
+    "conditions", "condition_match", "services", "routes", "credentials", "specialties", "telehealth",
+    "accepting_new_patients", "insurance", "payment", "languages", "max_price", "verified", "open_at", "words",
+)  # fmt: skip
+_BOOLEANS = {"telehealth", "accepting_new_patients", "verified"}
+
+
+class _Shares:
+    """What share of the walked locations matched, per search shape, as a moving average.
+
+    It sizes the first walk of the next search alike, so that one walk usually suffices. Only a
+    guess: a wrong one costs a second walk, never a wrong answer.
+    """
+
+    LIMIT = 2_000
+
+    def __init__(self) -> None:
+        self._shares: dict[tuple[Any, ...], float] = {}
+
+    def get(self, shape: tuple[Any, ...], default: float) -> float:
+        return self._shares.get(shape, default)
+
+    def learn(self, shape: tuple[Any, ...], share: float) -> None:
+        if len(self._shares) >= self.LIMIT and shape not in self._shares:
+            self._shares.clear()
+        known = self._shares.get(shape)
+        self._shares[shape] = share if known is None else known * 0.8 + share * 0.2
+
+
+_SHARES = _Shares()
 
 _BOOLEAN_FACETS = {"telehealth", "accepting_new_patients"}
 
