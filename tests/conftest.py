@@ -26,6 +26,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 #: The admin, changing a listing whatever its current version (If-Match: *).
 ADMIN_ANY = {**ADMIN, "If-Match": "*"}
 LISTING_TABLES = (
+    "feed_entry",
     "verification_record",
     "api_key",
     "pending_change",

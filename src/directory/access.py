@@ -118,6 +118,15 @@ def ensure_admin(caller: Caller) -> None:
         raise PermissionDenied("only administrators may do this")
 
 
+def ensure_sync(caller: Caller) -> None:
+    """The change feed, exports and webhooks: partner keys with the sync scope, and administrators."""
+    if caller.is_admin or (caller.role is Role.partner and "sync" in caller.scopes):
+        return
+    if caller.role is Role.anonymous:
+        raise NotAuthenticated("syncing needs a partner API key with the sync scope (X-API-Key)")
+    raise PermissionDenied("syncing needs a partner API key with the sync scope, or an administrator")
+
+
 async def can_change(session: AsyncSession, caller: Caller, provider_id: uuid.UUID) -> bool:
     """Moderators change any listing; a provider account only the listings it owns."""
     if caller.moderates:
@@ -158,3 +167,8 @@ def ensure_status_allowed(caller: Caller, status: str | None, current: str | Non
 def writers_only(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     """Route guard: runs before the body is read, so an anonymous write is a 401, not a 422."""
     ensure_can_write(identify(connection, connection.app.state.settings))
+
+
+def sync_only(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """Route guard for the sync routes: a partner key with the sync scope, or an administrator."""
+    ensure_sync(identify(connection, connection.app.state.settings))

@@ -35,6 +35,7 @@ from directory.partners.service import ApiKeyService
 from directory.ratelimit import limit_store
 from directory.search.backends import backend_for
 from directory.search.routes import search
+from directory.sync.routes import export_providers, list_changes
 from directory.search.service import SearchService
 from directory.settings import Settings, get_settings, with_secret
 from directory.taxonomy.routes import TaxonomyController
@@ -63,6 +64,7 @@ def _openapi() -> OpenAPIConfig:
         use_handler_docstrings=True,
         tags=[
             Tag(name="search", description="Find providers near a place"),
+            Tag(name="sync", description="Mirror the directory: change feed, bulk export, webhooks"),
             Tag(name="listings", description="Providers (clinics) with their locations and clinicians"),
             Tag(name="accounts", description="Provider accounts and bearer tokens"),
             Tag(name="moderation", description="Reviewing listings, claims and trust changes (moderators)"),
@@ -144,6 +146,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             ready,
             search,
+            list_changes,
+            export_providers,
             ProviderController,
             AccountController,
             ModerationController,

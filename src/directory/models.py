@@ -7,6 +7,7 @@ from directory.geocoding.models import GeocodeCacheEntry
 from directory.listings.history import ListingChange
 from directory.moderation.models import Claim, PendingChange
 from directory.partners.models import ApiKey
+from directory.sync.models import FeedEntry
 from directory.verification.models import VerificationRecord
 from directory.listings.models import (
     Clinician,
@@ -40,5 +41,6 @@ __all__ = [
     "ProviderService",
     "Service",
     "VerificationRecord",
+    "FeedEntry",
     "metadata",
 ]

@@ -17,6 +17,7 @@ from directory.bench.data import Listing, listings
 from directory.database import Database
 from directory.seeding import load_taxonomy
 from directory.settings import Settings
+from directory.sync.feed import BACKFILL_SQL
 
 BATCH = 20_000
 
@@ -106,6 +107,7 @@ async def _load_postgres(url: str, generated) -> None:  # noqa: ANN001
                 await connection.copy_records_to_table("location", records=locations, columns=LOCATION_COLUMNS)
                 await connection.copy_records_to_table("provider_condition", records=conditions, columns=("provider_id", "condition_code"))
                 await connection.copy_records_to_table("provider_service", records=services, columns=("provider_id", "service_code"))
+        await connection.execute(BACKFILL_SQL)  # partners following the feed see the loaded listings
     finally:
         await connection.close()
     # Outside any transaction: sets the visibility map, so index-only scans stay index-only.
@@ -145,6 +147,7 @@ def _load_sqlite(path: str, generated) -> None:  # noqa: ANN001
                 )
                 connection.executemany("INSERT INTO provider_condition VALUES (?, ?)", map(convert, conditions))
                 connection.executemany("INSERT INTO provider_service (provider_id, service_code) VALUES (?, ?)", map(convert, services))
+            connection.execute(BACKFILL_SQL)
         connection.execute("ANALYZE")
     finally:
         connection.close()

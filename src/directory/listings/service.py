@@ -58,6 +58,7 @@ from directory.listings.schemas import (
     ProviderUpdate,
 )
 from directory.listings.slugs import slugify, unique_slug
+from directory.sync.feed import touch
 from directory.taxonomy.models import Condition, Service
 
 _PROVIDER_SCALARS = (
@@ -70,7 +71,7 @@ _LOCATION_SCALARS = (
 _CLINICIAN_SCALARS = "first_name last_name credential specialty npi board_certifications".split()
 
 
-def _full_listing(for_change: bool = False) -> Select[tuple[Provider]]:
+def full_listing(for_change: bool = False) -> Select[tuple[Provider]]:
     """A listing with everything it shows; for a change, also the rows derived from its hours."""
     locations = selectinload(Provider.locations)
     if for_change:
@@ -124,7 +125,7 @@ class ListingService:
         limit: int,
         cursor: str | None,
     ) -> ProviderPage:
-        query = _full_listing().where(access.readable_providers(caller))
+        query = full_listing().where(access.readable_providers(caller))
         if status:
             query = query.where(Provider.status.in_([s.value for s in status]))
         if state:
@@ -153,7 +154,7 @@ class ListingService:
     async def _load(
         self, session: AsyncSession, caller: Caller, key: str | uuid.UUID, *, for_change: bool = False
     ) -> Provider:
-        query = _full_listing(for_change).where(access.readable_providers(caller))
+        query = full_listing(for_change).where(access.readable_providers(caller))
         provider_id = _as_uuid(key)
         query = query.where(Provider.id == provider_id) if provider_id else query.where(Provider.slug == str(key))
         provider = (await session.execute(query)).scalar_one_or_none()
@@ -210,6 +211,7 @@ class ListingService:
             if caller.account_id is not None:
                 session.add(ProviderOwner(provider_id=provider.id, account_id=caller.account_id))
             record_change(session, provider.id, caller, "created", diff({}, _snapshot(provider)))
+            touch(session, provider.id)
             await _flush(session)
             provider_id = provider.id
         return await self.get(session, caller, str(provider_id))
@@ -531,6 +533,7 @@ async def bump_version(session: AsyncSession, provider: Provider) -> None:
         raise PreconditionFailed("the listing was changed meanwhile; reload it and apply your change again")
     provider.version += 1
     provider.updated_at = now
+    touch(session, provider.id)
 
 
 def record_change(session: AsyncSession, provider_id: uuid.UUID, caller: Caller, action: str, changes: dict[str, Any], reason: str | None = None) -> None:

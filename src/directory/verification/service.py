@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from directory.accounts.models import AccountNpi
 from directory.columns import utcnow
+from directory.sync.feed import touch
 from directory.listings.models import Clinician, Provider, ProviderClinician, VerificationStatus
 from directory.verification.checks import Outcome, check_clinician, check_organization
 from directory.verification.models import VerificationRecord
@@ -165,6 +166,7 @@ class VerificationService:
             await session.execute(
                 update(Provider).where(Provider.id == provider_id).values(**values).execution_options(synchronize_session=False)
             )
+            touch(session, provider_id)
             for clinician_id, result in clinician_results.items():
                 await session.execute(
                     update(Clinician).where(Clinician.id == clinician_id).values(verification_status=result)

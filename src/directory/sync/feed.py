@@ -1,0 +1,96 @@
+"""Writing the change feed, in the same transaction as the change it describes.
+
+Write paths call ``touch(session, provider_id)``; just before the transaction commits, each touched
+listing is compared with its last feed entry and, if the public picture changed, a new entry is
+added. On PostgreSQL the entries are written under a transaction-level advisory lock, so their
+sequence numbers are handed out in commit order: a partner that has read entry N can never later
+find a new entry below N. (SQLite runs one write transaction at a time anyway.)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from directory.columns import utcnow
+from directory.listings.models import Provider, ProviderStatus
+from directory.sync.models import ChangeKind, FeedEntry
+
+_TOUCHED = "feed_touched"
+#: Any constant: the lock that orders feed entries by commit.
+FEED_LOCK = 7_204_311
+
+
+def touch(session: AsyncSession | Session, provider_id: uuid.UUID) -> None:
+    """Note that this listing changed in the current transaction."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    sync.info.setdefault(_TOUCHED, set()).add(provider_id)
+
+
+def next_kind(published: bool, last_kind: str | None) -> ChangeKind | None:
+    """What a partner must do now, given whether the listing is public and what it was last told."""
+    shown = last_kind is not None and last_kind != ChangeKind.removed.value
+    if published:
+        return ChangeKind.updated if shown else ChangeKind.created
+    return ChangeKind.removed if shown else None
+
+
+def write_entries(session: Session, provider_ids: Iterable[uuid.UUID]) -> int:
+    """Add the feed entries these listings need; synchronous, inside the committing transaction."""
+    ids = sorted(set(provider_ids))
+    if not ids:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+    last = (
+        select(FeedEntry.provider_id, func.max(FeedEntry.seq).label("seq"))
+        .where(FeedEntry.provider_id.in_(ids))
+        .group_by(FeedEntry.provider_id)
+        .subquery()
+    )
+    last_kinds = dict(session.execute(select(FeedEntry.provider_id, FeedEntry.kind).join(last, last.c.seq == FeedEntry.seq)).all())
+    rows = session.execute(select(Provider.id, Provider.status, Provider.version).where(Provider.id.in_(ids))).all()
+    present = {row.id: row for row in rows}
+    now = utcnow()
+    written = 0
+    for provider_id in ids:
+        row = present.get(provider_id)
+        published = row is not None and row.status == ProviderStatus.published.value
+        kind = next_kind(published, last_kinds.get(provider_id))
+        if kind is None:
+            continue
+        session.add(FeedEntry(provider_id=provider_id, version=row.version if row is not None else 0, kind=kind.value, at=now))
+        written += 1
+    session.flush()
+    return written
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    touched: set[uuid.UUID] | None = session.info.pop(_TOUCHED, None)
+    if touched:
+        session.flush()
+        write_entries(session, touched)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
+
+
+#: Seeds the feed with every published listing that has no entry yet, for loads that bypass the API.
+BACKFILL_SQL = (
+    "INSERT INTO feed_entry (provider_id, version, kind, at) "
+    "SELECT p.id, p.version, 'created', p.updated_at FROM provider p "
+    "WHERE p.status = 'published' AND NOT EXISTS (SELECT 1 FROM feed_entry f WHERE f.provider_id = p.id) "
+    "ORDER BY p.updated_at, p.id"
+)
+
+
+def backfill_statement() -> Any:
+    return text(BACKFILL_SQL)
