@@ -26,6 +26,8 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 #: The admin, changing a listing whatever its current version (If-Match: *).
 ADMIN_ANY = {**ADMIN, "If-Match": "*"}
 LISTING_TABLES = (
+    "webhook_delivery",
+    "webhook_subscription",
     "feed_entry",
     "verification_record",
     "api_key",
@@ -66,6 +68,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         # Tests make many requests a minute from one address; the rate-limit tests lower this.
         "anonymous_rate_limit": 1_000_000,
         "verification_worker": False,
+        "webhook_worker": False,
     }
     values.update(overrides)
     return Settings(**values)

@@ -15,7 +15,7 @@ def test_db_upgrade_then_seed_on_a_fresh_sqlite_file(tmp_path):
         return done.stdout
 
     run("db", "upgrade")
-    assert "database: 0006; code: 0006" in run("db", "current")
+    assert "database: 0008; code: 0008" in run("db", "current")
     assert "sample listings added: 0" in run("seed", "--taxonomy-only")
     first = run("seed", "--if-empty")
     assert "sample listings added: 8" in first  # 80-odd

@@ -38,6 +38,8 @@ class Caller:
     account_id: uuid.UUID | None = None
     scopes: tuple[str, ...] = ()
     """A partner key's scopes: read, sync."""
+    key_id: uuid.UUID | None = None
+    """The partner key's id, for what a partner owns (webhook subscriptions)."""
 
     @property
     def is_admin(self) -> bool:
@@ -67,7 +69,7 @@ def identify(connection: ASGIConnection, settings: Settings) -> Caller:
     header = connection.headers.get("authorization")
     if not header:
         key = connection.scope.get("state", {}).get("api_key")
-        return Caller(Role.partner, scopes=key.scopes) if key is not None else ANONYMOUS
+        return Caller(Role.partner, scopes=key.scopes, key_id=key.id) if key is not None else ANONYMOUS
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:

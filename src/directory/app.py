@@ -35,7 +35,8 @@ from directory.partners.service import ApiKeyService
 from directory.ratelimit import limit_store
 from directory.search.backends import backend_for
 from directory.search.routes import search
-from directory.sync.routes import export_providers, list_changes
+from directory.sync.routes import WebhookController, export_providers, list_changes
+from directory.sync.webhooks import WebhookSender
 from directory.search.service import SearchService
 from directory.settings import Settings, get_settings, with_secret
 from directory.taxonomy.routes import TaxonomyController
@@ -124,18 +125,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
         app.state.verification = verification = VerificationService(database.writer, registry)
         # Verification runs off the request path, in this process unless turned off.
-        worker = (
-            asyncio.create_task(verification.work(settings.verification_interval_seconds))
-            if settings.verification_worker
-            else None
-        )
+        app.state.webhooks = sender = WebhookSender(database.writer, settings)
+        # Verification and webhook deliveries run off the request path, in this process unless turned off.
+        workers = []
+        if settings.verification_worker:
+            workers.append(asyncio.create_task(verification.work(settings.verification_interval_seconds)))
+        if settings.webhook_worker:
+            workers.append(asyncio.create_task(sender.work(settings.webhook_interval_seconds)))
         try:
             yield
         finally:
-            if worker is not None:
+            for worker in workers:
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
+            await sender.close()
             await registry.close()
             await geocoder.close()
             await limits.close()
@@ -148,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             search,
             list_changes,
             export_providers,
+            WebhookController,
             ProviderController,
             AccountController,
             ModerationController,

@@ -7,7 +7,7 @@ from directory.geocoding.models import GeocodeCacheEntry
 from directory.listings.history import ListingChange
 from directory.moderation.models import Claim, PendingChange
 from directory.partners.models import ApiKey
-from directory.sync.models import FeedEntry
+from directory.sync.models import FeedEntry, WebhookDelivery, WebhookSubscription
 from directory.verification.models import VerificationRecord
 from directory.listings.models import (
     Clinician,
@@ -42,5 +42,7 @@ __all__ = [
     "Service",
     "VerificationRecord",
     "FeedEntry",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "metadata",
 ]

@@ -58,13 +58,25 @@ class Settings(BaseSettings):
     verification_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     verification_max_age_days: int = Field(default=365, ge=1)
     """A listing not re-verified within this many days is flagged stale."""
+    webhook_worker: bool = True
+    """Send webhook deliveries from inside the API process (turn off where a separate one runs)."""
+    webhook_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    webhook_timeout: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_pause_after: int = Field(default=5, ge=1, le=1000)
+    """Pause a subscription after this many deliveries in a row failed for good."""
+    webhook_retry_base_seconds: float = Field(default=30.0, ge=0, le=3600)
+    webhook_allow_http: bool = False
+    """Accept http:// endpoints (tests and local development only)."""
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Private networks endpoints may resolve to anyway, comma-separated (e.g. 127.0.0.1/32 for a local receiver)."""
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "webhook_allowed_networks", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_lists(cls, value: object) -> object:
         # A comma-separated list reads better in an environment variable than JSON.
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]

@@ -210,6 +210,7 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
         **os.environ,
         "DIRECTORY_DATABASE_URL": url,
         "DIRECTORY_VERIFICATION_WORKER": "false",
+        "DIRECTORY_WEBHOOK_WORKER": "false",
         "DIRECTORY_ANONYMOUS_RATE_LIMIT": str(10**9),
         "DIRECTORY_LOG_LEVEL": "WARNING",
         "DIRECTORY_SECRET_KEY": os.environ.get("DIRECTORY_SECRET_KEY") or secrets.token_urlsafe(48),

@@ -218,7 +218,7 @@ class PostgisBackend(SearchBackend):
             )
             # The plain-degree distance is never less than the sphere's in radians (the plate
             # carrée only stretches), so a location beyond ``beyond_m`` lies beyond this many degrees.
-            walk = (planar, reach, math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-9))
+            walk = (planar, reach, math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-6))
         distance, within, beyond = walk
         if reach is not None:
             # A walk in plain degrees proves a narrower disc on the sphere: take more to prove ``limit``.

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from directory.columns import utcnow
 from directory.listings.models import Provider, ProviderStatus
+from directory.sync import webhooks
 from directory.sync.models import ChangeKind, FeedEntry
 
 _TOUCHED = "feed_touched"
@@ -57,17 +58,19 @@ def write_entries(session: Session, provider_ids: Iterable[uuid.UUID]) -> int:
     rows = session.execute(select(Provider.id, Provider.status, Provider.version).where(Provider.id.in_(ids))).all()
     present = {row.id: row for row in rows}
     now = utcnow()
-    written = 0
+    entries = []
     for provider_id in ids:
         row = present.get(provider_id)
         published = row is not None and row.status == ProviderStatus.published.value
         kind = next_kind(published, last_kinds.get(provider_id))
         if kind is None:
             continue
-        session.add(FeedEntry(provider_id=provider_id, version=row.version if row is not None else 0, kind=kind.value, at=now))
-        written += 1
+        entries.append(FeedEntry(provider_id=provider_id, version=row.version if row is not None else 0, kind=kind.value, at=now))
+    session.add_all(entries)
     session.flush()
-    return written
+    webhooks.enqueue(session, entries)
+    session.flush()
+    return len(entries)
 
 
 @event.listens_for(Session, "before_commit")

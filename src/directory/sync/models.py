@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, Index, Uuid
+from sqlalchemy import Column, ForeignKey, Index, Uuid
 from sqlmodel import Field, SQLModel
 
-from directory.columns import BigKey, UTCDateTime, utcnow
+from directory.columns import BigKey, JSONValue, UTCDateTime, utcnow
 
 
 class ChangeKind(str, enum.Enum):
@@ -31,3 +32,57 @@ class FeedEntry(SQLModel, table=True):
     version: int
     kind: str = Field(max_length=10)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebhookStatus(str, enum.Enum):
+    active = "active"
+    paused = "paused"
+
+
+#: The feed's kinds as webhook event types.
+EVENTS = {"created": "listing.published", "updated": "listing.updated", "removed": "listing.removed"}
+
+
+class WebhookSubscription(SQLModel, table=True):
+    __tablename__ = "webhook_subscription"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_key_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, index=True))
+    """The partner key that registered it; null when an administrator did."""
+    url: str = Field(max_length=2000)
+    events: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    secret: str = Field(max_length=100)
+    """Signs every delivery; shown to the owner once, when the subscription is made."""
+    status: str = Field(default=WebhookStatus.active.value, max_length=10)
+    failures_in_row: int = 0
+    paused_reason: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DeliveryStatus(str, enum.Enum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+
+
+class WebhookDelivery(SQLModel, table=True):
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_subscription", "subscription_id", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigKey, primary_key=True)
+    subscription_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("webhook_subscription.id", ondelete="CASCADE"), nullable=False)
+    )
+    event: str = Field(max_length=40)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+    status: str = Field(default=DeliveryStatus.pending.value, max_length=10)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from litestar import get
+from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.access import sync_only
-from directory.sync import service
-from directory.sync.schemas import ChangePage
+from directory.access import Caller, sync_only
+from directory.columns import utcnow
+from directory.sync import service, webhooks
+from directory.sync.models import WebhookDelivery, WebhookSubscription
+from directory.sync.schemas import (
+    ChangePage,
+    DeliveryPublic,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookPublic,
+    WebhookUpdate,
+)
 
 SYNC_SECURITY = [{"apiKey": []}, {"bearer": []}]
 NDJSON = "application/x-ndjson"
@@ -89,3 +101,118 @@ async def export_providers(
                 yield chunk
 
     return Stream(lines(), media_type=NDJSON, headers={"X-Feed-Cursor": str(position), "Cache-Control": "no-store"})
+
+
+class WebhookController(Controller):
+    path = "/v1/webhooks"
+    tags = ["sync"]
+    guards = [sync_only]
+    security = SYNC_SECURITY
+
+    @post("/", status_code=HTTP_201_CREATED, summary="Subscribe an endpoint to listing events")
+    async def create_webhook(
+        self, data: JSONBody[WebhookCreate], state: State, writer: NamedDependency[AsyncSession], caller: NamedDependency[Caller]
+    ) -> WebhookCreated:
+        """Deliveries are POSTed as JSON, signed (see the README's Webhooks section), retried with
+        backoff when the endpoint fails, and the subscription is paused if it keeps failing. The
+        `secret` is in this answer only. The endpoint must be public HTTPS.
+
+        Who: partner keys with the sync scope, and administrators.
+        """
+        await webhooks.check_url(data.url, state.settings)
+        subscription = WebhookSubscription(
+            owner_key_id=caller.key_id, url=data.url, events=sorted(set(data.events)), secret=webhooks.new_secret()
+        )
+        async with writer.begin():
+            writer.add(subscription)
+        return WebhookCreated(**_public(subscription).model_dump(), secret=subscription.secret)
+
+    @get("/", summary="Your webhook subscriptions")
+    async def list_webhooks(self, reader: NamedDependency[AsyncSession], caller: NamedDependency[Caller]) -> list[WebhookPublic]:
+        """The subscriptions of the calling key (administrators: all of them).
+
+        Who: partner keys with the sync scope, and administrators.
+        """
+        rows = await reader.execute(select(WebhookSubscription).where(webhooks.owned(caller)).order_by(WebhookSubscription.created_at))
+        return [_public(subscription) for subscription in rows.scalars()]
+
+    @get("/{subscription_id:uuid}", summary="A webhook subscription and its recent deliveries")
+    async def get_webhook(
+        self, subscription_id: FromPath[uuid.UUID], reader: NamedDependency[AsyncSession], caller: NamedDependency[Caller]
+    ) -> WebhookPublic:
+        """With its newest 20 deliveries: their status, attempts, last HTTP status and error.
+
+        Who: the key that made it, and administrators.
+        """
+        subscription = await webhooks.find(reader, caller, subscription_id)
+        deliveries = await reader.execute(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.subscription_id == subscription.id)
+            .order_by(WebhookDelivery.id.desc())
+            .limit(20)
+        )
+        public = _public(subscription)
+        public.recent_deliveries = [
+            DeliveryPublic.model_validate(delivery, from_attributes=True) for delivery in deliveries.scalars()
+        ]
+        for delivery in public.recent_deliveries:
+            if delivery.status != "pending":
+                delivery.next_attempt_at = None
+        return public
+
+    @patch("/{subscription_id:uuid}", summary="Change, pause or resume a webhook subscription")
+    async def update_webhook(
+        self,
+        subscription_id: FromPath[uuid.UUID],
+        data: JSONBody[WebhookUpdate],
+        state: State,
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+    ) -> WebhookPublic:
+        """`status: active` resumes a paused subscription; events that happened while it was paused
+        were not queued for it: catch up from the change feed, starting at the `cursor` of the last
+        delivery you received.
+
+        Who: the key that made it, and administrators.
+        """
+        if data.url is not None:
+            await webhooks.check_url(data.url, state.settings)
+        async with writer.begin():
+            subscription = await webhooks.find(writer, caller, subscription_id)
+            if data.url is not None:
+                subscription.url = data.url
+            if data.events is not None:
+                subscription.events = sorted(set(data.events))
+            if data.status is not None:
+                subscription.status = data.status
+                if data.status == "active":
+                    subscription.failures_in_row = 0
+                    subscription.paused_reason = None
+                else:
+                    subscription.paused_reason = "paused by its owner"
+            subscription.updated_at = utcnow()
+        return _public(subscription)
+
+    @delete("/{subscription_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Delete a webhook subscription")
+    async def delete_webhook(
+        self, subscription_id: FromPath[uuid.UUID], writer: NamedDependency[AsyncSession], caller: NamedDependency[Caller]
+    ) -> None:
+        """Its pending deliveries go with it.
+
+        Who: the key that made it, and administrators.
+        """
+        async with writer.begin():
+            await writer.delete(await webhooks.find(writer, caller, subscription_id))
+
+
+def _public(subscription: WebhookSubscription) -> WebhookPublic:
+    return WebhookPublic(
+        id=subscription.id,
+        url=subscription.url,
+        events=list(subscription.events),
+        status=subscription.status,
+        paused_reason=subscription.paused_reason,
+        failures_in_row=subscription.failures_in_row,
+        created_at=subscription.created_at,
+        updated_at=subscription.updated_at,
+    )

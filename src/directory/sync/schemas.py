@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from directory.sync.models import ChangeKind
 
@@ -24,3 +25,51 @@ class ChangePage(BaseModel):
         description="pass as `after` for the next page; when `has_more` is false, poll with it later for new changes"
     )
     has_more: bool = Field(description="true when more entries wait right now")
+
+
+EventName = Literal["listing.published", "listing.updated", "listing.removed"]
+ALL_EVENTS: list[EventName] = ["listing.published", "listing.updated", "listing.removed"]
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=8, max_length=2000, description="your HTTPS endpoint", examples=["https://partner.example/hooks/directory"])
+    events: list[EventName] = Field(default_factory=lambda: list(ALL_EVENTS), min_length=1, description="the events to receive; all three by default")
+
+
+class WebhookUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, min_length=8, max_length=2000)
+    events: list[EventName] | None = Field(default=None, min_length=1)
+    status: Literal["active", "paused"] | None = Field(default=None, description="active resumes a paused subscription")
+
+
+class DeliveryPublic(BaseModel):
+    id: int
+    event: str
+    status: str = Field(description="pending, delivered or failed (gave up after the last attempt)")
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any]
+
+
+class WebhookPublic(BaseModel):
+    id: uuid.UUID
+    url: str
+    events: list[str]
+    status: str = Field(description="active, or paused (by you, or after failing again and again: see paused_reason)")
+    paused_reason: str | None
+    failures_in_row: int
+    created_at: datetime
+    updated_at: datetime
+    recent_deliveries: list[DeliveryPublic] | None = Field(default=None, description="the newest 20, on GET of one subscription")
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="signs every delivery (webhook-signature); shown only in this answer")

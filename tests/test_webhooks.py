@@ -1,0 +1,166 @@
+"""Webhooks: signed deliveries from a stored queue, retries, pausing, and the SSRF guard."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from conftest import ADMIN, empty_listings, make_settings
+from directory.app import create_app
+from directory.database import Database
+from directory.sync.webhooks import WebhookSender
+from factories import account, assert_problem, changing, create
+from fake_http import LocalReceiver
+
+LOCAL = {"webhook_allow_http": True, "webhook_allowed_networks": ["127.0.0.1/32"], "webhook_retry_base_seconds": 0}
+FLAKY = {**LOCAL, "webhook_pause_after": 3, "webhook_max_attempts": 2}
+
+
+async def run_worker(database_url: str, passes: int | None = None) -> None:
+    """A worker of its own, as a separate process would run it: until nothing is due, or ``passes``."""
+    settings = make_settings(database_url, **FLAKY)
+    database = Database.from_settings(settings)
+    sender = WebhookSender(database.writer, settings)
+    try:
+        for _ in range(passes or 1000):
+            if not await sender.run_due() and passes is None:
+                break
+    finally:
+        await sender.close()
+        await database.dispose()
+
+
+async def sync_key(client, name: str = "Mirror") -> dict[str, str]:
+    body = {"name": name, "owner_contact": "dev@mirror.example", "scopes": ["read", "sync"], "rate_limit": 100_000}
+    response = await client.post("/v1/admin/api-keys", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return {"X-API-Key": response.json()["key"]}
+
+
+@pytest.fixture
+async def local_client(database_url):
+    await empty_listings(database_url)
+    async with AsyncTestClient(app=create_app(make_settings(database_url, **FLAKY))) as client:
+        yield client
+
+
+@pytest.fixture
+def receiver():
+    server = LocalReceiver()
+    yield server
+    server.close()
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """What a receiver does, written from the README's description alone."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(hmac.compare_digest(part.removeprefix("v1,"), expected) for part in headers["webhook-signature"].split())
+
+
+async def test_endpoints_on_private_addresses_or_plain_http_are_refused(client):
+    key = await sync_key(client)
+    for url in [
+        "http://hooks.example.org/x",  # plain http
+        "https://127.0.0.1/hooks",  # loopback
+        "https://169.254.169.254/latest/meta-data",  # cloud metadata
+        "https://10.1.2.3/hooks",
+        "https://[::1]/hooks",
+        "https://[::ffff:127.0.0.1]/hooks",
+        "https://localhost/hooks",
+        "https://user:pw@hooks.example.org/x",
+        "https://no-such-host.invalid/hooks",
+        "not a url at all",
+    ]:
+        assert_problem(await client.post("/v1/webhooks", json={"url": url}, headers=key), 422, "url")
+    assert_problem(await client.post("/v1/webhooks", json={"url": "https://hooks.example.org", "events": ["listing.eaten"]}, headers=key), 422, "events.0")
+    assert_problem(await client.post("/v1/webhooks", json={"url": "https://hooks.example.org/x"}), 401)
+    reader = await client.post("/v1/admin/api-keys", json={"name": "R", "owner_contact": "r@x.example", "scopes": ["read"]}, headers=ADMIN)
+    assert_problem(await client.post("/v1/webhooks", json={"url": "https://hooks.example.org/x"}, headers={"X-API-Key": reader.json()["key"]}), 403)
+    assert_problem(await client.get("/v1/webhooks", headers=await account(client)), 403)
+
+
+async def test_deliveries_are_signed_stored_and_shown_to_their_owner(local_client, receiver, database_url):
+    client = local_client
+    key = await sync_key(client)
+    created = await client.post("/v1/webhooks", json={"url": receiver.url}, headers=key)
+    assert created.status_code == 201, created.text
+    subscription = created.json()
+    assert subscription["secret"].startswith("whsec_") and subscription["status"] == "active"
+    listed = (await client.get("/v1/webhooks", headers=key)).json()
+    assert [s["id"] for s in listed] == [subscription["id"]] and "secret" not in listed[0]
+
+    listing = await create(client, name="Hooked Clinic")
+    await create(client, name="Quiet Draft", status="draft")  # drafts are nobody's business
+    await client.patch(f"/v1/providers/{listing['id']}", json={"description": "new"}, headers=changing(ADMIN))
+    await client.delete(f"/v1/providers/{listing['id']}", headers=changing(ADMIN))
+    assert receiver.received == []  # never sent on the request path
+    await run_worker(database_url)
+    bodies = receiver.bodies()
+    assert [(b["type"], b["data"]["id"], b["data"]["version"]) for b in bodies] == [
+        ("listing.published", listing["id"], 1),
+        ("listing.updated", listing["id"], 2),
+        ("listing.removed", listing["id"], 3),
+    ]
+    for headers, body in receiver.received:
+        assert verify(subscription["secret"], headers, body)
+        assert not verify("whsec_" + base64.b64encode(b"x" * 32).decode(), headers, body)
+    feed = (await client.get("/v1/changes", headers=key)).json()["items"]
+    assert [b["data"]["cursor"] for b in bodies] == [entry["cursor"] for entry in feed]
+
+    shown = (await client.get(f"/v1/webhooks/{subscription['id']}", headers=key)).json()
+    assert [(d["status"], d["attempts"], d["last_status_code"]) for d in shown["recent_deliveries"]] == [("delivered", 1, 204)] * 3
+    other = await sync_key(client, "Other")
+    assert_problem(await client.get(f"/v1/webhooks/{subscription['id']}", headers=other), 404)
+    assert (await client.get("/v1/webhooks", headers=other)).json() == []
+    events_only = await client.patch(f"/v1/webhooks/{subscription['id']}", json={"events": ["listing.removed"]}, headers=key)
+    assert events_only.json()["events"] == ["listing.removed"]
+    assert (await client.delete(f"/v1/webhooks/{subscription['id']}", headers=key)).status_code == 204
+    assert_problem(await client.get(f"/v1/webhooks/{subscription['id']}", headers=key), 404)
+
+
+async def test_a_failing_endpoint_is_retried_then_paused_with_the_reason(local_client, database_url):
+    client = local_client
+    receiver = LocalReceiver(statuses=[500] * 10)
+    try:
+        key = await sync_key(client)
+        subscription = (await client.post("/v1/webhooks", json={"url": receiver.url}, headers=key)).json()
+        await create(client, name="Flaky One")
+        await create(client, name="Flaky Two")
+        await run_worker(database_url, passes=5)
+        shown = (await client.get(f"/v1/webhooks/{subscription['id']}", headers=key)).json()
+        assert shown["status"] == "paused"
+        assert "3 failed attempts in a row" in shown["paused_reason"] and "HTTP 500" in shown["paused_reason"]
+        assert len(receiver.received) == 3  # nothing more is sent to a paused endpoint
+        deliveries = sorted((d["attempts"], d["status"], d["last_status_code"]) for d in shown["recent_deliveries"])
+        assert deliveries == [(1, "pending", 500), (2, "failed", 500)]  # retried, then given up after 2 attempts
+        receiver.statuses = []
+        resumed = await client.patch(f"/v1/webhooks/{subscription['id']}", json={"status": "active"}, headers=key)
+        assert resumed.json()["status"] == "active" and resumed.json()["paused_reason"] is None
+        await run_worker(database_url)
+        assert len(receiver.received) == 4 and receiver.bodies()[-1]["type"] == "listing.published"
+    finally:
+        receiver.close()
+
+
+async def test_pending_deliveries_survive_a_restart(database_url, receiver):
+    await empty_listings(database_url)
+    settings = make_settings(database_url, **LOCAL, webhook_worker=False)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        key = await sync_key(client)
+        assert (await client.post("/v1/webhooks", json={"url": receiver.url}, headers=key)).status_code == 201
+        listing = await create(client, name="Before The Restart")
+    assert receiver.received == []
+    restarted = make_settings(database_url, **LOCAL, webhook_worker=True, webhook_interval_seconds=0.05)
+    async with AsyncTestClient(app=create_app(restarted)):
+        for _ in range(200):
+            if receiver.received:
+                break
+            await asyncio.sleep(0.05)
+    assert [b["data"]["id"] for b in receiver.bodies()] == [listing["id"]]
