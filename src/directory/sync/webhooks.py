@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from directory.access import Caller
 from directory.columns import utcnow
+from directory.workers import drain_forever
 from directory.errors import InvalidInput, NotFound
 from directory.settings import Settings
 from directory.sync.models import EVENTS, DeliveryStatus, WebhookDelivery, WebhookStatus, WebhookSubscription
@@ -309,13 +310,5 @@ class WebhookSender:
             log.warning("webhook subscription %s %s", subscription.id, reason)
 
     async def work(self, interval: float) -> None:
-        """The background worker: send what is due, then sleep; forever, until cancelled."""
-        while True:
-            try:
-                while await self.run_due():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a bad moment must not stop the worker
-                log.exception("webhook worker pass failed")
-            await asyncio.sleep(interval)
+        """The background worker: forever, until cancelled."""
+        await drain_forever(self.run_due, interval, log, "webhook")

@@ -8,7 +8,6 @@ never check the same listing at once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from directory.accounts.models import AccountNpi
 from directory.columns import utcnow
+from directory.workers import drain_forever
 from directory.sync.feed import touch
 from directory.listings.models import Clinician, Provider, ProviderClinician, VerificationStatus
 from directory.verification.checks import Outcome, check_clinician, check_organization
@@ -175,16 +175,8 @@ class VerificationService:
         return status
 
     async def work(self, interval: float) -> None:
-        """The background worker: check what is due, then sleep; forever, until cancelled."""
-        while True:
-            try:
-                while await self.run_due():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep the worker alive; the error is logged
-                logger.exception("verification worker failed; retrying")
-            await asyncio.sleep(interval)
+        """The background worker: forever, until cancelled."""
+        await drain_forever(self.run_due, interval, logger, "verification")
 
 
 def _status(passed: bool) -> str:
