@@ -164,3 +164,27 @@ async def test_pending_deliveries_survive_a_restart(database_url, receiver):
                 break
             await asyncio.sleep(0.05)
     assert [b["data"]["id"] for b in receiver.bodies()] == [listing["id"]]
+
+
+async def test_a_delivery_to_an_endpoint_no_longer_allowed_is_refused_not_sent(local_client, receiver, database_url):
+    """Registered while 127.0.0.1 was allowed; the worker that sends runs without that allowance."""
+    client = local_client
+    key = await sync_key(client)
+    subscription = (await client.post("/v1/webhooks", json={"url": receiver.url}, headers=key)).json()
+    await create(client, name="Refused Clinic")
+    strict = make_settings(database_url, webhook_allow_http=True)
+    database = Database.from_settings(strict)
+    sender = WebhookSender(database.writer, strict)
+    try:
+        assert await sender.run_due() == 1
+    finally:
+        await sender.close()
+        await database.dispose()
+    assert receiver.received == []
+    delivery = (await client.get(f"/v1/webhooks/{subscription['id']}", headers=key)).json()["recent_deliveries"][0]
+    assert delivery["status"] == "pending" and delivery["last_error"].startswith("refused: the host resolves to 127.0.0.1")
+
+
+def test_allowed_networks_must_be_networks(database_url):
+    with pytest.raises(ValueError, match="not a network"):
+        make_settings(database_url, webhook_allowed_networks="127.0.0.1/32, the office")

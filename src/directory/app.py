@@ -124,7 +124,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.search = SearchService(backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key)
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
         app.state.verification = verification = VerificationService(database.writer, registry)
-        # Verification runs off the request path, in this process unless turned off.
         app.state.webhooks = sender = WebhookSender(database.writer, settings)
         # Verification and webhook deliveries run off the request path, in this process unless turned off.
         workers = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(default=5.0, gt=0, le=60)
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_pause_after: int = Field(default=5, ge=1, le=1000)
-    """Pause a subscription after this many deliveries in a row failed for good."""
+    """Pause a subscription after this many failed delivery attempts in a row."""
     webhook_retry_base_seconds: float = Field(default=30.0, ge=0, le=3600)
     webhook_allow_http: bool = False
     """Accept http:// endpoints (tests and local development only)."""
@@ -80,6 +81,16 @@ class Settings(BaseSettings):
         # A comma-separated list reads better in an environment variable than JSON.
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network such as 127.0.0.1/32 or 10.0.0.0/8") from None
         return value
 
 

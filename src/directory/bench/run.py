@@ -148,8 +148,9 @@ class Workload:
 
 
 # The statement behind query A, as the PostGIS backend issues it: a walk of the geometry index in
-# plain degrees, sized (as the backend learns to size it) so that one walk usually holds the page;
-# 0.45 degrees is the planar reach of 50.5 km at these latitudes.
+# plain degrees, sized as the backend learns to size it (a condition matches about 18% of the
+# walked locations in this data), so that one walk holds the page; 0.6 degrees is the planar reach
+# of 50.5 km (the radius and its 1% margin) at 40 degrees north.
 RAW_A = """
 WITH walk AS (
   SELECT id AS walk_id, geom <-> ST_SetSRID(ST_MakePoint($2, $1), 4326) AS walk_d

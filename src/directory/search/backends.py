@@ -164,7 +164,8 @@ def sphere_horizon(lat: float, lon: float, degrees: float, ceiling: float) -> fl
 
 
 class PostgisBackend(SearchBackend):
-    """Nearest-first walk of the GiST index on the geography (``<->``), the point a bound parameter."""
+    """Nearest-first walk of a GiST index (``<->``, the point a bound parameter): the geometry's in
+    plain degrees where that can be bounded on the sphere, the geography's elsewhere."""
 
     name = "postgis"
     _geog = literal_column("location.geog")
@@ -211,16 +212,14 @@ class PostgisBackend(SearchBackend):
         # sphere. Where plain degrees wrap (the antimeridian, the poles) it walks the geography.
         reach = planar_reach(lat, lon, within_m)
         if reach is None:
-            walk: tuple[Any, float, float] = (self.sphere_distance(lat, lon), within_m, beyond_m)
+            distance, within, beyond = self.sphere_distance(lat, lon), within_m, beyond_m
         else:
-            planar = self._geom.op("<->", return_type=Location.latitude.type)(
+            distance = self._geom.op("<->", return_type=Location.latitude.type)(
                 func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
             )
             # The plain-degree distance is never less than the sphere's in radians (the plate
             # carrée only stretches), so a location beyond ``beyond_m`` lies beyond this many degrees.
-            walk = (planar, reach, math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-6))
-        distance, within, beyond = walk
-        if reach is not None:
+            within, beyond = reach, math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-6)
             # A walk in plain degrees proves a narrower disc on the sphere: take more to prove ``limit``.
             proven = within_m / (math.radians(reach) * EARTH_RADIUS_M)
             limit = math.ceil(limit / max(proven, 0.05)) + 4
@@ -231,22 +230,20 @@ class PostgisBackend(SearchBackend):
                 walked = walked.where(distance >= beyond)
             walked = walked.order_by(distance).limit(walk_length).cte("walk")
             # Reach and length of the walk: whether it went past the radius or took in everything.
-            extent = select(func.max(walked.c.walk_d), func.count()).select_from(walked)
+            extent = (
+                select(func.max(walked.c.walk_d)).scalar_subquery(),
+                select(func.count()).select_from(walked).scalar_subquery(),
+            )
             query = (
                 base.join(walked, walked.c.walk_id == Location.id)
-                .add_columns(
-                    walked.c.walk_d,
-                    select(func.max(walked.c.walk_d)).scalar_subquery(),
-                    select(func.count()).select_from(walked).scalar_subquery(),
-                    func.count().over(),
-                )
+                .add_columns(walked.c.walk_d, *extent, func.count().over())
                 .where(walked.c.walk_d <= within)
                 .order_by(walked.c.walk_d, Location.id)
                 .limit(limit)
             )
             result = (await session.execute(query)).all()
             rows = _candidates(result)
-            reached, count = (result[0][5], result[0][6]) if result else (await session.execute(extent)).one()
+            reached, count = (result[0][5], result[0][6]) if result else (await session.execute(select(*extent))).one()
             matched = result[0][7] / count if result else 0.0
             if len(rows) >= limit:
                 horizon = rows[-1].sphere_m if reach is None else sphere_horizon(lat, lon, rows[-1].sphere_m, within_m)

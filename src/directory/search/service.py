@@ -311,11 +311,13 @@ class _Search:
     def _shape(self) -> tuple[Any, ...]:
         """Which filters this search applies: searches alike match alike shares of what they walk."""
         query = self.query
-        return tuple(
+        shape = tuple(
             (name, repr(value))
             for name in _FILTERS
             if (value := getattr(query, name)) not in (None, [], False) or (name in _BOOLEANS and value is False)
         )
+        # "Open at" a moment differs with every request: whether it is asked is what matters.
+        return (*shape, ("open_at", query.open_at is not None))
 
     def _box_reach(self) -> float:
         box = self.query.box
@@ -459,7 +461,7 @@ class _Search:
 
 _FILTERS = (
     "conditions", "condition_match", "services", "routes", "credentials", "specialties", "telehealth",
-    "accepting_new_patients", "insurance", "payment", "languages", "max_price", "verified", "open_at", "words",
+    "accepting_new_patients", "insurance", "payment", "languages", "max_price", "verified", "words",
 )  # fmt: skip
 _BOOLEANS = {"telehealth", "accepting_new_patients", "verified"}
 

@@ -43,8 +43,6 @@ from directory.sync.models import EVENTS, DeliveryStatus, WebhookDelivery, Webho
 
 log = logging.getLogger("directory.webhooks")
 
-LEASE = timedelta(seconds=120)
-"""How long a claimed delivery is left to its worker before another may retry it."""
 LONGEST_WAIT = timedelta(hours=6)
 USER_AGENT = "directory-webhooks/1"
 
@@ -204,6 +202,9 @@ class WebhookSender:
 
     async def _claim(self, limit: int) -> list[tuple[WebhookDelivery, WebhookSubscription]]:
         now = utcnow()
+        # Long enough for one endpoint to take every claimed delivery in turn, each to its timeout;
+        # after that another worker may take a delivery whose worker died.
+        lease = timedelta(seconds=limit * self.settings.webhook_timeout + 60)
         claimed = []
         async with self.sessions() as session, session.begin():
             rows = (
@@ -224,7 +225,7 @@ class WebhookSender:
                 won = await session.execute(
                     update(WebhookDelivery)
                     .where(WebhookDelivery.id == delivery.id, WebhookDelivery.next_attempt_at == delivery.next_attempt_at)
-                    .values(next_attempt_at=now + LEASE)
+                    .values(next_attempt_at=now + lease)
                     .execution_options(synchronize_session=False)
                 )
                 if won.rowcount == 1:
@@ -236,7 +237,7 @@ class WebhookSender:
         try:
             await check_url(subscription.url, self.settings)
         except InvalidInput as refused:
-            return Outcome(False, None, f"refused: {refused.errors[0].reason if refused.errors else refused.detail}")
+            return Outcome(False, None, f"refused: {refused.errors[0].reason}")
         message_id = f"msg_{delivery.id}"
         timestamp = int(time.time())
         headers = {
