@@ -24,6 +24,8 @@ from directory.database import Database
 from directory.edge import EdgeMiddleware
 from directory.dependencies import DEPENDENCIES
 from directory.errors import EXCEPTION_HANDLERS
+from directory.fhir.routes import FhirController
+from directory.fhir.service import FhirService
 from directory.geocoding import Geocoder, warm_up
 from directory.health import health, ready
 from directory.listings.routes import ProviderController
@@ -71,6 +73,7 @@ def _openapi() -> OpenAPIConfig:
             Tag(name="moderation", description="Reviewing listings, claims and trust changes (moderators)"),
             Tag(name="partners", description="API keys for partner sites (administrators)"),
             Tag(name="taxonomy", description="Conditions treated and services offered"),
+            Tag(name="fhir", description="FHIR R4, read-only: Organization, Location, HealthcareService, Practitioner, PractitionerRole"),
             Tag(name="operations", description="Health and readiness probes"),
         ],
         components=Components(
@@ -122,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.accounts = AccountService(settings, limits)
         app.state.api_keys = ApiKeyService(database.reader, limits)
         app.state.search = SearchService(backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key)
+        app.state.fhir = FhirService(app.state.search, settings.secret_key)
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
         app.state.verification = verification = VerificationService(database.writer, registry)
         app.state.webhooks = sender = WebhookSender(database.writer, settings)
@@ -158,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ClaimController,
             ApiKeyController,
             TaxonomyController,
+            FhirController,
             create_static_files_router(
                 path="/schema/assets", directories=[swagger_ui_path], include_in_schema=False
             ),

@@ -121,11 +121,33 @@ def problem(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
+    if _wants_operation_outcome(request):
+        return _operation_outcome(status, detail, errors, headers)
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
     body["instance"] = request.url.path
     if errors:
         body["errors"] = [asdict(error) for error in errors]
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 422: "invalid", 429: "throttled"}
+
+
+def _wants_operation_outcome(request: Request) -> bool:
+    """FHIR clients (under /fhir, accepting application/fhir+json) get errors as an OperationOutcome."""
+    return request.url.path.startswith("/fhir") and "application/fhir+json" in request.headers.get("accept", "")
+
+
+def _operation_outcome(
+    status: int, detail: str, errors: list[FieldError] | None, headers: dict[str, str] | None
+) -> Response[dict[str, Any]]:
+    code = _ISSUE_CODES.get(status, "exception" if status >= 500 else "processing")
+    issues = [
+        {"severity": "error", "code": code, "diagnostics": f"{e.field}: {e.reason}", "expression": [e.field]}
+        for e in errors or []
+    ] or [{"severity": "error" if status < 500 else "fatal", "code": code, "diagnostics": detail}]
+    body = {"resourceType": "OperationOutcome", "issue": issues}
+    return Response(body, status_code=status, media_type="application/fhir+json", headers=headers)
 
 
 _PARAMETER_SOURCES = {"query", "path", "header", "cookie"}

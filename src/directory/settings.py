@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     read_database_url: str | None = None
     """Optional read-only replica used by search and the other read routes."""
 
+    public_url: str | None = None
+    """The API's public base URL (https://api.example.org), for the absolute links of FHIR and HSDS
+    answers and the FHIR code systems; without it, links use the host each request came to."""
+
     admin_token: str | None = None
     """Bearer token with every right. Until accounts exist, writes are refused while it is unset."""
 
@@ -92,6 +96,15 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{network!r} is not a network such as 127.0.0.1/32 or 10.0.0.0/8") from None
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("https://", "http://")) or "?" in value or "#" in value:
+            raise ValueError("expected an absolute http(s) URL without query or fragment, e.g. https://api.example.org")
+        return value.rstrip("/")
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ METRES = {"mi": 1609.344, "km": 1000.0}
 DEFAULT_RADIUS = {"mi": 25.0, "km": 40.0}
 MAX_RADIUS = {"mi": 500.0, "km": 800.0}
 MAX_BOX_WIDTH, MAX_BOX_HEIGHT = 180.0, 90.0
-_FHIR_NEAR = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\|(-?\d+(?:\.\d+)?)(?:\|(\d+(?:\.\d+)?)(?:\|([a-z_\[\]]+))?)?\s*$", re.I)
+FHIR_NEAR = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\|(-?\d+(?:\.\d+)?)(?:\|(\d+(?:\.\d+)?)(?:\|([a-z_\[\]]+))?)?\s*$", re.I)
 _FHIR_UNITS = {"km": "km", "[mi_i]": "mi", "mi": "mi", "mi_i": "mi"}
 
 Unit = Literal["mi", "km"]
@@ -193,7 +193,7 @@ async def build_query(
     if raw.lat is not None and raw.lon is not None:
         place = ResolvedPlace("point", raw.lat, raw.lon, state=geocoder.state_at(raw.lat, raw.lon))
     elif raw.near:
-        fhir = _FHIR_NEAR.match(raw.near)
+        fhir = FHIR_NEAR.match(raw.near)
         if fhir:
             lat, lon = float(fhir.group(1)), float(fhir.group(2))
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):

@@ -1,0 +1,158 @@
+"""FHIR R4, read-only, under /fhir: the capability statement, reads and searches."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from importlib import metadata
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import Parameter as PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory.fhir import params
+from directory.fhir.resources import Systems
+from directory.fhir.service import KINDS, FhirService, accepted_parameters
+
+FHIR_JSON = "application/fhir+json"
+
+
+class ResourceType(str, enum.Enum):
+    Organization = "Organization"
+    Location = "Location"
+    HealthcareService = "HealthcareService"
+    Practitioner = "Practitioner"
+    PractitionerRole = "PractitionerRole"
+
+
+def fhir_base(request: Request, state: State) -> str:
+    root = state.settings.public_url or str(request.base_url).rstrip("/")
+    return f"{root}/fhir"
+
+
+def _answer(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+    return Response(body, media_type=FHIR_JSON, headers=headers)
+
+
+class FhirController(Controller):
+    path = "/fhir"
+    tags = ["fhir"]
+
+    @get("/metadata", summary="CapabilityStatement: what this FHIR server supports", media_type=FHIR_JSON)
+    async def capabilities(self, request: Request, state: State) -> Response[dict[str, Any]]:
+        """The resources, interactions, search parameters and includes this server supports, and nothing more.
+
+        Who: anyone; no key needed.
+        """
+        return _answer(capability_statement(fhir_base(request, state)))
+
+    @get("/{resource_type:str}", summary="Search a FHIR resource type", media_type=FHIR_JSON)
+    async def search_resources(
+        self,
+        request: Request,
+        state: State,
+        reader: NamedDependency[AsyncSession],
+        resource_type: Annotated[ResourceType, PathParameter(description="Organization, Location, HealthcareService, Practitioner or PractitionerRole")],
+    ) -> Response[dict[str, Any]]:
+        """A searchset Bundle, in id order (nearest first with `near` and `_sort=near` on Location).
+
+        Parameters follow FHIR R4 search: `name=hud` (starts with; `name:contains`, `name:exact`),
+        `identifier=http://hl7.org/fhir/sid/us-npi|1234567893`, `_lastUpdated=ge2026-11-01`,
+        `Location?near=40.75|-73.99|10|km&_sort=near`, `HealthcareService?service-type=ketamine-iv`,
+        `HealthcareService?characteristic=ptsd` (a condition treated), `HealthcareService?specialty=2084P0800X`,
+        `_include=PractitionerRole:practitioner`, `_count` (1-100, 20 by default), `_total=accurate`.
+        GET /fhir/metadata lists every parameter of every type. The `next` link carries an opaque
+        `_cursor`. An unsupported parameter is an error unless the request sends
+        `Prefer: handling=lenient`, when it is ignored and left out of the `self` link.
+        Errors are problem+json, or an OperationOutcome when the request accepts application/fhir+json.
+
+        Who: anyone; no key needed. Only published listings are served.
+        """
+        kind = resource_type.value
+        lenient = "handling=lenient" in request.headers.get("prefer", "").replace(" ", "").lower()
+        search = params.parse(list(request.query_params.multi_items()), accepted_parameters(kind), lenient=lenient)
+        base = fhir_base(request, state)
+        used = [(name, value) for name, value in search.used if name != "_cursor"]
+        self_url = f"{base}/{kind}" + (f"?{urlencode(used)}" if used else "")
+        if search.cursor:
+            self_url += ("&" if used else "?") + urlencode({"_cursor": search.cursor})
+        service: FhirService = state.fhir
+        return _answer(await service.search(reader, Systems(base), kind, search, self_url))
+
+    @get("/{resource_type:str}/{resource_id:str}", summary="Read one FHIR resource", media_type=FHIR_JSON)
+    async def read_resource(
+        self,
+        request: Request,
+        state: State,
+        reader: NamedDependency[AsyncSession],
+        resource_type: Annotated[ResourceType, PathParameter(description="the resource type")],
+        resource_id: Annotated[str, PathParameter(description="the resource's id", max_length=64)],
+    ) -> Response[dict[str, Any]]:
+        """One resource; 404 when it does not exist or its listing is not published.
+
+        Who: anyone; no key needed. Only published listings are served.
+        """
+        service: FhirService = state.fhir
+        resource = await service.read(reader, Systems(fhir_base(request, state)), resource_type.value, resource_id)
+        headers = {}
+        if "versionId" in resource.get("meta", {}):
+            headers["ETag"] = f'W/"{resource["meta"]["versionId"]}"'
+        return _answer(resource, headers)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("directory")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def capability_statement(base: str) -> dict[str, Any]:
+    resources = []
+    for name, kind in KINDS.items():
+        search_params = [
+            {"name": param, "type": type_, "documentation": doc} for param, (type_, _, doc) in kind.criteria.items()
+        ]
+        search_params.append({"name": "_lastUpdated", "type": "date", "documentation": "when the resource last changed (eq, ne, gt, ge, lt, le, sa, eb)"})
+        entry: dict[str, Any] = {
+            "type": name,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "versioning": "versioned" if name != "Practitioner" else "no-version",
+            "readHistory": False,
+            "updateCreate": False,
+            "searchParam": search_params,
+        }
+        if kind.includes:
+            entry["searchInclude"] = list(kind.includes)
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date.today().isoformat(),
+        "publisher": "Infusion provider directory",
+        "kind": "instance",
+        "software": {"name": "directory", "version": _version()},
+        "implementation": {
+            "description": "Read-only FHIR R4 view of the published listings of the infusion provider directory",
+            "url": base,
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    "Read and search only (GET; no POST _search, no writes, no history). Searches page in id order "
+                    "with an opaque _cursor in the next link; _count 1-100 (20 by default); _total=accurate counts. "
+                    "Unsupported parameters are refused unless Prefer: handling=lenient. Location near searches are "
+                    "nearest first, with the location-distance extension on each entry."
+                ),
+                "security": {"cors": True, "description": "Public data; no authentication."},
+                "resource": resources,
+            }
+        ],
+    }
