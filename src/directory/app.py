@@ -26,6 +26,8 @@ from directory.dependencies import DEPENDENCIES
 from directory.errors import EXCEPTION_HANDLERS
 from directory.fhir.routes import FhirController
 from directory.fhir.service import FhirService
+from directory.hsds.routes import HsdsController
+from directory.hsds.service import HsdsService
 from directory.geocoding import Geocoder, warm_up
 from directory.health import health, ready
 from directory.listings.routes import ProviderController
@@ -74,6 +76,7 @@ def _openapi() -> OpenAPIConfig:
             Tag(name="partners", description="API keys for partner sites (administrators)"),
             Tag(name="taxonomy", description="Conditions treated and services offered"),
             Tag(name="fhir", description="FHIR R4, read-only: Organization, Location, HealthcareService, Practitioner, PractitionerRole"),
+            Tag(name="hsds", description="Open Referral HSDS 3.0, read-only: organizations, services, service_at_locations, taxonomies"),
             Tag(name="operations", description="Health and readiness probes"),
         ],
         components=Components(
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.api_keys = ApiKeyService(database.reader, limits)
         app.state.search = SearchService(backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key)
         app.state.fhir = FhirService(app.state.search, settings.secret_key)
+        app.state.hsds = HsdsService(app.state.search, geocoder)
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
         app.state.verification = verification = VerificationService(database.writer, registry)
         app.state.webhooks = sender = WebhookSender(database.writer, settings)
@@ -163,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApiKeyController,
             TaxonomyController,
             FhirController,
+            HsdsController,
             create_static_files_router(
                 path="/schema/assets", directories=[swagger_ui_path], include_in_schema=False
             ),

@@ -1,0 +1,207 @@
+"""Listings as Open Referral HSDS 3.0 objects: organization, service, location, service_at_location."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from directory.hsds import ids
+from directory.listings.models import Location, Provider
+
+_BYDAY = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA", "sun": "SU"}
+_LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "zh": "Chinese", "vi": "Vietnamese", "ko": "Korean", "ru": "Russian", "fr": "French", "ar": "Arabic", "pt": "Portuguese", "ht": "Haitian Creole", "tl": "Tagalog", "de": "German", "it": "Italian", "pl": "Polish", "hi": "Hindi"}
+
+
+def _date(moment: Any) -> str:
+    return moment.date().isoformat()
+
+
+def _metadata(resource_id: str, resource_type: str, provider: Provider) -> list[dict[str, Any]]:
+    """One record of the latest change (HSDS keeps a change log per record; ours is GET /v1/providers/{id}/history)."""
+    created = provider.version == 1
+    return [
+        {
+            "id": ids.child("metadata", resource_type, resource_id, provider.version),
+            "resource_id": resource_id,
+            "resource_type": resource_type,
+            "last_action_date": _date(provider.updated_at),
+            "last_action_type": "create" if created else "update",
+            "field_name": "",
+            "previous_value": "",
+            "replacement_value": "",
+            "updated_by": "directory",
+        }
+    ]
+
+
+def _phones(owner: str, owner_id: str, number: str | None) -> list[dict[str, Any]]:
+    if not number:
+        return []
+    return [{"id": ids.child("phone", owner, owner_id), f"{owner}_id": owner_id, "number": number, "type": "voice", "languages": []}]
+
+
+def taxonomy_term(kind: str, code: str, name: str, description: str | None = None) -> dict[str, Any]:
+    return {
+        "id": ids.term_id(kind, code),
+        "code": code,
+        "name": name,
+        "description": description or name,
+        "parent_id": None,
+        "taxonomy": kind,
+        "language": "en",
+        "taxonomy_id": ids.taxonomy_id(kind),
+    }
+
+
+def organization(provider: Provider, *, full: bool = False) -> dict[str, Any]:
+    org_id = str(provider.id)
+    body: dict[str, Any] = {
+        "id": org_id,
+        "name": provider.name,
+        "description": provider.description or provider.name,
+        "email": provider.email,
+        "website": provider.website,
+        "phones": _phones("organization", org_id, provider.phone),
+        "organization_identifiers": [],
+        "metadata": _metadata(org_id, "organization", provider),
+    }
+    if provider.npi:
+        body["organization_identifiers"].append(
+            {
+                "id": ids.child("identifier", org_id, "npi"),
+                "organization_id": org_id,
+                "identifier_scheme": "US-NPI",
+                "identifier_type": "National Provider Identifier",
+                "identifier": provider.npi,
+            }
+        )
+    if full:
+        body["locations"] = [location(provider, place) for place in provider.locations]
+        body["services"] = [service(provider)]
+    return body
+
+
+def location(provider: Provider, place: Location) -> dict[str, Any]:
+    location_id = str(ids.location_id(place.id))  # type: ignore[arg-type]
+    body: dict[str, Any] = {
+        "id": location_id,
+        "location_type": "physical",
+        "organization_id": str(provider.id),
+        "name": place.name or provider.name,
+        "latitude": place.latitude,
+        "longitude": place.longitude,
+        "addresses": [
+            {
+                "id": ids.child("address", location_id),
+                "location_id": location_id,
+                "address_1": place.address_line1 or "",
+                "address_2": place.address_line2,
+                "city": place.city or "",
+                "state_province": place.state or "",
+                "postal_code": place.postal_code or "",
+                "country": place.country,
+                "address_type": "physical",
+            }
+        ],
+        "phones": _phones("location", location_id, place.phone or provider.phone),
+        "schedules": [
+            {
+                "id": ids.child("schedule", location_id, index),
+                "location_id": location_id,
+                "freq": "WEEKLY",
+                "byday": _BYDAY[interval["day"]],
+                "opens_at": interval["opens"],
+                "closes_at": "23:59" if interval["closes"] == "24:00" else interval["closes"],
+                "description": f"{interval['day'].title()} {interval['opens']}-{interval['closes']}"
+                + (f" ({place.timezone})" if place.timezone else ""),
+            }
+            for index, interval in enumerate(place.hours)
+        ],
+        "accessibility": [{"id": ids.child("accessibility", location_id), "location_id": location_id, "description": place.accessibility}]
+        if place.accessibility
+        else [],
+        "external_identifier": str(place.id),
+        "external_identifier_type": "directory location id",
+    }
+    return body
+
+
+def service(provider: Provider, *, full: bool = False) -> dict[str, Any]:
+    service_id = str(ids.service_id(provider.id))
+    attributes = [
+        _attribute(service_id, taxonomy_term("service", offer.service_code, offer.service.name), "offered")
+        for offer in sorted(provider.services, key=lambda o: o.service_code)
+    ] + [
+        _attribute(service_id, taxonomy_term("condition", link.condition_code, link.condition.name), "treated")
+        for link in sorted(provider.conditions, key=lambda link: link.condition_code)
+    ]
+    fees = []
+    if provider.price_min is not None and provider.price_max is not None:
+        fees.append(f"{provider.price_min}-{provider.price_max} {provider.price_currency} per infusion")
+    if provider.payment_options:
+        fees.append("Payment: " + ", ".join(option.replace("_", " ") for option in provider.payment_options))
+    if provider.insurance_carriers:
+        fees.append("Insurance: " + ", ".join(provider.insurance_carriers))
+    body: dict[str, Any] = {
+        "id": service_id,
+        "organization_id": str(provider.id),
+        "name": provider.name,
+        "description": provider.description or provider.name,
+        "url": provider.website,
+        "email": provider.email,
+        "status": "active",
+        "fees_description": "; ".join(fees) or None,
+        "eligibility_description": None if provider.accepting_new_patients is not False else "Not accepting new patients",
+        "assured_date": _date(provider.last_verified_at) if provider.last_verified_at else None,
+        "phones": _phones("service", service_id, provider.phone),
+        "languages": [
+            {"id": ids.child("language", service_id, code), "service_id": service_id, "name": _LANGUAGE_NAMES.get(code, code), "code": code}
+            for code in provider.languages
+        ],
+        "cost_options": [
+            {
+                "id": ids.child("cost", service_id, offer.service_code),
+                "service_id": service_id,
+                "option": offer.service.name,
+                "currency": provider.price_currency,
+                "amount": offer.price_min,
+                "amount_description": f"{offer.price_min}-{offer.price_max} {provider.price_currency}"
+                + (f", {offer.session_minutes} minutes" if offer.session_minutes else ""),
+            }
+            for offer in sorted(provider.services, key=lambda o: o.service_code)
+            if offer.price_min is not None and offer.price_max is not None
+        ],
+        "attributes": attributes,
+        "metadata": _metadata(service_id, "service", provider),
+    }
+    if full:
+        body["organization"] = organization(provider)
+        body["service_at_locations"] = [service_at_location(provider, place, nested=True) for place in provider.locations]
+    return body
+
+
+def _attribute(link_id: str, term: dict[str, Any], value: str) -> dict[str, Any]:
+    return {
+        "id": ids.child("attribute", link_id, term["id"]),
+        "link_id": link_id,
+        "link_type": "service",
+        "link_entity": "service",
+        "taxonomy_term_id": term["id"],
+        "value": value,
+        "taxonomy_term": term,
+    }
+
+
+def service_at_location(
+    provider: Provider, place: Location, *, nested: bool = False, distance_m: float | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(ids.service_at_location_id(place.id)),  # type: ignore[arg-type]
+        "service_id": str(ids.service_id(provider.id)),
+        "location_id": str(ids.location_id(place.id)),  # type: ignore[arg-type]
+        "location": location(provider, place),
+    }
+    if not nested:
+        body["service"] = service(provider)
+    if distance_m is not None:
+        body["distance"] = round(distance_m, 1)
+    return body

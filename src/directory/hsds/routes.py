@@ -1,0 +1,176 @@
+"""Open Referral HSDS 3.0, read-only, under /hsds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.openapi.spec import Example
+from litestar.params import Parameter, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory.hsds.service import HsdsService, ListQuery, page_envelope
+
+Page = Annotated[int, QueryParameter(ge=1, le=10_000, description="page number, from 1")]
+PerPage = Annotated[int, QueryParameter(ge=1, le=100, description="records per page")]
+Search = Annotated[str | None, QueryParameter(max_length=200, description="words in the name or description")]
+Term = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=2000,
+        description="taxonomy term ids from GET /hsds/taxonomy_terms (or their codes, e.g. ptsd), comma-separated: any term of a taxonomy, and every taxonomy named",
+        examples=[Example(value="ptsd,treatment-resistant-depression")],
+    ),
+]
+Organization = Annotated[str | None, QueryParameter(max_length=36, description="only this organization's records")]
+ModifiedAfter = Annotated[
+    datetime | None, QueryParameter(description="only records changed after this time (ISO 8601 with offset)", examples=[Example(value="2026-11-01T00:00:00Z")])
+]
+Postcode = Annotated[
+    str | None,
+    QueryParameter(max_length=10, description="a US ZIP code: records there, or within `proximity` metres of it", examples=[Example(value="10001")]),
+]
+Proximity = Annotated[float | None, QueryParameter(description="metres from `postcode` (or from lat/lon), at most 800000; results nearest first", examples=[Example(value=16000)])]
+Lat = Annotated[float | None, QueryParameter(ge=-90, le=90, description="latitude to measure from (with lon)")]
+Lon = Annotated[float | None, QueryParameter(ge=-180, le=180, description="longitude to measure from (with lat)")]
+Full = Annotated[bool, QueryParameter(description="include child records (an organization's services and locations, a service's organization and service_at_locations)")]
+RecordId = Annotated[str, Parameter(description="the record's id (a UUID)", max_length=64)]
+
+class HsdsController(Controller):
+    path = "/hsds"
+    tags = ["hsds"]
+
+    @get("/", summary="About this HSDS API")
+    async def about(self, request: Request, state: State) -> dict[str, Any]:
+        """The HSDS version served and where the OpenAPI document is.
+
+        Who: anyone; no key needed.
+        """
+        root = state.settings.public_url or str(request.base_url).rstrip("/")
+        return {"version": "3.0", "profile": "https://docs.openreferral.org/en/3.0/", "openapi_url": f"{root}/schema/openapi.json"}
+
+    @get("/organizations", summary="HSDS organizations (one per published listing)")
+    async def list_organizations(
+        self,
+        state: State,
+        reader: NamedDependency[AsyncSession],
+        page: Page = 1,
+        per_page: PerPage = 50,
+        search: Search = None,
+        taxonomy_term_id: Term = None,
+        modified_after: ModifiedAfter = None,
+        postcode: Postcode = None,
+        full: Full = False,
+    ) -> dict[str, Any]:
+        """A page of organizations in name order, with HSDS's page envelope (total_items, total_pages, ...).
+
+        Who: anyone; no key needed. Only published listings are served.
+        """
+        query = ListQuery(page=page, per_page=per_page, search=search, taxonomy_term_id=taxonomy_term_id, modified_after=modified_after, postcode=postcode, full=full)
+        return await _hsds(state).organizations(reader, query)
+
+    @get("/organizations/{organization_id:str}", summary="One HSDS organization, with its services and locations")
+    async def get_organization(self, state: State, reader: NamedDependency[AsyncSession], organization_id: RecordId) -> dict[str, Any]:
+        """The organization's id is the listing's id in /v1.
+
+        Who: anyone; no key needed. Only published listings are served.
+        """
+        return await _hsds(state).organization(reader, organization_id)
+
+    @get("/services", summary="HSDS services (one per published listing)")
+    async def list_services(
+        self,
+        state: State,
+        reader: NamedDependency[AsyncSession],
+        page: Page = 1,
+        per_page: PerPage = 50,
+        search: Search = None,
+        taxonomy_term_id: Term = None,
+        organization_id: Organization = None,
+        modified_after: ModifiedAfter = None,
+        postcode: Postcode = None,
+        proximity: Proximity = None,
+        lat: Lat = None,
+        lon: Lon = None,
+        full: Full = False,
+    ) -> dict[str, Any]:
+        """A page of services in name order; with `proximity` (or lat/lon) nearest first, each with
+        `distance` in metres (to its nearest location). Conditions treated and services offered are
+        attributes linking taxonomy terms.
+
+        Who: anyone; no key needed. Only published listings are served.
+        """
+        query = ListQuery(
+            page=page, per_page=per_page, search=search, taxonomy_term_id=taxonomy_term_id, organization_id=organization_id,
+            modified_after=modified_after, postcode=postcode, proximity=proximity, lat=lat, lon=lon, full=full,
+        )
+        return await _hsds(state).services(reader, query)
+
+    @get("/services/{service_id:str}", summary="One HSDS service, with its organization and locations")
+    async def get_service(self, state: State, reader: NamedDependency[AsyncSession], service_id: RecordId) -> dict[str, Any]:
+        """Who: anyone; no key needed. Only published listings are served."""
+        return await _hsds(state).service(reader, service_id)
+
+    @get("/service_at_locations", summary="HSDS service_at_locations (one per location of a published listing)")
+    async def list_service_at_locations(
+        self,
+        state: State,
+        reader: NamedDependency[AsyncSession],
+        page: Page = 1,
+        per_page: PerPage = 50,
+        search: Search = None,
+        taxonomy_term_id: Term = None,
+        organization_id: Organization = None,
+        modified_after: ModifiedAfter = None,
+        postcode: Postcode = None,
+        proximity: Proximity = None,
+        lat: Lat = None,
+        lon: Lon = None,
+    ) -> dict[str, Any]:
+        """Each with its location and service. `postcode` alone matches locations with that ZIP code;
+        with `proximity` (metres) it is the centre of a circle, as is lat/lon, and results come
+        nearest first with `distance` in metres (geodesic). Paging by distance reaches the first
+        1,000 results.
+
+        Who: anyone; no key needed. Only published listings are served.
+        """
+        query = ListQuery(
+            page=page, per_page=per_page, search=search, taxonomy_term_id=taxonomy_term_id, organization_id=organization_id,
+            modified_after=modified_after, postcode=postcode, proximity=proximity, lat=lat, lon=lon,
+        )
+        return await _hsds(state).service_at_locations(reader, query)
+
+    @get("/service_at_locations/{service_at_location_id:str}", summary="One HSDS service_at_location")
+    async def get_service_at_location(
+        self, state: State, reader: NamedDependency[AsyncSession], service_at_location_id: RecordId
+    ) -> dict[str, Any]:
+        """Who: anyone; no key needed. Only published listings are served."""
+        return await _hsds(state).service_at_location(reader, service_at_location_id)
+
+    @get("/taxonomies", summary="The two taxonomies: conditions treated and services offered")
+    async def list_taxonomies(self, state: State, page: Page = 1, per_page: PerPage = 50) -> dict[str, Any]:
+        """Who: anyone; no key needed."""
+        items = _hsds(state).taxonomies()
+        return _static_page(items, page, per_page)
+
+    @get("/taxonomy_terms", summary="Every taxonomy term: the condition and service codes")
+    async def list_taxonomy_terms(
+        self, state: State, reader: NamedDependency[AsyncSession], page: Page = 1, per_page: PerPage = 100
+    ) -> dict[str, Any]:
+        """Use a term's `id` (or its `code`) as `taxonomy_term_id`.
+
+        Who: anyone; no key needed.
+        """
+        return _static_page(await _hsds(state).terms(reader), page, per_page)
+
+
+def _hsds(state: State) -> HsdsService:
+    return state.hsds
+
+
+def _static_page(items: list[dict[str, Any]], page: int, per_page: int) -> dict[str, Any]:
+    query = ListQuery(page=page, per_page=per_page)
+    return page_envelope(items[(page - 1) * per_page : page * per_page], len(items), query)
