@@ -209,5 +209,5 @@ async def test_the_taxonomies_count_published_listings(client):
 async def test_health_and_readiness(client, backend):
     assert (await client.get("/health")).json() == {"status": "ok"}
     ready = (await client.get("/ready")).json()
-    assert ready["status"] == "ready" and ready["migration"] == "0008"
+    assert ready["status"] == "ready" and ready["migration"] == "0009"
     assert ready["database"] == ("sqlite" if backend == "sqlite" else "postgresql")

@@ -28,6 +28,8 @@ from directory.fhir.routes import FhirController
 from directory.fhir.service import FhirService
 from directory.hsds.routes import HsdsController
 from directory.hsds.service import HsdsService
+from directory.imports.routes import import_listings
+from directory.imports.service import ImportService
 from directory.geocoding import Geocoder, warm_up
 from directory.health import health, ready
 from directory.listings.routes import ProviderController
@@ -69,7 +71,7 @@ def _openapi() -> OpenAPIConfig:
         use_handler_docstrings=True,
         tags=[
             Tag(name="search", description="Find providers near a place"),
-            Tag(name="sync", description="Mirror the directory: change feed, bulk export, webhooks"),
+            Tag(name="sync", description="Mirror the directory: change feed, bulk export, webhooks; import listings from CSV"),
             Tag(name="listings", description="Providers (clinics) with their locations and clinicians"),
             Tag(name="accounts", description="Provider accounts and bearer tokens"),
             Tag(name="moderation", description="Reviewing listings, claims and trust changes (moderators)"),
@@ -130,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.search = SearchService(backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key)
         app.state.fhir = FhirService(app.state.search, settings.secret_key)
         app.state.hsds = HsdsService(app.state.search, geocoder)
+        app.state.imports = ImportService(listings)
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
         app.state.verification = verification = VerificationService(database.writer, registry)
         app.state.webhooks = sender = WebhookSender(database.writer, settings)
@@ -159,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             search,
             list_changes,
             export_providers,
+            import_listings,
             WebhookController,
             ProviderController,
             AccountController,

@@ -123,6 +123,61 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from directory.access import ADMIN
+    from directory.database import Database
+    from directory.errors import DirectoryError
+    from directory.geocoding import Geocoder
+    from directory.imports.service import ImportService
+    from directory.listings.service import ListingService
+    from directory.settings import with_secret
+
+    try:
+        with open(args.file, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        print(f"error: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+
+    async def run() -> dict:
+        settings = with_secret(get_settings())
+        database = Database.from_settings(settings)
+        geocoder = Geocoder(settings, database.writer)
+        service = ImportService(ListingService(geocoder, settings.secret_key, settings.verification_max_age_days))
+        try:
+            report = await service.run(database.writer, ADMIN, data, atomic=not args.partial, dry_run=args.dry_run)
+            return report.as_json()
+        finally:
+            await geocoder.close()
+            await database.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except DirectoryError as error:
+        report = getattr(error, "extra", {}).get("report")
+        print(f"import rejected, nothing written: {error.detail}", file=sys.stderr)
+        if report is None:
+            return 1
+        _print_import(report, args.json)
+        return 1
+    _print_import(report, args.json)
+    return 1 if any(row["result"] in ("invalid", "failed") for row in report["rows"]) else 0
+
+
+def _print_import(report: dict, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    for row in report["rows"]:
+        if row["errors"]:
+            for error in row["errors"]:
+                print(f"line {row['line']} ({row['external_id']}): {row['result']}: {error['field']}: {error['reason']}")
+    counts = ", ".join(f"{name}: {count}" for name, count in sorted(report["counts"].items()))
+    print(("dry run, nothing written; " if report["dry_run"] else "") + f"rows {counts}")
+
+
 def _bench(_args: argparse.Namespace) -> int:
     from directory.bench.run import main as bench_main
 
@@ -156,6 +211,13 @@ def parser() -> argparse.ArgumentParser:
         "bench", help="benchmark (BENCH_BACKEND, BENCH_LISTINGS, BENCH_SECONDS, BENCH_WORKERS from the environment)"
     )
     bench.set_defaults(run=_bench)
+
+    importing = commands.add_parser("import", help="import listings from a CSV file (layout: README, seed/import-template.csv)")
+    importing.add_argument("file", help="the CSV file")
+    importing.add_argument("--partial", action="store_true", help="write every valid listing even if other rows are invalid")
+    importing.add_argument("--dry-run", action="store_true", help="check every row without writing")
+    importing.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    importing.set_defaults(run=_import)
 
     users = commands.add_parser("users", help="accounts")
     users.add_argument("action", choices=["create-admin"])

@@ -37,6 +37,8 @@ class DirectoryError(Exception):
         self.detail = detail
         self.errors = errors or []
         self.headers = headers or {}
+        self.extra: dict[str, Any] = {}
+        """Extension members of the problem document (RFC 9457 section 3.2)."""
 
 
 class BadParameter(DirectoryError):
@@ -120,6 +122,7 @@ def problem(
     type_: str = "about:blank",
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
     if _wants_operation_outcome(request):
         return _operation_outcome(status, detail, errors, headers)
@@ -127,6 +130,7 @@ def problem(
     body["instance"] = request.url.path
     if errors:
         body["errors"] = [asdict(error) for error in errors]
+    body.update(extra or {})
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -172,7 +176,14 @@ def _reason_of(message: str) -> str:
 
 def handle_directory_error(request: Request, error: DirectoryError) -> Response[dict[str, Any]]:
     return problem(
-        request, error.status, error.title, error.detail, type_=error.type, errors=error.errors, headers=error.headers
+        request,
+        error.status,
+        error.title,
+        error.detail,
+        type_=error.type,
+        errors=error.errors,
+        headers=error.headers,
+        extra=getattr(error, "extra", None),
     )
 
 

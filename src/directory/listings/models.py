@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Uuid
+from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint, Uuid
 from sqlmodel import Field, Relationship, SQLModel
 
 from directory.columns import BigKey, JSONValue, UTCDateTime, utcnow
@@ -115,6 +115,7 @@ class Provider(SQLModel, table=True):
     """A listing: one clinic or practice (FHIR Organization, HSDS organization + service)."""
 
     __tablename__ = "provider"
+    __table_args__ = (UniqueConstraint("external_source", "external_id", name="uq_provider_external"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     slug: str = Field(max_length=120, unique=True)
@@ -145,6 +146,9 @@ class Provider(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     version: int = 1
+    external_source: str | None = Field(default=None, max_length=80)
+    """Who imported the listing (``admin``, or ``key:<partner key id>``), with their id for it below."""
+    external_id: str | None = Field(default=None, max_length=100)
 
     locations: list["Location"] = Relationship(
         back_populates="provider",

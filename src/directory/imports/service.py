@@ -1,0 +1,350 @@
+"""Importing listings from CSV: every row checked by the API's own rules, then written all at once.
+
+By default an import is all-or-nothing: if any row is invalid, or any write fails, nothing is
+written. ``atomic=False`` writes each valid listing in its own transaction and reports the rest.
+Listings are found again by (who imported them, their external id), so importing the same file
+twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from directory.access import Caller
+from directory.columns import utcnow
+from directory.errors import DirectoryError, FieldError, InvalidInput
+from directory.imports import csvfile
+from directory.imports.csvfile import Group, Row
+from directory.listings.history import diff
+from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
+from directory.listings.schemas import LocationCreate, ProviderCreate
+from directory.listings.service import (
+    _PROVIDER_SCALARS,
+    ListingService,
+    PlacedLocation,
+    _new_location,
+    _offer,
+    _set_price,
+    _snapshot,
+    bump_version,
+    full_listing,
+    record_change,
+)
+from directory.listings.slugs import slugify, unique_slug
+from directory.sync.feed import touch
+from directory.taxonomy.models import Condition, Service
+from directory.verification.service import due_now
+
+MAX_ROWS = 5000
+_COMPARED_LOCATION_FIELDS = (
+    "name address_line1 address_line2 city state postal_code country latitude longitude phone timezone hours accessibility"
+).split()
+
+
+@dataclass
+class RowReport:
+    line: int
+    external_id: str
+    result: str = "pending"
+    """created, updated, unchanged, invalid, failed, or not_written (an all-or-nothing import stopped)"""
+    id: uuid.UUID | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Prepared:
+    group: Group
+    data: ProviderCreate
+    placed: list[PlacedLocation]
+
+
+@dataclass
+class ImportReport:
+    atomic: bool
+    dry_run: bool
+    rows: list[RowReport]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.rows:
+            counts[row.result] = counts.get(row.result, 0) + 1
+        return counts
+
+    @property
+    def applied(self) -> bool:
+        return not self.dry_run and any(row.result in ("created", "updated", "unchanged") for row in self.rows)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "atomic": self.atomic,
+            "dry_run": self.dry_run,
+            "counts": self.counts,
+            "rows": [
+                {"line": r.line, "external_id": r.external_id, "result": r.result, "id": str(r.id) if r.id else None, "errors": r.errors}
+                for r in self.rows
+            ],
+        }
+
+
+class ImportRejected(DirectoryError):
+    """An all-or-nothing import with invalid rows or a failed write: nothing was written."""
+
+    status = 422
+    type = "/problems/import-rejected"
+    title = "Import rejected"
+
+    def __init__(self, report: ImportReport) -> None:
+        errors = [
+            FieldError(f"line {row.line}: {error['field']}", error["reason"])
+            for row in report.rows
+            for error in row.errors
+        ]
+        bad = sum(1 for row in report.rows if row.result in ("invalid", "failed"))
+        super().__init__(f"{bad} of {len(report.rows)} rows cannot be imported; nothing was written", errors[:200])
+        self.extra = {"report": report.as_json()}
+
+
+def source_of(caller: Caller) -> str:
+    """The namespace of external ids: each partner key has its own; administrators share one."""
+    return f"key:{caller.key_id}" if caller.key_id is not None else "admin"
+
+
+class ImportService:
+    def __init__(self, listings: ListingService) -> None:
+        self.listings = listings
+
+    async def run(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        caller: Caller,
+        data: bytes,
+        *,
+        atomic: bool = True,
+        dry_run: bool = False,
+        max_rows: int = MAX_ROWS,
+    ) -> ImportReport:
+        try:
+            groups = csvfile.read(data, max_rows)
+        except csvfile.FileProblem as problem:
+            raise InvalidInput(problem.field, problem.reason) from None
+        reports = {id(row): RowReport(row.line, group.external_id) for group in groups for row in group.rows}
+        async with sessions() as session:
+            codes = await _known_codes(session)
+        prepared: list[Prepared] = []
+        for group in groups:
+            ready = await self._prepare(group, codes)
+            for row in group.rows:
+                report = reports[id(row)]
+                report.errors = [{"field": name, "reason": reason} for name, reason in row.errors]
+                if row.errors:
+                    report.result = "invalid"
+            if ready is None or any(row.errors for row in group.rows):
+                for row in group.rows:
+                    if not row.errors:
+                        reports[id(row)].result = "invalid"
+                        reports[id(row)].errors = [{"field": "external_id", "reason": "another row of this listing is invalid"}]
+                continue
+            prepared.append(ready)
+        report = ImportReport(atomic, dry_run, sorted(reports.values(), key=lambda r: r.line))
+        invalid = any(r.result == "invalid" for r in report.rows)
+        if dry_run or (atomic and invalid):
+            for ready in prepared:
+                for row in ready.group.rows:
+                    reports[id(row)].result = "valid" if dry_run else "not_written"
+            if atomic and invalid:
+                raise ImportRejected(report)
+            return report
+
+        source = source_of(caller)
+        if atomic:
+            async with sessions() as session:
+                try:
+                    async with session.begin():
+                        for ready in prepared:
+                            self._mark(reports, ready, *await self._write(session, caller, source, ready))
+                except Exception as error:  # noqa: BLE001 - any failure undoes the whole import
+                    reason = error.detail if isinstance(error, DirectoryError) else "the database refused the write"
+                    for ready in prepared:
+                        for row in ready.group.rows:
+                            entry = reports[id(row)]
+                            if entry.result in ("created", "updated", "unchanged", "pending"):
+                                entry.result, entry.id = "not_written", None
+                    failed = next((r for r in prepared if reports[id(r.group.first)].result == "pending"), prepared[-1])
+                    reports[id(failed.group.first)].result = "failed"
+                    reports[id(failed.group.first)].errors = [{"field": "external_id", "reason": reason}]
+                    raise ImportRejected(report) from error
+        else:
+            for ready in prepared:
+                async with sessions() as session:
+                    try:
+                        async with session.begin():
+                            self._mark(reports, ready, *await self._write(session, caller, source, ready))
+                    except Exception as error:  # noqa: BLE001 - this listing fails, the others go on
+                        reason = error.detail if isinstance(error, DirectoryError) else "the database refused the write"
+                        for row in ready.group.rows:
+                            reports[id(row)].result = "failed"
+                            reports[id(row)].id = None
+                        reports[id(ready.group.first)].errors = [{"field": "external_id", "reason": reason}]
+        return report
+
+    @staticmethod
+    def _mark(reports: dict[int, RowReport], ready: Prepared, result: str, provider_id: uuid.UUID) -> None:
+        for row in ready.group.rows:
+            reports[id(row)].result = result
+            reports[id(row)].id = provider_id
+
+    async def _prepare(self, group: Group, codes: dict[str, set[str]]) -> Prepared | None:
+        """Validate the listing with the API's rules and place its addresses; errors go on its rows."""
+        body, sources = csvfile.listing_body(group)
+        if any(row.errors for row in group.rows):
+            return None
+        try:
+            data = ProviderCreate.model_validate(body)
+        except ValidationError as error:
+            for item in error.errors():
+                row, column = _where(group, sources, item["loc"])
+                row.errors.append((column, item["msg"].removeprefix("Value error, ")))
+            return None
+        for position, code in enumerate(data.conditions or []):
+            if code not in codes["condition"]:
+                group.first.errors.append(("conditions", f"unknown condition code {code!r}; see GET /v1/conditions"))
+        for offer in data.services or []:
+            if offer.code not in codes["service"]:
+                group.first.errors.append(("services", f"unknown service code {offer.code!r}; see GET /v1/services"))
+        placed = []
+        for place, row in zip(data.locations, sources):
+            try:
+                placed.append(await self.listings._place(place, ""))
+            except InvalidInput as error:
+                for problem in error.errors:
+                    row.errors.append((csvfile.API_TO_COLUMN.get(problem.field, problem.field), problem.reason))
+        if any(row.errors for row in group.rows):
+            return None
+        return Prepared(group, data, placed)
+
+    async def _write(self, session: AsyncSession, caller: Caller, source: str, ready: Prepared) -> tuple[str, uuid.UUID]:
+        data = ready.data
+        existing = (
+            await session.execute(
+                full_listing(for_change=True).where(
+                    Provider.external_source == source, Provider.external_id == ready.group.external_id
+                )
+            )
+        ).scalar_one_or_none()
+        scalars = data.model_dump(include=set(_PROVIDER_SCALARS), mode="json")
+        scalars = {name: value for name, value in scalars.items() if value is not None or name in data.model_fields_set}
+        for name in ("telehealth", "rems_certified"):
+            scalars.setdefault(name, False)
+        for name in ("telehealth_states", "payment_options", "insurance_carriers", "languages", "routes"):
+            scalars[name] = scalars.get(name) or []
+        if existing is None:
+            return "created", await self._create(session, caller, source, ready, scalars)
+        if _same(existing, data, scalars, ready.placed):
+            return "unchanged", existing.id
+        before = _snapshot(existing)
+        for name in _PROVIDER_SCALARS:
+            value = scalars.get(name)
+            if getattr(existing, name) != value:
+                setattr(existing, name, value)
+        _set_price(existing, data)
+        if existing.npi and before["npi"] != existing.npi:
+            due_now(existing)
+        if existing.status == ProviderStatus.published and existing.published_at is None:
+            existing.published_at = utcnow()
+        existing.conditions = [ProviderCondition(condition_code=code) for code in data.conditions or []]
+        existing.services = [ProviderService(service_code=s.code, **_offer(s)) for s in data.services or []]
+        _replace_locations(existing, ready.placed)
+        await bump_version(session, existing)
+        record_change(session, existing.id, caller, "updated", diff(before, _snapshot(existing)), reason="import")
+        await session.flush()
+        return "updated", existing.id
+
+    async def _create(
+        self, session: AsyncSession, caller: Caller, source: str, ready: Prepared, scalars: dict[str, Any]
+    ) -> uuid.UUID:
+        data = ready.data
+        provider = Provider(**{k: v for k, v in scalars.items() if v is not None}, external_source=source, external_id=ready.group.external_id)
+        _set_price(provider, data)
+        if provider.status == ProviderStatus.published:
+            provider.published_at = utcnow()
+        if data.npi:
+            due_now(provider)
+        city = ready.placed[0].fields.get("city") if ready.placed else None
+        provider.slug = await unique_slug(session, slugify(data.name, city))
+        provider.locations = [_new_location(placed) for placed in ready.placed]
+        provider.conditions = [ProviderCondition(condition_code=code) for code in data.conditions or []]
+        provider.services = [ProviderService(service_code=s.code, **_offer(s)) for s in data.services or []]
+        provider.clinician_roles = []
+        session.add(provider)
+        await session.flush()
+        record_change(session, provider.id, caller, "created", diff({}, _snapshot(provider)), reason="import")
+        touch(session, provider.id)
+        await session.flush()
+        return provider.id
+
+
+def _where(group: Group, sources: list[Row], loc: tuple[Any, ...]) -> tuple[Row, str]:
+    """The row and CSV column a validation error of the assembled body points at."""
+    if loc and loc[0] == "locations" and len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(sources):
+        field = str(loc[2]) if len(loc) > 2 else "address_line1"
+        return sources[loc[1]], csvfile.API_TO_COLUMN.get(field, field)
+    if loc and loc[0] == "price":
+        return group.first, "price_max" if "max" in str(loc[-1]) else "price_min"
+    return group.first, str(loc[0]) if loc else "name"
+
+
+async def _known_codes(session: AsyncSession) -> dict[str, set[str]]:
+    return {
+        "condition": set((await session.execute(select(Condition.code))).scalars()),
+        "service": set((await session.execute(select(Service.code))).scalars()),
+    }
+
+
+def _location_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: values.get(name) for name in _COMPARED_LOCATION_FIELDS}
+
+
+def _same(existing: Provider, data: ProviderCreate, scalars: dict[str, Any], placed: list[PlacedLocation]) -> bool:
+    """Whether the stored listing already says what the import says."""
+    if any(getattr(existing, name) != scalars.get(name) for name in _PROVIDER_SCALARS):
+        return False
+    price = data.price
+    if (existing.price_min, existing.price_max) != ((price.min, price.max) if price else (None, None)):
+        return False
+    if sorted(link.condition_code for link in existing.conditions) != sorted(data.conditions or []):
+        return False
+    stored_offers = sorted((o.service_code, o.price_min, o.price_max, o.session_minutes) for o in existing.services)
+    offers = sorted((s.code, s.price_min, s.price_max, s.session_minutes) for s in data.services or [])
+    if stored_offers != offers:
+        return False
+    stored = [_location_values({name: getattr(loc, name) for name in _COMPARED_LOCATION_FIELDS}) for loc in existing.locations]
+    wanted = [_location_values({"country": "US", **p.fields}) for p in placed]
+    return stored == wanted
+
+
+def _replace_locations(provider: Provider, placed: list[PlacedLocation]) -> None:
+    """Update the stored locations in order, add the extra ones, drop the surplus: ids stay stable."""
+    kept: list[Location] = []
+    for index, place in enumerate(placed):
+        if index < len(provider.locations):
+            location = provider.locations[index]
+            fields = dict(place.fields)
+            hours = fields.pop("hours")
+            for name in _COMPARED_LOCATION_FIELDS:
+                if name != "hours" and name != "country":
+                    setattr(location, name, fields.get(name))
+            location.coordinate_source = fields["coordinate_source"]
+            location.coordinate_precision = fields["coordinate_precision"]
+            location.set_hours(hours)
+            location.updated_at = utcnow()
+            kept.append(location)
+        else:
+            kept.append(_new_location(place))
+    provider.locations = kept

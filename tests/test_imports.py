@@ -1,0 +1,139 @@
+"""CSV import: the template, validation per row, all-or-nothing, idempotence by external id, access."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from conftest import ADMIN
+from factories import account, assert_problem
+from test_sync import follow, sync_key
+
+TEMPLATE = (Path(__file__).resolve().parents[1] / "seed" / "import-template.csv").read_text()
+CSV = {"Content-Type": "text/csv"}
+
+
+def rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def to_csv(rows: list[dict[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+async def post(client, text: str, headers: dict[str, str] = ADMIN, **params: Any):
+    return await client.post("/v1/imports", content=text.encode(), headers={**headers, **CSV}, params=params)
+
+
+async def count(client) -> int:
+    page = await client.get("/v1/providers", params={"limit": 100}, headers=ADMIN)
+    return len(page.json()["items"])
+
+
+async def test_the_template_imports_and_a_second_import_changes_nothing(client):
+    response = await post(client, TEMPLATE)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["counts"] == {"created": 3} and report["atomic"] is True
+    [first, second, third] = report["rows"]
+    assert first["line"] == 2 and first["external_id"] == "hvk-001" and first["id"] == second["id"]
+    listing = (await client.get(f"/v1/providers/{first['id']}")).json()
+    assert listing["name"] == "Hudson Valley Ketamine" and listing["status"] == "published"
+    assert [loc["name"] for loc in listing["locations"]] == ["Poughkeepsie office", "Kingston office"]
+    assert listing["locations"][0]["hours"][2] == {"day": "fri", "opens": "09:00", "closes": "13:00"}
+    assert listing["locations"][1]["timezone"] == "America/New_York"  # inferred, as for the API
+    assert listing["price"] == {"min": 400, "max": 550, "currency": "USD"}
+    assert {c["code"] for c in listing["conditions"]} == {"ptsd", "treatment-resistant-depression"}
+    seattle = (await client.get(f"/v1/providers/{third['id']}")).json()
+    assert seattle["locations"][0]["coordinate_source"] == "given" and seattle["rems_certified"] is True
+
+    key = await sync_key(client)
+    mirror: dict[str, int] = {}
+    cursor = await follow(client, key, mirror)
+    assert set(mirror) == {first["id"], third["id"]}
+
+    again = (await post(client, TEMPLATE)).json()
+    assert again["counts"] == {"unchanged": 3}
+    assert (await client.get(f"/v1/providers/{first['id']}")).json()["version"] == listing["version"]
+    await follow(client, key, mirror, cursor)
+    assert mirror == {first["id"]: listing["version"], third["id"]: seattle["version"]}
+
+
+async def test_a_changed_file_updates_listings_in_place(client):
+    created = (await post(client, TEMPLATE)).json()["rows"]
+    listing = (await client.get(f"/v1/providers/{created[0]['id']}")).json()
+    rows = rows_of(TEMPLATE)
+    rows[0]["price_max"] = "600"
+    rows[0]["conditions"] = "ptsd"
+    del rows[1]  # the Kingston office closes
+    response = await post(client, to_csv(rows))
+    assert response.json()["counts"] == {"updated": 1, "unchanged": 1}, response.text
+    after = (await client.get(f"/v1/providers/{created[0]['id']}")).json()
+    assert after["version"] == listing["version"] + 1
+    assert after["price"]["max"] == 600 and [c["code"] for c in after["conditions"]] == ["ptsd"]
+    assert [loc["id"] for loc in after["locations"]] == [listing["locations"][0]["id"]]  # kept its id
+
+
+async def test_an_invalid_row_rejects_the_whole_file_naming_line_and_column(client):
+    rows = rows_of(TEMPLATE)
+    rows[1]["state"] = "XX"
+    rows[2]["conditions"] = "astrology"
+    response = await post(client, to_csv(rows))
+    problem = assert_problem(response, 422)
+    fields = {error["field"] for error in problem["errors"]}
+    assert {"line 3: state", "line 4: conditions"} <= fields
+    results = {row["line"]: row["result"] for row in problem["report"]["rows"]}
+    assert results == {2: "invalid", 3: "invalid", 4: "invalid"}
+    assert await count(client) == 0
+
+    dry = await post(client, to_csv(rows_of(TEMPLATE)), dry_run="true")
+    assert dry.json()["counts"] == {"valid": 3} and await count(client) == 0
+
+
+async def test_partial_import_writes_the_valid_listings_and_reports_the_rest(client):
+    rows = rows_of(TEMPLATE)
+    rows[2]["hours"] = "someday 9-5"
+    report = (await post(client, to_csv(rows), atomic="false")).json()
+    assert {row["line"]: row["result"] for row in report["rows"]} == {2: "created", 3: "created", 4: "invalid"}
+    assert report["rows"][2]["errors"][0]["field"] == "hours"
+    assert await count(client) == 1
+
+
+async def test_rows_of_one_listing_must_agree(client):
+    rows = rows_of(TEMPLATE)
+    rows[1]["name"] = "Another Name"
+    problem = assert_problem(await post(client, to_csv(rows)), 422)
+    assert any(e["field"] == "line 3: name" and "differs from line 2" in e["reason"] for e in problem["errors"])
+
+
+async def test_file_level_problems(client):
+    assert_problem(await post(client, "external_id,name,colour\nx,Y,blue\n"), 422, "colour")
+    assert_problem(await post(client, "name\nY\n"), 422, "external_id")
+    assert_problem(await post(client, ""), 422, "body")
+    assert_problem(await post(client, "external_id,name\n"), 422, "body")
+    bad_bytes = await client.post("/v1/imports", content=b"external_id,name\nx,\xff\xfe\n", headers={**ADMIN, **CSV})
+    assert_problem(bad_bytes, 422, "body")
+    wrong_type = await client.post("/v1/imports", json={"rows": []}, headers=ADMIN)
+    assert_problem(wrong_type, 415)
+    missing_id = assert_problem(await post(client, "external_id,name,postal_code\n,Clinic,10001\n"), 422)
+    assert missing_id["errors"][0]["field"] == "line 2: external_id"
+
+
+async def test_who_may_import_and_whose_ids_are_whose(client):
+    assert_problem(await post(client, TEMPLATE, headers={}), 401)
+    provider = await account(client)
+    assert_problem(await post(client, TEMPLATE, headers=provider), 403)
+    key = await sync_key(client)
+    mine = (await post(client, TEMPLATE, headers=key)).json()
+    assert mine["counts"] == {"created": 3}
+    # The administrators' namespace of external ids is another one: the same ids make new listings.
+    theirs = (await post(client, TEMPLATE)).json()
+    assert theirs["counts"] == {"created": 3}
+    assert mine["rows"][0]["id"] != theirs["rows"][0]["id"]
+    assert (await post(client, TEMPLATE, headers=key)).json()["counts"] == {"unchanged": 3}
