@@ -121,6 +121,10 @@ async def test_file_level_problems(client):
     assert_problem(bad_bytes, 422, "body")
     wrong_type = await client.post("/v1/imports", json={"rows": []}, headers=ADMIN)
     assert_problem(wrong_type, 415)
+    half = assert_problem(await post(client, "external_id,name,postal_code,latitude\nx,Y,10001,40.7\n"), 422)
+    assert [e["field"] for e in half["errors"]] == ["line 2: latitude"]
+    states = assert_problem(await post(client, "external_id,name,telehealth,telehealth_states,postal_code\nx,Y,false,NY,10001\n"), 422)
+    assert [e["field"] for e in states["errors"]] == ["line 2: telehealth_states"]
     missing_id = assert_problem(await post(client, "external_id,name,postal_code\n,Clinic,10001\n"), 422)
     assert missing_id["errors"][0]["field"] == "line 2: external_id"
 

@@ -8,6 +8,7 @@ twice changes nothing the second time.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -209,8 +210,9 @@ class ImportService:
             data = ProviderCreate.model_validate(body)
         except ValidationError as error:
             for item in error.errors():
-                row, column = _where(group, sources, item["loc"])
-                row.errors.append((column, item["msg"].removeprefix("Value error, ")))
+                reason = item["msg"].removeprefix("Value error, ")
+                row, column = _where(group, sources, item["loc"], reason)
+                row.errors.append((column, reason))
             return None
         for position, code in enumerate(data.conditions or []):
             if code not in codes["condition"]:
@@ -290,14 +292,27 @@ class ImportService:
         return provider.id
 
 
-def _where(group: Group, sources: list[Row], loc: tuple[Any, ...]) -> tuple[Row, str]:
-    """The row and CSV column a validation error of the assembled body points at."""
+def _where(group: Group, sources: list[Row], loc: tuple[Any, ...], reason: str) -> tuple[Row, str]:
+    """The row and CSV column a validation error of the assembled body points at.
+
+    An error about several fields (a rule of the whole listing or location) names the first
+    column its message mentions.
+    """
     if loc and loc[0] == "locations" and len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(sources):
-        field = str(loc[2]) if len(loc) > 2 else "address_line1"
-        return sources[loc[1]], csvfile.API_TO_COLUMN.get(field, field)
+        if len(loc) > 2:
+            field = str(loc[2])
+            return sources[loc[1]], csvfile.API_TO_COLUMN.get(field, field)
+        return sources[loc[1]], _mentioned(reason, csvfile.LOCATION_COLUMNS, "postal_code")
     if loc and loc[0] == "price":
         return group.first, "price_max" if "max" in str(loc[-1]) else "price_min"
-    return group.first, str(loc[0]) if loc else "name"
+    if loc:
+        return group.first, str(loc[0])
+    return group.first, _mentioned(reason, csvfile.PROVIDER_COLUMNS, "name")
+
+
+def _mentioned(reason: str, columns: list[str], default: str) -> str:
+    found = [(match.start(), column) for column in columns if (match := re.search(rf"\b{column}\b", reason))]
+    return min(found)[1] if found else default
 
 
 async def _known_codes(session: AsyncSession) -> dict[str, set[str]]:
