@@ -145,11 +145,13 @@ async def test_location_near_is_nearest_first_with_distances_and_a_radius(client
 
 
 async def test_near_errors_name_the_parameter(client):
-    for value in ("40.7|", "north|-73|5|km", "91|0|5|km", "40|-73|5|furlongs"):
+    for value in ("40.7|", "north|-73|5|km", "91|0|5|km", "40|-73|5|furlongs", "40|-73|0|km", "40|-73|5000|km"):
         response = await client.get("/fhir/Location", params={"near": value})
         assert_problem(response, 400, "near")
     response = await client.get("/fhir/Location", params={"near": "40|-73|5|km", "address-state": "NY"})
     assert_problem(response, 400, "address-state")
+    response = await client.get("/fhir/Location", params={"near": "40|-73|5|km", "_cursor": "bogus"})
+    assert_problem(response, 400, "_cursor")
     response = await client.get("/fhir/Organization", params={"_sort": "near"})
     assert_problem(response, 400, "_sort")
 

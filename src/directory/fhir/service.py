@@ -348,10 +348,16 @@ class FhirService:
         value = near[0].values[0]
         if not FHIR_NEAR.match(value):
             raise BadParameter("near", f"expected {_NEAR}, e.g. 40.75|-73.99|10|km")
-        page = await self.search_engine.search(
-            session,
-            RawSearch(near=value, group="location", sort="distance", limit=request.count, cursor=request.cursor, total=request.total),
-        )
+        try:
+            page = await self.search_engine.search(
+                session,
+                RawSearch(near=value, group="location", sort="distance", limit=request.count, cursor=request.cursor, total=request.total),
+            )
+        except BadParameter as error:
+            # The search engine names its own parameters; here they are parts of near, and _cursor.
+            renamed = {"radius": "near", "cursor": "_cursor"}
+            field = renamed.get(error.errors[0].field, error.errors[0].field)
+            raise BadParameter(field, error.errors[0].reason) from None
         unit = "km" if page.unit == "km" else "[mi_i]"
         rows = [(hit.location.id, hit.provider.id) for hit in page.items if hit.location is not None]
         loaded = Loaded()
