@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from directory.listings.models import Clinician, Location, Provider, ProviderClinician
+from directory.listings.presenters import cost_lines
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
@@ -282,13 +283,7 @@ def healthcare_service(provider: Provider, systems: Systems) -> dict[str, Any]:
 
 
 def _extra_details(provider: Provider) -> str | None:
-    lines = []
-    if provider.price_min is not None and provider.price_max is not None:
-        lines.append(f"Price per infusion: {provider.price_min}-{provider.price_max} {provider.price_currency}")
-    if provider.payment_options:
-        lines.append("Payment: " + ", ".join(option.replace("_", " ") for option in provider.payment_options))
-    if provider.insurance_carriers:
-        lines.append("Insurance: " + ", ".join(provider.insurance_carriers))
+    lines = cost_lines(provider)
     if provider.routes:
         lines.append("Routes: " + ", ".join(provider.routes))
     if provider.rems_certified:

@@ -6,6 +6,7 @@ from typing import Any
 
 from directory.hsds import ids
 from directory.listings.models import Location, Provider
+from directory.listings.presenters import cost_lines
 
 _BYDAY = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA", "sun": "SU"}
 _LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "zh": "Chinese", "vi": "Vietnamese", "ko": "Korean", "ru": "Russian", "fr": "French", "ar": "Arabic", "pt": "Portuguese", "ht": "Haitian Creole", "tl": "Tagalog", "de": "German", "it": "Italian", "pl": "Polish", "hi": "Hindi"}
@@ -134,13 +135,7 @@ def service(provider: Provider, *, full: bool = False) -> dict[str, Any]:
         _attribute(service_id, taxonomy_term("condition", link.condition_code, link.condition.name), "treated")
         for link in sorted(provider.conditions, key=lambda link: link.condition_code)
     ]
-    fees = []
-    if provider.price_min is not None and provider.price_max is not None:
-        fees.append(f"{provider.price_min}-{provider.price_max} {provider.price_currency} per infusion")
-    if provider.payment_options:
-        fees.append("Payment: " + ", ".join(option.replace("_", " ") for option in provider.payment_options))
-    if provider.insurance_carriers:
-        fees.append("Insurance: " + ", ".join(provider.insurance_carriers))
+    fees = cost_lines(provider)
     body: dict[str, Any] = {
         "id": service_id,
         "organization_id": str(provider.id),

@@ -29,6 +29,18 @@ def price(row: Provider) -> PriceRange | None:
     return PriceRange(min=row.price_min, max=row.price_max, currency=row.price_currency)
 
 
+def cost_lines(row: Provider) -> list[str]:
+    """Price, payment options and insurance in words, for formats without fields for them."""
+    lines = []
+    if row.price_min is not None and row.price_max is not None:
+        lines.append(f"Price per infusion: {row.price_min}-{row.price_max} {row.price_currency}")
+    if row.payment_options:
+        lines.append("Payment: " + ", ".join(option.replace("_", " ") for option in row.payment_options))
+    if row.insurance_carriers:
+        lines.append("Insurance: " + ", ".join(row.insurance_carriers))
+    return lines
+
+
 def verification(row: Provider, stale_after: timedelta) -> Verification:
     stale = row.verification_status == "verified" and (
         row.last_verified_at is None or row.last_verified_at < datetime.now(timezone.utc) - stale_after
