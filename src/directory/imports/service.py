@@ -24,7 +24,7 @@ from directory.imports import csvfile
 from directory.imports.csvfile import Group, Row
 from directory.listings.history import diff
 from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
-from directory.listings.schemas import LocationCreate, ProviderCreate
+from directory.listings.schemas import ProviderCreate
 from directory.listings.service import (
     _PROVIDER_SCALARS,
     ListingService,
@@ -37,8 +37,6 @@ from directory.listings.service import (
     full_listing,
     record_change,
 )
-from directory.listings.slugs import slugify, unique_slug
-from directory.sync.feed import touch
 from directory.taxonomy.models import Condition, Service
 from directory.verification.service import due_now
 
@@ -223,7 +221,7 @@ class ImportService:
         placed = []
         for place, row in zip(data.locations, sources):
             try:
-                placed.append(await self.listings._place(place, ""))
+                placed.append(await self.listings.place(place, ""))
             except InvalidInput as error:
                 for problem in error.errors:
                     row.errors.append((csvfile.API_TO_COLUMN.get(problem.field, problem.field), problem.reason))
@@ -247,7 +245,10 @@ class ImportService:
         for name in ("telehealth_states", "payment_options", "insurance_carriers", "languages", "routes"):
             scalars[name] = scalars.get(name) or []
         if existing is None:
-            return "created", await self._create(session, caller, source, ready, scalars)
+            created = await self.listings.insert(
+                session, caller, data, ready.placed, reason="import", external_source=source, external_id=ready.group.external_id
+            )
+            return "created", created.id
         if _same(existing, data, scalars, ready.placed):
             return "unchanged", existing.id
         before = _snapshot(existing)
@@ -267,30 +268,6 @@ class ImportService:
         record_change(session, existing.id, caller, "updated", diff(before, _snapshot(existing)), reason="import")
         await session.flush()
         return "updated", existing.id
-
-    async def _create(
-        self, session: AsyncSession, caller: Caller, source: str, ready: Prepared, scalars: dict[str, Any]
-    ) -> uuid.UUID:
-        data = ready.data
-        provider = Provider(**{k: v for k, v in scalars.items() if v is not None}, external_source=source, external_id=ready.group.external_id)
-        _set_price(provider, data)
-        if provider.status == ProviderStatus.published:
-            provider.published_at = utcnow()
-        if data.npi:
-            due_now(provider)
-        city = ready.placed[0].fields.get("city") if ready.placed else None
-        provider.slug = await unique_slug(session, slugify(data.name, city))
-        provider.locations = [_new_location(placed) for placed in ready.placed]
-        provider.conditions = [ProviderCondition(condition_code=code) for code in data.conditions or []]
-        provider.services = [ProviderService(service_code=s.code, **_offer(s)) for s in data.services or []]
-        provider.clinician_roles = []
-        session.add(provider)
-        await session.flush()
-        record_change(session, provider.id, caller, "created", diff({}, _snapshot(provider)), reason="import")
-        touch(session, provider.id)
-        await session.flush()
-        return provider.id
-
 
 def _where(group: Group, sources: list[Row], loc: tuple[Any, ...], reason: str) -> tuple[Row, str]:
     """The row and CSV column a validation error of the assembled body points at.

@@ -189,32 +189,44 @@ class ListingService:
         """A new listing, owned by the account that created it."""
         access.ensure_can_write(caller)
         access.ensure_status_allowed(caller, data.status.value if data.status else None)
-        placed = [await self._place(location, f"locations.{i}") for i, location in enumerate(data.locations)]
+        placed = [await self.place(location, f"locations.{i}") for i, location in enumerate(data.locations)]
         async with session.begin():
             await self._check_codes(session, data.conditions or [], [s.code for s in data.services or []])
-            provider = Provider(**data.model_dump(include=set(_PROVIDER_SCALARS), exclude_none=True, mode="json"))
-            _set_price(provider, data)
-            if provider.status == ProviderStatus.published:
-                provider.published_at = utcnow()
-            if data.npi:
-                due_now(provider)  # without an organisation NPI there is nothing to verify
-            city = placed[0].fields.get("city") if placed else None
-            provider.slug = await unique_slug(session, slugify(data.name, city))
-            provider.locations = [_new_location(p) for p in placed]
-            provider.conditions = [ProviderCondition(condition_code=code) for code in data.conditions or []]
-            provider.services = [ProviderService(service_code=s.code, **_offer(s)) for s in data.services or []]
-            provider.clinician_roles = [
-                ProviderClinician(clinician=_new_clinician(c), role=c.role) for c in data.clinicians
-            ]
-            session.add(provider)
-            await _flush(session)
+            provider = await self.insert(session, caller, data, placed)
             if caller.account_id is not None:
                 session.add(ProviderOwner(provider_id=provider.id, account_id=caller.account_id))
-            record_change(session, provider.id, caller, "created", diff({}, _snapshot(provider)))
-            touch(session, provider.id)
-            await _flush(session)
+                await _flush(session)
             provider_id = provider.id
         return await self.get(session, caller, str(provider_id))
+
+    async def insert(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        data: ProviderCreate,
+        placed: list[PlacedLocation],
+        reason: str | None = None,
+        **columns: Any,
+    ) -> Provider:
+        """Add a checked listing inside the caller's transaction, with its history and feed entry."""
+        provider = Provider(**data.model_dump(include=set(_PROVIDER_SCALARS), exclude_none=True, mode="json"), **columns)
+        _set_price(provider, data)
+        if provider.status == ProviderStatus.published:
+            provider.published_at = utcnow()
+        if data.npi:
+            due_now(provider)  # without an organisation NPI there is nothing to verify
+        city = placed[0].fields.get("city") if placed else None
+        provider.slug = await unique_slug(session, slugify(data.name, city))
+        provider.locations = [_new_location(p) for p in placed]
+        provider.conditions = [ProviderCondition(condition_code=code) for code in data.conditions or []]
+        provider.services = [ProviderService(service_code=s.code, **_offer(s)) for s in data.services or []]
+        provider.clinician_roles = [ProviderClinician(clinician=_new_clinician(c), role=c.role) for c in data.clinicians]
+        session.add(provider)
+        await _flush(session)
+        record_change(session, provider.id, caller, "created", diff({}, _snapshot(provider)), reason=reason)
+        touch(session, provider.id)
+        await _flush(session)
+        return provider
 
     async def update(
         self, session: AsyncSession, caller: Caller, key: str, data: ProviderUpdate, if_match: str | None
@@ -324,7 +336,7 @@ class ListingService:
         self, session: AsyncSession, caller: Caller, key: str, data: LocationCreate, if_match: str | None
     ) -> LocationPublic:
         access.ensure_can_write(caller)
-        placed = await self._place(data, "")
+        placed = await self.place(data, "")
         async with session.begin():
             provider = await self._load_for_change(session, caller, key, if_match, required=False)
             if len(provider.locations) >= 20:
@@ -358,7 +370,7 @@ class ListingService:
                 raise invalid_input(error) from None
         if data.address_changed() and "latitude" not in data.model_fields_set:
             merged = merged.model_copy(update={"latitude": None, "longitude": None})
-        placed = await self._place(merged, "", keep=location)
+        placed = await self.place(merged, "", keep=location)
         async with session.begin():
             provider = await self._load_for_change(session, caller, key, if_match)
             location = _location_of(provider, location_id)
@@ -388,7 +400,7 @@ class ListingService:
             await bump_version(session, provider)
             record_change(session, provider.id, caller, "location_removed", {f"locations.{location_id}": {"before": before, "after": None}})
 
-    async def _place(self, data: LocationFields, prefix: str, keep: Location | None = None) -> PlacedLocation:
+    async def place(self, data: LocationFields, prefix: str, keep: Location | None = None) -> PlacedLocation:
         """Settle coordinates and time zone; an address nothing can place is a 422 naming the field."""
         fields = data.model_dump(include=set(_LOCATION_SCALARS), exclude_none=True)
         fields["hours"] = [h.model_dump() for h in data.hours or []]
