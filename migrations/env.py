@@ -15,11 +15,11 @@ config = context.config
 target_metadata = directory.models.metadata
 
 # Columns and tables that migrations manage by hand and autogenerate must not try to drop.
-_HAND_MANAGED = {"geog", "geom", "location_rtree"}
+_HAND_MANAGED = {"geog", "geom", "location_rtree", "ix_search_location_geom", "ix_search_location_geog", "ix_search_location_sample"}
 
 
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
-    if name in _HAND_MANAGED or (type_ == "table" and name and name.startswith("location_rtree")):
+    if name in _HAND_MANAGED or (type_ == "table" and name and "location_rtree" in name):
         return False
     if type_ == "table" and name == "spatial_ref_sys":
         return False

@@ -26,6 +26,8 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 #: The admin, changing a listing whatever its current version (If-Match: *).
 ADMIN_ANY = {**ADMIN, "If-Match": "*"}
 LISTING_TABLES = (
+    "search_location",
+    "listing_document",
     "webhook_delivery",
     "webhook_subscription",
     "feed_entry",

@@ -19,6 +19,7 @@ from directory.app import create_app
 from directory.columns import utcnow
 from directory.database import Database
 from directory.listings.models import Provider
+from directory.recording import standard_recorder
 from directory.verification.registry import RegistryClient
 from directory.verification.service import VerificationService
 from factories import account, assert_problem, create, listing
@@ -81,7 +82,7 @@ def registry() -> Iterator[FakeRegistry]:
 async def verifier(settings, registry):
     database = Database.from_settings(settings)
     client = RegistryClient(registry.url, timeout=0.5, retries=2, backoff=0.01)
-    yield VerificationService(database.writer, client)
+    yield VerificationService(database.writer, client, standard_recorder())
     await client.close()
     await database.dispose()
 

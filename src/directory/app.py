@@ -39,6 +39,7 @@ from directory.moderation.service import ModerationService
 from directory.partners.routes import ApiKeyController
 from directory.partners.service import ApiKeyService
 from directory.ratelimit import limit_store
+from directory.recording import standard_recorder
 from directory.search.backends import backend_for
 from directory.search.routes import search
 from directory.sync.routes import WebhookController, export_providers, list_changes
@@ -123,7 +124,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.settings = settings
         app.state.database = database
         app.state.geocoder = geocoder
-        app.state.listings = listings = ListingService(geocoder, settings.secret_key, settings.verification_max_age_days)
+        recorder = standard_recorder()
+        app.state.listings = listings = ListingService(geocoder, settings.secret_key, recorder, settings.verification_max_age_days)
         app.state.moderation = ModerationService(listings)
         app.state.taxonomy = TaxonomyService()
         app.state.limits = limits = limit_store(settings.redis_url)
@@ -134,7 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.hsds = HsdsService(app.state.search, geocoder)
         app.state.imports = ImportService(listings)
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
-        app.state.verification = verification = VerificationService(database.writer, registry)
+        app.state.verification = verification = VerificationService(database.writer, registry, recorder)
         app.state.webhooks = sender = WebhookSender(database.writer, settings)
         # Verification and webhook deliveries run off the request path, in this process unless turned off.
         workers = []

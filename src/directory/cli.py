@@ -101,13 +101,14 @@ def _duration(text: str) -> timedelta:
 def _verify(args: argparse.Namespace) -> int:
     from directory.database import Database
     from directory.verification.registry import RegistryClient
+    from directory.recording import standard_recorder
     from directory.verification.service import VerificationService
 
     async def run() -> tuple[int, int]:
         settings = get_settings()
         database = Database.from_settings(settings)
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
-        service = VerificationService(database.writer, registry)
+        service = VerificationService(database.writer, registry, standard_recorder())
         try:
             queued = await service.queue_older_than(args.older_than)
             checked = 0
@@ -130,6 +131,7 @@ def _import(args: argparse.Namespace) -> int:
     from directory.geocoding import Geocoder
     from directory.imports.service import ImportService
     from directory.listings.service import ListingService
+    from directory.recording import standard_recorder
     from directory.settings import with_secret
 
     try:
@@ -143,7 +145,7 @@ def _import(args: argparse.Namespace) -> int:
         settings = with_secret(get_settings())
         database = Database.from_settings(settings)
         geocoder = Geocoder(settings, database.writer)
-        service = ImportService(ListingService(geocoder, settings.secret_key, settings.verification_max_age_days))
+        service = ImportService(ListingService(geocoder, settings.secret_key, standard_recorder(), settings.verification_max_age_days))
         try:
             report = await service.run(database.writer, ADMIN, data, atomic=not args.partial, dry_run=args.dry_run)
             return report.as_json()

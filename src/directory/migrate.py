@@ -54,7 +54,22 @@ def _loop_running() -> bool:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    """Migrate, then fill the read model if the schema now has one and it is still empty."""
     _in_thread(command.upgrade, alembic_config(database_url), revision)
+    if revision == "head":
+        _in_thread(asyncio.run, _fill_read_model(database_url))
+
+
+async def _fill_read_model(database_url: str) -> None:
+    # Built with the code of the schema's head (not inside a migration, whose code would have to
+    # match its own revision forever).
+    from directory.listings import readmodel
+
+    engine = create_engine(database_url, Settings(database_url=database_url))
+    try:
+        await readmodel.reindex(engine, only_if_missing=True)
+    finally:
+        await engine.dispose()
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:

@@ -11,10 +11,12 @@ from sqlalchemy import func, select
 from directory.access import ADMIN
 from directory.database import Database
 from directory.geocoding import Geocoder
+from directory.listings.changes import Recorder
 from directory.listings.models import Provider
 from directory.listings.schemas import ProviderCreate
 from directory.listings.service import ListingService
 from directory.listings.slugs import slugify
+from directory.recording import standard_recorder
 from directory.settings import Settings
 from directory.taxonomy.models import Condition, Service
 from directory.taxonomy.service import TaxonomyService
@@ -33,9 +35,12 @@ async def load_taxonomy(database: Database, folder: Path = SEED_DIR) -> int:
     taxonomy = json.loads((folder / "taxonomy.json").read_text())
     service = TaxonomyService()
     async with database.writer() as session, session.begin():
-        changed = await service.load(session, Condition, taxonomy["conditions"])
-        changed += await service.load(session, Service, taxonomy["services"])
-    return changed
+        changed, affected = await service.load(session, Condition, taxonomy["conditions"])
+        more, also = await service.load(session, Service, taxonomy["services"])
+        await session.flush()
+        # Listings show the names and search the synonyms of their entries: renamed ones are shown anew.
+        await Recorder().refresh(session, [*affected, *also])
+    return changed + more
 
 
 async def seed(settings: Settings, *, samples: bool = True, only_if_empty: bool = False, folder: Path = SEED_DIR) -> SeedReport:
@@ -51,7 +56,7 @@ async def seed(settings: Settings, *, samples: bool = True, only_if_empty: bool 
             existing = set((await session.execute(select(Provider.slug))).scalars())
             if only_if_empty and (await session.execute(select(func.count()).select_from(Provider))).scalar():
                 return report
-        listings = ListingService(geocoder, "seeding: no cursors are issued")
+        listings = ListingService(geocoder, "seeding: no cursors are issued", standard_recorder())
         for raw in json.loads((folder / "sample_providers.json").read_text()):
             listing = ProviderCreate.model_validate(raw)
             city = listing.locations[0].city if listing.locations else None

@@ -31,7 +31,7 @@ from directory.listings.models import (
     ProviderService,
     ProviderStatus,
 )
-from directory.listings.service import full_listing
+from directory.listings.queries import full_listing
 from directory.search.query import FHIR_NEAR, RawSearch
 from directory.search.service import SearchService
 

@@ -165,7 +165,7 @@ class ImportService:
         if atomic:
             async with sessions() as session:
                 try:
-                    async with session.begin():
+                    async with self.listings.recorder.transaction(session):
                         for ready in prepared:
                             self._mark(reports, ready, *await self._write(session, caller, source, ready))
                 except Exception as error:  # noqa: BLE001 - any failure undoes the whole import
@@ -183,7 +183,7 @@ class ImportService:
             for ready in prepared:
                 async with sessions() as session:
                     try:
-                        async with session.begin():
+                        async with self.listings.recorder.transaction(session):
                             self._mark(reports, ready, *await self._write(session, caller, source, ready))
                     except Exception as error:  # noqa: BLE001 - this listing fails, the others go on
                         reason = error.detail if isinstance(error, DirectoryError) else "the database refused the write"

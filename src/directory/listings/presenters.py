@@ -41,8 +41,9 @@ def cost_lines(row: Provider) -> list[str]:
     return lines
 
 
-def verification(row: Provider, stale_after: timedelta) -> Verification:
-    stale = row.verification_status == "verified" and (
+def verification(row: Provider, stale_after: timedelta | None) -> Verification:
+    """The listing's verification; ``stale_after`` None leaves ``stale`` false (the read model decides it when read)."""
+    stale = stale_after is not None and row.verification_status == "verified" and (
         row.last_verified_at is None or row.last_verified_at < datetime.now(timezone.utc) - stale_after
     )
     return Verification(
@@ -53,7 +54,7 @@ def verification(row: Provider, stale_after: timedelta) -> Verification:
     )
 
 
-def provider(row: Provider, stale_after: timedelta = timedelta(days=365)) -> ProviderPublic:
+def provider(row: Provider, stale_after: timedelta | None = timedelta(days=365)) -> ProviderPublic:
     return ProviderPublic(
         id=row.id,
         slug=row.slug,

@@ -275,6 +275,24 @@ class LocationSummary(BaseModel):
     accessibility: str | None
 
 
+class MatchedLocation(LocationSummary):
+    open_now: bool | None = Field(description="open at the moment searched (now, or `at`); null without hours")
+
+
+class ProviderSummary(BaseModel):
+    """A listing as a search hit shows it."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    verified: bool
+    accepting_new_patients: bool | None
+    telehealth: bool
+    price: PriceRange | None
+    conditions: list[TaxonomyRef]
+    services: list[TaxonomyRef]
+
+
 class LocationPublic(LocationSummary):
     coordinate_source: Literal["given", "geocoded"]
     coordinate_precision: Literal["exact", "address", "postcode", "city"]

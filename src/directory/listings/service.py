@@ -8,10 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, select, tuple_, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from directory import access, cursors
 from directory.access import Caller
@@ -27,7 +26,9 @@ from directory.errors import (
 )
 from directory.geocoding import Geocoder
 from directory.listings import presenters
+from directory.listings.changes import Recorder, touch
 from directory.listings.history import ListingChange, diff
+from directory.listings.queries import full_listing
 from directory.moderation.models import Decision, PendingChange
 from directory.moderation.schemas import PendingChangePublic
 from directory.verification.models import VerificationRecord
@@ -58,7 +59,6 @@ from directory.listings.schemas import (
     ProviderUpdate,
 )
 from directory.listings.slugs import slugify, unique_slug
-from directory.sync.feed import touch
 from directory.taxonomy.models import Condition, Service
 
 _PROVIDER_SCALARS = (
@@ -71,19 +71,6 @@ _LOCATION_SCALARS = (
 _CLINICIAN_SCALARS = "first_name last_name credential specialty npi board_certifications".split()
 
 
-def full_listing(for_change: bool = False) -> Select[tuple[Provider]]:
-    """A listing with everything it shows; for a change, also the rows derived from its hours."""
-    locations = selectinload(Provider.locations)
-    if for_change:
-        locations = locations.selectinload(Location.opening_intervals)
-    return select(Provider).options(
-        locations,
-        selectinload(Provider.conditions).selectinload(ProviderCondition.condition),
-        selectinload(Provider.services).selectinload(ProviderService.service),
-        selectinload(Provider.clinician_roles).selectinload(ProviderClinician.clinician),
-    )
-
-
 @dataclass
 class PlacedLocation:
     """A location's fields with its coordinates settled (given or geocoded) before the transaction."""
@@ -92,8 +79,9 @@ class PlacedLocation:
 
 
 class ListingService:
-    def __init__(self, geocoder: Geocoder, secret_key: str, stale_after_days: int = 365) -> None:
+    def __init__(self, geocoder: Geocoder, secret_key: str, recorder: Recorder, stale_after_days: int = 365) -> None:
         self.geocoder = geocoder
+        self.recorder = recorder
         self.secret_key = secret_key
         self.stale_after = timedelta(days=stale_after_days)
 
@@ -190,7 +178,7 @@ class ListingService:
         access.ensure_can_write(caller)
         access.ensure_status_allowed(caller, data.status.value if data.status else None)
         placed = [await self.place(location, f"locations.{i}") for i, location in enumerate(data.locations)]
-        async with session.begin():
+        async with self.recorder.transaction(session):
             await self._check_codes(session, data.conditions or [], [s.code for s in data.services or []])
             provider = await self.insert(session, caller, data, placed)
             if caller.account_id is not None:
@@ -232,7 +220,7 @@ class ListingService:
         self, session: AsyncSession, caller: Caller, key: str, data: ProviderUpdate, if_match: str | None
     ) -> ProviderPublic:
         access.ensure_can_write(caller)
-        async with session.begin():
+        async with self.recorder.transaction(session):
             provider = await self._load_for_change(session, caller, key, if_match)
             before = _snapshot(provider)
             changes = data.model_dump(include=set(_PROVIDER_SCALARS) & data.model_fields_set, mode="json")
@@ -272,7 +260,7 @@ class ListingService:
     async def close(self, session: AsyncSession, caller: Caller, key: str, if_match: str | None) -> ProviderPublic:
         """Soft delete: the listing is marked closed and kept for history."""
         access.ensure_can_write(caller)
-        async with session.begin():
+        async with self.recorder.transaction(session):
             provider = await self._load_for_change(session, caller, key, if_match)
             if provider.status != ProviderStatus.closed:
                 before = provider.status
@@ -337,7 +325,7 @@ class ListingService:
     ) -> LocationPublic:
         access.ensure_can_write(caller)
         placed = await self.place(data, "")
-        async with session.begin():
+        async with self.recorder.transaction(session):
             provider = await self._load_for_change(session, caller, key, if_match, required=False)
             if len(provider.locations) >= 20:
                 raise Conflict("a listing has at most 20 locations")
@@ -358,7 +346,7 @@ class ListingService:
         if_match: str | None,
     ) -> LocationPublic:
         access.ensure_can_write(caller)
-        async with session.begin():
+        async with self.recorder.transaction(session):
             provider = await self._load_for_change(session, caller, key, if_match)
             location = _location_of(provider, location_id)
             try:
@@ -371,7 +359,7 @@ class ListingService:
         if data.address_changed() and "latitude" not in data.model_fields_set:
             merged = merged.model_copy(update={"latitude": None, "longitude": None})
         placed = await self.place(merged, "", keep=location)
-        async with session.begin():
+        async with self.recorder.transaction(session):
             provider = await self._load_for_change(session, caller, key, if_match)
             location = _location_of(provider, location_id)
             before = presenters.location_input(location)
@@ -390,7 +378,7 @@ class ListingService:
         self, session: AsyncSession, caller: Caller, key: str, location_id: int, if_match: str | None
     ) -> None:
         access.ensure_can_write(caller)
-        async with session.begin():
+        async with self.recorder.transaction(session):
             provider = await self._load_for_change(session, caller, key, if_match)
             location = _location_of(provider, location_id)
             if provider.status == ProviderStatus.published and len(provider.locations) == 1:
@@ -446,7 +434,7 @@ class ListingService:
         self, session: AsyncSession, caller: Caller, key: str, data: ClinicianCreate, if_match: str | None
     ) -> ClinicianPublic:
         access.ensure_can_write(caller)
-        async with session.begin():
+        async with self.recorder.transaction(session):
             provider = await self._load_for_change(session, caller, key, if_match, required=False)
             if len(provider.clinician_roles) >= 50:
                 raise Conflict("a listing has at most 50 clinicians")
@@ -469,7 +457,7 @@ class ListingService:
         if_match: str | None,
     ) -> ClinicianPublic:
         access.ensure_can_write(caller)
-        async with session.begin():
+        async with self.recorder.transaction(session):
             provider = await self._load_for_change(session, caller, key, if_match)
             role = _role_of(provider, clinician_id)
             before = presenters.clinician(role).model_dump(mode="json")
@@ -497,7 +485,7 @@ class ListingService:
     ) -> None:
         """End the clinician's role here; a clinician with no role left anywhere is deleted."""
         access.ensure_can_write(caller)
-        async with session.begin():
+        async with self.recorder.transaction(session):
             provider = await self._load_for_change(session, caller, key, if_match)
             role = _role_of(provider, clinician_id)
             before = presenters.clinician(role).model_dump(mode="json")

@@ -70,7 +70,7 @@ class ModerationService:
     async def act_on_listing(self, session: AsyncSession, caller: Caller, key: str, data: ListingAction) -> ProviderPublic:
         access.ensure_moderator(caller)
         allowed_from, target = _ACTIONS[data.action]
-        async with session.begin():
+        async with self.listings.recorder.transaction(session):
             provider = await self.listings.load_for_decision(session, caller, key)
             if provider.status not in allowed_from:
                 raise Conflict(f"cannot {data.action} a listing that is {provider.status}")
@@ -88,9 +88,10 @@ class ModerationService:
     async def verify_now(self, session: AsyncSession, caller: Caller, key: str) -> ProviderPublic:
         """Queue the listing for verification at once; the worker answers within seconds."""
         access.ensure_moderator(caller)
-        async with session.begin():
+        async with self.listings.recorder.transaction(session):
             provider = await self.listings.load_for_decision(session, caller, key)
             due_now(provider)
+            await bump_version(session, provider)  # the public listing shows its verification status
             record_change(session, provider.id, caller, "verification_requested", {})
         session.expunge_all()
         return await self.listings.get(session, caller, str(provider.id))
@@ -100,7 +101,7 @@ class ModerationService:
         access.ensure_can_write(caller)
         if caller.role is not Role.provider or caller.account_id is None:
             raise Conflict("claims are made by provider accounts")
-        async with session.begin():
+        async with self.listings.recorder.transaction(session):
             provider = await self.listings.load_for_decision(session, caller, key)
             owners = await session.execute(select(ProviderOwner.account_id).where(ProviderOwner.provider_id == provider.id))
             if owners.first() is not None:
@@ -125,7 +126,7 @@ class ModerationService:
 
     async def decide_claim(self, session: AsyncSession, caller: Caller, claim_id: uuid.UUID, data: DecisionIn) -> ClaimPublic:
         access.ensure_moderator(caller)
-        async with session.begin():
+        async with self.listings.recorder.transaction(session):
             claim = await _undecided(session, Claim, claim_id, "claim")
             _decide(claim, caller, data)
             if claim.status == Decision.approved.value:
@@ -141,7 +142,7 @@ class ModerationService:
     ) -> PendingChangePublic:
         """Approving applies the change and sends the listing back to verification."""
         access.ensure_moderator(caller)
-        async with session.begin():
+        async with self.listings.recorder.transaction(session):
             change = await _undecided(session, PendingChange, change_id, "change")
             _decide(change, caller, data)
             if change.status == Decision.approved.value:

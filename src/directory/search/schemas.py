@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from directory.listings.schemas import LocationSummary, PriceRange, TaxonomyRef
+from directory.listings.schemas import MatchedLocation, ProviderSummary
 
 
 class PlaceOut(BaseModel):
@@ -19,22 +18,6 @@ class PlaceOut(BaseModel):
     label: str | None = Field(description="what `near` resolved to, e.g. 'New York, NY 10001'")
     precision: str | None = Field(description="address, postcode or city, for a geocoded `near`")
     state: str | None = Field(description="the US state the place is in, used for telehealth")
-
-
-class ProviderSummary(BaseModel):
-    id: uuid.UUID
-    slug: str
-    name: str
-    verified: bool
-    accepting_new_patients: bool | None
-    telehealth: bool
-    price: PriceRange | None
-    conditions: list[TaxonomyRef]
-    services: list[TaxonomyRef]
-
-
-class MatchedLocation(LocationSummary):
-    open_now: bool | None = Field(description="open at the moment searched (now, or `at`); null without hours")
 
 
 class SearchHit(BaseModel):

@@ -1,8 +1,8 @@
 """Writing the change feed, in the same transaction as the change it describes.
 
-Write paths call ``touch(session, provider_id)``; just before the transaction commits, each touched
-listing is compared with its last feed entry and, if the public picture changed, a new entry is
-added. On PostgreSQL the entries are written under a transaction-level advisory lock, so their
+``write_entries`` follows the listings' recorder (``directory.listings.changes``): just before a
+transaction that touched listings commits, each of them is compared with its last feed entry and,
+if the public picture changed, a new entry (and its webhook deliveries) is added. On PostgreSQL the entries are written under a transaction-level advisory lock, so their
 sequence numbers are handed out in commit order: a partner that has read entry N can never later
 find a new entry below N. (SQLite runs one write transaction at a time anyway.)
 """
@@ -13,8 +13,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from directory.columns import utcnow
@@ -22,15 +21,8 @@ from directory.listings.models import Provider, ProviderStatus
 from directory.sync import webhooks
 from directory.sync.models import ChangeKind, FeedEntry
 
-_TOUCHED = "feed_touched"
 #: Any constant: the lock that orders feed entries by commit.
 FEED_LOCK = 7_204_311
-
-
-def touch(session: AsyncSession | Session, provider_id: uuid.UUID) -> None:
-    """Note that this listing changed in the current transaction."""
-    sync = session.sync_session if isinstance(session, AsyncSession) else session
-    sync.info.setdefault(_TOUCHED, set()).add(provider_id)
 
 
 def next_kind(published: bool, last_kind: str | None) -> ChangeKind | None:
@@ -71,19 +63,6 @@ def write_entries(session: Session, provider_ids: Iterable[uuid.UUID]) -> int:
     webhooks.enqueue(session, entries)
     session.flush()
     return len(entries)
-
-
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    touched: set[uuid.UUID] | None = session.info.pop(_TOUCHED, None)
-    if touched:
-        session.flush()
-        write_entries(session, touched)
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_TOUCHED, None)
 
 
 #: Seeds the feed with every published listing that has no entry yet, for loads that bypass the API.

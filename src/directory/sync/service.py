@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.errors import InvalidInput
 from directory.listings import presenters
 from directory.listings.models import Provider, ProviderStatus
-from directory.listings.service import full_listing
+from directory.listings.queries import full_listing
 from directory.sync.models import FeedEntry
 from directory.sync.schemas import Change, ChangePage
 

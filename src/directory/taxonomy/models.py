@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Index, SmallInteger
 from sqlmodel import Field, SQLModel
 
 from directory.columns import JSONValue
@@ -14,15 +15,23 @@ class TaxonomyEntryBase(SQLModel):
     name: str = Field(max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     synonyms: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    bit: int | None = Field(default=None, sa_type=SmallInteger)
+    """The entry's bit in the read model's masks: given once, when the entry is added, and kept."""
+
+
+#: A bit mask is a 64-bit signed integer: bits 0-62.
+MAX_ENTRIES = 63
 
 
 class Condition(TaxonomyEntryBase, table=True):
     """Something a clinic treats, for example ``ptsd`` or ``treatment-resistant-depression``."""
 
     __tablename__ = "condition"
+    __table_args__ = (Index("uq_condition_bit", "bit", unique=True),)
 
 
 class Service(TaxonomyEntryBase, table=True):
     """Something a clinic offers, for example ``ketamine-iv`` or ``esketamine-spravato``."""
 
     __tablename__ = "service"
+    __table_args__ = (Index("uq_service_bit", "bit", unique=True),)

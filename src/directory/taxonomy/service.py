@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.listings.models import Provider, ProviderCondition, ProviderService, ProviderStatus
-from directory.taxonomy.models import Condition, Service
+from directory.taxonomy.models import MAX_ENTRIES, Condition, Service
 from directory.taxonomy.schemas import TaxonomyEntry, TaxonomyList
 
 _LINKS = {Condition: (ProviderCondition, ProviderCondition.condition_code), Service: (ProviderService, ProviderService.service_code)}
@@ -59,20 +60,34 @@ class TaxonomyService:
             ]
         )
 
-    async def load(self, session: AsyncSession, table: type[Condition] | type[Service], entries: list[dict[str, Any]]) -> int:
-        """Insert or update entries by code; returns how many rows changed."""
+    async def load(
+        self, session: AsyncSession, table: type[Condition] | type[Service], entries: list[dict[str, Any]]
+    ) -> tuple[int, list[uuid.UUID]]:
+        """Insert or update entries by code: how many rows changed, and the listings that name a changed entry.
+
+        A new entry takes the next free bit of the read model's masks; an entry keeps its bit for good.
+        """
         changed = 0
+        renamed: list[str] = []
+        top = (await session.execute(select(func.max(table.bit)))).scalar()
+        next_bit = 0 if top is None else top + 1
         for entry in entries:
             current = await session.get(table, entry["code"])
             values = {"name": entry["name"], "description": entry.get("description"), "synonyms": entry.get("synonyms", [])}
             if current is None:
-                session.add(table(code=entry["code"], **values))
+                if next_bit >= MAX_ENTRIES:
+                    raise ValueError(f"a taxonomy holds at most {MAX_ENTRIES} entries; {entry['code']!r} is one too many")
+                session.add(table(code=entry["code"], bit=next_bit, **values))
+                next_bit += 1
                 changed += 1
             elif any(getattr(current, key) != value for key, value in values.items()):
                 for key, value in values.items():
                     setattr(current, key, value)
                 changed += 1
-        return changed
+                renamed.append(current.code)
+        link, code_column = _LINKS[table]
+        affected = await session.execute(select(link.provider_id).where(code_column.in_(renamed)).distinct()) if renamed else []
+        return changed, [row[0] for row in affected]
 
 
 class TaxonomyIndex:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from directory.accounts.models import AccountNpi
 from directory.columns import utcnow
 from directory.workers import drain_forever
-from directory.sync.feed import touch
+from directory.listings.changes import Recorder, touch
 from directory.listings.models import Clinician, Provider, ProviderClinician, VerificationStatus
 from directory.verification.checks import Outcome, check_clinician, check_organization
 from directory.verification.models import VerificationRecord
@@ -39,24 +39,34 @@ def due_now(provider: Provider) -> None:
 
 
 class VerificationService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], registry: RegistryClient) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], registry: RegistryClient, recorder: Recorder) -> None:
         self.sessions = sessions
         self.registry = registry
+        self.recorder = recorder
 
     async def queue_older_than(self, age: timedelta) -> int:
         """Queue every checked listing whose last check is older than ``age``; how many were queued."""
         cutoff = utcnow() - age
-        async with self.sessions() as session, session.begin():
+        async with self.sessions() as session, self.recorder.transaction(session):
+            now = utcnow()
+            # The public listing shows its verification status: each queued listing moves to a new version.
             moved = await session.execute(
                 update(Provider)
                 .where(
                     Provider.verification_status.in_([VerificationStatus.verified.value, VerificationStatus.failed.value]),
                     or_(Provider.last_verified_at.is_(None), Provider.last_verified_at < cutoff),
                 )
-                .values(verification_status=VerificationStatus.pending.value, verification_due_at=utcnow(), verification_attempts=0)
+                .values(
+                    verification_status=VerificationStatus.pending.value, verification_due_at=now, verification_attempts=0,
+                    version=Provider.version + 1, updated_at=now,
+                )
+                .returning(Provider.id)
                 .execution_options(synchronize_session=False)
             )
-        return moved.rowcount or 0
+            queued = moved.scalars().all()
+            for provider_id in queued:
+                touch(session, provider_id)
+        return len(queued)
 
     async def run_due(self, limit: int = 20) -> int:
         """Check the listings and account NPIs that are due; how many were checked."""
@@ -158,7 +168,7 @@ class VerificationService:
                 )
             return VerificationStatus.pending.value
         now = utcnow()
-        async with self.sessions() as session, session.begin():
+        async with self.sessions() as session, self.recorder.transaction(session):
             session.add_all(records)
             values = {"verification_status": status, "verification_due_at": None, "version": Provider.version + 1, "updated_at": now}
             if status == VerificationStatus.verified.value:

@@ -1,0 +1,280 @@
+"""The public read model: what the public reads most, stored the way it is read.
+
+Two tables, both derived from the listing tables and never written anywhere else:
+
+- ``search_location``: one row per location of a published listing, carrying everything search
+  filters and sorts on as compact columns (bit masks for conditions, services, routes, payment,
+  credentials and specialties; flags; delimited text for states, insurance and languages; the
+  words free text matches) and the ready-to-send JSON of the hit (provider summary and location).
+  PostGIS indexes its point (geometry and geography), SQLite an R*Tree kept in step by triggers.
+- ``listing_document``: the JSON that GET /v1/providers/{id or slug} answers, with its version.
+
+``refresh`` brings the rows of some listings in step, inside the transaction that changed them (the
+recorder in ``changes.py`` calls it); ``rebuild`` makes both tables again from scratch.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zlib
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Uuid,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from directory.columns import BigKey, UTCDateTime
+from directory.listings import presenters
+from directory.listings.queries import full_listing
+from directory.listings.models import Credential, PaymentOption, Provider, ProviderStatus, Route, Specialty
+from directory.listings.schemas import LocationSummary, ProviderSummary, TaxonomyRef
+from directory.taxonomy.models import Condition, Service
+
+search_location = Table(
+    "search_location",
+    SQLModel.metadata,
+    Column("location_id", BigKey, primary_key=True, autoincrement=False),
+    Column("provider_id", Uuid, nullable=False, index=True),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("conditions", BigInteger, nullable=False),
+    Column("services", BigInteger, nullable=False),
+    Column("routes", Integer, nullable=False),
+    Column("payment", Integer, nullable=False),
+    Column("credentials", Integer, nullable=False),
+    Column("specialties", Integer, nullable=False),
+    Column("accepting", Boolean),
+    Column("telehealth", Boolean, nullable=False),
+    Column("verified", Boolean, nullable=False),
+    Column("telehealth_states", Text, nullable=False),
+    Column("insurance", Text, nullable=False),
+    Column("languages", Text, nullable=False),
+    Column("price_min", Integer),
+    Column("words", Text, nullable=False),
+    Column("name_key", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("timezone", String(64)),
+    Column("hours", Text, nullable=False),
+    Column("sample", SmallInteger, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("location", Text, nullable=False),
+)
+
+listing_document = Table(
+    "listing_document",
+    SQLModel.metadata,
+    Column("provider_id", Uuid, primary_key=True),
+    Column("slug", String(120), nullable=False, unique=True),
+    Column("version", Integer, nullable=False),
+    Column("stale_from", UTCDateTime),
+    Column("document", Text, nullable=False),
+)
+
+#: Bit positions of the enumerations: their order of declaration (members are only ever appended).
+ENUM_BITS: dict[str, dict[str, int]] = {
+    name: {member.value: i for i, member in enumerate(enum)}
+    for name, enum in (("routes", Route), ("payment", PaymentOption), ("credentials", Credential), ("specialties", Specialty))
+}
+#: The sample a provider falls in, 0-63 from a hash of its id; counts over huge areas read only ``sample < SAMPLED``.
+SAMPLE_BUCKETS = 64
+SAMPLED = 4
+
+
+def mask(bits: dict[str, int], values: Iterable[str]) -> int:
+    """The bit mask of these values; values without a bit are ignored."""
+    total = 0
+    for value in values:
+        bit = bits.get(value)
+        if bit is not None:
+            total |= 1 << bit
+    return total
+
+
+def delimited(values: Iterable[str]) -> str:
+    """``|a|b|``: a value matches with LIKE '%|a|%' and never by accident as part of another."""
+    cleaned = sorted({value.strip().lower() for value in values if value.strip()})
+    return "|" + "|".join(cleaned) + "|" if cleaned else ""
+
+
+def sample_of(provider_id: uuid.UUID) -> int:
+    return zlib.crc32(provider_id.bytes) % SAMPLE_BUCKETS
+
+
+class TaxonomyBits:
+    """Bit, name and the words of each condition and service code, read once per refresh."""
+
+    def __init__(self, session: Session) -> None:
+        self.bits: dict[str, dict[str, int]] = {}
+        self.words: dict[str, dict[str, str]] = {}
+        for kind, table in (("conditions", Condition), ("services", Service)):
+            rows = session.execute(select(table.code, table.name, table.synonyms, table.bit)).all()
+            self.bits[kind] = {code: bit for code, _, _, bit in rows if bit is not None}
+            self.words[kind] = {code: " ".join([code, name, *(synonyms or [])]).lower() for code, name, synonyms, _ in rows}
+
+
+def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The stored document and the search rows of one published listing (fully loaded)."""
+    public = presenters.provider(provider, stale_after=None)  # staleness is decided when read
+    document = {
+        "provider_id": provider.id,
+        "slug": provider.slug,
+        "version": provider.version,
+        "stale_from": _stale_from(provider),
+        "document": public.model_dump_json(),
+    }
+    conditions = [link.condition_code for link in provider.conditions]
+    services = [offer.service_code for offer in provider.services]
+    summary = ProviderSummary(
+        id=provider.id,
+        slug=provider.slug,
+        name=provider.name,
+        verified=provider.verification_status == "verified",
+        accepting_new_patients=provider.accepting_new_patients,
+        telehealth=provider.telehealth,
+        price=presenters.price(provider),
+        conditions=[TaxonomyRef(code=c.code, name=c.name) for c in public.conditions],
+        services=[TaxonomyRef(code=s.code, name=s.name) for s in public.services],
+    ).model_dump_json()
+    clinicians = [role.clinician for role in provider.clinician_roles]
+    words = "\n".join(
+        [provider.name.lower(), (provider.description or "").lower()]
+        + [taxonomy.words["conditions"].get(code, code) for code in conditions]
+        + [taxonomy.words["services"].get(code, code) for code in services]
+    )
+    common = {
+        "provider_id": provider.id,
+        "conditions": mask(taxonomy.bits["conditions"], conditions),
+        "services": mask(taxonomy.bits["services"], services),
+        "routes": mask(ENUM_BITS["routes"], provider.routes),
+        "payment": mask(ENUM_BITS["payment"], provider.payment_options),
+        "credentials": mask(ENUM_BITS["credentials"], [c.credential for c in clinicians]),
+        "specialties": mask(ENUM_BITS["specialties"], [c.specialty for c in clinicians if c.specialty]),
+        "accepting": provider.accepting_new_patients,
+        "telehealth": provider.telehealth,
+        "verified": provider.verification_status == "verified",
+        "telehealth_states": delimited(provider.telehealth_states),
+        "insurance": delimited(provider.insurance_carriers),
+        "languages": delimited(provider.languages),
+        "price_min": provider.price_min,
+        "words": words,
+        "name_key": provider.name.lower(),
+        "updated_at": provider.updated_at,
+        "sample": sample_of(provider.id),
+        "summary": summary,
+    }
+    rows = [
+        {
+            **common,
+            "location_id": location.id,
+            "latitude": location.latitude,
+            "longitude": location.longitude,
+            "timezone": location.timezone,
+            "hours": json.dumps(location.hours, separators=(",", ":")),
+            "location": LocationSummary.model_validate(location, from_attributes=True).model_dump_json(),
+        }
+        for location in provider.locations
+    ]
+    return document, rows
+
+
+def _stale_from(provider: Provider) -> datetime | None:
+    """When a verified listing's check was made (it turns stale some days later); None if not verified."""
+    if provider.verification_status != "verified":
+        return None
+    return provider.last_verified_at or datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def refresh(session: Session, provider_ids: Iterable[uuid.UUID]) -> None:
+    """Bring the read model of these listings in step with the tables, in the caller's transaction."""
+    ids = sorted(set(provider_ids))
+    if not ids:
+        return
+    session.flush()
+    session.execute(delete(search_location).where(search_location.c.provider_id.in_(ids)))
+    session.execute(delete(listing_document).where(listing_document.c.provider_id.in_(ids)))
+    published = (
+        session.execute(
+            full_listing()
+            .where(Provider.id.in_(ids), Provider.status == ProviderStatus.published.value)
+            .execution_options(populate_existing=True)
+        )
+        .scalars()
+        .all()
+    )
+    _write(session, published, TaxonomyBits(session))
+
+
+def _write(session: Session, providers: Iterable[Provider], taxonomy: TaxonomyBits) -> int:
+    documents, rows = [], []
+    for provider in providers:
+        document, locations = project(provider, taxonomy)
+        documents.append(document)
+        rows += locations
+    if documents:
+        session.execute(insert(listing_document), documents)
+    if rows:
+        session.execute(insert(search_location), rows)
+    return len(documents)
+
+
+def rebuild(session: Session, batch: int = 500, progress: Callable[[int, int], None] | None = None) -> int:
+    """Make the whole read model again from the tables; how many listings it holds. Commits per batch."""
+    session.execute(delete(search_location))
+    session.execute(delete(listing_document))
+    published = Provider.status == ProviderStatus.published.value
+    total = session.execute(select(func.count()).select_from(Provider).where(published)).scalar_one()
+    taxonomy = TaxonomyBits(session)
+    done, last = 0, None
+    while True:
+        query = select(Provider.id).where(published).order_by(Provider.id).limit(batch)
+        if last is not None:
+            query = query.where(Provider.id > last)
+        ids = session.execute(query).scalars().all()
+        if not ids:
+            break
+        providers = session.execute(full_listing().where(Provider.id.in_(ids))).scalars().all()
+        done += _write(session, providers, taxonomy)
+        last = ids[-1]
+        session.commit()
+        session.expunge_all()
+        if progress:
+            progress(done, total)
+    session.commit()
+    return done
+
+
+async def reindex(engine: Any, progress: Callable[[int, int], None] | None = None, *, only_if_missing: bool = False) -> int | None:
+    """``rebuild`` on an engine of its own connection; with ``only_if_missing``, only when published
+    listings have no stored documents yet (a database just migrated to the read model). None if skipped."""
+
+    def run(connection: Any) -> int | None:
+        session = Session(bind=connection)
+        if only_if_missing:
+            published = select(Provider.id).where(Provider.status == ProviderStatus.published.value).limit(1)
+            if session.execute(published).first() is None or session.execute(select(listing_document.c.provider_id).limit(1)).first():
+                return None
+        return rebuild(session, progress=progress)
+
+    async with engine.connect() as connection:
+        done = await connection.run_sync(run)
+        await connection.commit()
+    return done

@@ -1,0 +1,135 @@
+"""The read model never drifts: after changes through every write route and command, it equals a
+full rebuild from the tables."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from conftest import ADMIN
+from directory.columns import utcnow
+from directory.database import Database
+from directory.listings import readmodel
+from directory.listings.models import Provider
+from directory.seeding import SEED_DIR, load_taxonomy
+from factories import account, changing, create, listing, location
+from test_verification import CLINICIAN, ORG, FakeRegistry, verified_listing  # noqa: F401
+
+CSV = Path(__file__).resolve().parents[1] / "seed" / "import-template.csv"
+
+
+async def snapshot(database: Database) -> tuple[list, list]:
+    async with database.reader() as session:
+        rows = (await session.execute(select(readmodel.search_location).order_by(readmodel.search_location.c.location_id))).all()
+        documents = (
+            await session.execute(select(readmodel.listing_document).order_by(readmodel.listing_document.c.provider_id))
+        ).all()
+    return [tuple(row) for row in rows], [tuple(row) for row in documents]
+
+
+async def assert_no_drift(database: Database) -> tuple[list, list]:
+    before = await snapshot(database)
+    await readmodel.reindex(database.write_engine)
+    after = await snapshot(database)
+    assert before == after
+    return after
+
+
+async def test_every_write_path_keeps_the_read_model_in_step(client, database, settings, tmp_path):
+    owner, moderator = await account(client), await account(client, role="moderator")
+
+    # Listings: create, change, locations, clinicians, close.
+    first = await create(client)
+    second = await create(client, name="Bay Ketamine", locations=[location(postal_code="94103", city="San Francisco", state="CA")])
+    path = f"/v1/providers/{first['id']}"
+    changed = await client.patch(path, json={"name": "Harbor Ketamine Center", "conditions": ["ocd"], "insurance_carriers": ["Cigna"]}, headers=changing(ADMIN))
+    assert changed.status_code == 200, changed.text
+    added = await client.post(f"{path}/locations", json=location(postal_code="10001"), headers=ADMIN)
+    assert added.status_code == 201, added.text
+    moved = await client.patch(f"{path}/locations/{added.json()['id']}", json={"postal_code": "11201", "city": "Brooklyn"}, headers=changing(ADMIN))
+    assert moved.status_code == 200, moved.text
+    assert (await client.delete(f"{path}/locations/{added.json()['id']}", headers=changing(ADMIN))).status_code == 204
+    clinician = await client.post(f"{path}/clinicians", json={"first_name": "Ana", "last_name": "Ruiz", "credential": "CRNA", "specialty": "nursing"}, headers=ADMIN)
+    assert clinician.status_code == 201, clinician.text
+    clinician_path = f"{path}/clinicians/{clinician.json()['id']}"
+    assert (await client.patch(clinician_path, json={"specialty": "anesthesiology"}, headers=changing(ADMIN))).status_code == 200
+    assert (await client.delete(clinician_path, headers=changing(ADMIN))).status_code == 204
+    await assert_no_drift(database)
+    assert (await client.delete(f"/v1/providers/{second['id']}", headers=changing(ADMIN))).status_code == 200
+
+    # Moderation: review, suspend, restore, verify now, a held trust change, a claim.
+    submitted = await client.post("/v1/providers", json=listing(name="Owned Clinic", status="pending_review"), headers=owner)
+    assert submitted.status_code == 201, submitted.text
+    actions = f"/v1/moderation/listings/{submitted.json()['id']}/actions"
+    assert (await client.post(actions, json={"action": "approve"}, headers=moderator)).status_code == 200
+    assert (await client.post(actions, json={"action": "suspend", "reason": "complaints"}, headers=moderator)).status_code == 200
+    assert (await client.post(actions, json={"action": "restore"}, headers=moderator)).status_code == 200
+    assert (await client.post(f"/v1/moderation/listings/{first['id']}/verify", headers=moderator)).status_code == 202
+    held = await client.patch(f"/v1/providers/{submitted.json()['id']}", json={"npi": "1234567893", "description": "Now with a held change."}, headers=changing(owner))
+    assert held.status_code == 200, held.text
+    queue = (await client.get("/v1/moderation/queue", headers=moderator)).json()
+    for change in queue["changes"]:
+        decided = await client.post(f"/v1/moderation/changes/{change['id']}/decision", json={"decision": "approve"}, headers=moderator)
+        assert decided.status_code == 200, decided.text
+    claimant = await account(client)
+    claim = await client.post(f"/v1/providers/{first['id']}/claims", json={"message": "mine"}, headers=claimant)
+    assert claim.status_code in (201, 202), claim.text
+    assert (await client.post(f"/v1/moderation/claims/{claim.json()['id']}/decision", json={"decision": "approve"}, headers=moderator)).status_code == 200
+    await assert_no_drift(database)
+
+    # CSV import.
+    imported = await client.post("/v1/imports", content=CSV.read_bytes(), headers={**ADMIN, "Content-Type": "text/csv"})
+    assert imported.status_code in (200, 201), imported.text
+    await assert_no_drift(database)
+
+    # Verification: the worker's outcome, and re-queueing old checks.
+    from directory.recording import standard_recorder
+    from directory.verification.registry import RegistryClient
+    from directory.verification.service import VerificationService
+
+    registry = FakeRegistry()
+    checked = await client.post("/v1/providers", json=verified_listing(name="Checked Clinic"), headers=ADMIN)
+    assert checked.status_code == 201, checked.text
+    registry_client = RegistryClient(registry.url, timeout=0.5, retries=0, backoff=0.01)
+    service = VerificationService(database.writer, registry_client, standard_recorder())
+    try:
+        while await service.run_due():
+            pass
+        async with database.writer() as session, session.begin():
+            # Only rows the re-queueing below takes up: this write itself goes around the recorder.
+            checked_rows = Provider.verification_status.in_(["verified", "failed"])
+            await session.execute(update(Provider).where(checked_rows).values(last_verified_at=utcnow() - timedelta(days=400)))
+        assert await service.queue_older_than(timedelta(days=365)) >= 1
+    finally:
+        await registry_client.close()
+        registry.close()
+    await assert_no_drift(database)
+
+    # A taxonomy entry renamed: listings show its new name.
+    folder = tmp_path / "seed"
+    folder.mkdir()
+    taxonomy = json.loads((SEED_DIR / "taxonomy.json").read_text())
+    for entry in taxonomy["conditions"]:
+        if entry["code"] == "ptsd":
+            entry["name"] = "Post-traumatic stress"
+    (folder / "taxonomy.json").write_text(json.dumps(taxonomy))
+    try:
+        await load_taxonomy(database, folder)
+        rows, documents = await assert_no_drift(database)
+        assert any("Post-traumatic stress" in row[-1] for row in documents)
+    finally:
+        await load_taxonomy(database)
+    await assert_no_drift(database)
+
+
+async def test_only_published_listings_are_in_the_read_model(client, database):
+    draft = (await client.post("/v1/providers", json=listing(status="draft"), headers=ADMIN)).json()
+    published = await create(client, name="Public Clinic")
+    rows, documents = await snapshot(database)
+    assert {row[1] for row in rows} == {uuid.UUID(published["id"])}
+    assert [row[0] for row in documents] == [uuid.UUID(published["id"])]
+    assert draft["id"] != published["id"]
