@@ -169,3 +169,13 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
     db = Database.from_settings(settings)
     yield db
     await db.dispose()
+
+
+async def write_directly(database: Database, statement: object, *provider_ids: object) -> None:
+    """A test's own write to the tables, around the API, with the read-model refresh the recorder
+    would have made (the public reads come from the read model)."""
+    from directory.listings.changes import Recorder
+
+    async with database.writer() as session, session.begin():
+        await session.execute(statement)  # type: ignore[arg-type]
+        await Recorder().refresh(session, provider_ids)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import pytest
 from geopy.distance import geodesic
 from sqlalchemy import update
 
-from conftest import ADMIN, ADMIN_ANY
+from conftest import ADMIN, ADMIN_ANY, write_directly
 from directory.listings.models import Provider
 from factories import assert_problem
 
@@ -170,8 +170,9 @@ async def test_every_filter_narrows_the_results(client, database):
     await publish(client, "spanish aetna", NYC, languages=["en", "es"], insurance_carriers=["Aetna"], payment_options=["insurance", "sliding_scale"], **base)
     await publish(client, "cheap full", NYC, price={"min": 300, "max": 400}, accepting_new_patients=False, **base)
     verified = await publish(client, "verified", NYC, **base)
-    async with database.writer() as session, session.begin():
-        await session.execute(update(Provider).where(Provider.id == uuid.UUID(verified["id"])).values(verification_status="verified"))
+    await write_directly(
+        database, update(Provider).where(Provider.id == uuid.UUID(verified["id"])).values(verification_status="verified"), uuid.UUID(verified["id"])
+    )
 
     around = {"lat": NYC[0], "lon": NYC[1]}
     assert names(await search(client, **around, service="Spravato")) == ["iv spravato"]

@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import update
 
-from conftest import ADMIN, empty_listings
+from conftest import ADMIN, empty_listings, write_directly
 from directory.app import create_app
 from directory.columns import utcnow
 from directory.database import Database
@@ -195,10 +195,11 @@ async def test_a_moderator_asks_for_verification_on_demand(client, verifier, reg
 async def test_old_verifications_are_flagged_stale_and_requeued(client, verifier, database):
     body = await _created(client)
     await verifier.run_due()
-    async with database.writer() as session, session.begin():
-        await session.execute(
-            update(Provider).where(Provider.id == uuid.UUID(body["id"])).values(last_verified_at=utcnow() - timedelta(days=400))
-        )
+    await write_directly(
+        database,
+        update(Provider).where(Provider.id == uuid.UUID(body["id"])).values(last_verified_at=utcnow() - timedelta(days=400)),
+        uuid.UUID(body["id"]),
+    )
     stale = (await client.get(f"/v1/providers/{body['id']}")).json()["verification"]
     assert stale["status"] == "verified" and stale["stale"] is True
     assert await verifier.queue_older_than(timedelta(days=365)) == 1

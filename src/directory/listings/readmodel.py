@@ -4,7 +4,7 @@ Two tables, both derived from the listing tables and never written anywhere else
 
 - ``search_location``: one row per location of a published listing, carrying everything search
   filters and sorts on as compact columns (bit masks for conditions, services, routes, payment,
-  credentials and specialties; flags; delimited text for states, insurance and languages; the
+  credentials and specialties; flags; JSON arrays of states, insurance carriers and languages; the
   words free text matches) and the ready-to-send JSON of the hit (provider summary and location).
   PostGIS indexes its point (geometry and geography), SQLite an R*Tree kept in step by triggers.
 - ``listing_document``: the JSON that GET /v1/providers/{id or slug} answers, with its version.
@@ -109,10 +109,10 @@ def mask(bits: dict[str, int], values: Iterable[str]) -> int:
     return total
 
 
-def delimited(values: Iterable[str]) -> str:
-    """``|a|b|``: a value matches with LIKE '%|a|%' and never by accident as part of another."""
-    cleaned = sorted({value.strip().lower() for value in values if value.strip()})
-    return "|" + "|".join(cleaned) + "|" if cleaned else ""
+def json_list(values: Iterable[str]) -> str:
+    """A sorted JSON array of the strings as given: a value matches with LIKE on its own quoted JSON
+    form in lower case (never by accident as part of another), and facets read the elements back."""
+    return json.dumps(sorted({value.strip() for value in values if value.strip()}), separators=(",", ":"))
 
 
 def sample_of(provider_id: uuid.UUID) -> int:
@@ -171,9 +171,9 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
         "accepting": provider.accepting_new_patients,
         "telehealth": provider.telehealth,
         "verified": provider.verification_status == "verified",
-        "telehealth_states": delimited(provider.telehealth_states),
-        "insurance": delimited(provider.insurance_carriers),
-        "languages": delimited(provider.languages),
+        "telehealth_states": json_list(provider.telehealth_states),
+        "insurance": json_list(provider.insurance_carriers),
+        "languages": json_list(provider.languages),
         "price_min": provider.price_min,
         "words": words,
         "name_key": provider.name.lower(),

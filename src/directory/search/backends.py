@@ -10,10 +10,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, literal_column, or_, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.listings.models import Location
+from directory.listings.readmodel import search_location
+
+S = search_location.c
 
 EARTH_RADIUS_M = 6_371_008.8
 #: The sphere and the WGS84 ellipsoid disagree by less than 0.6% on distances; 1% is a safe margin.
@@ -62,7 +65,10 @@ class Candidate:
     provider_id: Any
     latitude: float
     longitude: float
+    row: Any
+    """The whole projection row the walk returned (with the hit's JSON)."""
     sphere_m: float
+    """How far the walk had gone: metres on the sphere, or plain degrees for a planar walk."""
 
 
 class SearchBackend:
@@ -82,12 +88,8 @@ class SearchBackend:
         """Index-assisted: the location's longitude/latitude lie in the box (edges included)."""
         raise NotImplementedError
 
-    def json_has_any(self, column: Any, values: list[str]) -> ColumnElement[bool]:
-        """The JSON array column holds one of ``values`` (compared case-insensitively)."""
-        raise NotImplementedError
-
     def json_values(self, column: Any) -> Any:
-        """A table of the JSON array's elements, with one text column ``value``, for GROUP BY."""
+        """A table of the elements of a JSON array stored as text, with one text column ``value``, for GROUP BY."""
         raise NotImplementedError
 
     async def nearest(
@@ -100,14 +102,13 @@ class SearchBackend:
         within_m: float,
         beyond_m: float,
         limit: int,
-        share: float = 0.25,
     ) -> Walk:
         """Up to ``limit`` locations of ``base`` nearest the point, between the two sphere distances.
 
-        ``base`` selects from location joined to provider with every filter applied. The
-        candidates need not come in distance order, but every matching location between the two
-        distances that is not among them lies at least ``horizon_m`` away on the sphere. ``share``
-        guesses what share of the locations walked will match; the walk says what it was.
+        ``base`` selects projection rows (location id, provider id, latitude, longitude first) with
+        every filter applied. The candidates need not come in distance order, but every matching
+        location between the two distances that is not among them lies at least ``horizon_m`` away
+        on the sphere.
         """
         raise NotImplementedError
 
@@ -117,8 +118,6 @@ class Walk:
     candidates: list[Candidate]
     horizon_m: float
     """No matching location left out is nearer than this on the sphere (infinite: none was left out)."""
-    share: float | None = None
-    """The share of the locations walked that matched, where the backend knows it."""
 
 
 def _sphere_walk(rows: list[Candidate], limit: int) -> Walk:
@@ -127,7 +126,7 @@ def _sphere_walk(rows: list[Candidate], limit: int) -> Walk:
 
 
 def _candidates(rows: Any) -> list[Candidate]:
-    return [Candidate(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
+    return [Candidate(r[0], r[1], r[2], r[3], r, float(r[-1])) for r in rows]
 
 
 def planar_reach(lat: float, lon: float, metres: float) -> float | None:
@@ -164,18 +163,18 @@ def sphere_horizon(lat: float, lon: float, degrees: float, ceiling: float) -> fl
 
 
 class PostgisBackend(SearchBackend):
-    """Nearest-first walk of a GiST index (``<->``, the point a bound parameter): the geometry's in
-    plain degrees where that can be bounded on the sphere, the geography's elsewhere."""
+    """Nearest-first walks of the projection's GiST indexes (``<->``, the point a bound parameter): the
+    geometry's in plain degrees where that can be bounded on the sphere, the geography's elsewhere."""
 
     name = "postgis"
-    _geog = literal_column("location.geog")
-    _geom = literal_column("location.geom")
+    _geog = literal_column("search_location.geog")
+    _geom = literal_column("search_location.geom")
 
     def _point(self, lat: float, lon: float) -> Any:
         return func.geography(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
 
     def sphere_distance(self, lat: float, lon: float) -> ColumnElement[float]:
-        return self._geog.op("<->", return_type=Location.latitude.type)(self._point(lat, lon))
+        return self._geog.op("<->", return_type=Float())(self._point(lat, lon))
 
     def within(self, lat: float, lon: float, metres: float) -> ColumnElement[bool]:
         return func.ST_DWithin(self._geog, self._point(lat, lon), metres, False)
@@ -192,72 +191,38 @@ class PostgisBackend(SearchBackend):
             )
         )
 
-    def json_has_any(self, column: Any, values: list[str]) -> ColumnElement[bool]:
-        element = func.jsonb_array_elements_text(column).table_valued("value").alias("element")
-        return select(1).select_from(element).where(func.lower(element.c.value).in_(values)).exists()
-
     def json_values(self, column: Any) -> Any:
-        return func.jsonb_array_elements_text(column).table_valued("value").alias("element")
+        return func.jsonb_array_elements_text(cast(column, JSONB)).table_valued("value").alias("element")
 
-    LONGEST_WALK = 20_000
-
-    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, share=0.25):  # noqa: ANN001
-        # The filters go on top of a pure nearest-first walk of the k nearest locations, k growing
-        # with the share of walked locations that matched: a walk of the GiST index costs in
-        # proportion to k, whereas ST_DWithin makes the planner gather and sort every location in
-        # the radius. The walk's reach and length come back in the same statement.
-        #
-        # The walk goes in plain degrees on the geometry index, three times cheaper per row than
-        # the geography's, and how far it went bounds how near an unseen location can be on the
-        # sphere. Where plain degrees wrap (the antimeridian, the poles) it walks the geography.
+    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit):  # noqa: ANN001
+        # One index scan: the box around the disc is the index condition, the plain-degree distance
+        # its order (three times cheaper per row than the geography's), and the filters are tests
+        # on each row it reaches; the scan stops at the limit. How far it went in plain degrees
+        # bounds how near an unseen location can be on the sphere. Where plain degrees wrap (the
+        # antimeridian, the poles) it walks the geography instead.
         reach = planar_reach(lat, lon, within_m)
         if reach is None:
-            distance, within, beyond = self.sphere_distance(lat, lon), within_m, beyond_m
-        else:
-            distance = self._geom.op("<->", return_type=Location.latitude.type)(
-                func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-            )
-            # The plain-degree distance is never less than the sphere's in radians (the plate
-            # carrée only stretches), so a location beyond ``beyond_m`` lies beyond this many degrees.
-            within, beyond = reach, math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-6)
-            # A walk in plain degrees proves a narrower disc on the sphere: take more to prove ``limit``.
-            proven = within_m / (math.radians(reach) * EARTH_RADIUS_M)
-            limit = math.ceil(limit / max(proven, 0.05)) + 4
-        walk_length = min(self.LONGEST_WALK, max(64, math.ceil(limit / max(share, 1e-3) * 1.6)))
-        while walk_length <= self.LONGEST_WALK:
-            walked = select(Location.id.label("walk_id"), distance.label("walk_d"))
-            if beyond > 0:
-                walked = walked.where(distance >= beyond)
-            walked = walked.order_by(distance).limit(walk_length).cte("walk")
-            # Reach and length of the walk: whether it went past the radius or took in everything.
-            extent = (
-                select(func.max(walked.c.walk_d)).scalar_subquery(),
-                select(func.count()).select_from(walked).scalar_subquery(),
-            )
-            query = (
-                base.join(walked, walked.c.walk_id == Location.id)
-                .add_columns(walked.c.walk_d, *extent, func.count().over())
-                .where(walked.c.walk_d <= within)
-                .order_by(walked.c.walk_d, Location.id)
-                .limit(limit)
-            )
-            result = (await session.execute(query)).all()
-            rows = _candidates(result)
-            reached, count = (result[0][5], result[0][6]) if result else (await session.execute(select(*extent))).one()
-            matched = result[0][7] / count if result else 0.0
-            if len(rows) >= limit:
-                horizon = rows[-1].sphere_m if reach is None else sphere_horizon(lat, lon, rows[-1].sphere_m, within_m)
-                return Walk(rows, horizon, matched)
-            if reached is None or reached > within or count < walk_length:
-                return Walk(rows, math.inf)  # the walk covered the whole radius (or the whole table)
-            growth = math.ceil(limit / max(len(rows), 1) * 1.5)
-            walk_length *= min(16, max(2, growth))
-        # A selective filter in a dense area: gather the radius in one bitmap scan instead.
-        sphere = self.sphere_distance(lat, lon)
-        query = base.add_columns(sphere).where(self.within(lat, lon, within_m))
+            sphere = self.sphere_distance(lat, lon)
+            query = base.add_columns(sphere).where(self.within(lat, lon, within_m))
+            if beyond_m > 0:
+                query = query.where(sphere >= beyond_m)
+            rows = _candidates(await session.execute(query.order_by(sphere, S.location_id).limit(limit)))
+            return _sphere_walk(rows, limit)
+        point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+        distance = self._geom.op("<->", return_type=Float())(point)
+        # A walk in plain degrees proves a narrower disc on the sphere: take more to prove ``limit``.
+        proven = within_m / (math.radians(reach) * EARTH_RADIUS_M)
+        fetch = math.ceil(limit / max(proven, 0.05)) + 4
+        query = base.add_columns(distance).where(self._geom.op("&&")(func.ST_Expand(point, reach)))
         if beyond_m > 0:
-            query = query.where(sphere >= beyond_m)
-        return _sphere_walk(_candidates(await session.execute(query.order_by(sphere, Location.id).limit(limit))), limit)
+            # Plain degrees never shrink a sphere distance (in radians): what lies beyond ``beyond_m``
+            # lies beyond this many degrees.
+            query = query.where(distance >= math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-6))
+        rows = _candidates(await session.execute(query.order_by(distance).limit(fetch)))
+        if len(rows) < fetch:
+            return Walk([row for row in rows if row.sphere_m <= reach], math.inf)  # the whole box was read
+        horizon = sphere_horizon(lat, lon, rows[-1].sphere_m, within_m)
+        return Walk([row for row in rows if row.sphere_m <= reach], horizon)
 
 
 class SqliteBackend(SearchBackend):
@@ -268,11 +233,11 @@ class SqliteBackend(SearchBackend):
 
     def sphere_distance(self, lat: float, lon: float) -> ColumnElement[float]:
         phi = math.radians(lat)
-        half_dlat = func.radians(Location.latitude - lat) / 2
-        half_dlon = func.radians(Location.longitude - lon) / 2
-        haversine = func.pow(func.sin(half_dlat), 2) + math.cos(phi) * func.cos(
-            func.radians(Location.latitude)
-        ) * func.pow(func.sin(half_dlon), 2)
+        half_dlat = func.radians(S.latitude - lat) / 2
+        half_dlon = func.radians(S.longitude - lon) / 2
+        haversine = func.pow(func.sin(half_dlat), 2) + math.cos(phi) * func.cos(func.radians(S.latitude)) * func.pow(
+            func.sin(half_dlon), 2
+        )
         return 2 * EARTH_RADIUS_M * func.asin(func.min(1.0, func.sqrt(haversine)))
 
     def _rtree_ids(self, box: Box) -> Any:
@@ -281,32 +246,24 @@ class SqliteBackend(SearchBackend):
             for west, east in box.spans()
         ]
         # The bounds are floats computed here, never user text; inlining lets SQLite plan the R*Tree scan.
-        return text(f"SELECT id FROM location_rtree WHERE {' OR '.join(spans)}")
+        return text(f"SELECT id FROM search_location_rtree WHERE {' OR '.join(spans)}")
 
     def within(self, lat: float, lon: float, metres: float) -> ColumnElement[bool]:
         return and_(
-            Location.id.in_(self._rtree_ids(box_around(lat, lon, metres))),
+            S.location_id.in_(self._rtree_ids(box_around(lat, lon, metres))),
             self.sphere_distance(lat, lon) <= metres,
         )
 
     def inside(self, box: Box) -> ColumnElement[bool]:
         # The R*Tree stores 32-bit floats rounded outwards: it narrows, the exact test decides.
         padded = Box(box.west - 1e-4, box.south - 1e-4, box.east + 1e-4, box.north + 1e-4)
-        exact = or_(*(Location.longitude.between(west, east) for west, east in box.spans()))
-        return and_(
-            Location.id.in_(self._rtree_ids(padded)),
-            Location.latitude.between(box.south, box.north),
-            exact,
-        )
-
-    def json_has_any(self, column: Any, values: list[str]) -> ColumnElement[bool]:
-        element = func.json_each(column).table_valued("value").alias("element")
-        return select(1).select_from(element).where(func.lower(element.c.value).in_(values)).exists()
+        exact = or_(*(S.longitude.between(west, east) for west, east in box.spans()))
+        return and_(S.location_id.in_(self._rtree_ids(padded)), S.latitude.between(box.south, box.north), exact)
 
     def json_values(self, column: Any) -> Any:
         return func.json_each(column).table_valued("value").alias("element")
 
-    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, share=0.25):  # noqa: ANN001, ARG002
+    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit):  # noqa: ANN001
         distance = self.sphere_distance(lat, lon)
         step = max(self.FIRST_STEP_M, beyond_m * 1.5)
         while True:

@@ -1,109 +1,95 @@
-"""The search filters as SQL conditions on provider and location rows.
+"""The search filters as SQL conditions on rows of the read model's search projection.
 
+Each row is one location of a published listing and carries its listing's filter attributes, so
+every filter is a test on the row itself: bit masks, flags, JSON arrays matched as text.
 Different kinds of filter are ANDed; the values of one kind are ORed (conditions may ask for all).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
 
-from directory.listings.models import (
-    Clinician,
-    Location,
-    OpeningInterval,
-    Provider,
-    ProviderClinician,
-    ProviderCondition,
-    ProviderService,
-    ProviderStatus,
-)
+from directory.listings.models import OpeningInterval
+from directory.listings.readmodel import ENUM_BITS, mask, search_location
 from directory.search.backends import SearchBackend
 from directory.search.query import SearchQuery
 
-
-def _has_condition(codes: list[str]) -> ColumnElement[bool]:
-    return (
-        select(1)
-        .where(ProviderCondition.provider_id == Provider.id, ProviderCondition.condition_code.in_(codes))
-        .exists()
-    )
+S = search_location.c
 
 
-def _has_service(codes: list[str]) -> ColumnElement[bool]:
-    return (
-        select(1).where(ProviderService.provider_id == Provider.id, ProviderService.service_code.in_(codes)).exists()
-    )
+def _any_bit(column: ColumnElement[int], bits: int) -> ColumnElement[bool]:
+    return column.op("&")(bits) != 0
 
 
-def _has_clinician(column: object, values: list[str]) -> ColumnElement[bool]:
-    return (
-        select(1)
-        .select_from(ProviderClinician)
-        .join(Clinician, Clinician.id == ProviderClinician.clinician_id)
-        .where(ProviderClinician.provider_id == Provider.id, column.in_(values))  # type: ignore[attr-defined]
-        .exists()
-    )
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _like(column: object, word: str) -> ColumnElement[bool]:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{escaped}%", escape="\\")
+def _contains(column: ColumnElement[str], text: str) -> ColumnElement[bool]:
+    return column.like(f"%{_like_escaped(text)}%", escape="\\")
 
 
-def word_matches(word: str, conditions: list[str], services: list[str]) -> list[tuple[ColumnElement[bool], int]]:
-    """Where a free-text word can match, with the weight relevance gives each place."""
-    places = [(_like(Provider.name, word), 3)]
-    taxonomy = ([_has_condition(conditions)] if conditions else []) + ([_has_service(services)] if services else [])
-    if taxonomy:
-        places.append((or_(*taxonomy), 2))
-    places.append((_like(Provider.description, word), 1))
+def _holds(column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
+    """The JSON array column holds one of the values, in any case (the values come in lower case)."""
+    return or_(*(_contains(func.lower(column), json.dumps(value.lower())) for value in values))
+
+
+def word_matches(word: str, conditions: int, services: int) -> list[tuple[ColumnElement[bool], int]]:
+    """Where a free-text word matches, with the weight relevance gives each place: the name 3, a
+    condition or service whose names mention it 2, anywhere else (the description) 1."""
+    places = [(_contains(S.name_key, word), 3)]
+    if conditions or services:
+        places.append((or_(_any_bit(S.conditions, conditions), _any_bit(S.services, services)), 2))
+    places.append((_contains(S.words, word), 1))
     return places
 
 
-def relevance(query: SearchQuery) -> ColumnElement[int]:
-    """Sum over the words of the best place each one matched: name 3, condition or service 2, description 1."""
+def relevance(query: SearchQuery, bits: dict[str, dict[str, int]]) -> ColumnElement[int]:
+    """Sum over the words of the best place each one matched."""
     score: ColumnElement[int] = literal(0)
-    for word, (conditions, services) in zip(query.words, query.word_codes, strict=True):
-        score = score + case(*word_matches(word, conditions, services), else_=0)
+    for word, codes in zip(query.words, query.word_codes, strict=True):
+        score = score + case(*word_matches(word, *_word_masks(codes, bits)), else_=0)
     return score
 
 
-def provider_filters(query: SearchQuery, backend: SearchBackend) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [Provider.status == ProviderStatus.published.value]
+def _word_masks(codes: tuple[list[str], list[str]], bits: dict[str, dict[str, int]]) -> tuple[int, int]:
+    return mask(bits["conditions"], codes[0]), mask(bits["services"], codes[1])
+
+
+def listing_filters(query: SearchQuery, bits: dict[str, dict[str, int]]) -> list[ColumnElement[bool]]:
+    """Filters on the listing's attributes (the same on every row of a listing)."""
+    where: list[ColumnElement[bool]] = []
     if query.conditions:
-        if query.condition_match == "all":
-            where += [_has_condition([code]) for code in query.conditions]
-        else:
-            where.append(_has_condition(query.conditions))
+        wanted = mask(bits["conditions"], query.conditions)
+        where.append(S.conditions.op("&")(wanted) == wanted if query.condition_match == "all" else _any_bit(S.conditions, wanted))
     if query.services:
-        where.append(_has_service(query.services))
-    if query.routes:
-        where.append(backend.json_has_any(Provider.routes, query.routes))
-    if query.credentials:
-        where.append(_has_clinician(Clinician.credential, query.credentials))
-    if query.specialties:
-        where.append(_has_clinician(Clinician.specialty, query.specialties))
+        where.append(_any_bit(S.services, mask(bits["services"], query.services)))
+    for values, column, kind in (
+        (query.routes, S.routes, "routes"),
+        (query.payment, S.payment, "payment"),
+        (query.credentials, S.credentials, "credentials"),
+        (query.specialties, S.specialties, "specialties"),
+    ):
+        if values:
+            where.append(_any_bit(column, mask(ENUM_BITS[kind], values)))
     if query.telehealth is not None:
-        where.append(Provider.telehealth == query.telehealth)
+        where.append(S.telehealth == query.telehealth)
     if query.accepting_new_patients is not None:
-        where.append(Provider.accepting_new_patients == query.accepting_new_patients)
+        where.append(S.accepting == query.accepting_new_patients)
     if query.insurance:
-        where.append(backend.json_has_any(Provider.insurance_carriers, query.insurance))
-    if query.payment:
-        where.append(backend.json_has_any(Provider.payment_options, query.payment))
+        where.append(_holds(S.insurance, query.insurance))
     if query.languages:
-        where.append(backend.json_has_any(Provider.languages, query.languages))
+        where.append(_holds(S.languages, query.languages))
     if query.max_price is not None:
-        where.append(Provider.price_min <= query.max_price)
-    if query.verified is True:
-        where.append(Provider.verification_status == "verified")
-    elif query.verified is False:
-        where.append(Provider.verification_status != "verified")
-    for word, (conditions, services) in zip(query.words, query.word_codes, strict=True):
-        where.append(or_(*(condition for condition, _ in word_matches(word, conditions, services))))
+        where.append(S.price_min <= query.max_price)
+    if query.verified is not None:
+        where.append(S.verified == query.verified)
+    for word in query.words:
+        where.append(_contains(S.words, word))
     return where
 
 
@@ -115,10 +101,10 @@ def open_at(moment: datetime, zones: list[str]) -> ColumnElement[bool]:
         minute = local.hour * 60 + local.minute
         per_zone.append(
             and_(
-                Location.timezone == zone,
+                S.timezone == zone,
                 select(1)
                 .where(
-                    OpeningInterval.location_id == Location.id,
+                    OpeningInterval.location_id == S.location_id,
                     OpeningInterval.day == local.weekday(),
                     OpeningInterval.opens <= minute,
                     OpeningInterval.closes > minute,
@@ -137,3 +123,8 @@ def location_filters(query: SearchQuery, backend: SearchBackend, zones: list[str
     if query.open_at is not None:
         where.append(open_at(query.open_at, zones))
     return where
+
+
+def serves_state(state: str) -> ColumnElement[bool]:
+    """The listing offers telehealth licensed for this state."""
+    return _holds(S.telehealth_states, [state.lower()])

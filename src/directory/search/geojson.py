@@ -38,5 +38,6 @@ def feature_collection(page: SearchPage) -> dict[str, Any]:
             "next_cursor": page.next_cursor,
             "total": page.total,
             "facets": page.facets.model_dump(mode="json") if page.facets else None,
+            "estimated": page.estimated,
         },
     }

@@ -104,12 +104,12 @@ async def search(
         open_now=open_now, at=at, q=q, group=group, sort=sort, limit=limit, cursor=cursor, total=total, facets=facets,
     )  # fmt: skip
     searcher: SearchService = state.search
-    page = await searcher.search(reader, raw)
+    result = await searcher.find(reader, raw)
     wants_geojson = format == "geojson" or (format is None and GEOJSON in request.headers.get("accept", ""))
     if wants_geojson:
-        body, media_type = json.dumps(feature_collection(page), separators=(",", ":")).encode(), GEOJSON
+        body, media_type = json.dumps(feature_collection(result.model()), separators=(",", ":")).encode(), GEOJSON
     else:
-        body, media_type = page.model_dump_json().encode(), "application/json"
+        body, media_type = result.json(), "application/json"
     etag = 'W/"' + hashlib.sha256(body).hexdigest()[:20] + '"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept"}
     if etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):

@@ -51,3 +51,7 @@ class SearchPage(BaseModel):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
     total: int | None = Field(default=None, description="exact number of matches, with total=true")
     facets: Facets | None = Field(default=None, description="counts among all matches, with facets=true")
+    estimated: bool = Field(
+        default=False,
+        description="true when total and facets are estimates from a sample: only over areas with very many matches (see the API guide)",
+    )

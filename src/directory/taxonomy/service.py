@@ -101,15 +101,18 @@ class TaxonomyIndex:
     def __init__(self) -> None:
         self._loaded_at = -1e9
         self._entries: dict[str, list[tuple[str, list[str]]]] = {}
+        self._bits: dict[str, dict[str, int]] = {}
 
     async def _refresh(self, session: AsyncSession) -> None:
         if time.monotonic() - self._loaded_at < self.TTL_SECONDS:
             return
         entries: dict[str, list[tuple[str, list[str]]]] = {}
+        bits: dict[str, dict[str, int]] = {}
         for kind, table in (("condition", Condition), ("service", Service)):
-            rows = (await session.execute(select(table.code, table.name, table.synonyms))).all()
-            entries[kind] = [(code, [code, name, *synonyms]) for code, name, synonyms in rows]
-        self._entries = entries
+            rows = (await session.execute(select(table.code, table.name, table.synonyms, table.bit))).all()
+            entries[kind] = [(code, [code, name, *synonyms]) for code, name, synonyms, _ in rows]
+            bits[f"{kind}s"] = {code: bit for code, _, _, bit in rows if bit is not None}
+        self._entries, self._bits = entries, bits
         self._loaded_at = time.monotonic()
 
     async def resolve(self, session: AsyncSession, kind: str, term: str) -> str | None:
@@ -126,6 +129,11 @@ class TaxonomyIndex:
         await self._refresh(session)
         word = word.lower()
         return [code for code, names in self._entries[kind] if any(word in name.lower() for name in names)]
+
+    async def bits(self, session: AsyncSession) -> dict[str, dict[str, int]]:
+        """Each code's bit in the read model's masks, by ``conditions`` and ``services``."""
+        await self._refresh(session)
+        return self._bits
 
     async def names(self, session: AsyncSession, kind: str) -> dict[str, str]:
         await self._refresh(session)

@@ -1,0 +1,109 @@
+"""A search result, and the two ways it leaves: bytes spliced from the rows' stored JSON on the hot
+path, or the response models (for GeoJSON, FHIR and HSDS)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from directory.listings.schemas import MatchedLocation, ProviderSummary
+from directory.search.hours import is_open
+from directory.search.query import METRES, SearchQuery
+from directory.search.schemas import Facets, PlaceOut, SearchHit, SearchPage
+
+
+@dataclass
+class Hit:
+    provider_id: uuid.UUID
+    location_id: int | None
+    distance_m: float | None
+    key: list[Any]
+    """The sort key, which the next page's cursor continues after."""
+    row: Any = None
+    """The projection row of the matched location (summary, location, hours, timezone)."""
+    summary: str | None = None
+    """The provider summary's JSON, for hits without a row (remote telehealth)."""
+
+    @property
+    def summary_json(self) -> str:
+        return self.row.summary if self.row is not None else self.summary  # type: ignore[return-value]
+
+
+@dataclass
+class Result:
+    query: SearchQuery
+    hits: list[Hit]
+    next_cursor: str | None
+    total: int | None = None
+    facets: Facets | None = None
+    estimated: bool = False
+    _open: dict[int, bool | None] = field(default_factory=dict)
+
+    def _distance(self, hit: Hit) -> float | None:
+        return round(hit.distance_m / METRES[self.query.unit], 4) if hit.distance_m is not None else None
+
+    def _remote(self, hit: Hit) -> bool:
+        return self.query.place is not None and self.query.sort == "distance" and hit.location_id is None
+
+    def _open_now(self, hit: Hit) -> bool | None:
+        return is_open(json.loads(hit.row.hours), hit.row.timezone, self.query.moment)
+
+    def _head(self) -> dict[str, Any]:
+        query = self.query
+        return {
+            "place": vars(query.place) if query.place else None,
+            "radius": round(query.radius_m / METRES[query.unit], 6) if query.radius_m else None,
+            "unit": query.unit,
+            "sort": query.sort,
+        }
+
+    def json(self) -> bytes:
+        """The page as SearchPage's JSON, spliced from the stored fragments without a model round trip."""
+        items = []
+        for hit in self.hits:
+            location = "null"
+            if hit.row is not None and hit.location_id is not None:
+                open_now = self._open_now(hit)
+                location = hit.row.location[:-1] + ',"open_now":' + ("null" if open_now is None else "true" if open_now else "false") + "}"
+            items.append(
+                '{"provider":' + hit.summary_json + ',"location":' + location
+                + ',"distance":' + json.dumps(self._distance(hit)) + ',"remote":' + ("true" if self._remote(hit) else "false") + "}"
+            )  # fmt: skip
+        head = json.dumps(self._head(), separators=(",", ":"))[:-1]
+        tail = {
+            "next_cursor": self.next_cursor,
+            "total": self.total,
+            "facets": self.facets.model_dump(mode="json") if self.facets else None,
+            "estimated": self.estimated,
+        }
+        return (head + ',"items":[' + ",".join(items) + "]," + json.dumps(tail, separators=(",", ":"))[1:]).encode()
+
+    def model(self) -> SearchPage:
+        query = self.query
+        items = []
+        for hit in self.hits:
+            location = None
+            if hit.row is not None and hit.location_id is not None:
+                location = MatchedLocation.model_validate({**json.loads(hit.row.location), "open_now": self._open_now(hit)})
+            items.append(
+                SearchHit(
+                    provider=ProviderSummary.model_validate_json(hit.summary_json),
+                    location=location,
+                    distance=self._distance(hit),
+                    remote=self._remote(hit),
+                )
+            )
+        head = self._head()
+        return SearchPage(
+            place=PlaceOut(**head["place"]) if query.place else None,
+            radius=head["radius"],
+            unit=query.unit,
+            sort=query.sort,
+            items=items,
+            next_cursor=self.next_cursor,
+            total=self.total,
+            facets=self.facets,
+            estimated=self.estimated,
+        )
