@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from conftest import ADMIN
 from directory.columns import utcnow
@@ -133,3 +133,34 @@ async def test_only_published_listings_are_in_the_read_model(client, database):
     assert {row[1] for row in rows} == {uuid.UUID(published["id"])}
     assert [row[0] for row in documents] == [uuid.UUID(published["id"])]
     assert draft["id"] != published["id"]
+
+
+def _count_statements(client) -> list[str]:
+    statements: list[str] = []
+    engine = client.app.state.database.read_engine.sync_engine
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *rest: statements.append(statement))
+    return statements
+
+
+async def test_a_public_read_is_one_statement_and_answers_304_when_unchanged(client):
+    created = await create(client)
+    statements = _count_statements(client)
+    read = await client.get(f"/v1/providers/{created['slug']}")
+    assert read.status_code == 200 and read.json()["id"] == created["id"]
+    assert read.headers["etag"] == f'"{created["version"]}"' and read.headers["cache-control"] == "public, max-age=60"
+    assert len(statements) == 1
+    assert (await client.get(f"/v1/providers/{created['id']}", headers={"If-None-Match": read.headers["etag"]})).status_code == 304
+    changed = await client.patch(f"/v1/providers/{created['id']}", json={"name": "Renamed"}, headers=changing(ADMIN))
+    again = await client.get(f"/v1/providers/{created['id']}", headers={"If-None-Match": read.headers["etag"]})
+    assert again.status_code == 200 and again.json()["name"] == "Renamed" and again.headers["etag"] == changed.headers["etag"]
+
+
+async def test_the_common_search_page_is_one_statement(client):
+    await create(client)
+    # Within the first box SQLite tries (8 km); wider searches on SQLite grow the box a step at a time.
+    near = {"lat": 40.7484, "lon": -73.9857, "radius": 3, "condition": "ptsd"}
+    assert (await client.get("/v1/search", params=near)).status_code == 200  # taxonomy and place caches warm
+    statements = _count_statements(client)
+    page = await client.get("/v1/search", params=near)
+    assert page.status_code == 200 and len(page.json()["items"]) == 1
+    assert len(statements) == 1

@@ -13,7 +13,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, 
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.access import Caller, writers_only
+from directory.access import Caller, Role, writers_only
 from directory.errors import BadParameter
 from directory.listings.models import ProviderStatus
 from directory.listings.schemas import (
@@ -52,6 +52,7 @@ IfMatch = Annotated[
 
 
 WRITE_SECURITY = [{"bearer": []}]
+PUBLIC_CACHE = "public, max-age=60"
 
 
 def _with_etag(listing: ProviderPublic, status_code: int = 200) -> Response[ProviderPublic]:
@@ -118,14 +119,25 @@ class ProviderController(Controller):
         reader: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],
+        if_none_match: Annotated[
+            str, HeaderParameter(name="If-None-Match", required=False, description="an ETag from an earlier read: 304 if unchanged")
+        ] = "",
     ) -> Response[ProviderPublic]:
         """One listing with its locations, services, conditions and clinicians.
 
-        Published listings are public; others are visible to the administrator only (404 otherwise).
-        The ETag header is the listing's version: send it back in If-Match when changing it.
+        Published listings are public; others are visible to their owners and moderators only (404
+        otherwise). The ETag header is the listing's version: send it back in If-Match when changing
+        it, or in If-None-Match to get 304 when it has not changed. Anonymous and partner reads are
+        cacheable for a minute.
 
         Who: anyone for published listings; owners and moderators for the others.
         """
+        if caller.role in (Role.anonymous, Role.partner):
+            document, version = await listings.published_document(reader, key)
+            headers = {"ETag": f'"{version}"', "Cache-Control": PUBLIC_CACHE}
+            if f'"{version}"' in (tag.strip().removeprefix("W/") for tag in if_none_match.split(",")):
+                return Response(content=b"", status_code=304, headers=headers)
+            return Response(content=document, media_type="application/json", headers=headers)  # type: ignore[return-value]
         return _with_etag(await listings.get(reader, caller, key))
 
     @get("/{key:str}/history", guards=[writers_only], security=WRITE_SECURITY, summary="A listing's history")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from directory.listings import presenters
 from directory.listings.changes import Recorder, touch
 from directory.listings.history import ListingChange, diff
 from directory.listings.queries import full_listing
+from directory.listings.readmodel import listing_document
 from directory.moderation.models import Decision, PendingChange
 from directory.moderation.schemas import PendingChangePublic
 from directory.verification.models import VerificationRecord
@@ -101,6 +103,24 @@ class ListingService:
                 PendingChangePublic.model_validate(change, from_attributes=True) for change in pending.scalars()
             ]
         return public
+
+    async def published_document(self, session: AsyncSession, key: str) -> tuple[bytes, int]:
+        """The stored public document of a published listing, by id or slug: one indexed row.
+
+        What anonymous callers and partner keys read; its ``stale`` flag is decided now.
+        """
+        documents = listing_document.c
+        provider_id = _as_uuid(key)
+        where = documents.provider_id == provider_id if provider_id else documents.slug == key
+        row = (await session.execute(select(documents.document, documents.version, documents.stale_from).where(where))).first()
+        if row is None:
+            raise NotFound(f"no listing {key}")
+        document = row.document
+        if row.stale_from is not None and row.stale_from < utcnow() - self.stale_after:
+            public = json.loads(document)
+            public["verification"]["stale"] = True
+            document = json.dumps(public, separators=(",", ":"))
+        return document.encode(), row.version
 
     async def list(
         self,
