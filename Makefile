@@ -26,8 +26,9 @@ run: install
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status
 
-# BENCH_BACKEND=postgres|sqlite BENCH_LISTINGS=N BENCH_SECONDS=S BENCH_WORKERS=W make bench
+# BENCH_BACKEND=postgres|sqlite BENCH_LISTINGS=N BENCH_SECONDS=S BENCH_WORKERS=W [BENCH_REUSE=1] make bench
 bench: install
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || echo "wrk could not be installed: the benchmark drives the load from Python instead"
 	$(BIN)/directory bench
 
 clean:

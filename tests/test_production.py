@@ -74,4 +74,5 @@ def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
     assert results["backend"] == "sqlite" and results["listings"] == 300
     assert set(results["queries"]) == {"A", "B", "C", "D", "E"}
     assert all(figures["errors"] == 0 and figures["requests"] > 0 for figures in results["queries"].values())
+    assert results["F"]["errors"] == 0 and results["F"]["requests"] > 0
     assert results["server_rss_mb"] > 0
