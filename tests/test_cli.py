@@ -27,6 +27,8 @@ def test_db_upgrade_then_seed_on_a_fresh_sqlite_file(tmp_path):
     assert "dry run, nothing written; rows valid: 3" in run("import", "--dry-run", template)
     assert "rows created: 3" in run("import", template)
     assert "rows unchanged: 3" in run("import", template)
+    rebuilt = run("reindex")
+    assert "read model rebuilt:" in rebuilt and "published listings" in rebuilt
     broken = tmp_path / "broken.csv"
     broken.write_text("external_id,name,postal_code\nx-1,Broken Clinic,ABCDE\n")
     done = subprocess.run([sys.executable, "-m", "directory", "import", str(broken)], env=env, capture_output=True, text=True, timeout=300)

@@ -180,6 +180,31 @@ def _print_import(report: dict, as_json: bool) -> None:
     print(("dry run, nothing written; " if report["dry_run"] else "") + f"rows {counts}")
 
 
+def _reindex(_args: argparse.Namespace) -> int:
+    import time
+
+    from directory.database import create_engine
+    from directory.listings import readmodel
+
+    settings = get_settings()
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % 10_000 == 0:
+            print(f"  {done:,} of {total:,} listings, {time.perf_counter() - started:.0f} s", flush=True)
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url, settings)
+        try:
+            return await readmodel.reindex(engine, progress) or 0
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(run())
+    print(f"read model rebuilt: {done:,} published listings in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
 def _bench(_args: argparse.Namespace) -> int:
     from directory.bench.run import main as bench_main
 
@@ -208,6 +233,9 @@ def parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="re-verify listings against the NPI registry, and run what is due")
     verify.add_argument("--older-than", type=_duration, default=timedelta(days=365), help="re-check listings last checked before this (365d)")
     verify.set_defaults(run=_verify)
+
+    reindex = commands.add_parser("reindex", help="rebuild the read model (search projection, stored listings) from the tables")
+    reindex.set_defaults(run=_reindex)
 
     bench = commands.add_parser(
         "bench", help="benchmark (BENCH_BACKEND, BENCH_LISTINGS, BENCH_SECONDS, BENCH_WORKERS from the environment)"
