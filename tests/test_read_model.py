@@ -164,3 +164,29 @@ async def test_the_common_search_page_is_one_statement(client):
     page = await client.get("/v1/search", params=near)
     assert page.status_code == 200 and len(page.json()["items"]) == 1
     assert len(statements) == 1
+
+
+async def test_counts_beyond_the_exact_limit_are_estimated_from_the_sample(settings):
+    from litestar.testing import AsyncTestClient
+
+    from conftest import empty_listings
+    from directory.app import create_app
+    from directory.listings.readmodel import SAMPLE_BUCKETS, SAMPLED, sample_of
+    from test_search import NYC, offset, publish
+
+    await empty_listings(settings.database_url)
+    async with AsyncTestClient(app=create_app(settings.model_copy(update={"exact_count_limit": 10}))) as client:
+        created = [await publish(client, f"clinic {n}", offset(NYC, n / 10), conditions=["ptsd"]) for n in range(40)]
+        near = {"lat": NYC[0], "lon": NYC[1], "radius": 10, "condition": "ptsd", "total": "true", "facets": "true"}
+        scale = SAMPLE_BUCKETS // SAMPLED
+
+        def expected(listings: list[dict]) -> tuple[bool, int]:
+            """Estimated (16 times the matches in the sample) when that passes the limit; else exact."""
+            in_sample = sum(sample_of(uuid.UUID(listing["id"])) < SAMPLED for listing in listings)
+            return (True, in_sample * scale) if in_sample * scale > 10 else (False, len(listings))
+
+        for radius, matching in ((10, created), (0.95, created[:10])):
+            page = (await client.get("/v1/search", params={**near, "radius": radius})).json()
+            estimated, total = expected(matching)
+            assert page["estimated"] is estimated and page["total"] == total
+            assert page["facets"]["condition"] == [{"value": "ptsd", "count": total}]

@@ -78,7 +78,7 @@ def upgrade() -> None:
         op.execute("CREATE INDEX ix_search_location_geom ON search_location USING gist (geom)")
         op.execute("CREATE INDEX ix_search_location_geog ON search_location USING gist (geog)")
         # A sixteenth of the providers (by a hash of their id), for estimating counts over large areas.
-        op.execute("CREATE INDEX ix_search_location_sample ON search_location USING gist (geom) WHERE sample < 4")
+        op.execute("CREATE INDEX ix_search_location_sample ON search_location USING gist (geog) WHERE sample < 4")
         # Wide JSON goes out of line, so that a scan over many rows reads few pages.
         op.execute("ALTER TABLE search_location SET (toast_tuple_target = 256)")
     else:

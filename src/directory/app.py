@@ -131,7 +131,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.limits = limits = limit_store(settings.redis_url)
         app.state.accounts = AccountService(settings, limits)
         app.state.api_keys = ApiKeyService(database.reader, limits)
-        app.state.search = SearchService(backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key)
+        app.state.search = SearchService(
+            backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key, settings.exact_count_limit
+        )
         app.state.fhir = FhirService(app.state.search, settings.secret_key)
         app.state.hsds = HsdsService(app.state.search, geocoder)
         app.state.imports = ImportService(listings)

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Private networks endpoints may resolve to anyway, comma-separated (e.g. 127.0.0.1/32 for a local receiver)."""
 
+    exact_count_limit: int = Field(default=10_000, ge=0)
+    """Search totals and facets count every match exactly up to this many matching listings; beyond,
+    they are estimated from a fixed sample of a sixteenth of the listings (``estimated: true``)."""
+
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
 

@@ -349,6 +349,11 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
         results["api_over_raw_E"] = round(results["queries"]["E"]["rps"] / raw_e["rps"], 3) if raw_e["rps"] else None
         results["naive_A_p99_ms"] = naive["p99_ms"]
         results["naive_over_ours_p99"] = round(naive["p99_ms"] / raw["p99_ms"], 2) if raw["p99_ms"] else None
+        if os.environ.get("BENCH_PEERS"):
+            from directory.bench.peers import redis_geosearch
+
+            print("loading the locations into Redis geo sets ...", flush=True)
+            results["peer_redis_A"] = await redis_geosearch(url, workload, seconds)
     else:
         results.update(raw_A_rps=None, api_over_raw_A=None, raw_E_rps=None, api_over_raw_E=None, naive_A_p99_ms=None, naive_over_ours_p99=None)
     return results
@@ -371,6 +376,9 @@ def table(results: dict[str, Any]) -> str:
         )
         lines.append(f"raw SQL E: {results['raw_E_rps']} rps; API/raw throughput {results['api_over_raw_E']}")
         lines.append(f"naive A p99 {results['naive_A_p99_ms']} ms; naive/ours p99 {results['naive_over_ours_p99']}")
+    if results.get("peer_redis_A"):
+        peer = results["peer_redis_A"]
+        lines.append(f"Redis GEOSEARCH A (in-memory peer): {peer['rps']} rps, p50 {peer['p50_ms']} ms, p99 {peer['p99_ms']} ms")
 
     return "\n".join(lines)
 

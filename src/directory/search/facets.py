@@ -66,3 +66,13 @@ async def count_facets(search: _Search) -> tuple[Facets, int]:
     for counts in found.values():
         counts.sort(key=lambda f: (-f.count, f.value))
     return Facets(**found), total
+
+
+def scaled(facets: Facets, factor: float) -> Facets:
+    """Counts from a sample, scaled to the whole."""
+    return Facets(
+        **{
+            kind: [FacetCount(value=f.value, count=round(f.count * factor)) for f in getattr(facets, kind)]
+            for kind in Facets.model_fields
+        }
+    )

@@ -9,6 +9,7 @@ Ties are broken by id. The hits' JSON comes ready-made from the rows.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 import uuid
@@ -16,15 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, and_, func, literal_column, not_, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import BadParameter
 from directory.geocoding import Geocoder
-from directory.listings.readmodel import search_location
+from directory.listings.readmodel import SAMPLE_BUCKETS, SAMPLED, search_location
 from directory.search import filters
 from directory.search.backends import RADIUS_TOLERANCE_M, SPHERE_ERROR, SearchBackend
-from directory.search.facets import count_facets
+from directory.search.facets import count_facets, scaled
 from directory.search.geodesy import geodesic_m
 from directory.search.present import Hit, Result
 from directory.search.query import RawSearch, SearchQuery, build_query
@@ -39,8 +40,11 @@ _ROW = (S.location_id, S.provider_id, S.latitude, S.longitude, S.summary, S.loca
 class SearchService:
     ZONES_TTL_SECONDS = 60.0
 
-    def __init__(self, backend: SearchBackend, geocoder: Geocoder, taxonomy: TaxonomyIndex, secret_key: str) -> None:
+    def __init__(
+        self, backend: SearchBackend, geocoder: Geocoder, taxonomy: TaxonomyIndex, secret_key: str, exact_count_limit: int = 10_000
+    ) -> None:
         self.backend = backend
+        self.exact_count_limit = exact_count_limit
         self.geocoder = geocoder
         self.taxonomy = taxonomy
         self.secret_key = secret_key
@@ -59,13 +63,28 @@ class SearchService:
         hits, has_more = await search.page()
         await search.fill(hits)
         result = Result(query=query, hits=hits, next_cursor=query.cursor_for(hits[-1].key, self.secret_key) if has_more and hits else None)
+        if query.want_facets or query.want_total:
+            await self._count(search, result)
+        return result
+
+    async def _count(self, search: _Search, result: Result) -> None:
+        """Total and facets: exact up to ``exact_count_limit`` matching listings, estimated beyond
+        from the sample (a fixed sixteenth of the listings, by a hash of their id), marked so."""
+        query = search.query
+        if query.group == "provider":
+            facets, matches = await count_facets(search.in_sample())
+            scale = SAMPLE_BUCKETS / SAMPLED
+            if matches * scale > self.exact_count_limit:
+                result.estimated = True
+                result.total = round(matches * scale) if query.want_total else None
+                result.facets = scaled(facets, scale) if query.want_facets else None
+                return
         if query.want_facets:
             result.facets, matches = await count_facets(search)
             if query.want_total:
                 result.total = matches if query.group == "provider" else await search.total()
-        elif query.want_total:
+        else:
             result.total = await search.total()
-        return result
 
     async def _time_zones(self, session: AsyncSession) -> list[str]:
         loaded_at, zones = self._zones
@@ -89,8 +108,21 @@ class _Search:
         self.listing_where = filters.listing_filters(query, bits)
         self.location_where = filters.location_filters(query, backend, zones)
         self.point = (query.place.latitude, query.place.longitude) if query.place else None
+        self.sampled = False
+        """Only the rows of the listings in the sample (``sample < SAMPLED``), for estimates."""
         self._near: ColumnElement[bool] | None = None
         self._distances: dict[tuple[float, float], float] = {}
+
+    def in_sample(self) -> _Search:
+        """The same search over the sampled listings only: the radius taken on the sphere (the
+        ellipsoid's band at the edge is below the sample's own error)."""
+        sampled = copy.copy(self)
+        sampled.sampled, sampled._near = True, None
+        return sampled
+
+    def _sample(self) -> list[ColumnElement[bool]]:
+        # A literal, not a parameter: the planner must see it to use the partial index of the sample.
+        return [S.sample < literal_column(str(SAMPLED))] if self.sampled else []
 
     # --- the set of matches ----------------------------------------------------------------------
 
@@ -106,9 +138,12 @@ class _Search:
         """Rows whose location counts: within the radius (exactly), in the box, open if asked."""
         if self._near is not None:
             return self._near
-        conditions = list(self.location_where)
+        conditions = [*self._sample(), *self.location_where]
         if self.query.radius_m is not None and self.point is not None:
-            conditions.append(await self._exactly_within(self.query.radius_m))
+            if self.sampled:
+                conditions.append(self.backend.within(*self.point, self.query.radius_m))
+            else:
+                conditions.append(await self._exactly_within(self.query.radius_m))
         self._near = and_(true(), *conditions)
         return self._near
 
@@ -135,7 +170,7 @@ class _Search:
     async def matching_rows(self) -> ColumnElement[bool]:
         """Rows of the matching listings: every match has at least one, and only matches have any."""
         if self.query.place is None and not self.location_where:
-            return and_(true(), *self.listing_where)
+            return and_(true(), *self._sample(), *self.listing_where)
         near = await self.near_condition()
         where = near
         if self.query.remote_telehealth:
