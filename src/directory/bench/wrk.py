@@ -13,7 +13,13 @@ from typing import Any
 #: Cycles through the requests given, one after another on each connection; prints the figures as JSON.
 _SCRIPT = """
 local requests = {%(requests)s}
-local counter = 0
+local threads = 0
+counter = 0
+-- Each thread starts at its own place in the list: two threads must not change the same listing at once.
+setup = function(thread)
+  thread:set("counter", threads * 7919)
+  threads = threads + 1
+end
 request = function()
   counter = counter + 1
   local r = requests[(counter %% #requests) + 1]
