@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from directory.access import Caller, identify
 from directory.accounts.service import AccountService
@@ -25,6 +25,12 @@ def _database(state: State) -> Database:
 async def provide_reader(state: State) -> AsyncIterator[AsyncSession]:
     async with _database(state).reader() as session:
         yield session
+
+
+async def provide_read_connection(state: State) -> AsyncIterator[AsyncConnection]:
+    """A plain connection of the reader, for the hot public reads: no ORM session around it."""
+    async with _database(state).read_engine.connect() as connection:
+        yield connection
 
 
 async def provide_writer(state: State) -> AsyncIterator[AsyncSession]:
@@ -58,6 +64,7 @@ def provide_taxonomy(state: State) -> TaxonomyService:
 
 DEPENDENCIES = {
     "reader": Provide(provide_reader),
+    "read_connection": Provide(provide_read_connection),
     "writer": Provide(provide_writer),
     "caller": Provide(provide_caller, sync_to_thread=False),
     "listings": Provide(provide_listings, sync_to_thread=False),

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from directory import access, cursors
 from directory.access import Caller
@@ -104,7 +104,7 @@ class ListingService:
             ]
         return public
 
-    async def published_document(self, session: AsyncSession, key: str) -> tuple[bytes, int]:
+    async def published_document(self, session: AsyncSession | AsyncConnection, key: str) -> tuple[bytes, int]:
         """The stored public document of a published listing, by id or slug: one indexed row.
 
         What anonymous callers and partner keys read; its ``stale`` flag is decided now.

@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from directory.listings.models import Credential, PaymentOption, Route, Specialty
 from directory.search.geojson import GEOJSON, feature_collection
@@ -31,7 +31,7 @@ def _q(description: str, *examples: object, **constraints: object) -> QueryParam
 async def search(
     request: Request,
     state: State,
-    reader: NamedDependency[AsyncSession],
+    read_connection: NamedDependency[AsyncConnection],
     lat: Annotated[float | None, _q("latitude of the place (WGS84), with lon", 40.7506, ge=-90, le=90)] = None,
     lon: Annotated[float | None, _q("longitude of the place (WGS84), with lat", -73.9972, ge=-180, le=180)] = None,
     near: Annotated[
@@ -104,7 +104,7 @@ async def search(
         open_now=open_now, at=at, q=q, group=group, sort=sort, limit=limit, cursor=cursor, total=total, facets=facets,
     )  # fmt: skip
     searcher: SearchService = state.search
-    result = await searcher.find(reader, raw)
+    result = await searcher.find(read_connection, raw)
     wants_geojson = format == "geojson" or (format is None and GEOJSON in request.headers.get("accept", ""))
     if wants_geojson:
         body, media_type = json.dumps(feature_collection(result.model()), separators=(",", ":")).encode(), GEOJSON
