@@ -16,7 +16,7 @@ async def redis_geosearch(url: str, workload: Any, seconds: float) -> dict[str, 
     import asyncpg
     import redis.asyncio as redis
 
-    from directory.bench.run import CONCURRENCY, drive
+    from directory.bench.sample import CONCURRENCY, drive
 
     prefix = f"bench-peer-{secrets.token_hex(4)}"
     client = redis.from_url(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))

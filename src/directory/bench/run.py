@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import random
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,58 +23,10 @@ from sqlalchemy.engine import make_url
 
 from directory.bench.data import CONDITIONS, SERVICES, cities
 from directory.bench.load import load, prepare
+from directory.bench.sample import CONCURRENCY, drive
+from directory.bench.raw import NAIVE_A, RAW_A, RAW_E, raw_a_arguments, raw_sql
 
-CONCURRENCY = 10
 RESULTS = Path("bench/results/latest.json")
-
-
-@dataclass
-class Sample:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    elapsed: float = 0.0
-
-    def summary(self) -> dict[str, Any]:
-        ordered = sorted(self.latencies)
-
-        def percentile(p: float) -> float | None:
-            if not ordered:
-                return None
-            return round(ordered[min(len(ordered) - 1, math.ceil(p * len(ordered)) - 1)] * 1000, 2)
-
-        return {
-            "rps": round(len(ordered) / self.elapsed, 1) if self.elapsed else 0.0,
-            "p50_ms": percentile(0.50),
-            "p99_ms": percentile(0.99),
-            "errors": self.errors,
-            "requests": len(ordered) + self.errors,
-        }
-
-
-async def drive(call: Callable[[int], Awaitable[bool]], seconds: float, concurrency: int = CONCURRENCY) -> Sample:
-    """Run ``call`` from ``concurrency`` tasks until the time is up; bounded in time and count."""
-    sample = Sample()
-    deadline = time.perf_counter() + seconds
-    counter = iter(range(10_000_000))
-
-    async def worker() -> None:
-        while time.perf_counter() < deadline:
-            number = next(counter)
-            started = time.perf_counter()
-            try:
-                ok = await call(number)
-            except Exception:  # noqa: BLE001 - any failure is an error in the figures
-                ok = False
-            if ok:
-                sample.latencies.append(time.perf_counter() - started)
-            else:
-                sample.errors += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    sample.elapsed = time.perf_counter() - started
-    return sample
-
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -145,62 +93,6 @@ class Workload:
                 "total": "true", "facets": "true",
             }  # fmt: skip
         return f"/v1/providers/{self.slugs[n % 1000]}", {}
-
-
-# The statement the PostGIS backend issues for query A: one scan of the projection's geometry index,
-# bounded by the box around the 50.5 km disc (the radius and its 1% margin) and ordered by plain-degree
-# distance, the condition a test on each row, the hit's JSON in the row. $4 and $5 are the box's
-# half-width and the rows to fetch, computed as the backend computes them (``_raw_a_arguments``).
-RAW_A = """
-SELECT location_id, provider_id, latitude, longitude, summary, location, hours, timezone,
-       geom <-> ST_SetSRID(ST_MakePoint($2, $1), 4326) AS d
-FROM search_location
-WHERE conditions & $3 <> 0 AND geom && ST_Expand(ST_SetSRID(ST_MakePoint($2, $1), 4326), $4)
-ORDER BY d LIMIT $5
-"""
-
-# What typical directory plugins do: a latitude/longitude box on a btree, then haversine for all.
-NAIVE_A = """
-SELECT l.id, l.provider_id, d FROM (
-  SELECT l.*, 12742017.6 * asin(sqrt(power(sin(radians(l.latitude - $1) / 2), 2)
-      + cos(radians($1)) * cos(radians(l.latitude)) * power(sin(radians(l.longitude - $2) / 2), 2))) AS d
-  FROM location l
-  WHERE l.latitude BETWEEN $1 - 0.45 AND $1 + 0.45 AND l.longitude BETWEEN $2 - 0.6 AND $2 + 0.6
-) l JOIN provider p ON p.id = l.provider_id
-WHERE p.status = 'published' AND d <= 50000
-  AND EXISTS (SELECT 1 FROM provider_condition c WHERE c.provider_id = p.id AND c.condition_code = $3)
-ORDER BY d LIMIT 20
-"""
-
-# The statement behind query E: the stored document by slug.
-RAW_E = "SELECT document, version, stale_from FROM listing_document WHERE slug = $1"
-
-def _raw_a_arguments(workload: Workload, bits: dict[str, int]) -> list[tuple[Any, ...]]:
-    from directory.search.backends import EARTH_RADIUS_M, SPHERE_ERROR, planar_reach
-
-    arguments = []
-    for lat, lon, condition in workload.points:
-        within = 50_000 * (1 + SPHERE_ERROR)
-        reach = planar_reach(lat, lon, within)
-        proven = within / (math.radians(reach) * EARTH_RADIUS_M)  # type: ignore[arg-type]
-        arguments.append((lat, lon, 1 << bits[condition], reach, math.ceil((20 + 1 + 8) / max(proven, 0.05)) + 4))
-    return arguments
-
-
-async def _raw_sql(url: str, statement: str, arguments: list[tuple[Any, ...]], seconds: float) -> Sample:
-    import asyncpg
-
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    pool = await asyncpg.create_pool(dsn, min_size=CONCURRENCY, max_size=CONCURRENCY, server_settings={"jit": "off"})
-    try:
-        async def call(n: int) -> bool:
-            async with pool.acquire() as connection:
-                await connection.fetch(statement, *arguments[n % len(arguments)])
-            return True
-
-        return await drive(call, seconds)
-    finally:
-        await pool.close()
 
 
 async def _loaded(url: str, listings: int) -> bool:
@@ -339,9 +231,9 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
     results["F"] = results["queries"].pop("F")
 
     if backend == "postgres":
-        raw = (await _raw_sql(url, RAW_A, _raw_a_arguments(workload, bits), seconds)).summary()
-        raw_e = (await _raw_sql(url, RAW_E, [(slug,) for slug in workload.slugs], seconds)).summary()
-        naive = (await _raw_sql(url, NAIVE_A, workload.points, seconds)).summary()
+        raw = (await raw_sql(url, RAW_A, raw_a_arguments(workload.points, bits), seconds)).summary()
+        raw_e = (await raw_sql(url, RAW_E, [(slug,) for slug in workload.slugs], seconds)).summary()
+        naive = (await raw_sql(url, NAIVE_A, workload.points, seconds)).summary()
         results["raw_A_rps"] = raw["rps"]
         results["raw_A_p99_ms"] = raw["p99_ms"]
         results["api_over_raw_A"] = round(results["queries"]["A"]["rps"] / raw["rps"], 3) if raw["rps"] else None

@@ -23,6 +23,7 @@ from directory.listings import readmodel
 Follower = Callable[[Session, set[uuid.UUID]], object]
 
 _TOUCHED = "listings_touched"
+RECORD_BATCH = 500
 
 
 def touch(session: AsyncSession | Session, provider_id: uuid.UUID) -> None:
@@ -50,11 +51,18 @@ class Recorder:
 
     def _record(self, session: Session, touched: set[uuid.UUID]) -> None:
         session.flush()
-        readmodel.refresh(session, touched)
-        for follower in self.followers:
-            follower(session, touched)
+        ordered = sorted(touched)
+        # In slices: a change can touch very many listings (re-queueing old verifications), and
+        # SQLite takes at most 32,766 parameters in a statement.
+        for start in range(0, len(ordered), RECORD_BATCH):
+            batch = set(ordered[start : start + RECORD_BATCH])
+            readmodel.refresh(session, batch)
+            for follower in self.followers:
+                follower(session, batch)
         session.flush()
 
     async def refresh(self, session: AsyncSession, provider_ids: Iterable[uuid.UUID]) -> None:
         """Only the read model, for changes that are not the listing's own (a taxonomy entry renamed)."""
-        await session.run_sync(readmodel.refresh, set(provider_ids))
+        ordered = sorted(set(provider_ids))
+        for start in range(0, len(ordered), RECORD_BATCH):
+            await session.run_sync(readmodel.refresh, ordered[start : start + RECORD_BATCH])

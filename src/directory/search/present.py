@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from directory.listings.schemas import MatchedLocation, ProviderSummary
@@ -39,7 +39,6 @@ class Result:
     total: int | None = None
     facets: Facets | None = None
     estimated: bool = False
-    _open: dict[int, bool | None] = field(default_factory=dict)
 
     def _distance(self, hit: Hit) -> float | None:
         return round(hit.distance_m / METRES[self.query.unit], 4) if hit.distance_m is not None else None

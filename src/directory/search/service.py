@@ -13,7 +13,6 @@ import copy
 import math
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
