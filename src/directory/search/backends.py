@@ -275,7 +275,10 @@ class SqliteBackend(SearchBackend):
             rows = _candidates(await session.execute(query.order_by(distance).limit(limit)))
             if len(rows) >= limit or reach >= within_m:
                 return _sphere_walk(rows, limit)
-            step *= 4
+            # Grow the disc by what the matches found so far say the page needs (its area grows
+            # with the square of the step), not blindly: a box four times wider holds sixteen
+            # times the rows, and in a dense metro those rows are the cost.
+            step *= min(4.0, max(1.5, math.sqrt(limit / max(len(rows), 1)) * 1.25))
 
 
 def backend_for(dialect: str) -> SearchBackend:
