@@ -7,21 +7,26 @@ pass, and the elements of the insurance and language arrays grouped, all in one 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Integer, String, case, func, literal, select, true, union_all
+from sqlalchemy import ColumnElement, Integer, String, case, func, literal, select, true, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from directory.listings.readmodel import ENUM_BITS, search_location
+from directory.search.backends import SearchBackend
 from directory.search.schemas import FacetCount, Facets
-
-if TYPE_CHECKING:
-    from directory.search.service import _Search
 
 S = search_location.c
 
 
-async def count_facets(search: _Search) -> tuple[Facets, int]:
-    firsts = select(func.min(S.location_id).label("first")).where(await search.matching_rows()).group_by(S.provider_id).cte("firsts")
+async def count_facets(
+    session: AsyncSession | AsyncConnection,
+    backend: SearchBackend,
+    bits: dict[str, dict[str, int]],
+    matching: ColumnElement[bool],
+) -> tuple[Facets, int]:
+    """Facets and total of the listings that have a row meeting ``matching``."""
+    firsts = select(func.min(S.location_id).label("first")).where(matching).group_by(S.provider_id).cte("firsts")
     matched = (
         select(S.conditions, S.services, S.credentials, S.telehealth, S.accepting, S.insurance, S.languages)
         .join(firsts, firsts.c.first == S.location_id)
@@ -31,8 +36,8 @@ async def count_facets(search: _Search) -> tuple[Facets, int]:
     labels: list[tuple[str, str | None]] = [("total", None)]
     sums: list[Any] = [func.count()]
     for kind, column, bits in (
-        ("condition", m.conditions, search.bits["conditions"]),
-        ("service", m.services, search.bits["services"]),
+        ("condition", m.conditions, bits["conditions"]),
+        ("service", m.services, bits["services"]),
         ("credential", m.credentials, ENUM_BITS["credentials"]),
     ):
         for value, bit in bits.items():
@@ -45,7 +50,7 @@ async def count_facets(search: _Search) -> tuple[Facets, int]:
     width = len(sums)
     parts = [select(literal("sums"), literal(None, String), *sums).select_from(matched)]
     for kind, column in (("insurance", m.insurance), ("language", m.languages)):
-        element = search.backend.json_values(column)
+        element = backend.json_values(column)
         padding = [literal(None, Integer)] * (width - 1)
         parts.append(
             select(literal(kind), element.c.value, func.count(), *padding)
@@ -55,7 +60,7 @@ async def count_facets(search: _Search) -> tuple[Facets, int]:
         )
     found: dict[str, list[FacetCount]] = {kind: [] for kind in Facets.model_fields}
     total = 0
-    for row in await search.session.execute(union_all(*parts)):
+    for row in await session.execute(union_all(*parts)):
         if row[0] == "sums":
             total = row[2] or 0
             for (kind, value), count in zip(labels[1:], row[3:], strict=True):

@@ -28,7 +28,7 @@ from directory.search.facets import count_facets, scaled
 from directory.search.geodesy import geodesic_m
 from directory.search.present import Hit, Result
 from directory.search.query import RawSearch, SearchQuery, build_query
-from directory.search.schemas import SearchPage
+from directory.search.schemas import Facets, SearchPage
 from directory.taxonomy.service import TaxonomyIndex
 
 S = search_location.c
@@ -71,7 +71,7 @@ class SearchService:
         from the sample (a fixed sixteenth of the listings, by a hash of their id), marked so."""
         query = search.query
         if query.group == "provider":
-            facets, matches = await count_facets(search.in_sample())
+            facets, matches = await search.in_sample().facets()
             scale = SAMPLE_BUCKETS / SAMPLED
             if matches * scale > self.exact_count_limit:
                 result.estimated = True
@@ -79,7 +79,7 @@ class SearchService:
                 result.facets = scaled(facets, scale) if query.want_facets else None
                 return
         if query.want_facets:
-            result.facets, matches = await count_facets(search)
+            result.facets, matches = await search.facets()
             if query.want_total:
                 result.total = matches if query.group == "provider" else await search.total()
         else:
@@ -335,7 +335,10 @@ class _Search:
             if hit.row is None:
                 hit.summary = found[hit.provider_id]
 
-    # --- total -----------------------------------------------------------------------------------
+    # --- total and facets ------------------------------------------------------------------------
+
+    async def facets(self) -> tuple[Facets, int]:
+        return await count_facets(self.session, self.backend, self.bits, await self.matching_rows())
 
     async def total(self) -> int:
         if self.query.group == "location":
