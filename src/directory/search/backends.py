@@ -241,12 +241,15 @@ class SqliteBackend(SearchBackend):
         return 2 * EARTH_RADIUS_M * func.asin(func.min(1.0, func.sqrt(haversine)))
 
     def _rtree_ids(self, box: Box) -> Any:
-        spans = [
-            f"(min_lat >= {box.south!r} AND max_lat <= {box.north!r} AND min_lon >= {west!r} AND max_lon <= {east!r})"
-            for west, east in box.spans()
-        ]
-        # The bounds are floats computed here, never user text; inlining lets SQLite plan the R*Tree scan.
-        return text(f"SELECT id FROM search_location_rtree WHERE {' OR '.join(spans)}")
+        spans = box.spans()
+        where = " OR ".join(
+            f"(min_lat >= :south AND max_lat <= :north AND min_lon >= :west{i} AND max_lon <= :east{i})" for i in range(len(spans))
+        )
+        # Bound parameters, so that the statement's text stays the same and its compilation is cached.
+        bounds = {"south": box.south, "north": box.north}
+        for i, (west, east) in enumerate(spans):
+            bounds.update({f"west{i}": west, f"east{i}": east})
+        return text(f"SELECT id FROM search_location_rtree WHERE {where}").bindparams(**bounds)
 
     def within(self, lat: float, lon: float, metres: float) -> ColumnElement[bool]:
         return and_(
