@@ -190,3 +190,33 @@ async def test_counts_beyond_the_exact_limit_are_estimated_from_the_sample(setti
             estimated, total = expected(matching)
             assert page["estimated"] is estimated and page["total"] == total
             assert page["facets"]["condition"] == [{"value": "ptsd", "count": total}]
+
+
+async def test_estimates_stay_within_the_sampling_error_on_the_benchmark_data(tmp_path):
+    """The bench's generator (real city geography), every count estimated: each estimated total is
+    within four standard deviations of the exact one (a binomial sample of one in sixteen), and the
+    pooled error of the facet counts is reported as the bench reports it."""
+    import math
+
+    from directory.bench.accuracy import answers, estimate_error
+    from directory.bench.data import cities
+    from directory.bench.load import load, prepare
+    from directory.listings.readmodel import SAMPLE_BUCKETS, SAMPLED
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}"
+    await prepare(url)
+    await load(url, 6000)
+    lat, lon, _, _ = max(cities(200_000), key=lambda place: place[3])
+    searches = [
+        ("/v1/search", {"lat": lat, "lon": lon, "radius": radius, "unit": "km", "total": "true", "facets": "true", **extra})
+        for radius in (50, 300)
+        for extra in ({}, {"condition": "ptsd"}, {"service": "ketamine-iv"})
+    ]
+    exact = await answers(url, searches, 10**12)
+    error = await estimate_error(url, searches, exact_count_limit=0)
+    assert error["searches_estimated"] == len(searches)
+    scale = SAMPLE_BUCKETS / SAMPLED
+    # One standard deviation of the relative error of 16 x Binomial(n, 1/16), for the smallest total.
+    worst = max(math.sqrt(answer["total"] * (scale - 1)) / answer["total"] for answer in exact)
+    assert error["total_max_pct"] <= 100 * 4 * worst
+    assert error["facets_pooled_pct"] is None or error["facets_pooled_pct"] < 100 * 4 * worst

@@ -230,6 +230,12 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
             server.kill()
     results["F"] = results["queries"].pop("F")
 
+    from directory.bench.accuracy import estimate_error
+    from directory.settings import Settings
+
+    print("comparing D's estimated totals and facets with exact counts ...", flush=True)
+    results["D_estimate_error"] = await estimate_error(url, [workload.query("D", n) for n in range(7)], Settings(database_url=url).exact_count_limit)
+
     if backend == "postgres":
         raw = (await raw_sql(url, RAW_A, raw_a_arguments(workload.points, bits), seconds)).summary()
         raw_e = (await raw_sql(url, RAW_E, [(slug,) for slug in workload.slugs], seconds)).summary()
@@ -271,6 +277,11 @@ def table(results: dict[str, Any]) -> str:
         )
         lines.append(f"raw SQL E: {results['raw_E_rps']} rps; API/raw throughput {results['api_over_raw_E']}")
         lines.append(f"naive A p99 {results['naive_A_p99_ms']} ms; naive/ours p99 {results['naive_over_ours_p99']}")
+    if error := results.get("D_estimate_error"):
+        lines.append(
+            f"D estimates ({error['searches_estimated']} of 7 searches estimated): total off by at most {error['total_max_pct']}%, "
+            f"facet counts of 1,000 or more by at most {error['facet_max_pct']}% ({error['facets_pooled_pct']}% pooled)"
+        )
     if results.get("peer_redis_A"):
         peer = results["peer_redis_A"]
         lines.append(f"Redis GEOSEARCH A (in-memory peer): {peer['rps']} rps, p50 {peer['p50_ms']} ms, p99 {peer['p99_ms']} ms")

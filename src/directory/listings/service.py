@@ -163,6 +163,10 @@ class ListingService:
         self, session: AsyncSession, caller: Caller, key: str | uuid.UUID, *, for_change: bool = False
     ) -> Provider:
         query = full_listing(for_change).where(access.readable_providers(caller))
+        if for_change:
+            # Lock the row (PostgreSQL; SQLite serialises writers anyway): a concurrent change waits,
+            # and the version checked against If-Match is the one this change will move from.
+            query = query.with_for_update(of=Provider).execution_options(populate_existing=True)
         provider_id = _as_uuid(key)
         query = query.where(Provider.id == provider_id) if provider_id else query.where(Provider.slug == str(key))
         provider = (await session.execute(query)).scalar_one_or_none()
