@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import ADMIN
 from factories import assert_problem, create, listing
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from conftest import ADMIN
+from factories import assert_problem, listing
 from sqlalchemy import func, select
 
-from conftest import ADMIN
 from directory.listings import service
 from directory.listings.models import Clinician, Location, Provider
-from factories import assert_problem, listing
 
 
 async def test_a_create_that_fails_after_some_rows_were_written_stores_nothing(client, database, monkeypatch):
@@ -19,8 +19,8 @@ async def test_a_create_that_fails_after_some_rows_were_written_stores_nothing(c
             raise service.Conflict("simulated failure while writing the second clinician")
         return original(data)
 
-    original = service._new_clinician
-    monkeypatch.setattr(service, "_new_clinician", failing_clinician)
+    original = service.new_clinician
+    monkeypatch.setattr(service, "new_clinician", failing_clinician)
     two = listing()
     two["clinicians"] = two["clinicians"] * 2
     response = await client.post("/v1/providers", json=two, headers=ADMIN)
@@ -37,7 +37,7 @@ async def test_a_failed_database_write_rolls_back_every_row(client, database, mo
         await session.flush()
         raise service.Conflict("simulated failure after the rows were flushed") from IntegrityError("x", {}, None)
 
-    monkeypatch.setattr(service, "_flush", failing_flush)
+    monkeypatch.setattr(service, "flush", failing_flush)
     assert_problem(await client.post("/v1/providers", json=listing(), headers=ADMIN), 409)
     async with database.reader() as session:
         assert (await session.execute(select(func.count()).select_from(Provider))).scalar() == 0

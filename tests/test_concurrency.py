@@ -6,7 +6,6 @@ import asyncio
 
 import httpx
 import pytest
-
 from conftest import ADMIN
 from factories import assert_problem, create
 

@@ -6,13 +6,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from conftest import ADMIN, make_settings
+from fake_http import LocalJsonServer
 from geopy.distance import geodesic
 
-from conftest import ADMIN, make_settings
 from directory.database import Database
 from directory.geocoding import Geocoder
 from directory.geocoding.offline import OfflineGeocoder, split_city_state
-from fake_http import LocalJsonServer
 
 
 @pytest.fixture(scope="module")
@@ -129,11 +129,11 @@ async def test_a_slow_or_absent_online_geocoder_falls_back_to_offline(settings):
 
 
 async def test_a_listing_written_with_the_online_geocoder_stores_address_precision(settings, nominatim):
+    from conftest import empty_listings
+    from factories import listing
     from litestar.testing import AsyncTestClient
 
-    from conftest import empty_listings
     from directory.app import create_app
-    from factories import listing
 
     await empty_listings(settings.database_url)
     online = settings.model_copy(update={"geocoder": "nominatim", "geocoder_url": nominatim.url})

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from directory import migrate
 from conftest import ADMIN, ADMIN_ANY
 from factories import assert_problem, create, listing, location
+
+from directory import migrate
 
 
 async def test_a_created_listing_comes_back_whole_with_etag_and_location(client):

@@ -6,11 +6,11 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from conftest import make_settings, postgres_url
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from conftest import make_settings, postgres_url
 from directory import migrate
 from directory.database import create_engine
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 from conftest import ADMIN
-from directory.accounts.models import AccountNpi
 from factories import account, assert_problem, changing, create, listing
+
+from directory.accounts.models import AccountNpi
 
 
 async def _submitted(client, owner):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from factories import create
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from factories import create
 
 SEARCH_PARAMETERS = [
     "lat", "lon", "near", "bbox", "radius", "unit", "condition", "condition_match", "service", "route", "credential",

@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 import redis.asyncio
+from conftest import ADMIN
+from factories import account, assert_problem, create, listing
 from litestar.testing import AsyncTestClient
 
-from conftest import ADMIN
 from directory.app import create_app
-from factories import account, assert_problem, create, listing
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 

@@ -10,10 +10,10 @@ import sys
 import time
 
 import httpx
-
 from conftest import ADMIN, ADMIN_TOKEN
-from directory import migrate
 from factories import listing
+
+from directory import migrate
 
 
 def _free_port() -> int:

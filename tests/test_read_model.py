@@ -8,16 +8,16 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import event, select, update
-
 from conftest import ADMIN
+from factories import account, changing, create, listing, location
+from sqlalchemy import event, select, update
+from test_verification import CLINICIAN, ORG, FakeRegistry, verified_listing  # noqa: F401
+
 from directory.columns import utcnow
 from directory.database import Database
 from directory.listings import readmodel
 from directory.listings.models import Provider
 from directory.seeding import SEED_DIR, load_taxonomy
-from factories import account, changing, create, listing, location
-from test_verification import CLINICIAN, ORG, FakeRegistry, verified_listing  # noqa: F401
 
 CSV = Path(__file__).resolve().parents[1] / "seed" / "import-template.csv"
 
@@ -167,12 +167,12 @@ async def test_the_common_search_page_is_one_statement(client):
 
 
 async def test_counts_beyond_the_exact_limit_are_estimated_from_the_sample(settings):
-    from litestar.testing import AsyncTestClient
-
     from conftest import empty_listings
+    from litestar.testing import AsyncTestClient
+    from test_search import NYC, offset, publish
+
     from directory.app import create_app
     from directory.listings.readmodel import SAMPLE_BUCKETS, SAMPLED, sample_of
-    from test_search import NYC, offset, publish
 
     await empty_listings(settings.database_url)
     async with AsyncTestClient(app=create_app(settings.model_copy(update={"exact_count_limit": 10}))) as client:

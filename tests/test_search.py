@@ -6,12 +6,12 @@ import uuid
 from typing import Any
 
 import pytest
+from conftest import ADMIN, ADMIN_ANY, write_directly
+from factories import assert_problem
 from geopy.distance import geodesic
 from sqlalchemy import update
 
-from conftest import ADMIN, ADMIN_ANY, write_directly
 from directory.listings.models import Provider
-from factories import assert_problem
 
 MILE = 1609.344
 NYC = (40.7484, -73.9857)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from geopy.distance import geodesic
-
 from conftest import ADMIN
+from geopy.distance import geodesic
 
 MILE = 1609.344
 CENTRES = [(40.7484, -73.9857), (61.2181, -149.9003), (21.3069, -157.8583)]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from conftest import empty_listings
 from sqlalchemy import func, select
 
-from conftest import empty_listings
 from directory.listings.models import Location, Provider
 from directory.seeding import SEED_DIR, seed
 

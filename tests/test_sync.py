@@ -8,9 +8,8 @@ import random
 import tracemalloc
 
 import httpx
-
 from conftest import ADMIN
-from factories import account, assert_problem, changing, create, listing
+from factories import account, assert_problem, changing, create
 
 
 async def sync_key(client) -> dict[str, str]:

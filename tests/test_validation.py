@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import ADMIN, ADMIN_ANY
-from directory.validation import normalise_phone, npi_is_valid
 from factories import assert_problem, create, listing, location
+
+from directory.validation import normalise_phone, npi_is_valid
 
 BAD_LISTINGS = [
     ({"npi": "1234567890"}, "npi"),

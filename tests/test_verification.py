@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from conftest import ADMIN, empty_listings, write_directly
+from factories import account, assert_problem, create, listing
+from fake_http import LocalJsonServer
 from litestar.testing import AsyncTestClient
 from sqlalchemy import update
 
-from conftest import ADMIN, empty_listings, write_directly
 from directory.app import create_app
 from directory.columns import utcnow
 from directory.database import Database
@@ -22,8 +24,6 @@ from directory.listings.models import Provider
 from directory.recording import standard_recorder
 from directory.verification.registry import RegistryClient
 from directory.verification.service import VerificationService
-from factories import account, assert_problem, create, listing
-from fake_http import LocalJsonServer
 
 
 def npi(base: str) -> str:

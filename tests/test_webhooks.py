@@ -8,14 +8,14 @@ import hashlib
 import hmac
 
 import pytest
+from conftest import ADMIN, empty_listings, make_settings
+from factories import account, assert_problem, changing, create
+from fake_http import LocalReceiver
 from litestar.testing import AsyncTestClient
 
-from conftest import ADMIN, empty_listings, make_settings
 from directory.app import create_app
 from directory.database import Database
 from directory.sync.webhooks import WebhookSender
-from factories import account, assert_problem, changing, create
-from fake_http import LocalReceiver
 
 LOCAL = {"webhook_allow_http": True, "webhook_allowed_networks": ["127.0.0.1/32"], "webhook_retry_base_seconds": 0}
 FLAKY = {**LOCAL, "webhook_pause_after": 3, "webhook_max_attempts": 2}

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-
-import anyio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
@@ -21,17 +20,18 @@ from swagger_ui_bundle import swagger_ui_path
 from directory.accounts.routes import AccountController
 from directory.accounts.service import AccountService
 from directory.database import Database
-from directory.edge import EdgeMiddleware
 from directory.dependencies import DEPENDENCIES
+from directory.edge import EdgeMiddleware
 from directory.errors import EXCEPTION_HANDLERS
 from directory.fhir.routes import FhirController
 from directory.fhir.service import FhirService
+from directory.geocoding import Geocoder, warm_up
+from directory.health import health, ready
 from directory.hsds.routes import HsdsController
 from directory.hsds.service import HsdsService
 from directory.imports.routes import import_listings
 from directory.imports.service import ImportService
-from directory.geocoding import Geocoder, warm_up
-from directory.health import health, ready
+from directory.listings.queries import published_counts
 from directory.listings.routes import ProviderController
 from directory.listings.service import ListingService
 from directory.moderation.routes import ClaimController, ModerationController
@@ -42,13 +42,14 @@ from directory.ratelimit import limit_store
 from directory.recording import standard_recorder
 from directory.search.backends import backend_for
 from directory.search.routes import search
-from directory.sync.routes import WebhookController, export_providers, list_changes
-from directory.sync.webhooks import WebhookSender
 from directory.search.service import SearchService
 from directory.settings import Settings, get_settings, with_secret
+from directory.sync.routes import WebhookController, export_providers, list_changes
+from directory.sync.webhooks import WebhookSender
 from directory.taxonomy.routes import TaxonomyController
 from directory.taxonomy.service import TaxonomyIndex, TaxonomyService
 from directory.verification.registry import RegistryClient
+from directory.verification.routes import VerificationController
 from directory.verification.service import VerificationService
 
 DESCRIPTION = """\
@@ -127,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         recorder = standard_recorder()
         app.state.listings = listings = ListingService(geocoder, settings.secret_key, recorder, settings.verification_max_age_days)
         app.state.moderation = ModerationService(listings)
-        app.state.taxonomy = TaxonomyService()
+        app.state.taxonomy = TaxonomyService(published_counts)
         app.state.limits = limits = limit_store(settings.redis_url)
         app.state.accounts = AccountService(settings, limits)
         app.state.api_keys = ApiKeyService(database.reader, limits)
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             import_listings,
             WebhookController,
             ProviderController,
+            VerificationController,
             AccountController,
             ModerationController,
             ClaimController,

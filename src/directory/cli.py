@@ -60,7 +60,7 @@ def _seed(args: argparse.Namespace) -> int:
 def _users(args: argparse.Namespace) -> int:
     import getpass
 
-    from directory.accounts.models import Role
+    from directory.accounts.callers import Role
     from directory.accounts.schemas import AccountCreate
     from directory.accounts.service import AccountService
     from directory.database import Database
@@ -100,8 +100,8 @@ def _duration(text: str) -> timedelta:
 
 def _verify(args: argparse.Namespace) -> int:
     from directory.database import Database
-    from directory.verification.registry import RegistryClient
     from directory.recording import standard_recorder
+    from directory.verification.registry import RegistryClient
     from directory.verification.service import VerificationService
 
     async def run() -> tuple[int, int]:
@@ -125,7 +125,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from directory.access import ADMIN
+    from directory.accounts.callers import ADMIN
     from directory.database import Database
     from directory.errors import DirectoryError
     from directory.geocoding import Geocoder

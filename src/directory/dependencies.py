@@ -9,13 +9,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from directory.access import Caller, identify
-from directory.accounts.service import AccountService
+from directory.accounts.callers import Caller, identify
 from directory.database import Database
-from directory.listings.service import ListingService
-from directory.moderation.service import ModerationService
-from directory.partners.service import ApiKeyService
-from directory.taxonomy.service import TaxonomyService
 
 
 def _database(state: State) -> Database:
@@ -38,28 +33,19 @@ async def provide_writer(state: State) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def provide_accounts(state: State) -> AccountService:
-    return state.accounts
-
-
-def provide_moderation(state: State) -> ModerationService:
-    return state.moderation
-
-
-def provide_api_keys(state: State) -> ApiKeyService:
-    return state.api_keys
-
-
 def provide_caller(request: Request, state: State) -> Caller:
     return identify(request, state.settings)
 
 
-def provide_listings(state: State) -> ListingService:
-    return state.listings
+#: The services the app builds at start-up (see ``app.create_app``), each injected by its name.
+SERVICES = ("listings", "taxonomy", "accounts", "moderation", "api_keys", "verification", "imports", "fhir", "hsds", "webhooks")
 
 
-def provide_taxonomy(state: State) -> TaxonomyService:
-    return state.taxonomy
+def _service(name: str) -> Provide:
+    def provide(state: State) -> object:
+        return getattr(state, name)
+
+    return Provide(provide, sync_to_thread=False)
 
 
 DEPENDENCIES = {
@@ -67,9 +53,5 @@ DEPENDENCIES = {
     "read_connection": Provide(provide_read_connection),
     "writer": Provide(provide_writer),
     "caller": Provide(provide_caller, sync_to_thread=False),
-    "listings": Provide(provide_listings, sync_to_thread=False),
-    "taxonomy": Provide(provide_taxonomy, sync_to_thread=False),
-    "accounts": Provide(provide_accounts, sync_to_thread=False),
-    "moderation": Provide(provide_moderation, sync_to_thread=False),
-    "api_keys": Provide(provide_api_keys, sync_to_thread=False),
+    **{name: _service(name) for name in SERVICES},
 }

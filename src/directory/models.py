@@ -4,11 +4,8 @@ from sqlmodel import SQLModel
 
 from directory.accounts.models import Account, AccountNpi, ProviderOwner
 from directory.geocoding.models import GeocodeCacheEntry
+from directory.listings.held import PendingChange
 from directory.listings.history import ListingChange
-from directory.moderation.models import Claim, PendingChange
-from directory.partners.models import ApiKey
-from directory.sync.models import FeedEntry, WebhookDelivery, WebhookSubscription
-from directory.verification.models import VerificationRecord
 from directory.listings.models import (
     Clinician,
     Location,
@@ -18,7 +15,11 @@ from directory.listings.models import (
     ProviderCondition,
     ProviderService,
 )
+from directory.moderation.models import Claim
+from directory.partners.models import ApiKey
+from directory.sync.models import FeedEntry, WebhookDelivery, WebhookSubscription
 from directory.taxonomy.models import Condition, Service
+from directory.verification.models import VerificationRecord
 
 metadata = SQLModel.metadata
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from directory.access import ADMIN
+from directory.accounts.callers import ADMIN
 from directory.database import Database
 from directory.geocoding import Geocoder
 from directory.listings.changes import Recorder
 from directory.listings.models import Provider
+from directory.listings.queries import naming
 from directory.listings.schemas import ProviderCreate
 from directory.listings.service import ListingService
 from directory.listings.slugs import slugify
@@ -35,11 +36,12 @@ async def load_taxonomy(database: Database, folder: Path = SEED_DIR) -> int:
     taxonomy = json.loads((folder / "taxonomy.json").read_text())
     service = TaxonomyService()
     async with database.writer() as session, session.begin():
-        changed, affected = await service.load(session, Condition, taxonomy["conditions"])
-        more, also = await service.load(session, Service, taxonomy["services"])
+        changed, conditions = await service.load(session, Condition, taxonomy["conditions"])
+        more, services = await service.load(session, Service, taxonomy["services"])
         await session.flush()
         # Listings show the names and search the synonyms of their entries: renamed ones are shown anew.
-        await Recorder().refresh(session, [*affected, *also])
+        affected = [*await naming(session, Condition, conditions), *await naming(session, Service, services)]
+        await Recorder().refresh(session, affected)
     return changed + more
 
 

@@ -1,19 +1,13 @@
 """Accounts of clinic staff, moderators and administrators, and which listings they own."""
 
-import enum
 import uuid
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Uuid
 from sqlmodel import Field, SQLModel
 
+from directory.accounts.callers import Role
 from directory.columns import UTCDateTime, utcnow
-
-
-class Role(str, enum.Enum):
-    provider = "provider"
-    moderator = "moderator"
-    admin = "admin"
 
 
 class Account(SQLModel, table=True):
@@ -23,6 +17,7 @@ class Account(SQLModel, table=True):
     email: str = Field(max_length=254, unique=True)
     password_hash: str = Field(max_length=200)
     role: str = Field(default=Role.provider.value, max_length=20)
+    """One of ``ACCOUNT_ROLES``."""
     display_name: str | None = Field(default=None, max_length=100)
     disabled: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+import uuid
+
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.access import Caller, writers_only
-import uuid
-
-from litestar import patch
-from litestar.params import FromPath
-
-from directory.accounts.models import Role
-from directory.accounts.schemas import AccountCreate, AccountNpiPublic, AccountPublic, Credentials, NpiClaim, RoleChange, Token
+from directory.accounts.callers import Caller, Role, writers_only
+from directory.accounts.schemas import (
+    AccountCreate,
+    AccountNpiPublic,
+    AccountPublic,
+    Credentials,
+    NpiClaim,
+    RoleChange,
+    Token,
+)
 from directory.accounts.service import AccountService
 
 

@@ -10,13 +10,25 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory import access
-from directory.access import Caller
-from directory.accounts import tokens
-from directory.accounts.models import Account, AccountNpi, ProviderOwner, Role
+from directory.accounts import callers, tokens
+from directory.accounts.callers import Caller, Role
+from directory.accounts.models import Account, AccountNpi, ProviderOwner
 from directory.accounts.passwords import Passwords, policy_problem
-from directory.accounts.schemas import AccountCreate, AccountNpiPublic, AccountPublic, Credentials, NpiClaim, Token
-from directory.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from directory.accounts.schemas import (
+    AccountCreate,
+    AccountNpiPublic,
+    AccountPublic,
+    Credentials,
+    NpiClaim,
+    Token,
+)
+from directory.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    TooManyRequests,
+)
 from directory.ratelimit import LimitStore
 from directory.settings import Settings
 
@@ -93,7 +105,7 @@ class AccountService:
         return [AccountNpiPublic.model_validate(row, from_attributes=True) for row in rows.scalars()]
 
     async def set_role(self, session: AsyncSession, caller: Caller, account_id: uuid.UUID, role: Role) -> AccountPublic:
-        access.ensure_admin(caller)
+        callers.ensure_admin(caller)
         async with session.begin():
             account = await session.get(Account, account_id)
             if account is None:

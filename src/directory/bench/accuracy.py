@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-
 Search = tuple[str, dict[str, Any]]
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
 import time
+import uuid
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path

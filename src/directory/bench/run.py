@@ -23,8 +23,8 @@ from sqlalchemy.engine import make_url
 
 from directory.bench.data import CONDITIONS, SERVICES, cities
 from directory.bench.load import load, prepare
-from directory.bench.sample import CONCURRENCY, drive
 from directory.bench.raw import NAIVE_A, RAW_A, RAW_E, raw_a_arguments, raw_sql
+from directory.bench.sample import CONCURRENCY, drive
 
 RESULTS = Path("bench/results/latest.json")
 
@@ -97,9 +97,10 @@ class Workload:
 
 async def _loaded(url: str, listings: int) -> bool:
     """The benchmark's database already holds this many listings and their read model (BENCH_REUSE=1)."""
+    from sqlalchemy import text
+
     from directory.database import create_engine
     from directory.settings import Settings
-    from sqlalchemy import text
 
     engine = create_engine(url, Settings(database_url=url))
     try:

@@ -15,8 +15,9 @@ from litestar.params import Parameter as PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.fhir import params
+from directory.fhir.kinds import KINDS, accepted_parameters
 from directory.fhir.resources import Systems
-from directory.fhir.service import KINDS, FhirService, accepted_parameters
+from directory.fhir.service import FhirService
 
 FHIR_JSON = "application/fhir+json"
 

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.errors import BadParameter, InvalidInput, NotFound
 from directory.geocoding import Geocoder
 from directory.hsds import ids, present
-from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
+from directory.listings.models import (
+    Location,
+    Provider,
+    ProviderCondition,
+    ProviderService,
+    ProviderStatus,
+)
 from directory.listings.queries import full_listing
 from directory.search.query import RawSearch
 from directory.search.service import SearchService

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 
-from directory.access import Caller, sync_only
+from directory.accounts.callers import Caller, sync_only
 from directory.imports.service import ImportService
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024

@@ -17,28 +17,34 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from directory.access import Caller
+from directory.accounts.callers import Caller
 from directory.columns import utcnow
 from directory.errors import DirectoryError, FieldError, InvalidInput
 from directory.imports import csvfile
 from directory.imports.csvfile import Group, Row
-from directory.listings.history import diff
-from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
-from directory.listings.schemas import ProviderCreate
-from directory.listings.service import (
-    _PROVIDER_SCALARS,
-    ListingService,
-    PlacedLocation,
-    _new_location,
-    _offer,
-    _set_price,
-    _snapshot,
+from directory.listings.changes import (
+    PROVIDER_SCALARS,
     bump_version,
-    full_listing,
+    due_now,
+    new_location,
+    offer,
     record_change,
+    set_price,
+    snapshot,
 )
+from directory.listings.history import diff
+from directory.listings.models import (
+    Location,
+    Provider,
+    ProviderCondition,
+    ProviderService,
+    ProviderStatus,
+)
+from directory.listings.placement import PlacedLocation
+from directory.listings.queries import full_listing
+from directory.listings.schemas import ProviderCreate
+from directory.listings.service import ListingService
 from directory.taxonomy.models import Condition, Service
-from directory.verification.service import due_now
 
 MAX_ROWS = 5000
 _COMPARED_LOCATION_FIELDS = (
@@ -215,13 +221,13 @@ class ImportService:
         for position, code in enumerate(data.conditions or []):
             if code not in codes["condition"]:
                 group.first.errors.append(("conditions", f"unknown condition code {code!r}; see GET /v1/conditions"))
-        for offer in data.services or []:
-            if offer.code not in codes["service"]:
-                group.first.errors.append(("services", f"unknown service code {offer.code!r}; see GET /v1/services"))
+        for service in data.services or []:
+            if service.code not in codes["service"]:
+                group.first.errors.append(("services", f"unknown service code {service.code!r}; see GET /v1/services"))
         placed = []
         for place, row in zip(data.locations, sources):
             try:
-                placed.append(await self.listings.place(place, ""))
+                placed.append(await self.listings.placement.place(place, ""))
             except InvalidInput as error:
                 for problem in error.errors:
                     row.errors.append((csvfile.API_TO_COLUMN.get(problem.field, problem.field), problem.reason))
@@ -238,7 +244,7 @@ class ImportService:
                 )
             )
         ).scalar_one_or_none()
-        scalars = data.model_dump(include=set(_PROVIDER_SCALARS), mode="json")
+        scalars = data.model_dump(include=set(PROVIDER_SCALARS), mode="json")
         scalars = {name: value for name, value in scalars.items() if value is not None or name in data.model_fields_set}
         for name in ("telehealth", "rems_certified"):
             scalars.setdefault(name, False)
@@ -251,21 +257,21 @@ class ImportService:
             return "created", created.id
         if _same(existing, data, scalars, ready.placed):
             return "unchanged", existing.id
-        before = _snapshot(existing)
-        for name in _PROVIDER_SCALARS:
+        before = snapshot(existing)
+        for name in PROVIDER_SCALARS:
             value = scalars.get(name)
             if getattr(existing, name) != value:
                 setattr(existing, name, value)
-        _set_price(existing, data)
+        set_price(existing, data)
         if existing.npi and before["npi"] != existing.npi:
             due_now(existing)
         if existing.status == ProviderStatus.published and existing.published_at is None:
             existing.published_at = utcnow()
         existing.conditions = [ProviderCondition(condition_code=code) for code in data.conditions or []]
-        existing.services = [ProviderService(service_code=s.code, **_offer(s)) for s in data.services or []]
+        existing.services = [ProviderService(service_code=s.code, **offer(s)) for s in data.services or []]
         _replace_locations(existing, ready.placed)
         await bump_version(session, existing)
-        record_change(session, existing.id, caller, "updated", diff(before, _snapshot(existing)), reason="import")
+        record_change(session, existing.id, caller, "updated", diff(before, snapshot(existing)), reason="import")
         await session.flush()
         return "updated", existing.id
 
@@ -305,7 +311,7 @@ def _location_values(values: dict[str, Any]) -> dict[str, Any]:
 
 def _same(existing: Provider, data: ProviderCreate, scalars: dict[str, Any], placed: list[PlacedLocation]) -> bool:
     """Whether the stored listing already says what the import says."""
-    if any(getattr(existing, name) != scalars.get(name) for name in _PROVIDER_SCALARS):
+    if any(getattr(existing, name) != scalars.get(name) for name in PROVIDER_SCALARS):
         return False
     price = data.price
     if (existing.price_min, existing.price_max) != ((price.min, price.max) if price else (None, None)):
@@ -338,5 +344,5 @@ def _replace_locations(provider: Provider, placed: list[PlacedLocation]) -> None
             location.updated_at = utcnow()
             kept.append(location)
         else:
-            kept.append(_new_location(place))
+            kept.append(new_location(place.fields))
     provider.locations = kept

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+import uuid
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from directory.listings.models import Location, Provider, ProviderClinician, ProviderCondition, ProviderService
+from directory.listings.models import (
+    Location,
+    Provider,
+    ProviderClinician,
+    ProviderCondition,
+    ProviderService,
+    ProviderStatus,
+)
+from directory.taxonomy.models import Condition, Service
+
+#: The link table of each taxonomy, and its code column.
+_LINKS = {Condition: (ProviderCondition, ProviderCondition.condition_code), Service: (ProviderService, ProviderService.service_code)}
 
 
 def full_listing(for_change: bool = False) -> Select[tuple[Provider]]:
@@ -19,3 +33,39 @@ def full_listing(for_change: bool = False) -> Select[tuple[Provider]]:
         selectinload(Provider.services).selectinload(ProviderService.service),
         selectinload(Provider.clinician_roles).selectinload(ProviderClinician.clinician),
     )
+
+
+def as_uuid(key: str | uuid.UUID) -> uuid.UUID | None:
+    """A listing key read as an id, or None when it is a slug."""
+    if isinstance(key, uuid.UUID):
+        return key
+    try:
+        return uuid.UUID(key)
+    except ValueError:
+        return None
+
+
+def by_key(key: str | uuid.UUID) -> ColumnElement[bool]:
+    """The listing named by id or slug."""
+    provider_id = as_uuid(key)
+    return Provider.id == provider_id if provider_id else Provider.slug == str(key)
+
+
+async def published_counts(session: AsyncSession, table: type[Condition] | type[Service]) -> dict[str, int]:
+    """How many published listings name each entry of a taxonomy (entries named by none are left out)."""
+    link, code = _LINKS[table]
+    rows = await session.execute(
+        select(code, func.count())
+        .join(Provider, Provider.id == link.provider_id)
+        .where(Provider.status == ProviderStatus.published)
+        .group_by(code)
+    )
+    return {entry: count for entry, count in rows}
+
+
+async def naming(session: AsyncSession, table: type[Condition] | type[Service], codes: list[str]) -> list[uuid.UUID]:
+    """The listings that name any of these entries."""
+    if not codes:
+        return []
+    link, code = _LINKS[table]
+    return list((await session.execute(select(link.provider_id).where(code.in_(codes)).distinct())).scalars())

@@ -19,7 +19,7 @@ import json
 import uuid
 import zlib
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -38,13 +38,22 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
-from directory.columns import BigKey, UTCDateTime
+from directory.columns import BigKey, UTCDateTime, utcnow
+from directory.errors import NotFound
 from directory.listings import presenters
-from directory.listings.queries import full_listing
-from directory.listings.models import Credential, PaymentOption, Provider, ProviderStatus, Route, Specialty
+from directory.listings.models import (
+    Credential,
+    PaymentOption,
+    Provider,
+    ProviderStatus,
+    Route,
+    Specialty,
+)
+from directory.listings.queries import as_uuid, full_listing
 from directory.listings.schemas import LocationSummary, ProviderSummary, TaxonomyRef
 from directory.taxonomy.models import Condition, Service
 
@@ -140,8 +149,9 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
         "stale_from": _stale_from(provider),
         "document": public.model_dump_json(),
     }
-    conditions = [link.condition_code for link in provider.conditions]
-    services = [offer.service_code for offer in provider.services]
+    # By code: the projection must not depend on the order the links were loaded or added in.
+    conditions = sorted(link.condition_code for link in provider.conditions)
+    services = sorted(offer.service_code for offer in provider.services)
     summary = ProviderSummary(
         id=provider.id,
         slug=provider.slug,
@@ -202,23 +212,30 @@ def _stale_from(provider: Provider) -> datetime | None:
     return provider.last_verified_at or datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def refresh(session: Session, provider_ids: Iterable[uuid.UUID]) -> None:
-    """Bring the read model of these listings in step with the tables, in the caller's transaction."""
+def refresh(session: Session, provider_ids: Iterable[uuid.UUID], loaded: dict[uuid.UUID, Provider] | None = None) -> None:
+    """Bring the read model of these listings in step with the tables, in the caller's transaction.
+
+    ``loaded``: listings already in hand, whole and current, projected as they are; the others are read.
+    """
     ids = sorted(set(provider_ids))
     if not ids:
         return
+    loaded = loaded or {}
     session.flush()
     session.execute(delete(search_location).where(search_location.c.provider_id.in_(ids)))
     session.execute(delete(listing_document).where(listing_document.c.provider_id.in_(ids)))
-    published = (
-        session.execute(
-            full_listing()
-            .where(Provider.id.in_(ids), Provider.status == ProviderStatus.published.value)
-            .execution_options(populate_existing=True)
+    unread = [key for key in ids if key not in loaded]
+    published = [provider for provider in loaded.values() if provider.status == ProviderStatus.published.value]
+    if unread:
+        published += (
+            session.execute(
+                full_listing()
+                .where(Provider.id.in_(unread), Provider.status == ProviderStatus.published.value)
+                .execution_options(populate_existing=True)
+            )
+            .scalars()
+            .all()
         )
-        .scalars()
-        .all()
-    )
     _write(session, published, TaxonomyBits(session))
 
 
@@ -277,3 +294,20 @@ async def reindex(engine: Any, progress: Callable[[int, int], None] | None = Non
         done = await connection.run_sync(run)
         await connection.commit()
     return done
+
+
+async def published_document(session: AsyncSession | AsyncConnection, key: str, stale_after: timedelta) -> tuple[bytes, int]:
+    """The stored public document of a published listing, by id or slug, and its version: one
+    indexed row. What anonymous callers and partner keys read; its ``stale`` flag is decided now."""
+    documents = listing_document.c
+    provider_id = as_uuid(key)
+    where = documents.provider_id == provider_id if provider_id else documents.slug == key
+    row = (await session.execute(select(documents.document, documents.version, documents.stale_from).where(where))).first()
+    if row is None:
+        raise NotFound(f"no listing {key}")
+    document = row.document
+    if row.stale_from is not None and row.stale_from < utcnow() - stale_after:
+        public = json.loads(document)
+        public["verification"]["stale"] = True
+        document = json.dumps(public, separators=(",", ":"))
+    return document.encode(), row.version

@@ -10,11 +10,17 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.params import (
+    FromPath,
+    HeaderParameter,
+    JSONBody,
+    PathParameter,
+    QueryParameter,
+)
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from directory.access import Caller, Role, identify, writers_only
+from directory.accounts.callers import Caller, Role, identify, writers_only
 from directory.errors import BadParameter
 from directory.listings.models import ProviderStatus
 from directory.listings.schemas import (
@@ -23,7 +29,6 @@ from directory.listings.schemas import (
     ClinicianUpdate,
     HistoryPage,
     LocationCreate,
-    VerificationRecordPublic,
     LocationPublic,
     LocationUpdate,
     ProviderCreate,
@@ -161,21 +166,6 @@ class ProviderController(Controller):
         Who: the listing's owners and moderators.
         """
         return await listings.history(reader, caller, key, limit, cursor)
-
-    @get("/{key:str}/verifications", guards=[writers_only], security=WRITE_SECURITY, summary="A listing's registry checks")
-    async def listing_verifications(
-        self,
-        key: Key,
-        reader: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
-        listings: NamedDependency[ListingService],
-        limit: Annotated[int, QueryParameter(ge=1, le=200, description="records to return")] = 50,
-    ) -> list[VerificationRecordPublic]:
-        """Each check of the listing's NPI and its clinicians' NPIs against the NPPES registry:
-        when, the result, and why.
-
-        Who: the listing's owners and moderators."""
-        return await listings.verifications(reader, caller, key, limit)
 
     @post("/", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Create a listing")
     async def create_provider(

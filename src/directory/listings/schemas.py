@@ -8,19 +8,32 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from directory.listings.models import Credential, PaymentOption, ProviderStatus, Route, Specialty
-from directory.moderation.schemas import PendingChangePublic
+from directory.listings.held import PendingChangePublic
+from directory.listings.models import (
+    Credential,
+    PaymentOption,
+    ProviderStatus,
+    Route,
+    Specialty,
+)
 from directory.validation import (
     NPI,
     Email,
-    LanguageCode,
     Label,
+    LanguageCode,
     Latitude,
     License,
-    LongText,
     Longitude,
+    LongText,
     Phone,
     PostalCode,
     Schema,
@@ -369,13 +382,3 @@ class HistoryEntry(BaseModel):
 class HistoryPage(BaseModel):
     items: list[HistoryEntry]
     next_cursor: str | None
-
-
-class VerificationRecordPublic(BaseModel):
-    id: int
-    clinician_id: uuid.UUID | None = Field(description="null for the listing's own NPI")
-    npi: str | None
-    source: str = Field(examples=["nppes"])
-    checked_at: datetime
-    result: str = Field(description="passed, failed, or error (the registry could not be asked; retried later)")
-    details: list[Any]

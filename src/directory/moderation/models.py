@@ -1,20 +1,15 @@
-"""What waits for a moderator: claims on listings, and changes to the fields that carry trust."""
+"""Claims on listings: accounts asking to own one, waiting for a moderator.
 
-import enum
+Changes to trust fields held for a moderator live with the listings (``directory.listings.held``)."""
+
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Uuid
 from sqlmodel import Field, SQLModel
 
-from directory.columns import JSONValue, UTCDateTime, utcnow
-
-
-class Decision(str, enum.Enum):
-    pending = "pending"
-    approved = "approved"
-    rejected = "rejected"
+from directory.columns import UTCDateTime, utcnow
+from directory.listings.held import Decision
 
 
 class Claim(SQLModel, table=True):
@@ -28,26 +23,6 @@ class Claim(SQLModel, table=True):
     status: str = Field(default=Decision.pending.value, max_length=20, index=True)
     message: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    decided_by: str | None = Field(default=None, max_length=80)
-    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    reason: str | None = Field(default=None, max_length=1000)
-
-
-class PendingChange(SQLModel, table=True):
-    """An owner's change to a trust field of a published listing, held until a moderator decides."""
-
-    __tablename__ = "pending_change"
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    provider_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False, index=True))
-    clinician_id: uuid.UUID | None = Field(
-        default=None, sa_column=Column(Uuid, ForeignKey("clinician.id", ondelete="CASCADE"), nullable=True)
-    )
-    field: str = Field(max_length=40)
-    value: Any = Field(default=None, sa_type=JSONValue)
-    requested_by: str = Field(max_length=80)
-    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    status: str = Field(default=Decision.pending.value, max_length=20, index=True)
     decided_by: str | None = Field(default=None, max_length=80)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reason: str | None = Field(default=None, max_length=1000)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.access import Caller, writers_only
+from directory.accounts.callers import Caller, writers_only
 from directory.listings.schemas import ProviderPublic
 from directory.moderation.schemas import (
     ClaimIn,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from directory.listings.held import PendingChangePublic
 from directory.validation import Schema
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
@@ -50,19 +51,6 @@ class ClaimPublic(BaseModel):
     status: str = Field(description="pending, approved or rejected")
     message: str | None
     created_at: datetime
-    decided_at: datetime | None
-    reason: str | None
-
-
-class PendingChangePublic(BaseModel):
-    id: uuid.UUID
-    provider_id: uuid.UUID
-    clinician_id: uuid.UUID | None
-    field: str
-    value: Any
-    requested_by: str
-    requested_at: datetime
-    status: str
     decided_at: datetime | None
     reason: str | None
 

@@ -8,23 +8,28 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory import access
-from directory.access import Caller, Role
+from directory.accounts import callers
+from directory.accounts.callers import Caller, Role
 from directory.accounts.models import AccountNpi, ProviderOwner
 from directory.columns import utcnow
 from directory.errors import Conflict, NotFound
-from directory.listings.models import Clinician, Provider, ProviderStatus, VerificationStatus
+from directory.listings.changes import bump_version, due_now, record_change
+from directory.listings.held import Decision, PendingChange, PendingChangePublic
+from directory.listings.models import (
+    Clinician,
+    Provider,
+    ProviderStatus,
+    VerificationStatus,
+)
 from directory.listings.schemas import ProviderPublic
-from directory.listings.service import ListingService, bump_version, record_change
-from directory.moderation.models import Claim, Decision, PendingChange
-from directory.verification.service import due_now
+from directory.listings.service import ListingService
+from directory.moderation.models import Claim
 from directory.moderation.schemas import (
     ClaimIn,
     ClaimPublic,
     DecisionIn,
     ListingAction,
     ModerationQueue,
-    PendingChangePublic,
     QueuedListing,
 )
 
@@ -45,7 +50,7 @@ class ModerationService:
 
     async def queue(self, session: AsyncSession, caller: Caller, limit: int) -> ModerationQueue:
         """Everything waiting for a decision, oldest first."""
-        access.ensure_moderator(caller)
+        callers.ensure_moderator(caller)
         listings = await session.execute(
             select(Provider.id, Provider.slug, Provider.name, Provider.status, Provider.updated_at)
             .where(Provider.status == ProviderStatus.pending_review.value)
@@ -68,41 +73,36 @@ class ModerationService:
         )
 
     async def act_on_listing(self, session: AsyncSession, caller: Caller, key: str, data: ListingAction) -> ProviderPublic:
-        access.ensure_moderator(caller)
+        callers.ensure_moderator(caller)
         allowed_from, target = _ACTIONS[data.action]
-        async with self.listings.recorder.transaction(session):
-            provider = await self.listings.load_for_decision(session, caller, key)
+        async with self.listings.changing(session, caller, key, None, required=False) as provider:
             if provider.status not in allowed_from:
                 raise Conflict(f"cannot {data.action} a listing that is {provider.status}")
             before = provider.status
             provider.status = target
             if target == ProviderStatus.published.value and provider.published_at is None:
                 provider.published_at = utcnow()
-            await bump_version(session, provider)
             record_change(
                 session, provider.id, caller, data.action, {"status": {"before": before, "after": target}}, data.reason
             )
-        session.expunge_all()
-        return await self.listings.get(session, caller, str(provider.id))
+        return await self.listings.present(session, provider)
 
     async def verify_now(self, session: AsyncSession, caller: Caller, key: str) -> ProviderPublic:
         """Queue the listing for verification at once; the worker answers within seconds."""
-        access.ensure_moderator(caller)
-        async with self.listings.recorder.transaction(session):
-            provider = await self.listings.load_for_decision(session, caller, key)
+        callers.ensure_moderator(caller)
+        # The version moves on: the public listing shows its verification status.
+        async with self.listings.changing(session, caller, key, None, required=False) as provider:
             due_now(provider)
-            await bump_version(session, provider)  # the public listing shows its verification status
             record_change(session, provider.id, caller, "verification_requested", {})
-        session.expunge_all()
-        return await self.listings.get(session, caller, str(provider.id))
+        return await self.listings.present(session, provider)
 
     async def claim(self, session: AsyncSession, caller: Caller, key: str, data: ClaimIn) -> ClaimPublic:
         """Ask to own a listing nobody owns. Granted at once when its NPI is one the account verified."""
-        access.ensure_can_write(caller)
+        callers.ensure_can_write(caller)
         if caller.role is not Role.provider or caller.account_id is None:
             raise Conflict("claims are made by provider accounts")
         async with self.listings.recorder.transaction(session):
-            provider = await self.listings.load_for_decision(session, caller, key)
+            provider = await self.listings.load_readable(session, caller, key)
             owners = await session.execute(select(ProviderOwner.account_id).where(ProviderOwner.provider_id == provider.id))
             if owners.first() is not None:
                 raise Conflict("this listing already has an owner; contact the moderators if it is yours")
@@ -125,7 +125,7 @@ class ModerationService:
         return ClaimPublic.model_validate(claim, from_attributes=True)
 
     async def decide_claim(self, session: AsyncSession, caller: Caller, claim_id: uuid.UUID, data: DecisionIn) -> ClaimPublic:
-        access.ensure_moderator(caller)
+        callers.ensure_moderator(caller)
         async with self.listings.recorder.transaction(session):
             claim = await _undecided(session, Claim, claim_id, "claim")
             _decide(claim, caller, data)
@@ -141,7 +141,7 @@ class ModerationService:
         self, session: AsyncSession, caller: Caller, change_id: uuid.UUID, data: DecisionIn
     ) -> PendingChangePublic:
         """Approving applies the change and sends the listing back to verification."""
-        access.ensure_moderator(caller)
+        callers.ensure_moderator(caller)
         async with self.listings.recorder.transaction(session):
             change = await _undecided(session, PendingChange, change_id, "change")
             _decide(change, caller, data)

@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.access import Caller, writers_only
+from directory.accounts.callers import Caller, writers_only
 from directory.partners.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from directory.partners.service import ApiKeyService
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from directory import access
-from directory.access import Caller
+from directory.accounts import callers
+from directory.accounts.callers import Caller
 from directory.columns import utcnow
 from directory.errors import NotAuthenticated, NotFound
 from directory.partners.models import ApiKey
@@ -54,7 +54,7 @@ class ApiKeyService:
         self._cache: dict[str, tuple[float, KnownKey | None]] = {}
 
     async def create(self, session: AsyncSession, caller: Caller, data: ApiKeyCreate) -> ApiKeyCreated:
-        access.ensure_admin(caller)
+        callers.ensure_admin(caller)
         prefix = secrets.token_hex(4)
         key = f"dir_{prefix}_{secrets.token_urlsafe(32)}"
         row = ApiKey(
@@ -70,7 +70,7 @@ class ApiKeyService:
         return ApiKeyCreated(**ApiKeyPublic.model_validate(row, from_attributes=True).model_dump(), key=key)
 
     async def list(self, session: AsyncSession, caller: Caller) -> list[ApiKeyPublic]:
-        access.ensure_admin(caller)
+        callers.ensure_admin(caller)
         rows = (await session.execute(select(ApiKey).order_by(ApiKey.created_at))).scalars()
         keys = []
         for row in rows:
@@ -80,7 +80,7 @@ class ApiKeyService:
         return keys
 
     async def revoke(self, session: AsyncSession, caller: Caller, key_id: uuid.UUID) -> ApiKeyPublic:
-        access.ensure_admin(caller)
+        callers.ensure_admin(caller)
         async with session.begin():
             row = await session.get(ApiKey, key_id)
             if row is None:

@@ -10,7 +10,7 @@ find a new entry below N. (SQLite runs one write transaction at a time anyway.)
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -33,9 +33,13 @@ def next_kind(published: bool, last_kind: str | None) -> ChangeKind | None:
     return ChangeKind.removed if shown else None
 
 
-def write_entries(session: Session, provider_ids: Iterable[uuid.UUID]) -> int:
-    """Add the feed entries these listings need; synchronous, inside the committing transaction."""
+def write_entries(session: Session, provider_ids: Iterable[uuid.UUID], loaded: Mapping[uuid.UUID, Provider] | None = None) -> int:
+    """Add the feed entries these listings need; synchronous, inside the committing transaction.
+
+    ``loaded``: listings in hand, whose status and version are taken as they are; the rest are read.
+    """
     ids = sorted(set(provider_ids))
+    loaded = loaded or {}
     if not ids:
         return 0
     if session.get_bind().dialect.name == "postgresql":
@@ -47,8 +51,9 @@ def write_entries(session: Session, provider_ids: Iterable[uuid.UUID]) -> int:
         .subquery()
     )
     last_kinds = dict(session.execute(select(FeedEntry.provider_id, FeedEntry.kind).join(last, last.c.seq == FeedEntry.seq)).all())
-    rows = session.execute(select(Provider.id, Provider.status, Provider.version).where(Provider.id.in_(ids))).all()
-    present = {row.id: row for row in rows}
+    unread = [key for key in ids if key not in loaded]
+    rows = session.execute(select(Provider.id, Provider.status, Provider.version).where(Provider.id.in_(unread))).all() if unread else []
+    present: dict[uuid.UUID, Any] = {row.id: row for row in rows} | dict(loaded)
     now = utcnow()
     entries = []
     for provider_id in ids:

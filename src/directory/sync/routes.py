@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.access import Caller, sync_only
+from directory.accounts.callers import Caller, sync_only
 from directory.columns import utcnow
 from directory.sync import service, webhooks
 from directory.sync.models import WebhookDelivery, WebhookSubscription

@@ -34,12 +34,18 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from directory.access import Caller
+from directory.accounts.callers import Caller
 from directory.columns import utcnow
-from directory.workers import drain_forever
 from directory.errors import InvalidInput, NotFound
 from directory.settings import Settings
-from directory.sync.models import EVENTS, DeliveryStatus, WebhookDelivery, WebhookStatus, WebhookSubscription
+from directory.sync.models import (
+    EVENTS,
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookStatus,
+    WebhookSubscription,
+)
+from directory.workers import drain_forever
 
 log = logging.getLogger("directory.webhooks")
 

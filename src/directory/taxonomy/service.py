@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import time
-import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.listings.models import Provider, ProviderCondition, ProviderService, ProviderStatus
 from directory.taxonomy.models import MAX_ENTRIES, Condition, Service
 from directory.taxonomy.schemas import TaxonomyEntry, TaxonomyList
 
-_LINKS = {Condition: (ProviderCondition, ProviderCondition.condition_code), Service: (ProviderService, ProviderService.service_code)}
+Table = type[Condition] | type[Service]
+#: How many published listings name each entry of a taxonomy (given by the listings, which sit above).
+Counter = Callable[[AsyncSession, Table], Awaitable[dict[str, int]]]
 
 
 class TaxonomyService:
@@ -21,10 +22,11 @@ class TaxonomyService:
 
     COUNTS_TTL_SECONDS = 60.0
 
-    def __init__(self) -> None:
+    def __init__(self, count_listings: Counter | None = None) -> None:
+        self.count_listings = count_listings
         self._cached: dict[str, tuple[float, TaxonomyList]] = {}
 
-    async def entries(self, session: AsyncSession, table: type[Condition] | type[Service]) -> TaxonomyList:
+    async def entries(self, session: AsyncSession, table: Table) -> TaxonomyList:
         """Every entry, by name, with the number of published listings linked to it."""
         cached = self._cached.get(table.__tablename__)
         if cached is not None and time.monotonic() - cached[0] < self.COUNTS_TTL_SECONDS:
@@ -33,20 +35,9 @@ class TaxonomyService:
         self._cached[table.__tablename__] = (time.monotonic(), entries)
         return entries
 
-    async def _count(self, session: AsyncSession, table: type[Condition] | type[Service]) -> TaxonomyList:
-        link, code_column = _LINKS[table]
-        counts = (
-            select(code_column.label("code"), func.count().label("n"))
-            .join(Provider, Provider.id == link.provider_id)
-            .where(Provider.status == ProviderStatus.published)
-            .group_by(code_column)
-            .subquery()
-        )
-        rows = await session.execute(
-            select(table, func.coalesce(counts.c.n, 0))
-            .outerjoin(counts, counts.c.code == table.code)
-            .order_by(table.name)
-        )
+    async def _count(self, session: AsyncSession, table: Table) -> TaxonomyList:
+        counts = await self.count_listings(session, table) if self.count_listings else {}
+        rows = await session.execute(select(table).order_by(table.name))
         return TaxonomyList(
             items=[
                 TaxonomyEntry(
@@ -54,16 +45,16 @@ class TaxonomyService:
                     name=entry.name,
                     description=entry.description,
                     synonyms=entry.synonyms,
-                    provider_count=count,
+                    provider_count=counts.get(entry.code, 0),
                 )
-                for entry, count in rows
+                for entry in rows.scalars()
             ]
         )
 
     async def load(
-        self, session: AsyncSession, table: type[Condition] | type[Service], entries: list[dict[str, Any]]
-    ) -> tuple[int, list[uuid.UUID]]:
-        """Insert or update entries by code: how many rows changed, and the listings that name a changed entry.
+        self, session: AsyncSession, table: Table, entries: list[dict[str, Any]]
+    ) -> tuple[int, list[str]]:
+        """Insert or update entries by code: how many rows changed, and the codes of the entries changed.
 
         A new entry takes the next free bit of the read model's masks; an entry keeps its bit for good.
         """
@@ -85,9 +76,7 @@ class TaxonomyService:
                     setattr(current, key, value)
                 changed += 1
                 renamed.append(current.code)
-        link, code_column = _LINKS[table]
-        affected = await session.execute(select(link.provider_id).where(code_column.in_(renamed)).distinct()) if renamed else []
-        return changed, [row[0] for row in affected]
+        return changed, renamed
 
 
 class TaxonomyIndex:

@@ -16,14 +16,22 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from directory.accounts.callers import Caller
 from directory.accounts.models import AccountNpi
 from directory.columns import utcnow
-from directory.workers import drain_forever
+from directory.listings import policy
 from directory.listings.changes import Recorder, touch
-from directory.listings.models import Clinician, Provider, ProviderClinician, VerificationStatus
+from directory.listings.models import (
+    Clinician,
+    Provider,
+    ProviderClinician,
+    VerificationStatus,
+)
 from directory.verification.checks import Outcome, check_clinician, check_organization
 from directory.verification.models import VerificationRecord
 from directory.verification.registry import RegistryClient, RegistryUnavailable
+from directory.verification.schemas import VerificationRecordPublic
+from directory.workers import drain_forever
 
 logger = logging.getLogger("directory.verification")
 
@@ -31,18 +39,19 @@ LEASE = timedelta(minutes=5)
 MAX_RETRY_DELAY = timedelta(hours=1)
 
 
-def due_now(provider: Provider) -> None:
-    """Queue a listing for verification (its NPIs were added or changed, or a moderator asked)."""
-    provider.verification_status = VerificationStatus.pending.value
-    provider.verification_due_at = utcnow()
-    provider.verification_attempts = 0
-
-
 class VerificationService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], registry: RegistryClient, recorder: Recorder) -> None:
         self.sessions = sessions
         self.registry = registry
         self.recorder = recorder
+
+    async def records(self, session: AsyncSession, caller: Caller, key: str, limit: int) -> list[VerificationRecordPublic]:
+        """The registry checks made for a listing, newest first: for its owners and moderators."""
+        provider_id = await policy.owned_listing(session, caller, key)
+        rows = await session.execute(
+            select(VerificationRecord).where(VerificationRecord.provider_id == provider_id).order_by(VerificationRecord.id.desc()).limit(limit)
+        )
+        return [VerificationRecordPublic.model_validate(row, from_attributes=True) for row in rows.scalars()]
 
     async def queue_older_than(self, age: timedelta) -> int:
         """Queue every checked listing whose last check is older than ``age``; how many were queued."""

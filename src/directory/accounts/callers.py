@@ -1,8 +1,8 @@
-"""Who is calling, and what they may touch: the single place that decides.
+"""Who is calling, and what their role lets them do, whatever they touch.
 
-Callers are anonymous, a provider account (clinic staff), a moderator, an administrator (an admin
-account, or the bootstrap ``DIRECTORY_ADMIN_TOKEN``). Services ask the policy functions here
-rather than checking roles themselves; who may read what is expressed inside the queries.
+Callers are anonymous, a partner key, a provider account (clinic staff), a moderator, an
+administrator (an admin account, or the bootstrap ``DIRECTORY_ADMIN_TOKEN``). The rules about
+particular listings (who reads or changes which) live in ``directory.listings.policy``.
 """
 
 from __future__ import annotations
@@ -14,17 +14,15 @@ from dataclasses import dataclass
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from sqlalchemy import ColumnElement, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts import tokens
-from directory.accounts.models import ProviderOwner
-from directory.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
-from directory.listings.models import Provider, ProviderStatus
+from directory.errors import NotAuthenticated, PermissionDenied
 from directory.settings import Settings
 
 
 class Role(str, enum.Enum):
+    """What a caller is; an account holds one of provider, moderator and admin (``ACCOUNT_ROLES``)."""
+
     anonymous = "anonymous"
     partner = "partner"
     provider = "provider"
@@ -56,6 +54,7 @@ class Caller:
         return f"{self.role.value}:{self.account_id}" if self.account_id else self.role.value
 
 
+ACCOUNT_ROLES = (Role.provider, Role.moderator, Role.admin)
 ANONYMOUS = Caller(Role.anonymous)
 ADMIN = Caller(Role.admin)
 
@@ -84,20 +83,6 @@ def identify(connection: ASGIConnection, settings: Settings) -> Caller:
     except ValueError:
         raise NotAuthenticated("the bearer token is not valid") from None
     return Caller(role, claims.account_id)
-
-
-def owned_by(account_id: uuid.UUID) -> ColumnElement[bool]:
-    return Provider.id.in_(select(ProviderOwner.provider_id).where(ProviderOwner.account_id == account_id))
-
-
-def readable_providers(caller: Caller) -> ColumnElement[bool]:
-    """The condition a provider row must meet for this caller to see it."""
-    if caller.moderates:
-        return true()
-    published = Provider.status == ProviderStatus.published.value
-    if caller.role is Role.provider and caller.account_id is not None:
-        return or_(published, owned_by(caller.account_id))
-    return published
 
 
 def ensure_can_write(caller: Caller) -> None:
@@ -129,43 +114,6 @@ def ensure_sync(caller: Caller) -> None:
     raise PermissionDenied("syncing needs a partner API key with the sync scope, or an administrator")
 
 
-async def can_change(session: AsyncSession, caller: Caller, provider_id: uuid.UUID) -> bool:
-    """Moderators change any listing; a provider account only the listings it owns."""
-    if caller.moderates:
-        return True
-    if caller.account_id is None:
-        return False
-    owner = await session.execute(
-        select(ProviderOwner.account_id).where(
-            ProviderOwner.provider_id == provider_id, ProviderOwner.account_id == caller.account_id
-        )
-    )
-    return owner.first() is not None
-
-
-async def ensure_can_change(session: AsyncSession, caller: Caller, provider: Provider) -> None:
-    ensure_can_write(caller)
-    if await can_change(session, caller, provider.id):
-        return
-    if provider.status != ProviderStatus.published.value:
-        raise NotFound(f"no listing {provider.slug}")
-    raise PermissionDenied("this listing belongs to another account; claim it with POST /v1/providers/{id}/claims")
-
-
-#: Statuses only a moderator may give a listing.
-MODERATED_STATUSES = {ProviderStatus.published.value, ProviderStatus.suspended.value}
-
-
-def ensure_status_allowed(caller: Caller, status: str | None, current: str | None = None) -> None:
-    """Owners move their listing between draft, pending_review and closed; publishing is moderated."""
-    if status is None or caller.moderates or status == current:
-        return
-    if status in MODERATED_STATUSES:
-        raise InvalidInput("status", f"only a moderator may set status {status!r}; submit with status 'pending_review'")
-    if current == ProviderStatus.suspended.value:
-        raise InvalidInput("status", "a suspended listing can only be restored by a moderator")
-
-
 def writers_only(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     """Route guard: runs before the body is read, so an anonymous write is a 401, not a 422."""
     ensure_can_write(identify(connection, connection.app.state.settings))
@@ -174,3 +122,4 @@ def writers_only(connection: ASGIConnection, _handler: BaseRouteHandler) -> None
 def sync_only(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     """Route guard for the sync routes: a partner key with the sync scope, or an administrator."""
     ensure_sync(identify(connection, connection.app.state.settings))
+
