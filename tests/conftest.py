@@ -7,6 +7,8 @@ the taxonomies: it owns whatever listings it creates.
 
 from __future__ import annotations
 
+from typing import Any
+
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -116,11 +118,55 @@ async def empty_listings(database_url: str) -> None:
         await database.dispose()
 
 
+#: Every error answer the suite's test clients received: (method, path, status).
+ERRORS_SEEN: set[tuple[str, str, int]] = set()
+
+
+def record_errors(test_client: AsyncTestClient) -> AsyncTestClient:
+    """Note each error answer, to check at the end that its route declares it (see pytest_sessionfinish)."""
+
+    async def note(response: Any) -> None:
+        if response.status_code >= 400:
+            ERRORS_SEEN.add((response.request.method, response.request.url.path, response.status_code))
+
+    test_client.event_hooks["response"].append(note)
+    return test_client
+
+
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
     await empty_listings(settings.database_url)
     async with AsyncTestClient(app=create_app(settings)) as test_client:
-        yield test_client
+        yield record_errors(test_client)
+
+
+def undeclared_errors(seen: set[tuple[str, str, int]]) -> list[str]:
+    """The errors seen whose route's OpenAPI entry does not declare that status (500 is never declared:
+    it must not happen, and is caught by the tests that provoked it)."""
+    import re
+
+    from directory import problems
+
+    declared = problems.declared(create_app(make_settings("sqlite+aiosqlite:///:memory:")))
+    patterns = sorted(
+        ((method, re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), path.count("{"), status) for (method, path), status in declared.items()),
+        key=lambda item: item[2],
+    )
+    missing = []
+    for method, path, status in sorted(seen):
+        route = next(((p, statuses) for m, p, _, statuses in patterns if m == method and p.match(path)), None)
+        if route is not None and status not in route[1] and status != 500:
+            missing.append(f"{method} {path} answered {status}, which {route[0].pattern} does not declare")
+    return missing
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not ERRORS_SEEN or exitstatus != 0:
+        return
+    missing = undeclared_errors(ERRORS_SEEN)
+    if missing:
+        print("\nerrors answered but not declared in the OpenAPI document:\n  " + "\n  ".join(missing))
+        session.exitstatus = 1
 
 
 class LiveServer:

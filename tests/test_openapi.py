@@ -70,3 +70,45 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     missing = [name for name in Settings.model_fields if f"`DIRECTORY_{name.upper()}`" not in readme]
     assert missing == []
+
+
+async def test_every_route_declares_its_problem_responses_as_problem_json(client):
+    document = (await client.get("/schema/openapi.json")).json()
+    assert "Problem" in document["components"]["schemas"]
+    for url, item in document["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict):
+                continue
+            errors = {code: spec for code, spec in operation["responses"].items() if int(code) >= 400}
+            if not url.startswith(("/health", "/ready", "/schema")):
+                assert {"401", "429"} <= set(errors), (method, url)
+            if "{" in url:
+                assert "404" in errors, (method, url)
+            for code, spec in errors.items():
+                assert list(spec["content"]) == ["application/problem+json"], (method, url, code)
+
+
+async def test_what_every_route_answers_to_bad_requests_is_declared(client):
+    """Each route, called anonymously and as the administrator with nonsense in every place (path,
+    query, If-Match, body), answers only statuses its OpenAPI entry declares, and never 500."""
+    from conftest import ADMIN, undeclared_errors
+
+    document = (await client.get("/schema/openapi.json")).json()
+    seen: set[tuple[str, str, int]] = set()
+    for url, item in document["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict):
+                continue
+            path = url
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    path = path.replace("{" + parameter["name"] + "}", "00000000-0000-0000-0000-000000000000")
+            query = {p["name"]: "\u00a7nonsense" for p in operation.get("parameters", []) if p["in"] == "query"}
+            for headers in ({}, {**ADMIN, "If-Match": '"nonsense"'}):
+                response = await client.request(
+                    method.upper(), path, params=query, headers=headers, json={"nonsense": [1, {"deeper": None}]} if method != "get" else None
+                )
+                assert response.status_code != 500, (method, path, response.text)
+                if response.status_code >= 400:
+                    seen.add((method.upper(), path, response.status_code))
+    assert undeclared_errors(seen) == []

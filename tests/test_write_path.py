@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event
-
 from factories import account, changing
+from sqlalchemy import event
 
 
 def _statements(client) -> list[str]:

@@ -22,7 +22,9 @@ from directory.accounts.service import AccountService
 from directory.database import Database
 from directory.dependencies import DEPENDENCIES
 from directory.edge import EdgeMiddleware
-from directory.errors import EXCEPTION_HANDLERS
+from directory import problems
+from directory.errors import exception_handlers
+from directory.fhir.outcomes import operation_outcome
 from directory.fhir.routes import FhirController
 from directory.fhir.service import FhirService
 from directory.geocoding import Geocoder, warm_up
@@ -45,6 +47,7 @@ from directory.search.routes import search
 from directory.search.service import SearchService
 from directory.settings import Settings, get_settings, with_secret
 from directory.sync.routes import WebhookController, export_providers, list_changes
+from directory.sync.subscriptions import Subscriptions
 from directory.sync.webhooks import WebhookSender
 from directory.taxonomy.routes import TaxonomyController
 from directory.taxonomy.service import TaxonomyIndex, TaxonomyService
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
         app.state.verification = verification = VerificationService(database.writer, registry, recorder)
         app.state.webhooks = sender = WebhookSender(database.writer, settings)
+        app.state.subscriptions = Subscriptions(settings)
         # Verification and webhook deliveries run off the request path, in this process unless turned off.
         workers = []
         if settings.verification_worker:
@@ -160,7 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await limits.close()
             await database.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             ready,
@@ -183,7 +187,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         dependencies=DEPENDENCIES,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=exception_handlers(operation_outcome),
         lifespan=[lifespan],
         openapi_config=_openapi(),
         cors_config=CORSConfig(
@@ -196,3 +200,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[EdgeMiddleware],
         request_max_body_size=settings.max_body_bytes,
     )
+    problems.declare(app)
+    return app

@@ -8,6 +8,7 @@ Services raise the classes below; they know nothing of HTTP. Every problem docum
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -97,6 +98,12 @@ class PreconditionFailed(DirectoryError):
     title = "Precondition failed"
 
 
+class UnsupportedMediaType(DirectoryError):
+    status = 415
+    type = "/problems/unsupported-media-type"
+    title = "Unsupported media type"
+
+
 class ServiceUnavailable(DirectoryError):
     status = 503
     type = "/problems/unavailable"
@@ -124,34 +131,12 @@ def problem(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
-    if _wants_operation_outcome(request):
-        return _operation_outcome(status, detail, errors, headers)
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
     body["instance"] = request.url.path
     if errors:
         body["errors"] = [asdict(error) for error in errors]
     body.update(extra or {})
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 422: "invalid", 429: "throttled"}
-
-
-def _wants_operation_outcome(request: Request) -> bool:
-    """FHIR clients (under /fhir, accepting application/fhir+json) get errors as an OperationOutcome."""
-    return request.url.path.startswith("/fhir") and "application/fhir+json" in request.headers.get("accept", "")
-
-
-def _operation_outcome(
-    status: int, detail: str, errors: list[FieldError] | None, headers: dict[str, str] | None
-) -> Response[dict[str, Any]]:
-    code = _ISSUE_CODES.get(status, "exception" if status >= 500 else "processing")
-    issues = [
-        {"severity": "error", "code": code, "diagnostics": f"{e.field}: {e.reason}", "expression": [e.field]}
-        for e in errors or []
-    ] or [{"severity": "error" if status < 500 else "fatal", "code": code, "diagnostics": detail}]
-    body = {"resourceType": "OperationOutcome", "issue": issues}
-    return Response(body, status_code=status, media_type="application/fhir+json", headers=headers)
 
 
 _PARAMETER_SOURCES = {"query", "path", "header", "cookie"}
@@ -174,64 +159,54 @@ def _reason_of(message: str) -> str:
     return message.removeprefix("Value error, ")
 
 
-def handle_directory_error(request: Request, error: DirectoryError) -> Response[dict[str, Any]]:
-    return problem(
-        request,
-        error.status,
-        error.title,
-        error.detail,
-        type_=error.type,
-        errors=error.errors,
-        headers=error.headers,
-        extra=getattr(error, "extra", None),
-    )
+#: Another shape for some clients' errors (FHIR's OperationOutcome): a response, or None to keep problem+json.
+Alternative = Callable[[Request, int, str, list[FieldError] | None, dict[str, str] | None], Response[Any] | None]
 
 
-def handle_validation_exception(request: Request, error: ValidationException) -> Response[dict[str, Any]]:
-    items = error.extra if isinstance(error.extra, list) else []
-    errors = [FieldError(_field_of(item), _reason_of(str(item.get("message", "")))) for item in items]
-    in_body = not items or not all(_is_parameter(item) for item in items)
-    if not errors:
-        errors = [FieldError("body", _reason_of(error.detail))]
-    if in_body:
-        return problem(
-            request, 422, InvalidInput.title, "the request body is invalid", type_=InvalidInput.type, errors=errors
-        )
-    return problem(
-        request,
-        400,
-        BadParameter.title,
-        "; ".join(f"{e.field}: {e.reason}" for e in errors),
-        type_=BadParameter.type,
-        errors=errors,
-    )
+def exception_handlers(*alternatives: Alternative) -> dict[type[Exception], Callable[[Request, Any], Response[Any]]]:
+    """The app's error handlers: every error as problem+json, unless an alternative renders it."""
+
+    def render(
+        request: Request, status: int, title: str, detail: str, *, type_: str = "about:blank",
+        errors: list[FieldError] | None = None, headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None,
+    ) -> Response[Any]:  # fmt: skip
+        for alternative in alternatives:
+            if (response := alternative(request, status, detail, errors, headers)) is not None:
+                return response
+        return problem(request, status, title, detail, type_=type_, errors=errors, headers=headers, extra=extra)
+
+    def directory_error(request: Request, error: DirectoryError) -> Response[Any]:
+        return render(
+            request, error.status, error.title, error.detail, type_=error.type, errors=error.errors,
+            headers=error.headers, extra=getattr(error, "extra", None),
+        )  # fmt: skip
+
+    def validation_error(request: Request, error: ValidationException) -> Response[Any]:
+        items = error.extra if isinstance(error.extra, list) else []
+        errors = [FieldError(_field_of(item), _reason_of(str(item.get("message", "")))) for item in items]
+        in_body = not items or not all(_is_parameter(item) for item in items)
+        if not errors:
+            errors = [FieldError("body", _reason_of(error.detail))]
+        if in_body:
+            return render(request, 422, InvalidInput.title, "the request body is invalid", type_=InvalidInput.type, errors=errors)
+        detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
+        return render(request, 400, BadParameter.title, detail, type_=BadParameter.type, errors=errors)
+
+    def http_error(request: Request, error: HTTPException) -> Response[Any]:
+        return render(request, error.status_code, _HTTP_TITLES.get(error.status_code, "Error"), error.detail, headers=error.headers or None)
+
+    def unexpected(request: Request, error: Exception) -> Response[Any]:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+        return render(request, 500, "Internal error", "the server failed to answer; the error was logged")
+
+    return {DirectoryError: directory_error, ValidationException: validation_error, HTTPException: http_error, Exception: unexpected}
 
 
-def handle_http_exception(request: Request, error: HTTPException) -> Response[dict[str, Any]]:
-    title = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Request too large", 415: "Unsupported media type"}
-    return problem(
-        request,
-        error.status_code,
-        title.get(error.status_code, "Error"),
-        error.detail,
-        headers=error.headers or None,
-    )
+_HTTP_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Request too large", 415: "Unsupported media type"}
 
-
-def handle_unexpected(request: Request, error: Exception) -> Response[dict[str, Any]]:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return problem(request, 500, "Internal error", "the server failed to answer; the error was logged")
-
-
-EXCEPTION_HANDLERS = {
-    DirectoryError: handle_directory_error,
-    ValidationException: handle_validation_exception,
-    HTTPException: handle_http_exception,
-    Exception: handle_unexpected,
-}
 
 __all__ = [
-    "EXCEPTION_HANDLERS",
+    "exception_handlers",
     "BadParameter",
     "Conflict",
     "DirectoryError",
@@ -244,6 +219,7 @@ __all__ = [
     "PreconditionRequired",
     "ServiceUnavailable",
     "TooManyRequests",
+    "UnsupportedMediaType",
 ]
 
 

@@ -27,7 +27,7 @@ class AccountController(Controller):
     path = "/v1"
     tags = ["accounts"]
 
-    @post("/accounts", status_code=HTTP_201_CREATED, summary="Sign up")
+    @post("/accounts", status_code=HTTP_201_CREATED, summary="Sign up", opt={"problems": (409,)})
     async def sign_up(
         self, data: JSONBody[AccountCreate], writer: NamedDependency[AsyncSession], accounts: NamedDependency[AccountService]
     ) -> AccountPublic:
@@ -54,7 +54,7 @@ class AccountController(Controller):
         client = request.client.host if request.client else "unknown"
         return await accounts.log_in(reader, data, client)
 
-    @get("/me", guards=[writers_only], security=[{"bearer": []}], summary="Who am I")
+    @get("/me", guards=[writers_only], security=[{"bearer": []}], summary="Who am I", opt={"problems": (404,)})
     async def me(
         self, reader: NamedDependency[AsyncSession], caller: NamedDependency[Caller], accounts: NamedDependency[AccountService]
     ) -> AccountPublic:
@@ -74,7 +74,7 @@ class AccountController(Controller):
         is granted at once. Who: any signed-in account."""
         return await accounts.add_npi(writer, caller, data)
 
-    @get("/me/npis", guards=[writers_only], security=[{"bearer": []}], summary="Your NPIs")
+    @get("/me/npis", guards=[writers_only], security=[{"bearer": []}], summary="Your NPIs", opt={"problems": (404,)})
     async def list_npis(
         self, reader: NamedDependency[AsyncSession], caller: NamedDependency[Caller], accounts: NamedDependency[AccountService]
     ) -> list[AccountNpiPublic]:

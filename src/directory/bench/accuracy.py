@@ -6,6 +6,8 @@ configured limit and by one that always counts exactly; the errors are relative 
 
 from __future__ import annotations
 
+import os
+import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +23,7 @@ async def answers(url: str, searches: list[Search], exact_count_limit: int) -> l
 
     settings = Settings(
         database_url=url, exact_count_limit=exact_count_limit, verification_worker=False, webhook_worker=False,
-        anonymous_rate_limit=10**9, log_level="WARNING",
+        anonymous_rate_limit=10**9, log_level="WARNING", secret_key=os.environ.get("DIRECTORY_SECRET_KEY") or secrets.token_urlsafe(48),
     )  # fmt: skip
     answers = []
     async with AsyncTestClient(app=create_app(settings)) as client:

@@ -6,7 +6,6 @@ import enum
 from datetime import date
 from importlib import metadata
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
@@ -14,8 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter as PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.fhir import params
-from directory.fhir.kinds import KINDS, accepted_parameters
+from directory.fhir.kinds import KINDS
 from directory.fhir.resources import Systems
 from directory.fhir.service import FhirService
 
@@ -57,6 +55,7 @@ class FhirController(Controller):
         request: Request,
         state: State,
         reader: NamedDependency[AsyncSession],
+        fhir: NamedDependency[FhirService],
         resource_type: Annotated[ResourceType, PathParameter(description="Organization, Location, HealthcareService, Practitioner or PractitionerRole")],
     ) -> Response[dict[str, Any]]:
         """A searchset Bundle, in id order (nearest first with `near` and `_sort=near` on Location).
@@ -73,16 +72,9 @@ class FhirController(Controller):
 
         Who: anyone; no key needed. Only published listings are served.
         """
-        kind = resource_type.value
         lenient = "handling=lenient" in request.headers.get("prefer", "").replace(" ", "").lower()
-        search = params.parse(list(request.query_params.multi_items()), accepted_parameters(kind), lenient=lenient)
-        base = fhir_base(request, state)
-        used = [(name, value) for name, value in search.used if name != "_cursor"]
-        self_url = f"{base}/{kind}" + (f"?{urlencode(used)}" if used else "")
-        if search.cursor:
-            self_url += ("&" if used else "?") + urlencode({"_cursor": search.cursor})
-        service: FhirService = state.fhir
-        return _answer(await service.search(reader, Systems(base), kind, search, self_url))
+        query = list(request.query_params.multi_items())
+        return _answer(await fhir.search_query(reader, fhir_base(request, state), resource_type.value, query, lenient=lenient))
 
     @get("/{resource_type:str}/{resource_id:str}", summary="Read one FHIR resource", media_type=FHIR_JSON)
     async def read_resource(
@@ -90,6 +82,7 @@ class FhirController(Controller):
         request: Request,
         state: State,
         reader: NamedDependency[AsyncSession],
+        fhir: NamedDependency[FhirService],
         resource_type: Annotated[ResourceType, PathParameter(description="the resource type")],
         resource_id: Annotated[str, PathParameter(description="the resource's id", max_length=64)],
     ) -> Response[dict[str, Any]]:
@@ -97,8 +90,7 @@ class FhirController(Controller):
 
         Who: anyone; no key needed. Only published listings are served.
         """
-        service: FhirService = state.fhir
-        resource = await service.read(reader, Systems(fhir_base(request, state)), resource_type.value, resource_id)
+        resource = await fhir.read(reader, Systems(fhir_base(request, state)), resource_type.value, resource_id)
         headers = {}
         if "versionId" in resource.get("meta", {}):
             headers["ETag"] = f'W/"{resource["meta"]["versionId"]}"'

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from directory import cursors
 from directory.errors import BadParameter, NotFound
 from directory.fhir import params, resources
 from directory.fhir.bundles import bundle, with_cursor
-from directory.fhir.kinds import KINDS, NEAR, PUBLISHED, Kind
+from directory.fhir.kinds import KINDS, NEAR, PUBLISHED, Kind, accepted_parameters
 from directory.fhir.params import Parameter, SearchRequest
 from directory.fhir.resources import Systems
 from directory.listings.models import (
@@ -69,6 +70,18 @@ class FhirService:
         return found[0]
 
     # --- search --------------------------------------------------------------------------------
+
+    async def search_query(
+        self, session: AsyncSession, base: str, kind: str, query: list[tuple[str, str]], *, lenient: bool = False
+    ) -> dict[str, Any]:
+        """A search as the client sent it: its parameters checked against the type's, then run; the
+        ``self`` link names the parameters used (with ``Prefer: handling=lenient``, others are dropped)."""
+        search = params.parse(query, accepted_parameters(kind), lenient=lenient)
+        used = [(name, value) for name, value in search.used if name != "_cursor"]
+        self_url = f"{base}/{kind}" + (f"?{urlencode(used)}" if used else "")
+        if search.cursor:
+            self_url += ("&" if used else "?") + urlencode({"_cursor": search.cursor})
+        return await self.search(session, Systems(base), kind, search, self_url)
 
     async def search(
         self, session: AsyncSession, systems: Systems, kind: str, request: SearchRequest, self_url: str

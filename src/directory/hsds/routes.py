@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import Example
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +40,28 @@ Lon = Annotated[float | None, QueryParameter(ge=-180, le=180, description="longi
 Full = Annotated[bool, QueryParameter(description="include child records (an organization's services and locations, a service's organization and service_at_locations)")]
 RecordId = Annotated[str, Parameter(description="the record's id (a UUID)", max_length=64)]
 
+
+def located_query(
+    page: Page = 1,
+    per_page: PerPage = 50,
+    search: Search = None,
+    taxonomy_term_id: Term = None,
+    organization_id: Organization = None,
+    modified_after: ModifiedAfter = None,
+    postcode: Postcode = None,
+    proximity: Proximity = None,
+    lat: Lat = None,
+    lon: Lon = None,
+) -> ListQuery:
+    """The query parameters of the lists that can be searched by place (services, service_at_locations)."""
+    return ListQuery(
+        page=page, per_page=per_page, search=search, taxonomy_term_id=taxonomy_term_id, organization_id=organization_id,
+        modified_after=modified_after, postcode=postcode, proximity=proximity, lat=lat, lon=lon,
+    )  # fmt: skip
+
+
+LOCATED = {"located": Provide(located_query, sync_to_thread=False)}
+
 class HsdsController(Controller):
     path = "/hsds"
     tags = ["hsds"]
@@ -55,8 +78,8 @@ class HsdsController(Controller):
     @get("/organizations", summary="HSDS organizations (one per published listing)")
     async def list_organizations(
         self,
-        state: State,
         reader: NamedDependency[AsyncSession],
+        hsds: NamedDependency[HsdsService],
         page: Page = 1,
         per_page: PerPage = 50,
         search: Search = None,
@@ -70,32 +93,19 @@ class HsdsController(Controller):
         Who: anyone; no key needed. Only published listings are served.
         """
         query = ListQuery(page=page, per_page=per_page, search=search, taxonomy_term_id=taxonomy_term_id, modified_after=modified_after, postcode=postcode, full=full)
-        return await _hsds(state).organizations(reader, query)
+        return await hsds.organizations(reader, query)
 
     @get("/organizations/{organization_id:str}", summary="One HSDS organization, with its services and locations")
-    async def get_organization(self, state: State, reader: NamedDependency[AsyncSession], organization_id: RecordId) -> dict[str, Any]:
+    async def get_organization(self, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], organization_id: RecordId) -> dict[str, Any]:
         """The organization's id is the listing's id in /v1.
 
         Who: anyone; no key needed. Only published listings are served.
         """
-        return await _hsds(state).organization(reader, organization_id)
+        return await hsds.organization(reader, organization_id)
 
-    @get("/services", summary="HSDS services (one per published listing)")
+    @get("/services", summary="HSDS services (one per published listing)", dependencies=LOCATED, opt={"problems": (422,)})
     async def list_services(
-        self,
-        state: State,
-        reader: NamedDependency[AsyncSession],
-        page: Page = 1,
-        per_page: PerPage = 50,
-        search: Search = None,
-        taxonomy_term_id: Term = None,
-        organization_id: Organization = None,
-        modified_after: ModifiedAfter = None,
-        postcode: Postcode = None,
-        proximity: Proximity = None,
-        lat: Lat = None,
-        lon: Lon = None,
-        full: Full = False,
+        self, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], located: NamedDependency[ListQuery], full: Full = False
     ) -> dict[str, Any]:
         """A page of services in name order; with `proximity` (or lat/lon) nearest first, each with
         `distance` in metres (to its nearest location). Conditions treated and services offered are
@@ -103,32 +113,16 @@ class HsdsController(Controller):
 
         Who: anyone; no key needed. Only published listings are served.
         """
-        query = ListQuery(
-            page=page, per_page=per_page, search=search, taxonomy_term_id=taxonomy_term_id, organization_id=organization_id,
-            modified_after=modified_after, postcode=postcode, proximity=proximity, lat=lat, lon=lon, full=full,
-        )
-        return await _hsds(state).services(reader, query)
+        return await hsds.services(reader, replace(located, full=full))
 
     @get("/services/{service_id:str}", summary="One HSDS service, with its organization and locations")
-    async def get_service(self, state: State, reader: NamedDependency[AsyncSession], service_id: RecordId) -> dict[str, Any]:
+    async def get_service(self, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], service_id: RecordId) -> dict[str, Any]:
         """Who: anyone; no key needed. Only published listings are served."""
-        return await _hsds(state).service(reader, service_id)
+        return await hsds.service(reader, service_id)
 
-    @get("/service_at_locations", summary="HSDS service_at_locations (one per location of a published listing)")
+    @get("/service_at_locations", summary="HSDS service_at_locations (one per location of a published listing)", dependencies=LOCATED, opt={"problems": (422,)})
     async def list_service_at_locations(
-        self,
-        state: State,
-        reader: NamedDependency[AsyncSession],
-        page: Page = 1,
-        per_page: PerPage = 50,
-        search: Search = None,
-        taxonomy_term_id: Term = None,
-        organization_id: Organization = None,
-        modified_after: ModifiedAfter = None,
-        postcode: Postcode = None,
-        proximity: Proximity = None,
-        lat: Lat = None,
-        lon: Lon = None,
+        self, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], located: NamedDependency[ListQuery]
     ) -> dict[str, Any]:
         """Each with its location and service. `postcode` alone matches locations with that ZIP code;
         with `proximity` (metres) it is the centre of a circle, as is lat/lon, and results come
@@ -137,38 +131,29 @@ class HsdsController(Controller):
 
         Who: anyone; no key needed. Only published listings are served.
         """
-        query = ListQuery(
-            page=page, per_page=per_page, search=search, taxonomy_term_id=taxonomy_term_id, organization_id=organization_id,
-            modified_after=modified_after, postcode=postcode, proximity=proximity, lat=lat, lon=lon,
-        )
-        return await _hsds(state).service_at_locations(reader, query)
+        return await hsds.service_at_locations(reader, located)
 
     @get("/service_at_locations/{service_at_location_id:str}", summary="One HSDS service_at_location")
     async def get_service_at_location(
-        self, state: State, reader: NamedDependency[AsyncSession], service_at_location_id: RecordId
+        self, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], service_at_location_id: RecordId
     ) -> dict[str, Any]:
         """Who: anyone; no key needed. Only published listings are served."""
-        return await _hsds(state).service_at_location(reader, service_at_location_id)
+        return await hsds.service_at_location(reader, service_at_location_id)
 
     @get("/taxonomies", summary="The two taxonomies: conditions treated and services offered")
-    async def list_taxonomies(self, state: State, page: Page = 1, per_page: PerPage = 50) -> dict[str, Any]:
+    async def list_taxonomies(self, hsds: NamedDependency[HsdsService], page: Page = 1, per_page: PerPage = 50) -> dict[str, Any]:
         """Who: anyone; no key needed."""
-        items = _hsds(state).taxonomies()
-        return _static_page(items, page, per_page)
+        return _static_page(hsds.taxonomies(), page, per_page)
 
     @get("/taxonomy_terms", summary="Every taxonomy term: the condition and service codes")
     async def list_taxonomy_terms(
-        self, state: State, reader: NamedDependency[AsyncSession], page: Page = 1, per_page: PerPage = 100
+        self, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], page: Page = 1, per_page: PerPage = 100
     ) -> dict[str, Any]:
         """Use a term's `id` (or its `code`) as `taxonomy_term_id`.
 
         Who: anyone; no key needed.
         """
-        return _static_page(await _hsds(state).terms(reader), page, per_page)
-
-
-def _hsds(state: State) -> HsdsService:
-    return state.hsds
+        return _static_page(await hsds.terms(reader), page, per_page)
 
 
 def _static_page(items: list[dict[str, Any]], page: int, per_page: int) -> dict[str, Any]:

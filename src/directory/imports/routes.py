@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from litestar import Request, Response, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 
 from directory.accounts.callers import Caller, sync_only
+from directory.errors import UnsupportedMediaType
 from directory.imports.service import ImportService
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -25,11 +25,13 @@ CSV_TYPES = ("text/csv", "application/csv", "text/plain")
     summary="Import listings from CSV",
     status_code=200,
     request_max_body_size=MAX_IMPORT_BYTES,
+    opt={"problems": (413, 415, 422)},
 )
 async def import_listings(
     request: Request,
     state: State,
     caller: NamedDependency[Caller],
+    imports: NamedDependency[ImportService],
     atomic: Annotated[bool, QueryParameter(description="all-or-nothing (the default); false writes each valid listing and reports the rest")] = True,
     dry_run: Annotated[bool, QueryParameter(description="check every row (and place every address) without writing")] = False,
 ) -> Response[dict[str, Any]]:
@@ -47,8 +49,7 @@ async def import_listings(
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in CSV_TYPES:
-        raise HTTPException(status_code=415, detail="send the CSV file as the body with Content-Type: text/csv")
+        raise UnsupportedMediaType("send the CSV file as the body with Content-Type: text/csv")
     body = await request.body()
-    service: ImportService = state.imports
-    report = await service.run(state.database.writer, caller, body, atomic=atomic, dry_run=dry_run)
+    report = await imports.run(state.database.writer, caller, body, atomic=atomic, dry_run=dry_run)
     return Response(report.as_json())

@@ -27,7 +27,7 @@ def _q(description: str, *examples: object, **constraints: object) -> QueryParam
     return QueryParameter(description=description, examples=[Example(value=v) for v in examples], **constraints)  # type: ignore[arg-type]
 
 
-@get("/v1/search", tags=["search"], summary="Search providers near a place")
+@get("/v1/search", tags=["search"], summary="Search providers near a place", opt={"problems": (422,)})
 async def search(
     request: Request,
     state: State,

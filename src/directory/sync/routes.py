@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
@@ -14,21 +13,19 @@ from litestar.openapi.spec import Example
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts.callers import Caller, sync_only
-from directory.columns import utcnow
-from directory.sync import service, webhooks
-from directory.sync.models import WebhookDelivery, WebhookSubscription
+from directory.listings.service import ListingService
+from directory.sync import service
 from directory.sync.schemas import (
     ChangePage,
-    DeliveryPublic,
     WebhookCreate,
     WebhookCreated,
     WebhookPublic,
     WebhookUpdate,
 )
+from directory.sync.subscriptions import Subscriptions
 
 SYNC_SECURITY = [{"apiKey": []}, {"bearer": []}]
 NDJSON = "application/x-ndjson"
@@ -43,7 +40,7 @@ After = Annotated[
 ]
 
 
-@get("/v1/changes", tags=["sync"], guards=[sync_only], security=SYNC_SECURITY, summary="The change feed")
+@get("/v1/changes", tags=["sync"], guards=[sync_only], security=SYNC_SECURITY, summary="The change feed", opt={"problems": (422,)})
 async def list_changes(
     reader: NamedDependency[AsyncSession],
     after: After = None,
@@ -73,6 +70,7 @@ async def list_changes(
 async def export_providers(
     state: State,
     reader: NamedDependency[AsyncSession],
+    listings: NamedDependency[ListingService],
     changed_since: Annotated[
         datetime | None,
         QueryParameter(description="only listings changed at or after this time (ISO 8601 with offset)", examples=[Example(value="2026-11-01T00:00:00Z")]),
@@ -90,17 +88,9 @@ async def export_providers(
     """
     since = service.parse_cursor(after)
     position = await service.feed_position(reader)
-    listings = state.listings
-
-    async def lines() -> AsyncIterator[bytes]:
-        # A session of its own: the stream outlives the handler and its request-scoped session.
-        async with state.database.reader() as session:
-            async for chunk in service.export_lines(
-                session, changed_since=changed_since, after=since or None, stale_after=listings.stale_after
-            ):
-                yield chunk
-
-    return Stream(lines(), media_type=NDJSON, headers={"X-Feed-Cursor": str(position), "Cache-Control": "no-store"})
+    # The stream outlives the handler and its request-scoped session: it reads with one of its own.
+    lines = service.export_stream(state.database.reader, changed_since=changed_since, after=since or None, stale_after=listings.stale_after)
+    return Stream(lines, media_type=NDJSON, headers={"X-Feed-Cursor": str(position), "Cache-Control": "no-store"})
 
 
 class WebhookController(Controller):
@@ -111,7 +101,7 @@ class WebhookController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED, summary="Subscribe an endpoint to listing events")
     async def create_webhook(
-        self, data: JSONBody[WebhookCreate], state: State, writer: NamedDependency[AsyncSession], caller: NamedDependency[Caller]
+        self, data: JSONBody[WebhookCreate], writer: NamedDependency[AsyncSession], caller: NamedDependency[Caller], subscriptions: NamedDependency[Subscriptions]
     ) -> WebhookCreated:
         """Deliveries are POSTed as JSON, signed (see the README's Webhooks section), retried with
         backoff when the endpoint fails, and the subscription is paused if it keeps failing. The
@@ -119,55 +109,40 @@ class WebhookController(Controller):
 
         Who: partner keys with the sync scope, and administrators.
         """
-        await webhooks.check_url(data.url, state.settings)
-        subscription = WebhookSubscription(
-            owner_key_id=caller.key_id, url=data.url, events=sorted(set(data.events)), secret=webhooks.new_secret()
-        )
-        async with writer.begin():
-            writer.add(subscription)
-        return WebhookCreated(**_public(subscription).model_dump(), secret=subscription.secret)
+        return await subscriptions.create(writer, caller, data)
 
     @get("/", summary="Your webhook subscriptions")
-    async def list_webhooks(self, reader: NamedDependency[AsyncSession], caller: NamedDependency[Caller]) -> list[WebhookPublic]:
+    async def list_webhooks(
+        self, reader: NamedDependency[AsyncSession], caller: NamedDependency[Caller], subscriptions: NamedDependency[Subscriptions]
+    ) -> list[WebhookPublic]:
         """The subscriptions of the calling key (administrators: all of them).
 
         Who: partner keys with the sync scope, and administrators.
         """
-        rows = await reader.execute(select(WebhookSubscription).where(webhooks.owned(caller)).order_by(WebhookSubscription.created_at))
-        return [_public(subscription) for subscription in rows.scalars()]
+        return await subscriptions.list(reader, caller)
 
     @get("/{subscription_id:uuid}", summary="A webhook subscription and its recent deliveries")
     async def get_webhook(
-        self, subscription_id: FromPath[uuid.UUID], reader: NamedDependency[AsyncSession], caller: NamedDependency[Caller]
+        self,
+        subscription_id: FromPath[uuid.UUID],
+        reader: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        subscriptions: NamedDependency[Subscriptions],
     ) -> WebhookPublic:
         """With its newest 20 deliveries: their status, attempts, last HTTP status and error.
 
         Who: the key that made it, and administrators.
         """
-        subscription = await webhooks.find(reader, caller, subscription_id)
-        deliveries = await reader.execute(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.subscription_id == subscription.id)
-            .order_by(WebhookDelivery.id.desc())
-            .limit(20)
-        )
-        public = _public(subscription)
-        public.recent_deliveries = [
-            DeliveryPublic.model_validate(delivery, from_attributes=True) for delivery in deliveries.scalars()
-        ]
-        for delivery in public.recent_deliveries:
-            if delivery.status != "pending":
-                delivery.next_attempt_at = None
-        return public
+        return await subscriptions.get(reader, caller, subscription_id)
 
     @patch("/{subscription_id:uuid}", summary="Change, pause or resume a webhook subscription")
     async def update_webhook(
         self,
         subscription_id: FromPath[uuid.UUID],
         data: JSONBody[WebhookUpdate],
-        state: State,
         writer: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
+        subscriptions: NamedDependency[Subscriptions],
     ) -> WebhookPublic:
         """`status: active` resumes a paused subscription; events that happened while it was paused
         were not queued for it: catch up from the change feed, starting at the `cursor` of the last
@@ -175,44 +150,18 @@ class WebhookController(Controller):
 
         Who: the key that made it, and administrators.
         """
-        if data.url is not None:
-            await webhooks.check_url(data.url, state.settings)
-        async with writer.begin():
-            subscription = await webhooks.find(writer, caller, subscription_id)
-            if data.url is not None:
-                subscription.url = data.url
-            if data.events is not None:
-                subscription.events = sorted(set(data.events))
-            if data.status is not None:
-                subscription.status = data.status
-                if data.status == "active":
-                    subscription.failures_in_row = 0
-                    subscription.paused_reason = None
-                else:
-                    subscription.paused_reason = "paused by its owner"
-            subscription.updated_at = utcnow()
-        return _public(subscription)
+        return await subscriptions.update(writer, caller, subscription_id, data)
 
     @delete("/{subscription_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Delete a webhook subscription")
     async def delete_webhook(
-        self, subscription_id: FromPath[uuid.UUID], writer: NamedDependency[AsyncSession], caller: NamedDependency[Caller]
+        self,
+        subscription_id: FromPath[uuid.UUID],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        subscriptions: NamedDependency[Subscriptions],
     ) -> None:
         """Its pending deliveries go with it.
 
         Who: the key that made it, and administrators.
         """
-        async with writer.begin():
-            await writer.delete(await webhooks.find(writer, caller, subscription_id))
-
-
-def _public(subscription: WebhookSubscription) -> WebhookPublic:
-    return WebhookPublic(
-        id=subscription.id,
-        url=subscription.url,
-        events=list(subscription.events),
-        status=subscription.status,
-        paused_reason=subscription.paused_reason,
-        failures_in_row=subscription.failures_in_row,
-        created_at=subscription.created_at,
-        updated_at=subscription.updated_at,
-    )
+        await subscriptions.delete(writer, caller, subscription_id)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from directory.errors import InvalidInput
 from directory.listings import presenters
@@ -65,3 +65,12 @@ async def export_lines(
         session.expunge_all()  # let the batch go: the session would otherwise keep every row read
         if len(batch) < EXPORT_BATCH:
             return
+
+
+async def export_stream(
+    sessions: async_sessionmaker[AsyncSession], *, changed_since: datetime | None, after: int | None, stale_after: timedelta
+) -> AsyncIterator[bytes]:
+    """``export_lines`` in a session of its own, for a response that outlives its request."""
+    async with sessions() as session:
+        async for chunk in export_lines(session, changed_since=changed_since, after=after, stale_after=stale_after):
+            yield chunk
