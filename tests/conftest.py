@@ -7,11 +7,10 @@ the taxonomies: it owns whatever listings it creates.
 
 from __future__ import annotations
 
-from typing import Any
-
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient

@@ -17,12 +17,12 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
+from directory import problems
 from directory.accounts.routes import AccountController
 from directory.accounts.service import AccountService
 from directory.database import Database
 from directory.dependencies import DEPENDENCIES
 from directory.edge import EdgeMiddleware
-from directory import problems
 from directory.errors import exception_handlers
 from directory.fhir.outcomes import operation_outcome
 from directory.fhir.routes import FhirController

@@ -10,11 +10,13 @@ A test records every error the suite provokes and checks that its route declares
 from __future__ import annotations
 
 import inspect
+import typing
 from typing import Any
 
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import KwargDefinition
 from pydantic import BaseModel, Field
 
 from directory.errors import PROBLEM_JSON
@@ -58,32 +60,42 @@ RESERVED = {"self", "request", "state", "data", "scope", "socket", "headers", "c
 
 
 def _parameters(handler: HTTPRouteHandler) -> dict[str, Any]:
-    """The request parameters a route reads (query, path, header), its own and its dependencies'."""
+    """The request parameters a route reads (query, path, header), its own and its dependencies',
+    each as its parameter declaration (a Litestar kwarg definition) or None."""
     dependencies = handler.resolve_dependencies()
     found: dict[str, Any] = {}
-    pending = [dict(handler.parsed_fn_signature.parameters)]
+    pending = [{name: field.kwarg_definition for name, field in handler.parsed_fn_signature.parameters.items()}]
     seen: set[str] = set()
     while pending:
-        for name, field in pending.pop().items():
+        for name, declaration in pending.pop().items():
             if name in RESERVED:
                 continue
             if name in dependencies:
                 if name not in seen:
                     seen.add(name)
-                    dependency = dependencies[name].dependency
-                    pending.append(dict(inspect.signature(dependency).parameters))
+                    pending.append(_declarations(dependencies[name].dependency))
                 continue
-            found[name] = field
+            found[name] = declaration
     return found
+
+
+def _declarations(function: Any) -> dict[str, Any]:
+    """A dependency's parameters with their Litestar declarations (from ``Annotated``), if any."""
+    hints = typing.get_type_hints(function, include_extras=True)
+    declared: dict[str, Any] = {}
+    for name in inspect.signature(function).parameters:
+        extras = getattr(hints.get(name), "__metadata__", ())
+        declared[name] = next((extra for extra in extras if isinstance(extra, KwargDefinition)), None)
+    return declared
 
 
 def _statuses(handler: HTTPRouteHandler, path: str) -> set[int]:
     statuses: set[int] = set()
     if not path.startswith(UNLIMITED_PREFIXES):
         statuses |= {401, 429}
-    for field in _parameters(handler).values():
+    for declaration in _parameters(handler).values():
         statuses.add(400)
-        if getattr(getattr(field, "kwarg_definition", None), "name", None) == "If-Match":
+        if getattr(declaration, "name", None) == "If-Match":
             statuses |= {412, 428}
     if "{" in path:
         statuses |= {400, 404}

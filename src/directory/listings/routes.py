@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import Example
 from litestar.params import (
     FromPath,
@@ -58,6 +59,19 @@ IfMatch = Annotated[
 
 
 WRITE_SECURITY = [{"bearer": []}]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What every change of a listing passes on: the writer's session, the caller, and If-Match."""
+
+    session: AsyncSession
+    caller: Caller
+    if_match: str | None
+
+
+def provide_change(writer: NamedDependency[AsyncSession], caller: NamedDependency[Caller], if_match: IfMatch = None) -> Change:
+    return Change(writer, caller, if_match)
 PUBLIC_CACHE = "public, max-age=60"
 
 
@@ -71,6 +85,7 @@ def _with_etag(listing: ProviderPublic, status_code: int = 200) -> Response[Prov
 class ProviderController(Controller):
     path = "/v1/providers"
     tags = ["listings"]
+    dependencies = {"change": Provide(provide_change, sync_to_thread=False)}
 
     @get("/", summary="List listings")
     async def list_providers(
@@ -190,47 +205,41 @@ class ProviderController(Controller):
         self,
         key: Key,
         data: JSONBody[ProviderUpdate],
-        writer: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],
-        if_match: IfMatch = None,
+        change: NamedDependency[Change],
     ) -> Response[ProviderPublic]:
         """Change some fields of a listing. Lists given (services, conditions, languages...) replace the stored ones.
 
         Who: the listing's owners and moderators; requires If-Match. An owner's change to the NPI of a published listing waits for a moderator.
         """
-        return _with_etag(await listings.update(writer, caller, key, data, if_match))
+        return _with_etag(await listings.update(change.session, change.caller, key, data, change.if_match))
 
     @delete("/{key:str}", status_code=200, guards=[writers_only], security=WRITE_SECURITY, summary="Close a listing")
     async def close_provider(
         self,
         key: Key,
-        writer: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],
-        if_match: IfMatch = None,
+        change: NamedDependency[Change],
     ) -> Response[ProviderPublic]:
         """Close a listing. It is kept (status `closed`) for history and disappears from public reads.
 
         Who: the listing's owners and moderators; requires If-Match.
         """
-        return _with_etag(await listings.close(writer, caller, key, if_match))
+        return _with_etag(await listings.close(change.session, change.caller, key, change.if_match))
 
     @post("/{key:str}/locations", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Add a location")
     async def add_location(
         self,
         key: Key,
         data: JSONBody[LocationCreate],
-        writer: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],
-        if_match: IfMatch = None,
+        change: NamedDependency[Change],
     ) -> LocationPublic:
         """Add a location to a listing; without coordinates its address is geocoded.
 
         Who: the listing's owners and moderators.
         """
-        return await listings.add_location(writer, caller, key, data, if_match)
+        return await listings.add_location(change.session, change.caller, key, data, change.if_match)
 
     @patch("/{key:str}/locations/{location_id:int}", guards=[writers_only], security=WRITE_SECURITY, summary="Change a location")
     async def update_location(
@@ -238,48 +247,42 @@ class ProviderController(Controller):
         key: Key,
         location_id: FromPath[int],
         data: JSONBody[LocationUpdate],
-        writer: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],
-        if_match: IfMatch = None,
+        change: NamedDependency[Change],
     ) -> LocationPublic:
         """Change a location. A new address without new coordinates is geocoded again.
 
         Who: the listing's owners and moderators; requires If-Match.
         """
-        return await listings.update_location(writer, caller, key, location_id, data, if_match)
+        return await listings.update_location(change.session, change.caller, key, location_id, data, change.if_match)
 
     @delete("/{key:str}/locations/{location_id:int}", status_code=HTTP_204_NO_CONTENT, guards=[writers_only], security=WRITE_SECURITY, summary="Remove a location")
     async def delete_location(
         self,
         key: Key,
         location_id: FromPath[int],
-        writer: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],
-        if_match: IfMatch = None,
+        change: NamedDependency[Change],
     ) -> None:
         """Remove a location. A published listing keeps at least one (409 otherwise).
 
         Who: the listing's owners and moderators; requires If-Match.
         """
-        await listings.delete_location(writer, caller, key, location_id, if_match)
+        await listings.delete_location(change.session, change.caller, key, location_id, change.if_match)
 
     @post("/{key:str}/clinicians", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Add a clinician")
     async def add_clinician(
         self,
         key: Key,
         data: JSONBody[ClinicianCreate],
-        writer: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],
-        if_match: IfMatch = None,
+        change: NamedDependency[Change],
     ) -> ClinicianPublic:
         """Add a clinician (name, credential, specialty, NPI, licenses) with their role at this listing.
 
         Who: the listing's owners and moderators.
         """
-        return await listings.add_clinician(writer, caller, key, data, if_match)
+        return await listings.add_clinician(change.session, change.caller, key, data, change.if_match)
 
     @patch("/{key:str}/clinicians/{clinician_id:uuid}", guards=[writers_only], security=WRITE_SECURITY, summary="Change a clinician")
     async def update_clinician(
@@ -287,29 +290,25 @@ class ProviderController(Controller):
         key: Key,
         clinician_id: FromPath[uuid.UUID],
         data: JSONBody[ClinicianUpdate],
-        writer: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],
-        if_match: IfMatch = None,
+        change: NamedDependency[Change],
     ) -> ClinicianPublic:
         """Change a clinician's details or their role at this listing.
 
         Who: the listing's owners and moderators; requires If-Match. On a published listing, an owner's change to a credential, NPI or license waits for a moderator.
         """
-        return await listings.update_clinician(writer, caller, key, clinician_id, data, if_match)
+        return await listings.update_clinician(change.session, change.caller, key, clinician_id, data, change.if_match)
 
     @delete("/{key:str}/clinicians/{clinician_id:uuid}", status_code=HTTP_204_NO_CONTENT, guards=[writers_only], security=WRITE_SECURITY, summary="Remove a clinician")
     async def remove_clinician(
         self,
         key: Key,
         clinician_id: FromPath[uuid.UUID],
-        writer: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],
-        if_match: IfMatch = None,
+        change: NamedDependency[Change],
     ) -> None:
         """End a clinician's role at this listing.
 
         Who: the listing's owners and moderators; requires If-Match.
         """
-        await listings.remove_clinician(writer, caller, key, clinician_id, if_match)
+        await listings.remove_clinician(change.session, change.caller, key, clinician_id, change.if_match)
