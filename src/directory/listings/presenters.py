@@ -54,26 +54,17 @@ def verification(row: Provider, stale_after: timedelta | None) -> Verification:
     )
 
 
+#: The listing's own fields, shown as stored.
+_PROVIDER_FIELDS = (
+    "id slug name description website phone email npi status accepting_new_patients telehealth telehealth_states "
+    "payment_options insurance_carriers languages routes rems_certified created_at updated_at published_at version"
+).split()
+
+
 def provider(row: Provider, stale_after: timedelta | None = timedelta(days=365)) -> ProviderPublic:
     return ProviderPublic(
-        id=row.id,
-        slug=row.slug,
-        name=row.name,
-        description=row.description,
-        website=row.website,
-        phone=row.phone,
-        email=row.email,
-        npi=row.npi,
-        status=row.status,
-        accepting_new_patients=row.accepting_new_patients,
-        telehealth=row.telehealth,
-        telehealth_states=row.telehealth_states,
-        payment_options=row.payment_options,
-        insurance_carriers=row.insurance_carriers,
+        **{name: getattr(row, name) for name in _PROVIDER_FIELDS},
         price=price(row),
-        languages=row.languages,
-        routes=row.routes,
-        rems_certified=row.rems_certified,
         verification=verification(row, stale_after),
         locations=[location(loc) for loc in row.locations],
         services=sorted(
@@ -96,10 +87,6 @@ def provider(row: Provider, stale_after: timedelta | None = timedelta(days=365))
         clinicians=sorted(
             (clinician(role) for role in row.clinician_roles), key=lambda c: (c.last_name, c.first_name, str(c.id))
         ),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        published_at=row.published_at,
-        version=row.version,
     )
 
 
@@ -113,16 +100,9 @@ def location_input(row: Location) -> dict[str, Any]:
 
 
 def clinician(role: ProviderClinician) -> ClinicianPublic:
+    """The clinician as shown at this listing: their own fields and the role they hold here."""
     person = role.clinician
-    return ClinicianPublic(
-        id=person.id,
-        first_name=person.first_name,
-        last_name=person.last_name,
-        credential=person.credential,
-        specialty=person.specialty,
-        npi=person.npi,
-        licenses=person.licenses,
-        board_certifications=person.board_certifications,
-        role=role.role,
-        verification_status=person.verification_status,
-    )
+    return ClinicianPublic(**{name: getattr(person, name) for name in _CLINICIAN_FIELDS}, role=role.role)
+
+
+_CLINICIAN_FIELDS = [name for name in ClinicianPublic.model_fields if name != "role"]
