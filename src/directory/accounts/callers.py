@@ -73,7 +73,8 @@ def identify(connection: ASGIConnection, settings: Settings) -> Caller:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
-    if settings.admin_token and hmac.compare_digest(token, settings.admin_token):
+    # As bytes: a token may hold any characters, and compare_digest takes only ASCII strings.
+    if settings.admin_token and hmac.compare_digest(token.encode(), settings.admin_token.encode()):
         return ADMIN
     claims = tokens.read(token, settings.secret_key)
     if claims is None:

@@ -19,6 +19,10 @@ from directory.taxonomy.service import TaxonomyIndex
 
 METRES = {"mi": 1609.344, "km": 1000.0}
 DEFAULT_RADIUS = {"mi": 25.0, "km": 40.0}
+#: Below this a search can find nothing but the point itself, and the walk's arithmetic breaks down.
+MIN_RADIUS_METRES = 1.0
+#: Prices are whole dollars; no infusion costs more.
+MAX_PRICE = 1_000_000
 MAX_RADIUS = {"mi": 500.0, "km": 800.0}
 MAX_BOX_WIDTH, MAX_BOX_HEIGHT = 180.0, 90.0
 FHIR_NEAR = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\|(-?\d+(?:\.\d+)?)(?:\|(\d+(?:\.\d+)?)(?:\|([a-z_\[\]]+))?)?\s*$", re.I)
@@ -231,6 +235,8 @@ async def build_query(
         if radius > MAX_RADIUS[unit]:
             raise BadParameter("radius", f"at most {MAX_RADIUS[unit]:g} {unit}")
         radius_m = radius * METRES[unit]
+        if radius_m < MIN_RADIUS_METRES:
+            raise BadParameter("radius", f"at least {MIN_RADIUS_METRES:g} metre")
     elif radius is not None and place is None:
         raise BadParameter("radius", "a radius needs a place: lat and lon, or near")
 
@@ -254,6 +260,8 @@ async def build_query(
             raise BadParameter("language", f"{language!r} is not a language code such as en or es")
     if raw.max_price is not None and raw.max_price < 0:
         raise BadParameter("max_price", "must not be negative")
+    if raw.max_price is not None and raw.max_price > MAX_PRICE:
+        raise BadParameter("max_price", f"at most {MAX_PRICE:,} (USD)")
     if raw.at is not None and raw.at.tzinfo is None:
         raise BadParameter("at", "give a time zone offset, e.g. 2026-11-21T18:30:00-05:00")
     moment = raw.at or now or datetime.now(timezone.utc)

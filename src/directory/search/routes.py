@@ -48,7 +48,7 @@ async def search(
         str | None,
         _q("a map viewport min_lon,min_lat,max_lon,max_lat (may cross the antimeridian)", "-74.05,40.68,-73.90,40.82"),
     ] = None,
-    radius: Annotated[float | None, _q("search radius around lat/lon or near; default 25 mi (40 km), at most 500 mi (800 km)", 25)] = None,
+    radius: Annotated[float | None, _q("search radius around lat/lon or near; default 25 mi (40 km), at least 1 metre, at most 500 mi (800 km)", 25)] = None,
     unit: Annotated[Literal["mi", "km"], _q("unit of radius and distances", "mi")] = "mi",
     condition: Annotated[
         list[str] | None, _q("condition code or synonym (repeat or comma-separate for any of them)", "ptsd", "TRD")
@@ -66,7 +66,7 @@ async def search(
     insurance: Annotated[list[str] | None, _q("insurance carrier accepted (repeatable, any case)", "Aetna")] = None,
     payment: Annotated[list[PaymentOption] | None, _q("payment option (repeatable)", "sliding_scale")] = None,
     language: Annotated[list[str] | None, _q("language spoken, ISO 639 code (repeatable)", "es")] = None,
-    max_price: Annotated[int | None, _q("cheapest infusion at most this price (USD)", 500)] = None,
+    max_price: Annotated[int | None, _q("cheapest infusion at most this price (whole USD, at most 1,000,000)", 500)] = None,
     verified: Annotated[bool | None, _q("only verified listings (or only unverified with false)", True)] = None,
     open_now: Annotated[bool | None, _q("only locations open now (or at `at`), from their hours in their time zone", True)] = None,
     at: Annotated[datetime | None, _q("the moment for open_now and open_now flags, ISO 8601 with offset", "2026-11-23T10:00:00-05:00")] = None,

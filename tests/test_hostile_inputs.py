@@ -1,0 +1,31 @@
+"""Inputs found from outside that once made a 500: each is now a clear problem naming its field."""
+
+from __future__ import annotations
+
+from factories import assert_problem, create
+
+
+async def test_a_bearer_token_of_any_characters_is_refused_not_a_crash(client):
+    await create(client)
+    odd = {"Authorization": "Bearer t\u00f6ken-\u2603".encode()}
+    for path in ("/v1/me", "/v1/providers/harbor-ketamine-clinic-new-york"):
+        assert_problem(await client.get(path, headers=odd), 401)
+    # Search is public and reads no token: it answers as to anyone.
+    assert (await client.get("/v1/search", params={"lat": 40.7, "lon": -74}, headers=odd)).status_code == 200
+
+
+async def test_a_radius_too_small_to_find_anything_is_a_bad_parameter(client):
+    await create(client)
+    for params in ({"lat": 40.7, "lon": -74.0, "radius": 1e-15, "unit": "km"}, {"lat": 40.7, "lon": -74.0, "radius": 0.0004, "unit": "mi"}):
+        assert_problem(await client.get("/v1/search", params=params), 400, "radius")
+    response = await client.get("/fhir/Location", params={"near": "40.7|-74.0|0.000000000000001|km"})
+    assert response.status_code == 400, response.text
+    tiny = await client.get("/hsds/service_at_locations", params={"lat": 40.7, "lon": -74.0, "proximity": 1.1754943508222875e-38})
+    assert 400 <= tiny.status_code < 500, tiny.text
+
+
+async def test_a_price_beyond_any_column_is_a_bad_parameter(client):
+    await create(client)
+    for price in ("9223372036854775808", "2147483648", "1000001"):
+        assert_problem(await client.get("/v1/search", params={"lat": 40.7, "lon": -74.0, "max_price": price}), 400, "max_price")
+    assert (await client.get("/v1/search", params={"lat": 40.7, "lon": -74.0, "max_price": "1000000"})).status_code == 200
