@@ -29,3 +29,23 @@ async def test_a_price_beyond_any_column_is_a_bad_parameter(client):
     for price in ("9223372036854775808", "2147483648", "1000001"):
         assert_problem(await client.get("/v1/search", params={"lat": 40.7, "lon": -74.0, "max_price": price}), 400, "max_price")
     assert (await client.get("/v1/search", params={"lat": 40.7, "lon": -74.0, "max_price": "1000000"})).status_code == 200
+
+
+async def test_a_nul_character_anywhere_is_refused_naming_where_on_both_databases(client):
+    created = await create(client)
+    for path, params, field in (
+        ("/v1/search", {"lat": 40.7, "lon": -74.0, "insurance": "Aet\x00na"}, "insurance"),
+        ("/fhir/Organization", {"name": "Hud\x00"}, "name"),
+        ("/hsds/services", {"search": "x\x00y"}, "search"),
+        ("/hsds/service_at_locations", {"postcode": "100\x0001"}, "postcode"),
+    ):
+        assert_problem(await client.get(path, params=params), 400, field)
+    assert_problem(await client.get("/v1/providers/abc%00def"), 400, "path")
+    from conftest import ADMIN
+
+    body = {"name": "Sample\x00Clinic", "locations": [{"postal_code": "10001"}]}
+    assert_problem(await client.post("/v1/providers", json=body, headers=ADMIN), 422, "name")
+    changed = await client.patch(
+        f"/v1/providers/{created['id']}", json={"languages": ["en", "e\x00s"]}, headers={**ADMIN, "If-Match": "*"}
+    )
+    assert_problem(changed, 422, "languages")

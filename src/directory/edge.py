@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from directory.errors import DirectoryError, TooManyRequests
+from directory.errors import BadParameter, DirectoryError, TooManyRequests
 from directory.ratelimit import Window
+from directory.validation import NUL_REASON
 
 PERIOD_SECONDS = 60
 _UNLIMITED_PREFIXES = ("/health", "/ready", "/schema")
@@ -53,6 +55,9 @@ class EdgeMiddleware:
             return
         path: str = scope["path"]
         security = [*_API_HEADERS, _DOCS_CSP if path.startswith("/schema") else _API_CSP]
+        if (where := _nul_in(scope)) is not None:
+            await _problem(send, path, BadParameter(where, NUL_REASON), security)
+            return
         window: Window | None = None
         if not path.startswith(_UNLIMITED_PREFIXES) and scope["method"] != "OPTIONS":
             try:
@@ -87,10 +92,24 @@ class EdgeMiddleware:
         return await state.limits.hit(f"addr:{_client_address(scope)}", limit, PERIOD_SECONDS)
 
 
+def _nul_in(scope: Scope) -> str | None:
+    """The query parameter (or ``path``) holding a NUL character, which no database column can store."""
+    if "\x00" in scope["path"]:
+        return "path"
+    query = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    return "query"
+
+
 async def _problem(send: Send, path: str, error: DirectoryError, security: list[tuple[bytes, bytes]]) -> None:
-    body = json.dumps(
-        {"type": error.type, "title": error.title, "status": error.status, "detail": error.detail, "instance": path}
-    ).encode()
+    problem: dict[str, Any] = {"type": error.type, "title": error.title, "status": error.status, "detail": error.detail, "instance": path}
+    if error.errors:
+        problem["errors"] = [{"field": e.field, "reason": e.reason} for e in error.errors]
+    body = json.dumps(problem).encode()
     headers = [
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),
