@@ -49,3 +49,18 @@ async def test_a_nul_character_anywhere_is_refused_naming_where_on_both_database
         f"/v1/providers/{created['id']}", json={"languages": ["en", "e\x00s"]}, headers={**ADMIN, "If-Match": "*"}
     )
     assert_problem(changed, 422, "languages")
+
+
+async def test_json_nested_past_the_limit_is_a_bad_request_on_every_json_route(client):
+    from conftest import ADMIN
+    from directory.edge import MAX_JSON_DEPTH, json_too_deep
+
+    deep = "[" * 1000 + "]" * 1000
+    for path, headers in (("/v1/accounts", {}), ("/v1/auth/token", {}), ("/v1/providers", ADMIN)):
+        response = await client.post(path, content=deep, headers={**headers, "Content-Type": "application/json"})
+        assert_problem(response, 400, "body")
+    # Brackets inside strings do not count; nesting up to the limit passes.
+    assert not json_too_deep(('{"name": "' + "[" * 500 + '"}').encode())
+    assert not json_too_deep(("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH).encode())
+    assert json_too_deep(("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)).encode())
+    assert not json_too_deep(('["\\\\", "\\"[[[", ' + "[]," * 100 + "[]]").encode())

@@ -22,7 +22,7 @@ from directory.accounts.routes import AccountController
 from directory.accounts.service import AccountService
 from directory.database import Database
 from directory.dependencies import DEPENDENCIES
-from directory.edge import EdgeMiddleware
+from directory.edge import EdgeMiddleware, refuse_deep_json
 from directory.errors import exception_handlers
 from directory.fhir.outcomes import operation_outcome
 from directory.fhir.routes import FhirController
@@ -198,6 +198,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.cors_origins
         else None,
         middleware=[EdgeMiddleware],
+        before_request=refuse_deep_json,
         request_max_body_size=settings.max_body_bytes,
     )
     problems.declare(app)

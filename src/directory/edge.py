@@ -10,6 +10,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
+from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from directory.errors import BadParameter, DirectoryError, TooManyRequests
@@ -118,3 +119,38 @@ async def _problem(send: Send, path: str, error: DirectoryError, security: list[
     ]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+#: How deeply a JSON body may nest: far beyond any body the API takes, well before the decoder's own limit.
+MAX_JSON_DEPTH = 32
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text opens more than ``limit`` arrays or objects inside one another."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # the common case, at the speed of bytes.count
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+async def refuse_deep_json(request: Request) -> None:
+    """Before a handler reads its body: a JSON body nested too deeply is a 400, not a crash of the decoder."""
+    if request.method in ("POST", "PUT", "PATCH") and "json" in request.headers.get("content-type", ""):
+        if json_too_deep(await request.body()):
+            raise BadParameter("body", f"the JSON nests more than {MAX_JSON_DEPTH} arrays or objects inside one another")
