@@ -53,6 +53,7 @@ async def test_a_nul_character_anywhere_is_refused_naming_where_on_both_database
 
 async def test_json_nested_past_the_limit_is_a_bad_request_on_every_json_route(client):
     from conftest import ADMIN
+
     from directory.edge import MAX_JSON_DEPTH, json_too_deep
 
     deep = "[" * 1000 + "]" * 1000
@@ -64,3 +65,13 @@ async def test_json_nested_past_the_limit_is_a_bad_request_on_every_json_route(c
     assert not json_too_deep(("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH).encode())
     assert json_too_deep(("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)).encode())
     assert not json_too_deep(('["\\\\", "\\"[[[", ' + "[]," * 100 + "[]]").encode())
+
+
+async def test_true_or_false_is_not_a_price(client):
+    from conftest import ADMIN
+    from factories import listing
+
+    for price in ({"min": False, "max": 500}, {"min": 100, "max": True}):
+        assert_problem(await client.post("/v1/providers", json=listing(price=price), headers=ADMIN), 422, "price." + next(k for k, v in price.items() if isinstance(v, bool)))
+    body = listing(services=[{"code": "ketamine-iv", "price_max": False}])
+    assert_problem(await client.post("/v1/providers", json=body, headers=ADMIN), 422, "services.0.price_max")

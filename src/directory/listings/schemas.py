@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     Field,
     StringConstraints,
     field_validator,
@@ -44,7 +45,14 @@ from directory.validation import (
 )
 
 TaxonomyCode = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=64)]
-Money = Annotated[int, Field(ge=0, le=100_000, description="whole units of the currency")]
+def _not_a_boolean(value: Any) -> Any:
+    # JSON's true and false are not amounts, though Python counts them as 1 and 0.
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number, not true or false")
+    return value
+
+
+Money = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=0, le=100_000, description="whole units of the currency")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
