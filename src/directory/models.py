@@ -5,16 +5,7 @@ from sqlmodel import SQLModel
 from directory.accounts.models import Account, AccountNpi, ProviderOwner
 from directory.geocoding.models import GeocodeCacheEntry
 from directory.listings.held import PendingChange
-from directory.listings.history import ListingChange
-from directory.listings.models import (
-    Clinician,
-    Location,
-    OpeningInterval,
-    Provider,
-    ProviderClinician,
-    ProviderCondition,
-    ProviderService,
-)
+from directory.listings.models import Clinician, ListingChange, Location, OpeningInterval, Provider, ProviderClinician, ProviderCondition, ProviderService
 from directory.moderation.models import Claim
 from directory.partners.models import ApiKey
 from directory.sync.models import FeedEntry, WebhookDelivery, WebhookSubscription

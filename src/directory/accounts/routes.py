@@ -11,15 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts.callers import Caller, Role, writers_only
-from directory.accounts.schemas import (
-    AccountCreate,
-    AccountNpiPublic,
-    AccountPublic,
-    Credentials,
-    NpiClaim,
-    RoleChange,
-    Token,
-)
+from directory.accounts.schemas import AccountCreate, AccountNpiPublic, AccountPublic, Credentials, NpiClaim, RoleChange, Token
 from directory.accounts.service import AccountService
 
 

@@ -14,21 +14,8 @@ from directory.accounts import callers, tokens
 from directory.accounts.callers import Caller, Role
 from directory.accounts.models import Account, AccountNpi, ProviderOwner
 from directory.accounts.passwords import Passwords, policy_problem
-from directory.accounts.schemas import (
-    AccountCreate,
-    AccountNpiPublic,
-    AccountPublic,
-    Credentials,
-    NpiClaim,
-    Token,
-)
-from directory.errors import (
-    Conflict,
-    InvalidInput,
-    NotAuthenticated,
-    NotFound,
-    TooManyRequests,
-)
+from directory.accounts.schemas import AccountCreate, AccountNpiPublic, AccountPublic, Credentials, NpiClaim, Token
+from directory.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from directory.ratelimit import LimitStore
 from directory.settings import Settings
 

@@ -12,15 +12,7 @@ from sqlalchemy import ColumnElement, Select, false, func, select, true, tuple_
 from directory.fhir import params, resources
 from directory.fhir.params import Parameter
 from directory.fhir.resources import Systems
-from directory.listings.models import (
-    Clinician,
-    Location,
-    Provider,
-    ProviderClinician,
-    ProviderCondition,
-    ProviderService,
-    ProviderStatus,
-)
+from directory.listings.models import Clinician, Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
 
 PUBLISHED = Provider.status == ProviderStatus.published.value
 NEAR = r"lat|lon|distance|units"

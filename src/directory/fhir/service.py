@@ -21,10 +21,7 @@ from directory.fhir.bundles import bundle, with_cursor
 from directory.fhir.kinds import KINDS, NEAR, PUBLISHED, Kind, accepted_parameters
 from directory.fhir.params import Parameter, SearchRequest
 from directory.fhir.resources import Systems
-from directory.listings.models import (
-    Clinician,
-    Provider,
-)
+from directory.listings.models import Clinician, Provider
 from directory.listings.queries import full_listing
 from directory.search.query import FHIR_NEAR, RawSearch
 from directory.search.service import SearchService

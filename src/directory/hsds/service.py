@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,13 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.errors import BadParameter, InvalidInput, NotFound
 from directory.geocoding import Geocoder
 from directory.hsds import ids, present
-from directory.listings.models import (
-    Location,
-    Provider,
-    ProviderCondition,
-    ProviderService,
-    ProviderStatus,
-)
+from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
 from directory.listings.queries import full_listing
 from directory.search.query import RawSearch
 from directory.search.service import SearchService
@@ -103,19 +98,19 @@ class HsdsService:
 
     async def organizations(self, session: AsyncSession, query: ListQuery) -> dict[str, Any]:
         await self._resolve_terms(session, query)
-        statement = self._providers(query)
-        total, provider_ids = await self._page(session, statement, query, (func.lower(Provider.name), Provider.id))
-        providers = await _load(session, provider_ids)
-        return page_envelope([present.organization(providers[pid], full=query.full) for pid in provider_ids if pid in providers], total, query)
+        return await self._provider_page(session, query, present.organization)
 
     async def services(self, session: AsyncSession, query: ListQuery) -> dict[str, Any]:
         await self._resolve_terms(session, query)
         if self._near(query):
             return await self._nearest(session, query, "provider")
-        statement = self._providers(query)
-        total, provider_ids = await self._page(session, statement, query, (func.lower(Provider.name), Provider.id))
+        return await self._provider_page(session, query, present.service)
+
+    async def _provider_page(self, session: AsyncSession, query: ListQuery, record: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+        """A page of published listings in name order, each presented as ``record`` (organization or service)."""
+        total, provider_ids = await self._page(session, self._providers(query), query, (func.lower(Provider.name), Provider.id))
         providers = await _load(session, provider_ids)
-        return page_envelope([present.service(providers[pid], full=query.full) for pid in provider_ids if pid in providers], total, query)
+        return page_envelope([record(providers[pid], full=query.full) for pid in provider_ids if pid in providers], total, query)
 
     async def service_at_locations(self, session: AsyncSession, query: ListQuery) -> dict[str, Any]:
         await self._resolve_terms(session, query)

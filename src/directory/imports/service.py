@@ -22,24 +22,8 @@ from directory.columns import utcnow
 from directory.errors import DirectoryError, FieldError, InvalidInput
 from directory.imports import csvfile
 from directory.imports.csvfile import Group, Row
-from directory.listings.changes import (
-    PROVIDER_SCALARS,
-    bump_version,
-    due_now,
-    new_location,
-    offer,
-    record_change,
-    set_price,
-    snapshot,
-)
-from directory.listings.history import diff
-from directory.listings.models import (
-    Location,
-    Provider,
-    ProviderCondition,
-    ProviderService,
-    ProviderStatus,
-)
+from directory.listings.changes import PROVIDER_SCALARS, bump_version, diff, due_now, new_location, offer, record_change, set_price, snapshot
+from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
 from directory.listings.placement import PlacedLocation
 from directory.listings.queries import full_listing
 from directory.listings.schemas import ProviderCreate

@@ -23,22 +23,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from directory.accounts.callers import Caller
 from directory.columns import utcnow
-from directory.errors import (
-    Conflict,
-    InvalidInput,
-    PreconditionFailed,
-    PreconditionRequired,
-)
+from directory.errors import Conflict, InvalidInput, PreconditionFailed, PreconditionRequired
 from directory.listings import readmodel
 from directory.listings.held import PendingChange
-from directory.listings.history import ListingChange
-from directory.listings.models import (
-    Clinician,
-    Location,
-    Provider,
-    ProviderStatus,
-    VerificationStatus,
-)
+from directory.listings.models import Clinician, ListingChange, Location, Provider, ProviderStatus, VerificationStatus
+from directory.listings.slugs import named_slug
 from directory.taxonomy.models import Condition, Service
 
 #: Called inside the transaction with the synchronous session, the touched listing ids, and those of
@@ -143,6 +132,24 @@ async def bump_version(session: AsyncSession, provider: Provider) -> None:
     set_committed_value(provider, "version", provider.version + 1)
     set_committed_value(provider, "updated_at", now)
     touch(session, provider.id)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The fields whose values differ, with both values."""
+    return {
+        name: {"before": before.get(name), "after": after.get(name)}
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    }
+
+
+async def rename(session: AsyncSession, provider: Provider, name: str) -> None:
+    """A new name; until the listing is first published its slug follows the name (links to a
+    published listing are never broken: its slug stays)."""
+    provider.name = name
+    if provider.published_at is None:
+        city = provider.locations[0].city if provider.locations else None
+        provider.slug = await named_slug(session, name, city, exclude_id=provider.id)
 
 
 def record_change(session: AsyncSession, provider_id: uuid.UUID, caller: Caller, action: str, changes: dict[str, Any], reason: str | None = None) -> None:

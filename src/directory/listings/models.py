@@ -244,3 +244,18 @@ class Clinician(SQLModel, table=True):
     verification_status: VerificationStatus = Field(default=VerificationStatus.unverified, sa_type=String(20))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ListingChange(SQLModel, table=True):
+    __tablename__ = "listing_change"
+    __table_args__ = (Index("ix_listing_change_provider", "provider_id", "id"),)
+
+    id: int | None = Field(default=None, sa_type=BigKey, primary_key=True)
+    provider_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False))
+    actor: str = Field(max_length=80)
+    """The caller: ``admin``, or ``<role>:<account id>``."""
+    action: str = Field(max_length=40)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+    """``{field: {"before": ..., "after": ...}}``."""
+    reason: str | None = Field(default=None, max_length=1000)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -6,15 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from directory.listings.models import Location, Provider, ProviderClinician
-from directory.listings.schemas import (
-    ClinicianPublic,
-    LocationPublic,
-    PriceRange,
-    ProviderPublic,
-    ServicePublic,
-    TaxonomyRef,
-    Verification,
-)
+from directory.listings.schemas import ClinicianPublic, LocationPublic, PriceRange, ProviderPublic, ServicePublic, TaxonomyRef, Verification
 
 _LOCATION_INPUT = (
     "name address_line1 address_line2 city state postal_code country latitude longitude phone timezone hours "

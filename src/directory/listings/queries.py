@@ -8,14 +8,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from directory.listings.models import (
-    Location,
-    Provider,
-    ProviderClinician,
-    ProviderCondition,
-    ProviderService,
-    ProviderStatus,
-)
+from directory.listings.models import Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
 from directory.taxonomy.models import Condition, Service
 
 #: The link table of each taxonomy, and its code column.

@@ -22,22 +22,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Float,
-    Integer,
-    SmallInteger,
-    String,
-    Table,
-    Text,
-    Uuid,
-    delete,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, SmallInteger, String, Table, Text, Uuid, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
@@ -45,14 +30,7 @@ from sqlmodel import SQLModel
 from directory.columns import BigKey, UTCDateTime, utcnow
 from directory.errors import NotFound
 from directory.listings import presenters
-from directory.listings.models import (
-    Credential,
-    PaymentOption,
-    Provider,
-    ProviderStatus,
-    Route,
-    Specialty,
-)
+from directory.listings.models import Credential, PaymentOption, Provider, ProviderStatus, Route, Specialty
 from directory.listings.queries import as_uuid, full_listing
 from directory.listings.schemas import LocationSummary, ProviderSummary, TaxonomyRef
 from directory.taxonomy.models import Condition, Service

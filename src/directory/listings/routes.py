@@ -11,32 +11,14 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import Example
-from litestar.params import (
-    FromPath,
-    HeaderParameter,
-    JSONBody,
-    PathParameter,
-    QueryParameter,
-)
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from directory.accounts.callers import Caller, Role, identify, writers_only
 from directory.errors import BadParameter
+from directory.listings import schemas
 from directory.listings.models import ProviderStatus
-from directory.listings.schemas import (
-    ClinicianCreate,
-    ClinicianPublic,
-    ClinicianUpdate,
-    HistoryPage,
-    LocationCreate,
-    LocationPublic,
-    LocationUpdate,
-    ProviderCreate,
-    ProviderPage,
-    ProviderPublic,
-    ProviderUpdate,
-)
 from directory.listings.service import ListingService
 from directory.validation import US_STATES
 
@@ -75,7 +57,7 @@ def provide_change(writer: NamedDependency[AsyncSession], caller: NamedDependenc
 PUBLIC_CACHE = "public, max-age=60"
 
 
-def _with_etag(listing: ProviderPublic, status_code: int = 200) -> Response[ProviderPublic]:
+def _with_etag(listing: schemas.ProviderPublic, status_code: int = 200) -> Response[schemas.ProviderPublic]:
     headers = {"ETag": f'"{listing.version}"'}
     if status_code == HTTP_201_CREATED:
         headers["Location"] = f"/v1/providers/{listing.id}"
@@ -111,7 +93,7 @@ class ProviderController(Controller):
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100, description="page size")] = 20,
         cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page", max_length=500)] = None,
-    ) -> ProviderPage:
+    ) -> schemas.ProviderPage:
         """A page of listings, oldest change first.
 
         Anonymous callers see published listings only. Follow `next_cursor` until it is null to walk
@@ -143,7 +125,7 @@ class ProviderController(Controller):
         if_none_match: Annotated[
             str, HeaderParameter(name="If-None-Match", required=False, description="an ETag from an earlier read: 304 if unchanged")
         ] = "",
-    ) -> Response[ProviderPublic]:
+    ) -> Response[schemas.ProviderPublic]:
         """One listing with its locations, services, conditions and clinicians.
 
         Published listings are public; others are visible to their owners and moderators only (404
@@ -175,7 +157,7 @@ class ProviderController(Controller):
         listings: NamedDependency[ListingService],
         limit: Annotated[int, QueryParameter(ge=1, le=200, description="entries per page")] = 50,
         cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page", max_length=500)] = None,
-    ) -> HistoryPage:
+    ) -> schemas.HistoryPage:
         """Who changed what and when, with each field's value before and after; newest first.
 
         Who: the listing's owners and moderators.
@@ -185,11 +167,11 @@ class ProviderController(Controller):
     @post("/", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Create a listing")
     async def create_provider(
         self,
-        data: JSONBody[ProviderCreate],
+        data: JSONBody[schemas.ProviderCreate],
         writer: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
         listings: NamedDependency[ListingService],
-    ) -> Response[ProviderPublic]:
+    ) -> Response[schemas.ProviderPublic]:
         """Create a listing, with its locations, clinicians, services and conditions, all or nothing.
 
         A location without latitude/longitude is geocoded from its address (ZIP code or city and
@@ -204,10 +186,10 @@ class ProviderController(Controller):
     async def update_provider(
         self,
         key: Key,
-        data: JSONBody[ProviderUpdate],
+        data: JSONBody[schemas.ProviderUpdate],
         listings: NamedDependency[ListingService],
         change: NamedDependency[Change],
-    ) -> Response[ProviderPublic]:
+    ) -> Response[schemas.ProviderPublic]:
         """Change some fields of a listing. Lists given (services, conditions, languages...) replace the stored ones.
 
         Who: the listing's owners and moderators; requires If-Match. An owner's change to the NPI of a published listing waits for a moderator.
@@ -220,7 +202,7 @@ class ProviderController(Controller):
         key: Key,
         listings: NamedDependency[ListingService],
         change: NamedDependency[Change],
-    ) -> Response[ProviderPublic]:
+    ) -> Response[schemas.ProviderPublic]:
         """Close a listing. It is kept (status `closed`) for history and disappears from public reads.
 
         Who: the listing's owners and moderators; requires If-Match.
@@ -231,10 +213,10 @@ class ProviderController(Controller):
     async def add_location(
         self,
         key: Key,
-        data: JSONBody[LocationCreate],
+        data: JSONBody[schemas.LocationCreate],
         listings: NamedDependency[ListingService],
         change: NamedDependency[Change],
-    ) -> LocationPublic:
+    ) -> schemas.LocationPublic:
         """Add a location to a listing; without coordinates its address is geocoded.
 
         Who: the listing's owners and moderators.
@@ -246,10 +228,10 @@ class ProviderController(Controller):
         self,
         key: Key,
         location_id: FromPath[int],
-        data: JSONBody[LocationUpdate],
+        data: JSONBody[schemas.LocationUpdate],
         listings: NamedDependency[ListingService],
         change: NamedDependency[Change],
-    ) -> LocationPublic:
+    ) -> schemas.LocationPublic:
         """Change a location. A new address without new coordinates is geocoded again.
 
         Who: the listing's owners and moderators; requires If-Match.
@@ -274,10 +256,10 @@ class ProviderController(Controller):
     async def add_clinician(
         self,
         key: Key,
-        data: JSONBody[ClinicianCreate],
+        data: JSONBody[schemas.ClinicianCreate],
         listings: NamedDependency[ListingService],
         change: NamedDependency[Change],
-    ) -> ClinicianPublic:
+    ) -> schemas.ClinicianPublic:
         """Add a clinician (name, credential, specialty, NPI, licenses) with their role at this listing.
 
         Who: the listing's owners and moderators.
@@ -289,10 +271,10 @@ class ProviderController(Controller):
         self,
         key: Key,
         clinician_id: FromPath[uuid.UUID],
-        data: JSONBody[ClinicianUpdate],
+        data: JSONBody[schemas.ClinicianUpdate],
         listings: NamedDependency[ListingService],
         change: NamedDependency[Change],
-    ) -> ClinicianPublic:
+    ) -> schemas.ClinicianPublic:
         """Change a clinician's details or their role at this listing.
 
         Who: the listing's owners and moderators; requires If-Match. On a published listing, an owner's change to a credential, NPI or license waits for a moderator.

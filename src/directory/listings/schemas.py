@@ -8,24 +8,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    Field,
-    StringConstraints,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from directory.listings.held import PendingChangePublic
-from directory.listings.models import (
-    Credential,
-    PaymentOption,
-    ProviderStatus,
-    Route,
-    Specialty,
-)
+from directory.listings.models import Credential, PaymentOption, ProviderStatus, Route, Specialty
 from directory.validation import (
     NPI,
     Email,

@@ -28,6 +28,7 @@ from directory.listings.changes import (
     Recorder,
     bump_version,
     check_if_match,
+    diff,
     due_now,
     flush,
     hold_trust_changes,
@@ -35,21 +36,14 @@ from directory.listings.changes import (
     new_location,
     offer,
     record_change,
+    rename,
     set_price,
     snapshot,
     taxonomy_entries,
     touch,
 )
 from directory.listings.held import Decision, PendingChange, PendingChangePublic
-from directory.listings.history import ListingChange, diff
-from directory.listings.models import (
-    Location,
-    Provider,
-    ProviderClinician,
-    ProviderCondition,
-    ProviderService,
-    ProviderStatus,
-)
+from directory.listings.models import ListingChange, Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
 from directory.listings.placement import PlacedLocation, Placement
 from directory.listings.queries import by_key, full_listing
 from directory.listings.readmodel import published_document
@@ -67,7 +61,7 @@ from directory.listings.schemas import (
     ProviderPublic,
     ProviderUpdate,
 )
-from directory.listings.slugs import slugify, unique_slug
+from directory.listings.slugs import named_slug
 
 MAX_LOCATIONS = 20
 MAX_CLINICIANS = 50
@@ -206,7 +200,7 @@ class ListingService:
         if data.npi:
             due_now(provider)  # without an organisation NPI there is nothing to verify
         city = placed[0].fields.get("city") if placed else None
-        provider.slug = await unique_slug(session, slugify(data.name, city))
+        provider.slug = await named_slug(session, data.name, city)
         provider.locations = [new_location(p.fields) for p in placed]
         provider.conditions = [ProviderCondition(condition_code=code, condition=conditions[code]) for code in data.conditions or []]
         provider.services = [ProviderService(service_code=s.code, service=services[s.code], **offer(s)) for s in data.services or []]
@@ -229,11 +223,11 @@ class ListingService:
             telehealth = changes.get("telehealth", provider.telehealth)
             if changes.get("telehealth_states", provider.telehealth_states) and not telehealth:
                 raise InvalidInput("telehealth_states", "telehealth_states needs telehealth: true")
-            if "name" in changes and provider.published_at is None:
-                city = provider.locations[0].city if provider.locations else None
-                provider.slug = await unique_slug(session, slugify(changes["name"], city), exclude_id=provider.id)
+            if "name" in changes:
+                await rename(session, provider, changes["name"])
             for name, value in changes.items():
-                setattr(provider, name, value)
+                if name != "name":
+                    setattr(provider, name, value)
             if provider.npi and ("npi" in changes or ("name" in changes and changes["name"] != before["name"])):
                 due_now(provider)  # the registry must confirm the new NPI, or the name against it
             if "price" in data.model_fields_set:

@@ -32,3 +32,8 @@ async def unique_slug(session: AsyncSession, base: str, *, exclude_id: object = 
     while f"{base}-{number}" in taken:
         number += 1
     return f"{base}-{number}"
+
+
+async def named_slug(session: AsyncSession, name: str, city: str | None, *, exclude_id: object = None) -> str:
+    """A free slug made of the listing's name and its first location's city."""
+    return await unique_slug(session, slugify(name, city), exclude_id=exclude_id)

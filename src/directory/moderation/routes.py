@@ -13,14 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts.callers import Caller, writers_only
 from directory.listings.schemas import ProviderPublic
-from directory.moderation.schemas import (
-    ClaimIn,
-    ClaimPublic,
-    DecisionIn,
-    ListingAction,
-    ModerationQueue,
-    PendingChangePublic,
-)
+from directory.moderation.schemas import ClaimIn, ClaimPublic, DecisionIn, ListingAction, ModerationQueue, PendingChangePublic
 from directory.moderation.service import ModerationService
 
 SECURITY = [{"bearer": []}]

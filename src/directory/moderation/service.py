@@ -15,23 +15,11 @@ from directory.columns import utcnow
 from directory.errors import Conflict, NotFound
 from directory.listings.changes import bump_version, due_now, record_change
 from directory.listings.held import Decision, PendingChange, PendingChangePublic
-from directory.listings.models import (
-    Clinician,
-    Provider,
-    ProviderStatus,
-    VerificationStatus,
-)
+from directory.listings.models import Clinician, Provider, ProviderStatus, VerificationStatus
 from directory.listings.schemas import ProviderPublic
 from directory.listings.service import ListingService
 from directory.moderation.models import Claim
-from directory.moderation.schemas import (
-    ClaimIn,
-    ClaimPublic,
-    DecisionIn,
-    ListingAction,
-    ModerationQueue,
-    QueuedListing,
-)
+from directory.moderation.schemas import ClaimIn, ClaimPublic, DecisionIn, ListingAction, ModerationQueue, QueuedListing
 
 Item = TypeVar("Item", Claim, PendingChange)
 

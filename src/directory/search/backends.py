@@ -10,17 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Float,
-    Select,
-    and_,
-    cast,
-    func,
-    literal_column,
-    or_,
-    text,
-)
+from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, literal_column, or_, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 

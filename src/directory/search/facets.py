@@ -9,17 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    String,
-    case,
-    func,
-    literal,
-    select,
-    true,
-    union_all,
-)
+from sqlalchemy import ColumnElement, Integer, String, case, func, literal, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from directory.listings.readmodel import ENUM_BITS, search_location

@@ -18,13 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.accounts.callers import Caller, sync_only
 from directory.listings.service import ListingService
 from directory.sync import service
-from directory.sync.schemas import (
-    ChangePage,
-    WebhookCreate,
-    WebhookCreated,
-    WebhookPublic,
-    WebhookUpdate,
-)
+from directory.sync.schemas import ChangePage, WebhookCreate, WebhookCreated, WebhookPublic, WebhookUpdate
 from directory.sync.subscriptions import Subscriptions
 
 SYNC_SECURITY = [{"apiKey": []}, {"bearer": []}]

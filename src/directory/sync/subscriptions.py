@@ -12,13 +12,7 @@ from directory.columns import utcnow
 from directory.settings import Settings
 from directory.sync import webhooks
 from directory.sync.models import WebhookDelivery, WebhookSubscription
-from directory.sync.schemas import (
-    DeliveryPublic,
-    WebhookCreate,
-    WebhookCreated,
-    WebhookPublic,
-    WebhookUpdate,
-)
+from directory.sync.schemas import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic, WebhookUpdate
 
 RECENT_DELIVERIES = 20
 

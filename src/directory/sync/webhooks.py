@@ -38,13 +38,7 @@ from directory.accounts.callers import Caller
 from directory.columns import utcnow
 from directory.errors import InvalidInput, NotFound
 from directory.settings import Settings
-from directory.sync.models import (
-    EVENTS,
-    DeliveryStatus,
-    WebhookDelivery,
-    WebhookStatus,
-    WebhookSubscription,
-)
+from directory.sync.models import EVENTS, DeliveryStatus, WebhookDelivery, WebhookStatus, WebhookSubscription
 from directory.workers import drain_forever
 
 log = logging.getLogger("directory.webhooks")

@@ -21,12 +21,7 @@ from directory.accounts.models import AccountNpi
 from directory.columns import utcnow
 from directory.listings import policy
 from directory.listings.changes import Recorder, touch
-from directory.listings.models import (
-    Clinician,
-    Provider,
-    ProviderClinician,
-    VerificationStatus,
-)
+from directory.listings.models import Clinician, Provider, ProviderClinician, VerificationStatus
 from directory.verification.checks import Outcome, check_clinician, check_organization
 from directory.verification.models import VerificationRecord
 from directory.verification.registry import RegistryClient, RegistryUnavailable
