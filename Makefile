@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: install
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || echo "wrk could not be installed: the benchmark drives the load from Python instead"
 	$(BIN)/directory bench
+
+# Refresh the browser libraries under src/directory/web/static/vendor from the npm registry (committed; not needed to run).
+vendor:
+	src/directory/web/vendor.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

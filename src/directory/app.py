@@ -54,6 +54,7 @@ from directory.taxonomy.service import TaxonomyIndex, TaxonomyService
 from directory.verification.registry import RegistryClient
 from directory.verification.routes import VerificationController
 from directory.verification.service import VerificationService
+from directory.web import routes as web
 
 DESCRIPTION = """\
 The API behind a "find services near you" directory of ketamine and other infusion-therapy providers.
@@ -92,7 +93,15 @@ def _openapi() -> OpenAPIConfig:
                     type="apiKey",
                     name="X-API-Key",
                     security_scheme_in="header",
-                    description="a partner key: its own rate limit and usage figures (read and sync scopes)",
+                    description="a partner's secret key, for servers: its own rate limit and usage figures (read and sync scopes). "
+                    "Sent from a web page (with an Origin header) it is refused with 403",
+                ),
+                "browserKey": SecurityScheme(
+                    type="apiKey",
+                    name="key",
+                    security_scheme_in="query",
+                    description="a partner's browser key (pk_...), safe to publish in HTML: read only, accepted only from "
+                    "the pages of its allowed origins, answered with CORS headers for that origin; its own rate limit",
                 ),
                 "bearer": SecurityScheme(
                     type="http",
@@ -166,6 +175,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[
+            *web.ROUTES,
             health,
             ready,
             search,

@@ -1,24 +1,30 @@
-"""What happens at the edge of every request: the rate limit, and security headers on every answer.
+"""What happens at the edge of every request: the rate limit, partner keys, and security headers on every answer.
 
 Partners are limited per API key (each key has its own limit), everyone else per client address.
 Counters live in the limit store: this process's memory, or Redis shared by every process.
+
+A secret key comes in the X-API-Key header and never from a web page. A browser key (publishable)
+comes in the ``key`` query parameter (a simple request: no CORS preflight) or X-API-Key, only for
+reading, only from the pages of its allowed origins; its answers carry CORS headers for that origin.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from directory.errors import BadParameter, DirectoryError, TooManyRequests
+from directory.errors import BadParameter, DirectoryError, PermissionDenied, TooManyRequests
 from directory.ratelimit import Window
 from directory.validation import NUL_REASON
 
 PERIOD_SECONDS = 60
-_UNLIMITED_PREFIXES = ("/health", "/ready", "/schema")
+_UNLIMITED_PREFIXES = ("/health", "/ready", "/schema", "/static/", "/embed.js")
+#: The web pages set their own Content-Security-Policy (see ``directory.web``).
+_PAGE_PREFIXES = ("/providers/", "/claim", "/embed/")
 _API_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -55,23 +61,27 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        security = [*_API_HEADERS, _DOCS_CSP if path.startswith("/schema") else _API_CSP]
+        if path == "/" or path.startswith(_PAGE_PREFIXES):
+            security = list(_API_HEADERS)
+        else:
+            security = [*_API_HEADERS, _DOCS_CSP if path.startswith("/schema") else _API_CSP]
         if (where := _nul_in(scope)) is not None:
             await _problem(send, path, BadParameter(where, NUL_REASON), security)
             return
         window: Window | None = None
+        cors: dict[str, str] = {}
         if not path.startswith(_UNLIMITED_PREFIXES) and scope["method"] != "OPTIONS":
             try:
-                window = await self._count(scope)
+                window, cors = await self._count(scope)
             except DirectoryError as error:
                 await _problem(send, path, error, security)
                 return
             if not window.allowed:
-                error = TooManyRequests(f"more than {window.limit} requests a minute; slow down", headers=window.headers())
+                error = TooManyRequests(f"more than {window.limit} requests a minute; slow down", headers={**window.headers(), **cors})
                 await _problem(send, path, error, security)
                 return
 
-        extra = security + ([(k.lower().encode(), v.encode()) for k, v in window.headers().items()] if window else [])
+        extra = security + [(k.lower().encode(), v.encode()) for k, v in {**(window.headers() if window else {}), **cors}.items()]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -80,17 +90,58 @@ class EdgeMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
-    async def _count(self, scope: Scope) -> Window:
+    async def _count(self, scope: Scope) -> tuple[Window, dict[str, str]]:
+        """The caller's window of the rate limit, and the CORS headers a browser key's answer carries."""
         state: Any = scope["litestar_app"].state
-        key = _header(scope, b"x-api-key")
+        in_query = _take_query_key(scope)
+        key = _header(scope, b"x-api-key") or in_query
         if key is not None:
             known = await state.api_keys.recognise(key)
+            cors = _key_may_be_used_here(scope, known, in_url=key == in_query, configured=state.settings.cors_origins)
             # Routes read the recognised key from the request's state instead of looking it up again.
             scope.setdefault("state", {})["api_key"] = known
             await state.api_keys.count_use(known.id)
-            return await state.limits.hit(f"key:{known.id}", known.rate_limit, PERIOD_SECONDS)
+            return await state.limits.hit(f"key:{known.id}", known.rate_limit, PERIOD_SECONDS), cors
         limit = state.settings.anonymous_rate_limit
-        return await state.limits.hit(f"addr:{_client_address(scope)}", limit, PERIOD_SECONDS)
+        return await state.limits.hit(f"addr:{_client_address(scope)}", limit, PERIOD_SECONDS), {}
+
+
+_BROWSER_EXPOSED = "ETag, Location, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After"
+
+
+def _take_query_key(scope: Scope) -> str | None:
+    """The ``key`` query parameter, taken out of the query so that no route sees it as its own."""
+    query: bytes = scope.get("query_string", b"")
+    if b"key=" not in query:
+        return None
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    keys = [value for name, value in pairs if name == "key"]
+    if not keys:
+        return None
+    scope["query_string"] = urlencode([(name, value) for name, value in pairs if name != "key"]).encode("latin-1")
+    return keys[-1]
+
+
+def _key_may_be_used_here(scope: Scope, known: Any, *, in_url: bool, configured: list[str]) -> dict[str, str]:
+    """Whether this key may be used by this request; a browser key's CORS headers if it may."""
+    origin = _header(scope, b"origin")
+    if not known.browser:
+        if in_url:
+            raise BadParameter("key", "a secret API key must not travel in a URL (logs and browser history keep it): send it as X-API-Key")
+        if origin is not None:
+            raise PermissionDenied(
+                f"a secret API key was sent from a web page (Origin: {origin}); secret keys are for servers only. "
+                "Use a browser key on web pages, and replace this key: anyone who saw the page may have it"
+            )
+        return {}
+    cors = {} if origin is None or origin in configured else {"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Access-Control-Expose-Headers": _BROWSER_EXPOSED}
+    if scope["method"] not in ("GET", "HEAD"):
+        raise PermissionDenied("a browser key can only read (GET); changes need a secret key or an account", headers=cors)
+    if origin is None:
+        raise PermissionDenied("a browser key works only from the web pages of its allowed origins, and this request sent no Origin header")
+    if origin.lower() not in known.allowed_origins:
+        raise PermissionDenied(f"this browser key is not allowed on pages of {origin}; ask the directory to add that origin to the key", headers=cors)
+    return cors
 
 
 def _nul_in(scope: Scope) -> str | None:

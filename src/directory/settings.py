@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     geocoder_user_agent: str = "directory-api"
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    map_tiles_url: str | None = Field(default=None, pattern=r"^https://[^\s'\"<>]+$")
+    """A raster tile server for the directory page's map (https://tiles.example/{z}/{x}/{y}.png);
+    without one the map draws the US states shipped with the app, and makes no request elsewhere."""
+    map_tiles_attribution: str = Field(default="", max_length=300)
+    """The credit the tile server requires, shown on the map."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     token_lifetime_minutes: int = Field(default=60, ge=5, le=24 * 60)

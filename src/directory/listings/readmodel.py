@@ -135,11 +135,14 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
         slug=provider.slug,
         name=provider.name,
         verified=provider.verification_status == "verified",
+        last_verified_at=provider.last_verified_at,
         accepting_new_patients=provider.accepting_new_patients,
         telehealth=provider.telehealth,
         price=presenters.price(provider),
         conditions=[TaxonomyRef(code=c.code, name=c.name) for c in public.conditions],
         services=[TaxonomyRef(code=s.code, name=s.name) for s in public.services],
+        website=provider.website,
+        phone=provider.phone,
     ).model_dump_json()
     clinicians = [role.clinician for role in provider.clinician_roles]
     words = "\n".join(

@@ -293,11 +293,14 @@ class ProviderSummary(BaseModel):
     slug: str
     name: str
     verified: bool
+    last_verified_at: datetime | None = Field(default=None, description="when the registry last confirmed the listing")
     accepting_new_patients: bool | None
     telehealth: bool
     price: PriceRange | None
     conditions: list[TaxonomyRef]
     services: list[TaxonomyRef]
+    website: str | None = None
+    phone: str | None = Field(default=None, description="the listing's main number (E.164); a location may have its own")
 
 
 class LocationPublic(LocationSummary):

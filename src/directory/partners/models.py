@@ -19,6 +19,10 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(max_length=100)
     owner_contact: str = Field(max_length=254)
     scopes: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    kind: str = Field(default="secret", max_length=10)
+    """``secret`` (server to server, never in a browser) or ``browser`` (publishable: read only, from its origins)."""
+    allowed_origins: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    """For a browser key: the web origins (scheme://host[:port]) whose pages may use it."""
     rate_limit: int = Field(description="requests per minute")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

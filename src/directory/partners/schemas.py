@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from typing_extensions import Annotated
 
 from directory.validation import Email, Label, Schema
+
+_ORIGIN = re.compile(r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?)(:[0-9]{1,5})?$")
+
+
+def _origin(value: str) -> str:
+    origin = value.strip().lower().rstrip("/")
+    if not _ORIGIN.match(origin):
+        raise ValueError("an origin is a scheme, a host and an optional port, such as https://www.publisher.example (no path)")
+    return origin
+
+
+#: A web origin as browsers send it in the Origin header.
+WebOrigin = Annotated[str, Field(max_length=300, examples=["https://www.publisher.example"]), AfterValidator(_origin)]
 
 
 class ApiKeyCreate(Schema):
@@ -16,6 +31,14 @@ class ApiKeyCreate(Schema):
     owner_contact: Email = Field(examples=["dev@publisher.example"])
     scopes: list[Literal["read", "sync"]] = Field(default_factory=lambda: ["read"], min_length=1, max_length=2)
     rate_limit: int = Field(default=600, ge=1, le=100_000, description="requests per minute")
+    kind: Literal["secret", "browser"] = Field(
+        default="secret",
+        description="secret: for servers, sent as X-API-Key, never from a web page. browser: publishable in HTML, "
+        "read scope only, accepted only from `allowed_origins` (sent as the `key` query parameter or X-API-Key)",
+    )
+    allowed_origins: list[WebOrigin] = Field(
+        default_factory=list, max_length=20, description="browser keys only: the origins whose pages may use the key"
+    )
 
 
 class ApiKeyPublic(BaseModel):
@@ -25,10 +48,12 @@ class ApiKeyPublic(BaseModel):
     owner_contact: str
     scopes: list[str]
     rate_limit: int
+    kind: str
+    allowed_origins: list[str]
     created_at: datetime
     revoked_at: datetime | None
     usage: dict[str, int] = Field(default_factory=dict, description="requests per UTC day, last 7 days")
 
 
 class ApiKeyCreated(ApiKeyPublic):
-    key: str = Field(description="send as X-API-Key; shown only now, store it safely")
+    key: str = Field(description="shown only now. A secret key: send it as X-API-Key and store it safely. A browser key: publish it in your pages")

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from directory.accounts import callers
 from directory.accounts.callers import Caller
 from directory.columns import utcnow
-from directory.errors import NotAuthenticated, NotFound
+from directory.errors import InvalidInput, NotAuthenticated, NotFound
 from directory.partners.models import ApiKey
 from directory.partners.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from directory.ratelimit import LimitStore
@@ -32,6 +32,16 @@ class KnownKey:
     scopes: tuple[str, ...]
     rate_limit: int
     revoked: bool
+    kind: str = "secret"
+    allowed_origins: tuple[str, ...] = ()
+
+    @property
+    def browser(self) -> bool:
+        return self.kind == "browser"
+
+
+#: How each kind of key begins: ``dir_<prefix>_<secret>`` and ``pk_<prefix>_<secret>``.
+KEY_STARTS = {"secret": "dir", "browser": "pk"}
 
 
 def _hash(key: str) -> str:
@@ -40,7 +50,17 @@ def _hash(key: str) -> str:
 
 def _split(key: str) -> str | None:
     parts = key.split("_", 2)
-    return parts[1] if len(parts) == 3 and parts[0] == "dir" and len(parts[1]) == 8 else None
+    return parts[1] if len(parts) == 3 and parts[0] in KEY_STARTS.values() and len(parts[1]) == 8 else None
+
+
+def _check_kind(data: ApiKeyCreate) -> None:
+    if data.kind == "browser":
+        if not data.allowed_origins:
+            raise InvalidInput("allowed_origins", "a browser key needs at least one origin, such as https://www.publisher.example")
+        if set(data.scopes) != {"read"}:
+            raise InvalidInput("scopes", 'a browser key can only read: scopes ["read"]')
+    elif data.allowed_origins:
+        raise InvalidInput("allowed_origins", "only browser keys are bound to origins; a secret key must never reach a browser")
 
 
 class ApiKeyService:
@@ -55,8 +75,9 @@ class ApiKeyService:
 
     async def create(self, session: AsyncSession, caller: Caller, data: ApiKeyCreate) -> ApiKeyCreated:
         callers.ensure_admin(caller)
+        _check_kind(data)
         prefix = secrets.token_hex(4)
-        key = f"dir_{prefix}_{secrets.token_urlsafe(32)}"
+        key = f"{KEY_STARTS[data.kind]}_{prefix}_{secrets.token_urlsafe(32)}"
         row = ApiKey(
             prefix=prefix,
             key_hash=_hash(key),
@@ -64,6 +85,8 @@ class ApiKeyService:
             owner_contact=data.owner_contact,
             scopes=sorted(set(data.scopes)),
             rate_limit=data.rate_limit,
+            kind=data.kind,
+            allowed_origins=sorted(set(data.allowed_origins)),
         )
         async with session.begin():
             session.add(row)
@@ -90,22 +113,26 @@ class ApiKeyService:
         return ApiKeyPublic.model_validate(row, from_attributes=True)
 
     async def recognise(self, key: str) -> KnownKey:
-        """The key behind an X-API-Key header; a wrong, unknown or revoked key is a 401."""
+        """The key behind an X-API-Key header or a ``key`` query parameter; a wrong, unknown or revoked key is a 401."""
         prefix = _split(key.strip())
         if prefix is None:
-            raise NotAuthenticated("the X-API-Key is not a key issued by this directory")
+            raise NotAuthenticated("the API key is not a key issued by this directory")
         cached = self._cache.get(prefix)
         if cached is None or time.monotonic() - cached[0] > self.CACHE_SECONDS:
             async with self.sessions() as session:
                 row = (await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))).scalar_one_or_none()
             known = (
-                KnownKey(row.id, row.key_hash, tuple(row.scopes), row.rate_limit, row.revoked_at is not None) if row else None
+                KnownKey(
+                    row.id, row.key_hash, tuple(row.scopes), row.rate_limit, row.revoked_at is not None, row.kind, tuple(row.allowed_origins)
+                )
+                if row
+                else None
             )
             cached = (time.monotonic(), known)
             self._cache[prefix] = cached
         known = cached[1]
         if known is None or not hmac.compare_digest(known.key_hash, _hash(key.strip())):
-            raise NotAuthenticated("the X-API-Key is not valid")
+            raise NotAuthenticated("the API key is not valid")
         if known.revoked:
             raise NotAuthenticated("this API key was revoked")
         return known

@@ -1,0 +1,96 @@
+"""The directory's own web pages and the embeddable finder: HTML shells and static files.
+
+The pages are clients of the public API like any partner's: they fetch /v1/search, /v1/conditions
+and /v1/providers/{slug} from the browser and render them; nothing here reads the database. Every
+script, style, map shape and icon is served from /static (vendored with their licences): the pages
+make no request to another host, unless an operator sets a map tile server (DIRECTORY_MAP_TILES_URL).
+"""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from litestar.params import FromPath
+from litestar.static_files import create_static_files_router
+
+from directory.settings import Settings
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+PAGES = HERE / "pages"
+
+
+@cache
+def _page(name: str) -> str:
+    return (PAGES / name).read_text(encoding="utf-8")
+
+
+def page_policy(settings: Settings) -> str:
+    """The Content-Security-Policy of the pages: this origin only, plus the tile server if one is set."""
+    tiles = ""
+    if settings.map_tiles_url:
+        parts = urlsplit(settings.map_tiles_url.replace("{s}", "a"))
+        host = parts.netloc.replace("a.", "*.", 1) if "{s}" in settings.map_tiles_url else parts.netloc
+        tiles = f" {parts.scheme}://{host}"
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data:{tiles}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def _render(name: str, settings: Settings, **values: str) -> Response[str]:
+    text = _page(name)
+    values = {
+        "map_tiles": settings.map_tiles_url or "",
+        "map_attribution": settings.map_tiles_attribution,
+        **values,
+    }
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
+    headers = {"Content-Security-Policy": page_policy(settings), "Cache-Control": "no-cache"}
+    return Response(text, media_type="text/html", headers=headers)
+
+
+@get("/", include_in_schema=False, opt={"web": True})
+async def directory_page(state: State) -> Response[str]:
+    """Find providers near a place: the search page."""
+    return _render("index.html", state.settings)
+
+
+@get("/providers/{slug:str}", include_in_schema=False, opt={"web": True})
+async def listing_page(slug: FromPath[str], state: State) -> Response[str]:
+    """One listing, whole: fetched from the API by the page itself (an unknown slug shows a not-found state)."""
+    return _render("listing.html", state.settings, slug=slug)
+
+
+@get("/claim", include_in_schema=False, opt={"web": True})
+async def claim_page(state: State) -> Response[str]:
+    """How a clinic's staff take charge of its listing."""
+    return _render("claim.html", state.settings)
+
+
+@get("/embed/demo", include_in_schema=False, opt={"web": True})
+async def embed_demo(request: Request, state: State) -> Response[str]:
+    """The finder on a mock partner page, with the snippet to copy."""
+    root = state.settings.public_url or str(request.base_url).rstrip("/")
+    return _render("demo.html", state.settings, root=root)
+
+
+@get("/embed.js", include_in_schema=False, opt={"web": True})
+async def embed_script() -> Response[bytes]:
+    """The <provider-finder> element. Any site may load it; it talks to this API with the site's browser key."""
+    headers = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+    return Response((STATIC / "embed.js").read_bytes(), media_type="text/javascript", headers=headers)
+
+
+static_files = create_static_files_router(
+    path="/static", directories=[STATIC], include_in_schema=False, cache_control=None, name="static", opt={"web": True}
+)
+
+ROUTES = [directory_page, listing_page, claim_page, embed_demo, embed_script, static_files]

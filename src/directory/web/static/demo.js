@@ -1,0 +1,17 @@
+// Copies the snippet of /embed/demo.
+const button = document.getElementById("copy");
+const said = document.getElementById("copied");
+button.addEventListener("click", async () => {
+  const text = document.getElementById("snippet").textContent;
+  try {
+    await navigator.clipboard.writeText(text);
+    said.textContent = "Copied.";
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents(document.getElementById("snippet"));
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    said.textContent = "Selected: press Ctrl+C (or ⌘C) to copy.";
+  }
+});

@@ -1,0 +1,150 @@
+// A listing's page: everything the public may see of one provider, from GET /v1/providers/{slug}.
+import { api, h, price, phone, address, language, date, verifiedBadge, chips, PAYMENT, ROUTES, ApiError } from "./common.js";
+
+const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
+const slug = document.querySelector('meta[name="directory-listing"]').content;
+const main = document.getElementById("listing");
+const status = document.getElementById("status");
+
+/** The day (mon..sun) and minutes since midnight now, in a time zone. */
+function nowIn(timeZone) {
+  try {
+    const parts = new Intl.DateTimeFormat("en-US", { timeZone, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date());
+    const get = (type) => parts.find((p) => p.type === type).value;
+    return { day: get("weekday").toLowerCase().slice(0, 3), minutes: Number(get("hour")) * 60 + Number(get("minute")) };
+  } catch {
+    return null;
+  }
+}
+
+const minutes = (hhmm) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+function openNow(location) {
+  const now = location.timezone ? nowIn(location.timezone) : null;
+  if (!now || !location.hours || !location.hours.length) return null;
+  return location.hours.some((slot) => slot.day === now.day && minutes(slot.opens) <= now.minutes && now.minutes < minutes(slot.closes));
+}
+
+function clock(hhmm) {
+  const [hour, minute] = hhmm.split(":").map(Number);
+  const suffix = hour >= 12 && hour < 24 ? "pm" : "am";
+  const twelve = hour % 12 === 0 ? 12 : hour % 12;
+  return minute ? `${twelve}:${String(minute).padStart(2, "0")} ${suffix}` : `${twelve} ${suffix}`;
+}
+
+function zoneName(timeZone) {
+  try {
+    const part = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "long" }).formatToParts(new Date()).find((p) => p.type === "timeZoneName");
+    return part ? part.value : timeZone;
+  } catch {
+    return timeZone;
+  }
+}
+
+function hoursTable(location, index) {
+  if (!location.hours || !location.hours.length) return h("p", {}, "Hours: call to ask.");
+  const today = location.timezone ? nowIn(location.timezone) : null;
+  const caption = `Weekly hours${location.timezone ? ` (${zoneName(location.timezone)})` : ""}`;
+  return h("table", { class: "hours", id: `hours-${index}` },
+    h("caption", {}, caption),
+    h("tbody", {},
+      DAYS.map(([code, name]) => {
+        const slots = location.hours.filter((slot) => slot.day === code);
+        const text = slots.length ? slots.map((s) => `${clock(s.opens)} – ${clock(s.closes)}`).join(", ") : "Closed";
+        return h("tr", { class: today && today.day === code ? "today" : null }, h("th", { scope: "row" }, name, today && today.day === code ? h("span", { class: "visually-hidden" }, " (today)") : null), h("td", {}, text));
+      }),
+    ),
+  );
+}
+
+function section(title, ...content) {
+  const body = content.flat().filter(Boolean);
+  if (!body.length) return null;
+  return h("section", { class: "part" }, h("h2", {}, title), ...body);
+}
+
+function definition(pairs) {
+  const rows = pairs.filter(([, value]) => value !== null && value !== undefined && value !== "" && !(Array.isArray(value) && !value.length));
+  if (!rows.length) return null;
+  return h("dl", { class: "facts" }, rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+function render(p) {
+  document.title = `${p.name} – Infusion provider directory`;
+  const checked = p.verification && p.verification.last_verified_at;
+  const tel = p.phone;
+  const locations = p.locations.map((location, index) => {
+    const open = openNow(location);
+    return h("li", { class: "location" },
+      h("h3", {}, location.name || `${location.city || "Location"}${location.state ? `, ${location.state}` : ""}`),
+      h("p", { class: "address" }, address(location), " ", open === true ? h("span", { class: "open" }, "Open now") : open === false ? h("span", { class: "closed" }, "Closed now") : null),
+      location.phone ? h("p", {}, h("a", { href: `tel:${location.phone}` }, phone(location.phone))) : null,
+      hoursTable(location, index),
+      location.accessibility ? h("p", {}, h("strong", {}, "Accessibility: "), location.accessibility) : null,
+    );
+  });
+  const clinicians = p.clinicians.map((c) =>
+    h("li", { class: "clinician" },
+      h("h3", {}, [c.first_name, c.last_name].filter(Boolean).join(" "), c.credential ? `, ${c.credential}` : ""),
+      definition([
+        ["Role", c.role],
+        ["Specialty", c.specialty ? c.specialty.replace(/_/g, " ") : null],
+        ["Licenses", (c.licenses || []).map((l) => `${l.state} ${l.number}${l.expires_on ? ` (until ${date(l.expires_on)})` : ""}`).join("; ")],
+        ["Board certifications", (c.board_certifications || []).join("; ")],
+        ["NPI", c.npi],
+        ["Registry check", c.verification_status === "verified" ? "Confirmed in the NPI registry" : null],
+      ]),
+    ),
+  );
+  const services = p.services.map((s) => {
+    const cost = price({ min: s.price_min, max: s.price_max });
+    return h("li", {}, s.name, cost ? ` · ${cost}` : "", s.session_minutes ? ` · ${s.session_minutes} min` : "");
+  });
+  main.replaceChildren(
+    h("p", {}, h("a", { href: `/${sessionStorage.getItem("directory.search") || ""}` }, "← Back to the search")),
+    h("h1", { tabindex: "-1", id: "name" }, p.name),
+    h("p", { class: "meta" },
+      verifiedBadge(p.verification && p.verification.verified, checked),
+      p.verification && p.verification.stale ? h("span", { class: "badge stale" }, "Check overdue") : null,
+      p.accepting_new_patients ? h("span", { class: "badge" }, "Accepting new patients") : p.accepting_new_patients === false ? h("span", { class: "badge muted" }, "Not accepting new patients") : null,
+      p.telehealth ? h("span", { class: "badge" }, `Telehealth${p.telehealth_states.length ? ` in ${p.telehealth_states.join(", ")}` : ""}`) : null,
+    ),
+    p.description ? h("p", { class: "lead" }, p.description) : null,
+    h("p", { class: "contact" },
+      tel ? h("a", { href: `tel:${tel}` }, phone(tel)) : null,
+      p.website ? h("a", { href: p.website, rel: "noopener nofollow", target: "_blank" }, "Website", h("span", { class: "visually-hidden" }, " (opens in a new tab)")) : null,
+      p.email ? h("a", { href: `mailto:${p.email}` }, p.email) : null,
+    ),
+    section("Conditions treated", chips(p.conditions, "Conditions treated")),
+    section("Services", services.length ? h("ul", { class: "plain" }, services) : null, p.routes.length ? h("p", {}, h("strong", {}, "Routes: "), p.routes.map((r) => ROUTES[r] || r).join(", ")) : null),
+    section(`Location${p.locations.length === 1 ? "" : "s"}`, h("ul", { class: "plain locations" }, locations)),
+    section("Clinicians", clinicians.length ? h("ul", { class: "plain clinicians" }, clinicians) : h("p", {}, "No clinicians listed yet.")),
+    section("Payment and insurance", definition([
+      ["Price per session", price(p.price)],
+      ["Payment", p.payment_options.map((o) => PAYMENT[o] || o).join(", ")],
+      ["Insurance accepted", p.insurance_carriers.join(", ")],
+      ["Languages", p.languages.map(language).join(", ")],
+      ["REMS-certified (Spravato)", p.rems_certified ? "Yes" : null],
+      ["Organization NPI", p.npi],
+    ])),
+    h("p", { class: "claim" }, "Is this your clinic? ", h("a", { href: `/claim?listing=${encodeURIComponent(p.id)}&name=${encodeURIComponent(p.name)}` }, "Claim and update this listing"), "."),
+    h("p", { class: "hint" }, `Listing updated ${date(p.updated_at)}.`),
+  );
+  document.getElementById("name").focus({ preventScroll: true });
+}
+
+(async function start() {
+  try {
+    render(await api(`/v1/providers/${encodeURIComponent(slug)}`));
+  } catch (error) {
+    document.title = "Listing not found – Infusion provider directory";
+    const missing = error instanceof ApiError && error.status === 404;
+    main.replaceChildren(
+      h("h1", {}, missing ? "This listing is not in the directory" : "The listing could not be loaded"),
+      h("p", { role: "alert" }, missing ? "It may have closed or moved. Search for providers near you instead." : error.message),
+      h("p", {}, h("a", { href: "/" }, "Search the directory")),
+    );
+  }
+  status.remove?.();
+  document.body.dataset.ready = "true";
+})();

@@ -1,0 +1,432 @@
+// The search page: a place and a condition, filters with counts, a list and a map kept in step.
+// The whole state lives in the page's URL, with the API's own parameter names: a search can be
+// shared, and the back button returns to the previous one.
+import { api, h, price, phone, address, language, verifiedBadge, chips, ApiError } from "./common.js";
+
+const PAGE = 20;
+const RADII = [10, 25, 50, 100, 250];
+const FILTERS = ["radius", "service", "accepting_new_patients", "telehealth", "open_now", "verified", "payment", "insurance", "max_price", "language"];
+const PLACE = ["near", "lat", "lon"];
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  search: $("search"), where: $("where"), locate: $("locate"), condition: $("condition"), names: $("condition-names"),
+  filters: $("filters"), services: $("services"), insurance: $("insurance"), language: $("language"),
+  status: $("status"), notice: $("notice"), list: $("list"), more: $("more"),
+};
+
+const taxonomy = { conditions: [], services: new Map(), byWord: new Map() };
+let current = { params: new URLSearchParams(), cursor: null, count: 0 };
+let generation = 0;
+
+// --- the taxonomy: suggestions and names ------------------------------------------------------
+
+async function loadTaxonomy() {
+  const [conditions, services] = await Promise.all([api("/v1/conditions"), api("/v1/services")]);
+  taxonomy.conditions = conditions.items;
+  for (const item of conditions.items) {
+    for (const word of [item.code, item.name, ...(item.synonyms || [])]) taxonomy.byWord.set(word.toLowerCase(), item);
+    ui.names.append(h("option", { value: item.name }));
+    for (const synonym of item.synonyms || []) ui.names.append(h("option", { value: synonym }, item.name));
+  }
+  for (const item of services.items) taxonomy.services.set(item.code, item.name);
+}
+
+/** The condition's code for what was typed (its code, name or another name), else what was typed. */
+function conditionCode(text) {
+  const typed = text.trim();
+  if (!typed) return "";
+  const known = taxonomy.byWord.get(typed.toLowerCase());
+  return known ? known.code : typed;
+}
+
+function conditionName(code) {
+  const known = taxonomy.byWord.get((code || "").toLowerCase());
+  return known ? known.name : code;
+}
+
+// --- state <-> URL <-> form --------------------------------------------------------------------
+
+function stateFromForms() {
+  const params = new URLSearchParams();
+  const where = ui.where.value.trim();
+  if (ui.where.dataset.lat && where === ui.where.dataset.label) {
+    params.set("lat", ui.where.dataset.lat);
+    params.set("lon", ui.where.dataset.lon);
+  } else if (where) {
+    params.set("near", where);
+  }
+  const condition = conditionCode(ui.condition.value);
+  if (condition) params.set("condition", condition);
+  const filters = new FormData(ui.filters);
+  for (const name of FILTERS) {
+    for (const value of filters.getAll(name)) if (value !== "") params.append(name, value);
+  }
+  return params;
+}
+
+function formsFromState(params) {
+  if (params.has("lat") && params.has("lon")) {
+    ui.where.dataset.lat = params.get("lat");
+    ui.where.dataset.lon = params.get("lon");
+    ui.where.dataset.label = ui.where.value = "My location";
+  } else {
+    delete ui.where.dataset.lat;
+    ui.where.value = params.get("near") || "";
+  }
+  ui.condition.value = params.get("condition") ? conditionName(params.get("condition")) : "";
+  for (const element of ui.filters.elements) {
+    if (!element.name) continue;
+    const values = params.getAll(element.name);
+    if (element.type === "checkbox") element.checked = values.includes(element.value);
+    else if (element.tagName === "SELECT") {
+      const value = values[0] || (element.name === "radius" ? "25" : "");
+      if (value && ![...element.options].some((o) => o.value === value)) element.append(h("option", { value }, value));
+      element.value = value;
+    } else element.value = values[0] || "";
+  }
+  ui.filters.dataset.services = JSON.stringify(params.getAll("service"));
+}
+
+function go(params, { push = true } = {}) {
+  const query = params.toString();
+  sessionStorage.setItem("directory.search", query ? `?${query}` : "");
+  if (push && query !== new URLSearchParams(window.location.search).toString()) {
+    window.history.pushState(null, "", query ? `?${query}` : window.location.pathname);
+  }
+  return search(params);
+}
+
+// --- searching -----------------------------------------------------------------------------------
+
+function hasPlace(params) {
+  return PLACE.some((name) => params.has(name));
+}
+
+async function search(params) {
+  const mine = ++generation;
+  current = { params, cursor: null, count: 0 };
+  ui.list.replaceChildren();
+  ui.more.hidden = true;
+  hideNotice();
+  markers.clear();
+  if (!hasPlace(params) && !params.has("condition")) {
+    announce("Enter a place and a condition to find providers.");
+    return;
+  }
+  announce("Searching…");
+  try {
+    const answer = await api("/v1/search", { ...query(params), limit: PAGE, total: "true", facets: "true" });
+    if (mine !== generation) return;
+    showFacets(answer.facets, params);
+    current.cursor = answer.next_cursor;
+    addHits(answer.items);
+    ui.more.hidden = !answer.next_cursor;
+    if (answer.items.length === 0) await explainEmpty(params, answer, mine);
+    else announce(summary(answer, params));
+    markers.fit();
+  } catch (error) {
+    if (mine !== generation) return;
+    showError(error);
+  }
+}
+
+function query(params) {
+  const out = { unit: "mi" };
+  for (const name of new Set(params.keys())) out[name] = params.getAll(name);
+  if (!hasPlace(params)) delete out.radius;
+  return out;
+}
+
+async function more() {
+  if (!current.cursor) return;
+  const mine = generation;
+  ui.more.disabled = true;
+  try {
+    const answer = await api("/v1/search", { ...query(current.params), limit: PAGE, cursor: current.cursor });
+    if (mine !== generation) return;
+    const first = current.count;
+    current.cursor = answer.next_cursor;
+    addHits(answer.items);
+    ui.more.hidden = !answer.next_cursor;
+    announce(`${answer.items.length} more providers shown, ${current.count} in all.`);
+    const link = ui.list.children[first]?.querySelector("h3 a");
+    if (link) link.focus();
+    markers.fit();
+  } catch (error) {
+    showError(error);
+  } finally {
+    ui.more.disabled = false;
+  }
+}
+
+function summary(answer, params) {
+  const total = answer.total ?? answer.items.length;
+  const about = answer.estimated ? "About " : "";
+  const providers = `${about}${total.toLocaleString("en-US")} provider${total === 1 ? "" : "s"}`;
+  const where = hasPlace(params) && answer.place ? ` within ${answer.radius} ${answer.unit} of ${answer.place.label || "your location"}` : "";
+  const treating = params.get("condition") ? ` treating ${conditionName(params.get("condition"))}` : "";
+  return `${providers}${where}${treating}.`;
+}
+
+async function explainEmpty(params, answer, mine) {
+  const radius = Number(params.get("radius") || 25);
+  const treating = params.get("condition") ? ` treating ${conditionName(params.get("condition"))}` : "";
+  const where = hasPlace(params) ? ` within ${radius} mi` : "";
+  announce(`No providers${where}${treating}.`);
+  const actions = [];
+  const wider = RADII.find((r) => r > radius);
+  if (hasPlace(params) && wider) {
+    actions.push(h("button", { type: "button", class: "secondary", onclick: () => changeParams({ radius: String(wider) }) }, `Widen to ${wider} mi`));
+  }
+  const narrowing = FILTERS.filter((name) => name !== "radius" && params.has(name));
+  if (narrowing.length) {
+    actions.push(h("button", { type: "button", class: "secondary", onclick: () => changeParams(Object.fromEntries(narrowing.map((n) => [n, null]))) }, "Clear the filters"));
+  }
+  let telehealth = null;
+  if (hasPlace(params) && !params.has("telehealth") && answer.place && answer.place.state) {
+    try {
+      const remote = await api("/v1/search", { ...query(params), telehealth: "true", limit: 100 });
+      if (mine !== generation) return;
+      const count = remote.items.filter((hit) => hit.remote || hit.provider.telehealth).length;
+      if (count) {
+        telehealth = `${count} offer${count === 1 ? "s" : ""} telehealth in ${answer.place.state}.`;
+        actions.push(h("button", { type: "button", class: "secondary", onclick: () => changeParams({ telehealth: "true" }) }, "Show telehealth options"));
+      }
+    } catch {
+      // the suggestion is a courtesy: without it the page still says what to do
+    }
+  }
+  showNotice(h("p", {}, `No providers${where}${treating}.`, wider && hasPlace(params) ? ` Widen to ${wider} mi?` : "", telehealth ? ` ${telehealth}` : ""), actions);
+}
+
+function changeParams(changes) {
+  const params = new URLSearchParams(current.params);
+  for (const [name, value] of Object.entries(changes)) {
+    params.delete(name);
+    if (value !== null) params.set(name, value);
+  }
+  formsFromState(params);
+  go(params);
+}
+
+function showError(error) {
+  const problem = error instanceof ApiError ? error.problem : {};
+  const fields = (problem.errors || []).map((e) => e.reason).filter(Boolean);
+  const message = [error.message, ...fields.filter((reason) => !error.message.includes(reason))].join(" ");
+  announce("The search could not be done.");
+  showNotice(h("p", { role: "alert" }, message || "Something went wrong. Try again."), []);
+}
+
+function announce(text) {
+  ui.status.textContent = text;
+}
+
+function showNotice(paragraph, actions) {
+  ui.notice.replaceChildren(paragraph, actions.length ? h("p", { class: "actions" }, actions) : "");
+  ui.notice.hidden = false;
+}
+
+function hideNotice() {
+  ui.notice.hidden = true;
+  ui.notice.replaceChildren();
+}
+
+// --- facets ---------------------------------------------------------------------------------------
+
+function showFacets(facets, params) {
+  if (!facets) return;
+  const chosen = new Set(params.getAll("service"));
+  const counts = new Map(facets.service.map((f) => [f.value, f.count]));
+  const codes = [...new Set([...facets.service.map((f) => f.value), ...chosen])];
+  codes.sort((a, b) => (taxonomy.services.get(a) || a).localeCompare(taxonomy.services.get(b) || b));
+  ui.services.replaceChildren(
+    ...(codes.length
+      ? codes.map((code) =>
+          h("label", {}, h("input", { type: "checkbox", name: "service", value: code, checked: chosen.has(code) }), ` ${taxonomy.services.get(code) || code} `, h("span", { class: "count" }, `(${counts.get(code) || 0})`)),
+        )
+      : [h("p", { class: "hint" }, "No services among these results.")]),
+  );
+  fillSelect(ui.insurance, facets.insurance, params.get("insurance"), (v) => v);
+  fillSelect(ui.language, facets.language, params.get("language"), language);
+}
+
+function fillSelect(select, counts, chosen, label) {
+  const options = [h("option", { value: "" }, "Any")];
+  const values = counts.map((f) => f.value);
+  if (chosen && !values.includes(chosen)) counts = [...counts, { value: chosen, count: 0 }];
+  for (const facet of counts) options.push(h("option", { value: facet.value }, `${label(facet.value)} (${facet.count})`));
+  select.replaceChildren(...options);
+  select.value = chosen || "";
+}
+
+// --- the list ---------------------------------------------------------------------------------------
+
+function addHits(hits) {
+  for (const hit of hits) {
+    current.count += 1;
+    const number = current.count;
+    const card = renderCard(hit, number);
+    ui.list.append(card);
+    markers.add(hit, number, card);
+  }
+}
+
+function renderCard(hit, number) {
+  const p = hit.provider;
+  const location = hit.location || {};
+  const distance = hit.remote ? "Telehealth" : hit.distance != null ? `${hit.distance.toFixed(1)} mi` : null;
+  const open = location.open_now === true ? h("span", { class: "open" }, "Open now") : location.open_now === false ? h("span", { class: "closed" }, "Closed now") : null;
+  const tel = location.phone || p.phone;
+  const card = h(
+    "li",
+    { class: "card", "data-number": number, "data-id": p.id },
+    h("article", { "aria-labelledby": `card-${number}` },
+      h("header", {},
+        h("span", { class: "number", "aria-hidden": "true" }, number),
+        h("h3", { id: `card-${number}` }, h("a", { href: `/providers/${encodeURIComponent(p.slug)}` }, p.name)),
+        distance ? h("span", { class: "distance" }, distance) : null,
+      ),
+      h("p", { class: "meta" }, verifiedBadge(p.verified, p.last_verified_at), p.accepting_new_patients ? h("span", { class: "badge" }, "Accepting new patients") : null, p.telehealth ? h("span", { class: "badge" }, "Telehealth") : null),
+      location.city ? h("p", { class: "address" }, address(location), " ", open) : null,
+      chips(p.conditions, "Conditions treated"),
+      chips(p.services, "Services"),
+      h("p", { class: "contact" },
+        price(p.price) ? h("span", { class: "price" }, `${price(p.price)} per session`) : null,
+        tel ? h("a", { href: `tel:${tel}` }, phone(tel)) : null,
+        p.website ? h("a", { href: p.website, rel: "noopener nofollow", target: "_blank" }, "Website", h("span", { class: "visually-hidden" }, ` of ${p.name} (opens in a new tab)`)) : null,
+      ),
+    ),
+  );
+  card.addEventListener("mouseenter", () => markers.highlight(number, true));
+  card.addEventListener("mouseleave", () => markers.highlight(number, false));
+  card.addEventListener("focusin", () => markers.highlight(number, true));
+  card.addEventListener("focusout", () => markers.highlight(number, false));
+  return card;
+}
+
+// --- the map ------------------------------------------------------------------------------------------
+
+const markers = (() => {
+  let map = null;
+  let group = null;
+  const byNumber = new Map();
+
+  async function init() {
+    if (!window.L) return;
+    map = L.map("map", { zoomControl: true, keyboard: false, attributionControl: true, minZoom: 3, maxZoom: 18 }).setView([39.5, -98.35], 4);
+    const tiles = document.querySelector('meta[name="directory-map-tiles"]').content;
+    if (tiles) {
+      L.tileLayer(tiles, { attribution: document.querySelector('meta[name="directory-map-attribution"]').content, maxZoom: 18 }).addTo(map);
+    } else {
+      map.attributionControl.addAttribution("US states: U.S. Census Bureau, via us-atlas");
+      try {
+        const atlas = await (await fetch("/static/vendor/us-atlas/states-10m.json")).json();
+        const states = topojson.feature(atlas, atlas.objects.states);
+        L.geoJSON(states, { style: { color: "#7a8a99", weight: 1, fillColor: "#eef2f5", fillOpacity: 1 }, interactive: false }).addTo(map);
+      } catch {
+        // without the shapes the markers still show where the providers are
+      }
+    }
+    group = L.markerClusterGroup ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 }) : L.layerGroup();
+    group.addTo(map);
+  }
+
+  const ready = init();
+
+  return {
+    ready,
+    clear() {
+      byNumber.clear();
+      if (group) group.clearLayers();
+    },
+    add(hit, number, card) {
+      const location = hit.location;
+      if (!group || !location || hit.remote || location.latitude == null) return;
+      const icon = L.divIcon({ className: "pin", html: `<span>${number}</span>`, iconSize: [28, 28], iconAnchor: [14, 14] });
+      const marker = L.marker([location.latitude, location.longitude], { icon, keyboard: false, title: hit.provider.name, alt: hit.provider.name });
+      marker.on("click", () => {
+        card.scrollIntoView({ block: "nearest", behavior: "smooth" });
+        card.querySelector("h3 a").focus({ preventScroll: true });
+      });
+      marker.on("mouseover", () => card.classList.add("active"));
+      marker.on("mouseout", () => card.classList.remove("active"));
+      byNumber.set(number, marker);
+      group.addLayer(marker);
+    },
+    highlight(number, on) {
+      const marker = byNumber.get(number);
+      if (!marker || !group) return;
+      const shown = group.getVisibleParent ? group.getVisibleParent(marker) : marker;
+      const element = shown && shown.getElement && shown.getElement();
+      if (element) element.classList.toggle("active", on);
+      if (on && marker.getElement()) marker.setZIndexOffset(1000);
+      else marker.setZIndexOffset(0);
+    },
+    fit() {
+      if (!map || !group || byNumber.size === 0) return;
+      const bounds = L.latLngBounds([...byNumber.values()].map((m) => m.getLatLng()));
+      const tiles = document.querySelector('meta[name="directory-map-tiles"]').content;
+      map.fitBounds(bounds.pad(0.2), { maxZoom: tiles ? 13 : 8 });
+    },
+  };
+})();
+
+// --- wiring -----------------------------------------------------------------------------------------
+
+ui.search.addEventListener("submit", (event) => {
+  event.preventDefault();
+  go(stateFromForms());
+});
+
+ui.filters.addEventListener("change", () => go(stateFromForms()));
+ui.filters.addEventListener("submit", (event) => {
+  event.preventDefault();
+  go(stateFromForms());
+});
+
+ui.more.addEventListener("click", more);
+
+ui.locate.addEventListener("click", () => {
+  if (!navigator.geolocation) {
+    showNotice(h("p", { role: "alert" }, "This browser cannot share its location. Type a ZIP code or a city instead."), []);
+    return;
+  }
+  announce("Finding your location…");
+  navigator.geolocation.getCurrentPosition(
+    (position) => {
+      ui.where.dataset.lat = position.coords.latitude.toFixed(5);
+      ui.where.dataset.lon = position.coords.longitude.toFixed(5);
+      ui.where.dataset.label = ui.where.value = "My location";
+      go(stateFromForms());
+    },
+    () => {
+      announce("Your location is not available.");
+      showNotice(h("p", { role: "alert" }, "Your location is not available (permission was refused or it could not be found). Type a ZIP code or a city instead."), []);
+      ui.where.focus();
+    },
+    { timeout: 10000, maximumAge: 600000 },
+  );
+});
+
+window.addEventListener("popstate", () => {
+  const params = new URLSearchParams(window.location.search);
+  sessionStorage.setItem("directory.search", window.location.search);
+  formsFromState(params);
+  search(params);
+});
+
+(async function start() {
+  try {
+    await loadTaxonomy();
+  } catch (error) {
+    showError(error);
+  }
+  await markers.ready;
+  const params = new URLSearchParams(window.location.search);
+  formsFromState(params);
+  sessionStorage.setItem("directory.search", window.location.search);
+  if ([...params.keys()].length) await search(params);
+  document.body.dataset.ready = "true";
+})();
+
