@@ -1,7 +1,8 @@
 """The problem+json responses each route declares in the OpenAPI document.
 
-Every route can answer 401 (an unknown API key or a bad bearer token) and 429 (the rate limit),
-except the health checks and the documentation; the rest follow from what the route takes: its
+Every route can answer 401 (an unknown API key or a bad bearer token), 403 and 400 (a partner key
+used where it may not be: a browser key off its origins or for a write, a secret key from a web page
+or in the URL) and 429 (the rate limit), except the health checks and the documentation; the rest follow from what the route takes: its
 parameters (400), its guards (401, 403), a path parameter (404), a body (400, 413, 422), If-Match
 (412, 428), and writes (409). A route adds any other status it can answer in ``opt["problems"]``.
 A test records every error the suite provokes and checks that its route declares it.
@@ -25,9 +26,9 @@ UNLIMITED_PREFIXES = ("/health", "/ready", "/schema")
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 DESCRIPTIONS = {
-    400: "a query, path or header parameter is invalid (the problem names it)",
+    400: "a query, path or header parameter is invalid (the problem names it), or a secret API key was sent in the URL",
     401: "no credentials where they are needed, or an unknown API key or a bad or expired bearer token",
-    403: "the caller may not do this",
+    403: "the caller may not do this; or an API key used where it may not be (a browser key off its origins or for a write, a secret key from a web page)",
     404: "no such resource, or not visible to this caller",
     409: "the change conflicts with the current state (a value taken, a limit reached, a decision already made)",
     412: "If-Match names an older version: reload and apply the change again",
@@ -92,7 +93,7 @@ def _declarations(function: Any) -> dict[str, Any]:
 def _statuses(handler: HTTPRouteHandler, path: str) -> set[int]:
     statuses: set[int] = set()
     if not path.startswith(UNLIMITED_PREFIXES):
-        statuses |= {401, 429}
+        statuses |= {400, 401, 403, 429}
     for declaration in _parameters(handler).values():
         statuses.add(400)
         if getattr(declaration, "name", None) == "If-Match":

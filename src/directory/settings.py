@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     without one the map draws the US states shipped with the app, and makes no request elsewhere."""
     map_tiles_attribution: str = Field(default="", max_length=300)
     """The credit the tile server requires, shown on the map."""
+
+    @field_validator("map_tiles_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     token_lifetime_minutes: int = Field(default=60, ge=5, le=24 * 60)

@@ -5,3 +5,4 @@ if (id && /^[0-9a-f-]{36}$/.test(id)) {
   const name = new URLSearchParams(window.location.search).get("name");
   if (name) document.getElementById("which").textContent = `Claiming “${name}”. Clinic staff keep their own listing up to date: hours, locations, clinicians, services and prices.`;
 }
+document.body.dataset.ready = "true";

@@ -15,3 +15,4 @@ button.addEventListener("click", async () => {
     said.textContent = "Selected: press Ctrl+C (or ⌘C) to copy.";
   }
 });
+document.body.dataset.ready = "true";

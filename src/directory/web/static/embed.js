@@ -21,9 +21,12 @@
   var ORIGIN = script && script.src ? new URL(script.src, window.location.href).origin : window.location.origin;
 
   var STYLE = [
-    ":host { display: block; contain: content; font-family: var(--pf-font, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);",
-    "  color: var(--pf-text, #1b2733); background: var(--pf-bg, #ffffff); border: 1px solid var(--pf-border, #c9d2db);",
-    "  border-radius: var(--pf-radius, 8px); padding: 12px 16px; line-height: 1.45; font-size: 16px; text-align: left; max-width: 100%; }",
+    // Inherited properties are !important on the host: there the element's own rules win over the page's.
+    ":host { display: block; contain: content; font-family: var(--pf-font, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif) !important;",
+    "  color: var(--pf-text, #1b2733) !important; background: var(--pf-bg, #ffffff) !important; border: 1px solid var(--pf-border, #c9d2db) !important;",
+    "  border-radius: var(--pf-radius, 8px) !important; padding: 12px 16px !important; line-height: 1.45 !important; font-size: 16px !important;",
+    "  font-weight: 400 !important; font-style: normal !important; letter-spacing: normal !important; word-spacing: normal !important;",
+    "  text-transform: none !important; text-align: left !important; text-indent: 0 !important; visibility: visible !important; max-width: 100%; }",
     ":host([hidden]) { display: none; }",
     "*, *::before, *::after { box-sizing: border-box; }",
     "h2 { font-size: 1.1em; margin: 0 0 8px; font-weight: 700; color: inherit; }",
@@ -99,8 +102,7 @@
 
     start() {
       this.started = true;
-      var condition = this.getAttribute("condition");
-      this.heading.textContent = this.getAttribute("heading") || ("Providers near you" + (condition ? " treating " + condition : ""));
+      this.heading.textContent = this.getAttribute("heading") || "Find a provider near you";
       var near = (this.getAttribute("near") || "").trim();
       if (near && near !== "auto") {
         this.input.value = near;

@@ -416,6 +416,9 @@ window.addEventListener("popstate", () => {
   search(params);
 });
 
+// On a phone the results come first: the filters start folded.
+if (window.matchMedia("(max-width: 999px)").matches) document.getElementById("filters-box").open = false;
+
 (async function start() {
   try {
     await loadTaxonomy();

@@ -1,0 +1,377 @@
+"""The directory page, a listing page and the embeddable finder, driven in a real browser.
+
+Chromium is Debian's (launched by its path: nothing is downloaded), driven by Playwright against
+the app served by ``directory serve`` on the seeded sample directory, as a visitor would see it.
+Screenshots of each page at desktop and phone sizes are written to tests/screenshots/ (git-ignored).
+Without Chromium these tests are skipped, unless DIRECTORY_TEST_REQUIRE_BROWSER is set (CI sets it).
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+CHROMIUM = os.environ.get("DIRECTORY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    if os.environ.get("DIRECTORY_TEST_REQUIRE_BROWSER"):
+        raise RuntimeError(f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+# Chromium's own background traffic (updates, sync, safe browsing) is turned off: the only requests
+# a page makes are its own.
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
+ADMIN_TOKEN = "browser-tests-admin-token"
+SHOTS = Path(__file__).parent / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The seeded directory served by its own command on a free port, as `make run` serves it."""
+    folder = tmp_path_factory.mktemp("site")
+    env = {
+        **os.environ,
+        "DIRECTORY_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/directory.db",
+        "DIRECTORY_ADMIN_TOKEN": ADMIN_TOKEN,
+        "DIRECTORY_SECRET_KEY": "browser-tests-secret-key-0123456789abcdef",
+        "DIRECTORY_VERIFICATION_WORKER": "false",
+        "DIRECTORY_WEBHOOK_WORKER": "false",
+        "DIRECTORY_ANONYMOUS_RATE_LIMIT": "100000",
+        "DIRECTORY_MAP_TILES_URL": "",
+    }
+    command = [sys.executable, "-m", "directory"]
+    subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([*command, "seed"], env=env, check=True, capture_output=True)
+    port = _free_port()
+    log = (folder / "serve.log").open("w")
+    server = subprocess.Popen([*command, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError("the server did not start:\n" + (folder / "serve.log").read_text())
+        time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """A page with everything it requested and every script error it raised."""
+
+    def __init__(self, browser: object, size: dict[str, int], **context: object) -> None:
+        self.context = browser.new_context(viewport=size, **context)  # type: ignore[attr-defined]
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+
+    def open(self, url: str) -> object:
+        self.page.goto(url)
+        self.page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20_000)
+        return self.page
+
+    def settled(self) -> None:
+        expect(self.page.locator("#status")).not_to_have_text("Searching…", timeout=20_000)
+
+    def hosts(self) -> set[str]:
+        return {urlsplit(url).netloc for url in self.requests if not url.startswith(("data:", "blob:"))}
+
+
+@pytest.fixture
+def visit(browser: object) -> Iterator[object]:
+    visits: list[Visit] = []
+
+    def make(size: dict[str, int] = DESKTOP, **context: object) -> Visit:
+        visits.append(Visit(browser, size, **context))
+        return visits[-1]
+
+    yield make
+    for one in visits:
+        one.context.close()
+
+
+def _api_names(site: str, **params: object) -> list[str]:
+    answer = httpx.get(f"{site}/v1/search", params={"unit": "mi", "limit": 20, **params}).json()
+    return [hit["provider"]["name"] for hit in answer["items"]]
+
+
+def _card_names(page: object) -> list[str]:
+    return page.locator("#list > li h3").all_inner_texts()  # type: ignore[attr-defined]
+
+
+def _serious_violations(page: object) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[node['target'] for node in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def _shoot(page: object, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def _no_horizontal_scroll(page: object) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # type: ignore[attr-defined]
+
+
+def test_a_search_by_zip_and_condition_lists_the_nearest_in_the_apis_order_and_maps_them(site, visit):
+    one = visit()
+    page = one.open(f"{site}/")
+    page.fill("#where", "10001")
+    page.fill("#condition", "PTSD")  # another name: the page sends the condition's code
+    page.select_option("#radius", "250")
+    page.click("button[type=submit]")
+    one.settled()
+    expected = _api_names(site, near="10001", condition="ptsd", radius=250)
+    assert len(expected) >= 2
+    assert _card_names(page) == expected
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["near"] == ["10001"] and query["condition"] == ["ptsd"]
+    assert f"{len(expected)} providers within 250" in page.inner_text("#status")
+    # The map drew the states shipped with the app and a numbered marker per result.
+    assert page.locator(".leaflet-overlay-pane path").count() > 40
+    assert page.locator(".leaflet-marker-pane .pin, .leaflet-marker-pane .marker-cluster").count() >= 1
+    # Each card: distance, address, conditions and services, a phone link.
+    first = page.locator("#list > li").first
+    assert " mi" in first.locator(".distance").inner_text()
+    assert first.locator("a[href^='tel:']").count() == 1
+    assert "Post-traumatic stress disorder" in first.inner_text()
+    # Hovering a card highlights its marker.
+    first.hover()
+    assert page.locator(".leaflet-marker-pane .active").count() == 1
+    assert one.hosts() == {urlsplit(site).netloc}, one.requests
+    assert not one.errors, one.errors
+    _shoot(page, "search-desktop")
+
+
+def test_filters_change_the_list_and_the_url_and_back_restores_the_previous_search(site, visit):
+    one = visit()
+    page = one.open(f"{site}/?near=10001&radius=100")
+    before = _card_names(page)
+    assert before == _api_names(site, near="10001", radius=100) and len(before) >= 3
+    page.check("input[name=accepting_new_patients]")
+    one.settled()
+    assert "accepting_new_patients=true" in page.url
+    accepting = _api_names(site, near="10001", radius=100, accepting_new_patients="true")
+    assert _card_names(page) == accepting and accepting != before
+    # A service from the facets, with its count.
+    service = page.locator("#services input").first
+    code = service.get_attribute("value")
+    service.check()
+    one.settled()
+    assert f"service={code}" in page.url
+    assert _card_names(page) == _api_names(site, near="10001", radius=100, accepting_new_patients="true", service=code)
+    page.go_back()
+    one.settled()
+    assert "service=" not in page.url and "accepting_new_patients=true" in page.url
+    assert _card_names(page) == accepting
+    page.go_back()
+    one.settled()
+    assert not page.is_checked("input[name=accepting_new_patients]")
+    assert _card_names(page) == before
+    assert not one.errors, one.errors
+
+
+def test_an_empty_search_says_what_to_do(site, visit):
+    one = visit()
+    page = one.open(f"{site}/?near=10001&radius=10&condition=crps")
+    if _api_names(site, near="10001", radius=10, condition="crps"):
+        pytest.skip("the sample data has CRPS providers within 10 mi of 10001")
+    assert "No providers within 10 mi treating Complex regional pain syndrome" in page.inner_text("#status")
+    page.click("#notice button:has-text('Widen to 25 mi')")
+    one.settled()
+    assert "radius=25" in page.url
+    unknown = one.open(f"{site}/?near=Nowhere%20Special%2C%20ZZ")
+    assert unknown.locator("#notice [role=alert]").count() == 1
+    assert "Nowhere Special" in unknown.inner_text("#notice")
+
+
+def test_a_listing_page_shows_hours_clinicians_and_the_claim_link(site, visit):
+    one = visit()
+    slug = httpx.get(f"{site}/v1/search", params={"near": "10001"}).json()["items"][0]["provider"]["slug"]
+    listing = httpx.get(f"{site}/v1/providers/{slug}").json()
+    page = one.open(f"{site}/providers/{slug}")
+    assert page.inner_text("h1") == listing["name"]
+    hours = page.locator("table.hours").first
+    assert hours.locator("tr").count() == 7 and "Monday" in hours.inner_text()
+    clinician = listing["clinicians"][0]
+    assert f"{clinician['first_name']} {clinician['last_name']}" in page.inner_text(".clinicians")
+    assert page.locator(f"a[href^='/claim?listing={listing['id']}']").count() == 1
+    assert one.hosts() == {urlsplit(site).netloc}, one.requests
+    assert not one.errors, one.errors
+    _shoot(page, "listing-desktop")
+    missing = one.open(f"{site}/providers/no-such-clinic")
+    assert "not in the directory" in missing.inner_text("h1")
+
+
+def test_the_keyboard_alone_reaches_every_result(site, visit):
+    one = visit()
+    page = one.open(f"{site}/?near=10001&radius=100")
+    links = page.locator("#list > li h3 a").all_inner_texts()
+    assert len(links) >= 3
+    reached: list[str] = []
+    page.locator("body").focus()
+    for _ in range(150):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.closest('#list h3') ? document.activeElement.textContent : null")
+        if focused:
+            reached.append(focused)
+        if len(reached) == len(links):
+            break
+    assert reached == links
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/providers/**")
+
+
+@pytest.mark.parametrize("path", ["/?near=10001&radius=100", "/providers/{slug}", "/embed/demo"])
+def test_no_serious_accessibility_violations_and_no_horizontal_scroll_on_a_phone(site, visit, path):
+    slug = httpx.get(f"{site}/v1/search", params={"near": "10001"}).json()["items"][0]["provider"]["slug"]
+    url = site + path.format(slug=slug)
+    name = {"/": "search", "/providers/{slug}": "listing", "/embed/demo": "demo"}[path.split("?")[0]]
+    for size, label in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        one = visit(size)
+        page = one.open(url)
+        if name == "demo":
+            expect(page.locator("provider-finder li").first).to_be_visible(timeout=20_000)
+        assert _serious_violations(page) == [], label
+        assert _no_horizontal_scroll(page), label
+        assert one.hosts() == {urlsplit(site).netloc}, one.requests
+        assert not one.errors, one.errors
+        if label == "phone" or name == "demo":
+            _shoot(page, f"{name}-{label}")
+
+
+HOSTILE_CSS = """
+* { color: red !important; font-size: 40px !important; }
+li, a, button, input, ol, p, h2, form { display: none !important; }
+provider-finder { font-family: 'Comic Sans MS', fantasy; }
+"""
+
+
+class HostPage:
+    """A partner's page on another origin of this machine, with hostile CSS, embedding the finder."""
+
+    def __init__(self, site: str) -> None:
+        self.html = ""
+        page = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+                body = page.html.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.site = site
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def show(self, finder: str) -> None:
+        self.html = (
+            "<!doctype html><html lang='en'><head><title>Partner</title>"
+            f"<style>{HOSTILE_CSS}</style><script src='{self.site}/embed.js' async></script></head>"
+            f"<body><main><h1>Partner article</h1>{finder}</main></body></html>"
+        )
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def _browser_key(site: str, *origins: str) -> str:
+    response = httpx.post(
+        f"{site}/v1/admin/api-keys",
+        json={"name": "Partner widget", "owner_contact": "dev@partner.example", "kind": "browser", "allowed_origins": list(origins)},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["key"]
+
+
+def test_the_embed_works_on_another_origin_with_its_browser_key_and_is_refused_elsewhere(site, visit):
+    host = HostPage(site)
+    try:
+        allowed = f"http://127.0.0.1:{host.port}"
+        key = _browser_key(site, allowed)
+        host.show(
+            f'<provider-finder condition="ptsd" near="auto" key="{key}" limit="2" radius="250" '
+            'link="https://partner.example/clinics/{slug}" style="--pf-accent: rgb(122, 62, 0)"></provider-finder>'
+        )
+        one = visit(DESKTOP, geolocation={"latitude": 40.7484, "longitude": -73.9967}, permissions=["geolocation"])
+        page = one.page
+        page.goto(f"{allowed}/")
+        finder = page.locator("provider-finder")
+        expect(finder.locator("li").first).to_be_visible(timeout=20_000)
+        expected = _api_names(site, lat=40.7484, lon=-73.9967, condition="ptsd", radius=250, limit=2)
+        assert finder.locator("li a").all_inner_texts() == expected  # Playwright's locators pierce the shadow root
+        href = finder.locator("li a").first.get_attribute("href")
+        assert href.startswith("https://partner.example/clinics/")
+        # The hostile page's CSS does not reach inside: results shown, in the element's own colours.
+        assert finder.locator("li").first.is_visible() and finder.locator("button").is_visible()
+        assert finder.locator("li a").first.evaluate("a => getComputedStyle(a).color") == "rgb(122, 62, 0)"
+        assert finder.locator("button").evaluate("b => getComputedStyle(b).fontSize") == "16px"
+        assert one.hosts() == {urlsplit(allowed).netloc, urlsplit(site).netloc}
+        _shoot(page, "embed-host-desktop")
+
+        # The same page on an origin the key does not allow: the finder says it is not set up there.
+        refused_host = f"http://localhost:{host.port}"
+        other = visit(DESKTOP, geolocation={"latitude": 40.7484, "longitude": -73.9967}, permissions=["geolocation"])
+        other.page.goto(f"{refused_host}/")
+        expect(other.page.locator("provider-finder .status")).to_contain_text("not set up", timeout=20_000)
+        assert "not allowed on pages of" in other.page.locator("provider-finder .status").inner_text()
+        assert other.page.locator("provider-finder li").count() == 0
+    finally:
+        host.close()
