@@ -58,6 +58,11 @@ export function phone(e164) {
   return match ? `(${match[1]}) ${match[2]}-${match[3]}` : e164;
 }
 
+/** A web address safe to link to (http or https only), else null. */
+export function web(url) {
+  return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
+}
+
 export function date(iso) {
   if (!iso) return null;
   return new Date(iso).toLocaleDateString("en-US", { year: "numeric", month: "short", day: "numeric" });

@@ -1,5 +1,5 @@
 // A listing's page: everything the public may see of one provider, from GET /v1/providers/{slug}.
-import { api, h, price, phone, address, language, date, verifiedBadge, chips, PAYMENT, ROUTES, ApiError } from "./common.js";
+import { api, h, web, price, phone, address, language, date, verifiedBadge, chips, PAYMENT, ROUTES, ApiError } from "./common.js";
 
 const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
 const slug = document.querySelector('meta[name="directory-listing"]').content;
@@ -112,7 +112,7 @@ function render(p) {
     p.description ? h("p", { class: "lead" }, p.description) : null,
     h("p", { class: "contact" },
       tel ? h("a", { href: `tel:${tel}` }, phone(tel)) : null,
-      p.website ? h("a", { href: p.website, rel: "noopener nofollow", target: "_blank" }, "Website", h("span", { class: "visually-hidden" }, " (opens in a new tab)")) : null,
+      web(p.website) ? h("a", { href: web(p.website), rel: "noopener nofollow", target: "_blank" }, "Website", h("span", { class: "visually-hidden" }, " (opens in a new tab)")) : null,
       p.email ? h("a", { href: `mailto:${p.email}` }, p.email) : null,
     ),
     section("Conditions treated", chips(p.conditions, "Conditions treated")),

@@ -1,7 +1,7 @@
 // The search page: a place and a condition, filters with counts, a list and a map kept in step.
 // The whole state lives in the page's URL, with the API's own parameter names: a search can be
 // shared, and the back button returns to the previous one.
-import { api, h, price, phone, address, language, verifiedBadge, chips, ApiError } from "./common.js";
+import { api, h, web, price, phone, address, language, verifiedBadge, chips, ApiError } from "./common.js";
 
 const PAGE = 20;
 const RADII = [10, 25, 50, 100, 250];
@@ -294,7 +294,7 @@ function renderCard(hit, number) {
       h("p", { class: "contact" },
         price(p.price) ? h("span", { class: "price" }, `${price(p.price)} per session`) : null,
         tel ? h("a", { href: `tel:${tel}` }, phone(tel)) : null,
-        p.website ? h("a", { href: p.website, rel: "noopener nofollow", target: "_blank" }, "Website", h("span", { class: "visually-hidden" }, ` of ${p.name} (opens in a new tab)`)) : null,
+        web(p.website) ? h("a", { href: web(p.website), rel: "noopener nofollow", target: "_blank" }, "Website", h("span", { class: "visually-hidden" }, ` of ${p.name} (opens in a new tab)`)) : null,
       ),
     ),
   );
