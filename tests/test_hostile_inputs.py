@@ -54,7 +54,7 @@ async def test_a_nul_character_anywhere_is_refused_naming_where_on_both_database
 async def test_json_nested_past_the_limit_is_a_bad_request_on_every_json_route(client):
     from conftest import ADMIN
 
-    from directory.edge import MAX_JSON_DEPTH, json_too_deep
+    from directory.intake import MAX_JSON_DEPTH, json_too_deep
 
     deep = "[" * 1000 + "]" * 1000
     for path, headers in (("/v1/accounts", {}), ("/v1/auth/token", {}), ("/v1/providers", ADMIN)):

@@ -22,7 +22,7 @@ from directory.accounts.routes import AccountController
 from directory.accounts.service import AccountService
 from directory.database import Database
 from directory.dependencies import DEPENDENCIES
-from directory.edge import EdgeMiddleware, refuse_deep_json
+from directory.edge import EdgeMiddleware
 from directory.errors import exception_handlers
 from directory.fhir.outcomes import operation_outcome
 from directory.fhir.routes import FhirController
@@ -33,6 +33,7 @@ from directory.hsds.routes import HsdsController
 from directory.hsds.service import HsdsService
 from directory.imports.routes import import_listings
 from directory.imports.service import ImportService
+from directory.intake import check_request
 from directory.listings.queries import published_counts
 from directory.listings.routes import ProviderController
 from directory.listings.service import ListingService
@@ -208,8 +209,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.cors_origins
         else None,
         middleware=[EdgeMiddleware],
-        before_request=refuse_deep_json,
+        before_request=check_request,
         request_max_body_size=settings.max_body_bytes,
     )
     problems.declare(app)
+    problems.tighten(app)
     return app

@@ -11,10 +11,10 @@ reading, only from the pages of its allowed origins; its answers carry CORS head
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from directory.errors import BadParameter, DirectoryError, PermissionDenied, TooManyRequests
@@ -85,7 +85,10 @@ class EdgeMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *extra]
+                headers = [*message.get("headers", []), *extra]
+                if scope["method"] == "OPTIONS":
+                    headers = _honest_allow(scope, headers)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -94,8 +97,9 @@ class EdgeMiddleware:
         """The caller's window of the rate limit, and the CORS headers a browser key's answer carries."""
         state: Any = scope["litestar_app"].state
         in_query = _take_query_key(scope)
-        key = _header(scope, b"x-api-key") or in_query
-        if key is not None:
+        header = _header(scope, b"x-api-key")
+        key = header if header is not None else in_query
+        if key is not None:  # an empty key is a wrong key, not no key
             known = await state.api_keys.recognise(key)
             cors = _key_may_be_used_here(scope, known, in_url=key == in_query, configured=state.settings.cors_origins)
             # Routes read the recognised key from the request's state instead of looking it up again.
@@ -144,6 +148,24 @@ def _key_may_be_used_here(scope: Scope, known: Any, *, in_url: bool, configured:
     return cors
 
 
+def _honest_allow(scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """OPTIONS answers ``Allow`` with every method of the path. (The framework's own answer can name
+    only the methods of the first controller that declared the path.)"""
+    template = scope.get("path_template")
+    if not template or not any(name == b"allow" for name, _ in headers):
+        return headers
+    found = {
+        method
+        for path, handlers in scope["litestar_app"].route_handler_method_map.items()
+        if re.sub(r":[^}]+}", "}", path) == template
+        for method in handlers
+    }
+    if not found:
+        return headers
+    methods = ", ".join(sorted(found | {"OPTIONS"})).encode()
+    return [(name, methods if name == b"allow" else value) for name, value in headers]
+
+
 def _nul_in(scope: Scope) -> str | None:
     """The query parameter (or ``path``) holding a NUL character, which no database column can store."""
     if "\x00" in scope["path"]:
@@ -170,38 +192,3 @@ async def _problem(send: Send, path: str, error: DirectoryError, security: list[
     ]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-#: How deeply a JSON body may nest: far beyond any body the API takes, well before the decoder's own limit.
-MAX_JSON_DEPTH = 32
-
-
-def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether the JSON text opens more than ``limit`` arrays or objects inside one another."""
-    if body.count(b"[") + body.count(b"{") <= limit:
-        return False  # the common case, at the speed of bytes.count
-    depth, in_string, escaped = 0, False, False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return False
-
-
-async def refuse_deep_json(request: Request) -> None:
-    """Before a handler reads its body: a JSON body nested too deeply is a 400, not a crash of the decoder."""
-    if request.method in ("POST", "PUT", "PATCH") and "json" in request.headers.get("content-type", ""):
-        if json_too_deep(await request.body()):
-            raise BadParameter("body", f"the JSON nests more than {MAX_JSON_DEPTH} arrays or objects inside one another")

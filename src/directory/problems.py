@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import inspect
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Link, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, RequestBody, Schema
 from litestar.params import KwargDefinition
 from pydantic import BaseModel, Field
 
@@ -122,6 +124,145 @@ def declare(app: Litestar) -> None:
                     status, ResponseSpec(data_container=Problem, description=DESCRIPTIONS[status], media_type=PROBLEM_JSON, generate_examples=False)
                 )
             handler.responses = declared
+
+
+def _models(base: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    for model in base.__subclasses__():
+        yield model
+        yield from _models(model)
+
+
+def tighten(app: Litestar) -> None:
+    """Say in the document what the generator leaves loose: If-Match is required by the changes
+    that take it (without it they answer 428), and bodies that refuse unknown fields (422) are
+    closed (``additionalProperties: false``)."""
+    openapi = app.openapi_schema  # built once; the document served is this object
+    for item in (openapi.paths or {}).values():
+        for operation in (item.patch, item.delete):
+            for parameter in (operation.parameters or []) if operation else []:
+                if getattr(parameter, "name", None) == "If-Match" and getattr(parameter, "param_in", None) == "header":
+                    parameter.required = True
+    _media_types(openapi)
+    _links(openapi)
+    models = {model.__name__: model for model in _models(BaseModel)}
+    for name, schema in ((openapi.components.schemas or {}) if openapi.components else {}).items():
+        model = models.get(name) or models.get(getattr(schema, "title", None) or "")
+        if model is None:
+            continue
+        if model.model_config.get("extra") == "forbid":
+            schema.additional_properties = False
+        for field in getattr(model, "NOT_NULL", ()):
+            if schema.properties and field in schema.properties:
+                _not_nullable(schema.properties[field])
+
+
+def _geojson() -> Schema:
+    point = Schema(
+        type=OpenAPIType.OBJECT,
+        required=["type", "coordinates"],
+        properties={"type": Schema(type=OpenAPIType.STRING, enum=["Point"]), "coordinates": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.NUMBER), min_items=2, max_items=2)},
+    )
+    feature = Schema(
+        type=OpenAPIType.OBJECT,
+        required=["type", "geometry", "properties"],
+        properties={
+            "type": Schema(type=OpenAPIType.STRING, enum=["Feature"]),
+            "id": Schema(type=OpenAPIType.STRING),
+            "geometry": point,
+            "properties": Schema(type=OpenAPIType.OBJECT, description="the hit: provider, location, distance, remote"),
+        },
+    )
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        title="FeatureCollection",
+        description="RFC 7946; the search's place, cursor, total and facets are in `properties`",
+        required=["type", "features"],
+        properties={
+            "type": Schema(type=OpenAPIType.STRING, enum=["FeatureCollection"]),
+            "features": Schema(type=OpenAPIType.ARRAY, items=feature),
+            "properties": Schema(type=OpenAPIType.OBJECT),
+        },
+    )
+
+
+def _media_types(openapi: Any) -> None:
+    """The media types the generator cannot see: GeoJSON from search, NDJSON lines from the export,
+    FHIR errors as OperationOutcome, and the CSV an import takes."""
+    paths = openapi.paths or {}
+    search = paths["/v1/search"].get.responses["200"]
+    search.content["application/geo+json"] = OpenAPIMediaType(schema=_geojson())
+    search.description = "the results: JSON, or GeoJSON with format=geojson or Accept: application/geo+json"
+    geojson = paths["/v1/search.geojson"].get
+    geojson.responses["200"] = OpenAPIResponse(description="the results as GeoJSON", content={"application/geo+json": OpenAPIMediaType(schema=_geojson())})
+    geojson.parameters = [p for p in geojson.parameters or [] if getattr(p, "name", None) != "format"]
+    geojson.summary = "Search providers near a place, as GeoJSON"
+    export = paths["/v1/export/providers.ndjson"].get.responses["200"]
+    export.content = {
+        "application/x-ndjson": OpenAPIMediaType(
+            schema=Schema(type=OpenAPIType.STRING, description="one published listing per line, each the JSON of GET /v1/providers/{id}")
+        )
+    }
+    export.description = "every published listing, one JSON document per line"
+    outcome = Schema(type=OpenAPIType.OBJECT, title="OperationOutcome", description="FHIR R4 OperationOutcome", required=["resourceType", "issue"])
+    for path, item in paths.items():
+        if path.startswith("/fhir/") and item.get:
+            for code, response in item.get.responses.items():
+                if code.startswith("4") and response.content is not None:
+                    response.content["application/fhir+json"] = OpenAPIMediaType(schema=outcome)
+    paths["/v1/imports"].post.request_body = RequestBody(
+        required=True,
+        description="the CSV file itself (the layout of seed/import-template.csv), at most 10 MiB and 5,000 rows",
+        content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, description="CSV with a header row"))},
+    )
+
+
+#: Where the id a creation answers with leads next (OpenAPI links: for clients and stateful testers).
+#: (method, path, status) -> {link name: (method, path, {parameter: runtime expression})}
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {
+    ("post", "/v1/providers", "201"): {
+        "GetListing": ("get", "/v1/providers/{key}", {"key": "$response.body#/id"}),
+        "ChangeListing": ("patch", "/v1/providers/{key}", {"key": "$response.body#/id", "header.If-Match": "$response.header.ETag"}),
+        "CloseListing": ("delete", "/v1/providers/{key}", {"key": "$response.body#/id", "header.If-Match": "$response.header.ETag"}),
+        "AddLocation": ("post", "/v1/providers/{key}/locations", {"key": "$response.body#/id"}),
+        "AddClinician": ("post", "/v1/providers/{key}/clinicians", {"key": "$response.body#/id"}),
+        "ListingHistory": ("get", "/v1/providers/{key}/history", {"key": "$response.body#/id"}),
+    },
+    ("post", "/v1/providers/{key}/locations", "201"): {
+        "ChangeLocation": ("patch", "/v1/providers/{key}/locations/{location_id}", {"key": "$request.path.key", "location_id": "$response.body#/id"}),
+        "RemoveLocation": ("delete", "/v1/providers/{key}/locations/{location_id}", {"key": "$request.path.key", "location_id": "$response.body#/id"}),
+    },
+    ("post", "/v1/providers/{key}/clinicians", "201"): {
+        "ChangeClinician": ("patch", "/v1/providers/{key}/clinicians/{clinician_id}", {"key": "$request.path.key", "clinician_id": "$response.body#/id"}),
+        "RemoveClinician": ("delete", "/v1/providers/{key}/clinicians/{clinician_id}", {"key": "$request.path.key", "clinician_id": "$response.body#/id"}),
+    },
+    ("post", "/v1/webhooks", "201"): {
+        "GetWebhook": ("get", "/v1/webhooks/{subscription_id}", {"subscription_id": "$response.body#/id"}),
+        "ChangeWebhook": ("patch", "/v1/webhooks/{subscription_id}", {"subscription_id": "$response.body#/id"}),
+        "DeleteWebhook": ("delete", "/v1/webhooks/{subscription_id}", {"subscription_id": "$response.body#/id"}),
+    },
+    ("post", "/v1/admin/api-keys", "201"): {"RevokeKey": ("delete", "/v1/admin/api-keys/{key_id}", {"key_id": "$response.body#/id"})},
+    ("post", "/v1/accounts", "201"): {"SetRole": ("patch", "/v1/admin/accounts/{account_id}", {"account_id": "$response.body#/id"})},
+}
+
+
+def _links(openapi: Any) -> None:
+    paths = openapi.paths or {}
+    for (method, path, status), links in LINKS.items():
+        response = getattr(paths[path], method).responses.get(status)
+        if response is None:
+            continue
+        response.links = {
+            name: Link(operation_id=getattr(paths[target], target_method).operation_id, parameters=dict(parameters))
+            for name, (target_method, target, parameters) in links.items()
+        }
+
+
+def _not_nullable(schema: Any) -> None:
+    """Take null out of a property's schema (a field a change may leave out but not clear)."""
+    if getattr(schema, "one_of", None):
+        schema.one_of = [one for one in schema.one_of if getattr(one, "type", None) != OpenAPIType.NULL]
+    if isinstance(getattr(schema, "type", None), (list, tuple)):
+        schema.type = [kind for kind in schema.type if kind != OpenAPIType.NULL]
 
 
 def declared(app: Litestar) -> dict[tuple[str, str], set[int]]:

@@ -5,12 +5,17 @@ The error messages are what a partner developer reads in a 422, so they say what
 
 from __future__ import annotations
 
+import functools
 import re
-from datetime import date
+import types
+import typing
+from datetime import date, datetime, timezone
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+
+from directory.errors import BadParameter
 
 US_STATES = frozenset(
     """AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM
@@ -120,6 +125,19 @@ def has_nul(value: Any) -> bool:
     return False
 
 
+@functools.cache
+def _json_kind(annotation: Any) -> type | None:
+    """bool or int when a field holds just that (or null), else None."""
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(kinds) != 1:
+            return None
+        return _json_kind(kinds[0])
+    return annotation if annotation in (bool, int) else None
+
+
 class Schema(BaseModel):
     """Base of every request body: unknown fields are an error, not silently dropped, and no string
     may hold a NUL character (both databases answer alike)."""
@@ -128,9 +146,15 @@ class Schema(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
         if has_nul(value):
             raise ValueError(NUL_REASON)
+        # JSON's types as they are: "true", 1 or "5" are not booleans, and 5.5, "5" or true are not whole numbers.
+        kind = _json_kind(cls.model_fields[info.field_name].annotation) if info.field_name in cls.model_fields else None
+        if value is not None and kind is bool and not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        if value is not None and kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError("expected a whole number")
         return value
 
 
@@ -148,3 +172,38 @@ def unique(values: list) -> list:
     for value in values:
         seen.setdefault(value, None)
     return list(seen)
+
+
+def _refuse_none(cls: type, value: Any) -> Any:
+    if value is None:
+        raise ValueError("cannot be null: leave the field out to keep its value")
+    return value
+
+
+def not_null(*names: str) -> Any:
+    """A validator for fields a change may leave out but not clear (their OpenAPI entry is not nullable:
+    list them in the model's ``NOT_NULL``)."""
+    return field_validator(*names, mode="before")(_refuse_none)
+
+
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+
+
+def moment(name: str, text: str | None, *, offset_required: bool = True) -> datetime | None:
+    """A query parameter's ISO 8601 date and time (RFC 3339), read strictly: never a number of
+    seconds, never a guess. A date alone is its midnight; without an offset (where allowed), UTC."""
+    if text is None:
+        return None
+    value = text.strip()
+    example = "2026-11-01T00:00:00Z"
+    if not _MOMENT.match(value):
+        raise BadParameter(name, f"expected an ISO 8601 date and time with its offset, such as {example}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError as error:
+        raise BadParameter(name, f"not a valid date and time ({error}); for example {example}") from None
+    if parsed.tzinfo is None:
+        if offset_required and ("T" in value.upper() or " " in value):
+            raise BadParameter(name, f"give a time zone, such as {example}")
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed

@@ -53,7 +53,7 @@ class AccountController(Controller):
         """The account behind the bearer token, with the ids of the listings it owns. Who: any signed-in account."""
         return await accounts.me(reader, caller)
 
-    @post("/me/npis", guards=[writers_only], security=[{"bearer": []}], status_code=202, summary="Register your NPI")
+    @post("/me/npis", guards=[writers_only], security=[{"bearer": []}], status_code=202, summary="Register your NPI", opt={"problems": (404,)})
     async def add_npi(
         self,
         data: JSONBody[NpiClaim],

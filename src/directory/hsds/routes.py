@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
@@ -14,6 +13,7 @@ from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.hsds.service import HsdsService, ListQuery, page_envelope
+from directory.validation import moment
 
 Page = Annotated[int, QueryParameter(ge=1, le=10_000, description="page number, from 1")]
 PerPage = Annotated[int, QueryParameter(ge=1, le=100, description="records per page")]
@@ -28,7 +28,10 @@ Term = Annotated[
 ]
 Organization = Annotated[str | None, QueryParameter(max_length=36, description="only this organization's records")]
 ModifiedAfter = Annotated[
-    datetime | None, QueryParameter(description="only records changed after this time (ISO 8601 with offset)", examples=[Example(value="2026-11-01T00:00:00Z")])
+    str | None,
+    QueryParameter(
+        description="only records changed after this time (ISO 8601; UTC without an offset)", examples=[Example(value="2026-11-01T00:00:00Z")], format="date-time", max_length=40
+    ),
 ]
 Postcode = Annotated[
     str | None,
@@ -56,7 +59,7 @@ def located_query(
     """The query parameters of the lists that can be searched by place (services, service_at_locations)."""
     return ListQuery(
         page=page, per_page=per_page, search=search, taxonomy_term_id=taxonomy_term_id, organization_id=organization_id,
-        modified_after=modified_after, postcode=postcode, proximity=proximity, lat=lat, lon=lon,
+        modified_after=moment("modified_after", modified_after, offset_required=False), postcode=postcode, proximity=proximity, lat=lat, lon=lon,
     )  # fmt: skip
 
 
@@ -75,7 +78,7 @@ class HsdsController(Controller):
         root = state.settings.public_url or str(request.base_url).rstrip("/")
         return {"version": "3.0", "profile": "https://docs.openreferral.org/en/3.0/", "openapi_url": f"{root}/schema/openapi.json"}
 
-    @get("/organizations", summary="HSDS organizations (one per published listing)")
+    @get("/organizations", summary="HSDS organizations (one per published listing)", opt={"problems": (422,)})
     async def list_organizations(
         self,
         reader: NamedDependency[AsyncSession],
@@ -92,7 +95,7 @@ class HsdsController(Controller):
 
         Who: anyone; no key needed. Only published listings are served.
         """
-        query = ListQuery(page=page, per_page=per_page, search=search, taxonomy_term_id=taxonomy_term_id, modified_after=modified_after, postcode=postcode, full=full)
+        query = ListQuery(page=page, per_page=per_page, search=search, taxonomy_term_id=taxonomy_term_id, modified_after=moment("modified_after", modified_after, offset_required=False), postcode=postcode, full=full)
         return await hsds.organizations(reader, query)
 
     @get("/organizations/{organization_id:str}", summary="One HSDS organization, with its services and locations")

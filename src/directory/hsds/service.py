@@ -136,9 +136,13 @@ class HsdsService:
     def _providers(self, query: ListQuery) -> Select[Any]:
         statement = select(Provider.id).where(PUBLISHED)
         if query.search:
-            pattern = f"%{query.search.lower().replace('%', '').replace('_', '')}%"
+            text = query.search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{text}%"
             statement = statement.where(
-                or_(func.lower(Provider.name).like(pattern), func.lower(func.coalesce(Provider.description, "")).like(pattern))
+                or_(
+                    func.lower(Provider.name).like(pattern, escape="\\"),
+                    func.lower(func.coalesce(Provider.description, "")).like(pattern, escape="\\"),
+                )
             )
         if query.organization_id:
             organization = ids.parse(query.organization_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Request, Response, delete, get, patch, post
@@ -20,7 +19,7 @@ from directory.errors import BadParameter
 from directory.listings import schemas
 from directory.listings.models import ProviderStatus
 from directory.listings.service import ListingService
-from directory.validation import US_STATES
+from directory.validation import US_STATES, moment
 
 Key = Annotated[
     str,
@@ -88,8 +87,10 @@ class ProviderController(Controller):
             ),
         ] = None,
         updated_since: Annotated[
-            datetime | None,
-            QueryParameter(description="only listings changed at or after this ISO 8601 time", examples=[Example(value="2026-01-01T00:00:00Z")]),
+            str | None,
+            QueryParameter(
+                description="only listings changed at or after this ISO 8601 time", examples=[Example(value="2026-01-01T00:00:00Z")], format="date-time", max_length=40
+            ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100, description="page size")] = 20,
         cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page", max_length=500)] = None,
@@ -103,14 +104,12 @@ class ProviderController(Controller):
         """
         if us_state is not None and us_state.upper() not in US_STATES:
             raise BadParameter("state", "expected a two-letter US state code such as NY")
-        if updated_since is not None and updated_since.tzinfo is None:
-            raise BadParameter("updated_since", "give a time zone, e.g. 2026-01-01T00:00:00Z")
         return await listings.list(
             reader,
             caller,
             status=status or [],
             state=us_state.upper() if us_state else None,
-            updated_since=updated_since,
+            updated_since=moment("updated_since", updated_since),
             limit=limit,
             cursor=cursor,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, field_validator, model_validator
@@ -27,6 +27,7 @@ from directory.validation import (
     ShortText,
     StateCode,
     Url,
+    not_null,
     unique,
 )
 
@@ -111,6 +112,8 @@ class LocationFields(Schema):
     def _both_coordinates(self) -> LocationFields:
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("give latitude and longitude together")
+        if self.latitude == 0 and self.longitude == 0:
+            raise ValueError("latitude 0, longitude 0 is in the Gulf of Guinea, not a clinic: give the location's coordinates, or leave them out to geocode its address")
         return self
 
 
@@ -169,10 +172,8 @@ class ClinicianCreate(ClinicianFields):
 class ClinicianUpdate(ClinicianFields):
     """Fields to change; first_name, last_name and credential cannot be cleared."""
 
-    @model_validator(mode="after")
-    def _required_stay(self) -> ClinicianUpdate:
-        _refuse_null(self, ("first_name", "last_name", "credential"))
-        return self
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("first_name", "last_name", "credential")
+    _kept = not_null(*NOT_NULL)
 
 
 class ProviderFields(Schema):
@@ -237,16 +238,8 @@ class ProviderCreate(ProviderFields):
 class ProviderUpdate(ProviderFields):
     """Fields to change; a list given replaces the stored one. Locations and clinicians have their own routes."""
 
-    @model_validator(mode="after")
-    def _required_stay(self) -> ProviderUpdate:
-        _refuse_null(self, ("name", "status", "telehealth", "rems_certified"))
-        return self
-
-
-def _refuse_null(model: BaseModel, names: tuple[str, ...]) -> None:
-    cleared = [name for name in names if name in model.model_fields_set and getattr(model, name) is None]
-    if cleared:
-        raise ValueError(f"{', '.join(cleared)} cannot be null")
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("name", "status", "telehealth", "rems_certified")
+    _kept = not_null(*NOT_NULL)
 
 
 # --- responses ---------------------------------------------------------------------------------

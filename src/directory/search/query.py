@@ -211,6 +211,8 @@ async def build_query(
                 unit, radius = _FHIR_UNITS[fhir_unit], float(fhir.group(3))  # type: ignore[assignment]
             place = ResolvedPlace("point", lat, lon, state=geocoder.state_at(lat, lon))
         else:
+            if "|" in raw.near:
+                raise BadParameter("near", "expected latitude|longitude|distance|units, the distance positive and the units km or [mi_i], such as 40.75|-73.99|10|km")
             if len(raw.near) > 200:
                 raise BadParameter("near", "at most 200 characters")
             found = await geocoder.locate(raw.near)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Request, Response, get
@@ -19,6 +18,7 @@ from directory.search.geojson import GEOJSON, feature_collection
 from directory.search.query import RawSearch
 from directory.search.schemas import SearchPage
 from directory.search.service import SearchService
+from directory.validation import moment
 
 CACHE_CONTROL = "public, max-age=60"
 
@@ -27,7 +27,7 @@ def _q(description: str, *examples: object, **constraints: object) -> QueryParam
     return QueryParameter(description=description, examples=[Example(value=v) for v in examples], **constraints)  # type: ignore[arg-type]
 
 
-@get("/v1/search", tags=["search"], summary="Search providers near a place", opt={"problems": (422,)})
+@get(["/v1/search", "/v1/search.geojson"], tags=["search"], summary="Search providers near a place", opt={"problems": (422,)})
 async def search(
     request: Request,
     state: State,
@@ -69,7 +69,7 @@ async def search(
     max_price: Annotated[int | None, _q("cheapest infusion at most this price (whole USD, at most 1,000,000)", 500)] = None,
     verified: Annotated[bool | None, _q("only verified listings (or only unverified with false)", True)] = None,
     open_now: Annotated[bool | None, _q("only locations open now (or at `at`), from their hours in their time zone", True)] = None,
-    at: Annotated[datetime | None, _q("the moment for open_now and open_now flags, ISO 8601 with offset", "2026-11-23T10:00:00-05:00")] = None,
+    at: Annotated[str | None, _q("the moment for open_now and open_now flags, ISO 8601 with offset", "2026-11-23T10:00:00-05:00", format="date-time", max_length=40)] = None,
     q: Annotated[str | None, _q("free text over names, descriptions, and condition and service names and synonyms", "spravato", max_length=200)] = None,
     group: Annotated[Literal["provider", "location"], _q("one hit per provider (its nearest matching location) or per location", "provider")] = "provider",
     sort: Annotated[
@@ -91,6 +91,9 @@ async def search(
 
     Who: anyone. Anonymous clients share a per-address rate limit; partners send X-API-Key for their own.
 
+    `/v1/search.geojson` takes the same parameters and always answers GeoJSON (for generated clients:
+    one operation, one media type).
+
     Example: depression care within 25 miles of ZIP 10001:
     `GET /v1/search?near=10001&radius=25&condition=major-depression`
     """
@@ -101,11 +104,13 @@ async def search(
         specialty=[s.value for s in specialty or []], telehealth=telehealth,
         accepting_new_patients=accepting_new_patients, insurance=insurance or [],
         payment=[p.value for p in payment or []], language=language or [], max_price=max_price, verified=verified,
-        open_now=open_now, at=at, q=q, group=group, sort=sort, limit=limit, cursor=cursor, total=total, facets=facets,
+        open_now=open_now, at=moment("at", at), q=q, group=group, sort=sort, limit=limit, cursor=cursor, total=total, facets=facets,
     )  # fmt: skip
     searcher: SearchService = state.search
     result = await searcher.find(read_connection, raw)
-    wants_geojson = format == "geojson" or (format is None and GEOJSON in request.headers.get("accept", ""))
+    wants_geojson = (
+        request.url.path.endswith(".geojson") or format == "geojson" or (format is None and GEOJSON in request.headers.get("accept", ""))
+    )
     if wants_geojson:
         body, media_type = json.dumps(feature_collection(result.model()), separators=(",", ":")).encode(), GEOJSON
     else:

@@ -34,7 +34,7 @@ After = Annotated[
 ]
 
 
-@get("/v1/changes", tags=["sync"], guards=[sync_only], security=SYNC_SECURITY, summary="The change feed", opt={"problems": (422,)})
+@get("/v1/changes", tags=["sync"], guards=[sync_only], security=SYNC_SECURITY, summary="The change feed")
 async def list_changes(
     reader: NamedDependency[AsyncSession],
     after: After = None,

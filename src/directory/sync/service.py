@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from directory.errors import InvalidInput
+from directory.errors import BadParameter
 from directory.listings import presenters
 from directory.listings.models import Provider, ProviderStatus
 from directory.listings.queries import full_listing
@@ -24,7 +24,7 @@ def parse_cursor(value: str | None, field: str = "after") -> int:
     if value is None or value == "":
         return 0
     if not value.isdigit() or len(value) > 18:
-        raise InvalidInput(field, "not a change feed cursor: use a `cursor` or `next_cursor` the feed gave you, or 0")
+        raise BadParameter(field, "not a change feed cursor: use a `cursor` or `next_cursor` the feed gave you, or 0")
     return int(value)
 
 
