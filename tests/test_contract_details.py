@@ -105,3 +105,41 @@ async def test_the_document_says_what_is_required_closed_and_answered(client):
     assert "application/fhir+json" in paths["/fhir/{resource_type}"]["get"]["responses"]["400"]["content"]
     links = paths["/v1/providers"]["post"]["responses"]["201"]["links"]
     assert links["ChangeListing"]["parameters"]["header.If-Match"] == "$response.header.ETag"
+
+
+async def test_hsds_leaves_out_what_has_no_value_and_serves_each_taxonomy_and_term(client):
+    await create(client)
+    services = (await client.get("/hsds/services", params={"full": "true"})).json()["contents"]
+
+    def nulls(value, where=""):
+        if isinstance(value, dict):
+            return [n for key, item in value.items() for n in ([f"{where}.{key}"] if item is None else nulls(item, f"{where}.{key}"))]
+        if isinstance(value, list):
+            return [n for index, item in enumerate(value) for n in nulls(item, f"{where}[{index}]")]
+        return []
+
+    assert services and nulls(services) == []
+    assert "assured_date" not in services[0]  # never verified: left out, not null
+    terms = (await client.get("/hsds/taxonomy_terms")).json()["contents"]
+    assert all("parent_id" not in term for term in terms)
+    term = terms[0]
+    assert (await client.get(f"/hsds/taxonomy_terms/{term['id']}")).json() == term
+    assert (await client.get(f"/hsds/taxonomy_terms/{term['code']}")).json() == term
+    taxonomy = (await client.get("/hsds/taxonomies")).json()["contents"][0]
+    assert (await client.get(f"/hsds/taxonomies/{taxonomy['id']}")).json() == taxonomy
+    assert_problem(await client.get("/hsds/taxonomy_terms/no-such-term"), 404)
+    assert_problem(await client.get("/hsds/services", params={"format": "xml"}), 400, "format")
+    assert (await client.get("/hsds/services", params={"format": "json"})).status_code == 200
+    assert_problem(await client.get("/hsds/services", params={"minimal": "true"}), 400, "minimal")
+
+
+async def test_fhir_negotiates_as_its_rest_rules_say(client):
+    await create(client)
+    outcome = await client.get("/fhir/Organization", params={"_format": "json", "bogus": "1"}, headers={"Accept": "*/*"})
+    assert outcome.status_code == 400 and outcome.headers["content-type"].startswith("application/fhir+json")
+    assert outcome.json()["resourceType"] == "OperationOutcome"
+    xml = await client.get("/fhir/Organization", headers={"Accept": "application/fhir+xml"})
+    assert xml.status_code == 406 and "JSON only" in xml.json()["detail"]
+    overridden = await client.get("/fhir/Organization", params={"_format": "json"}, headers={"Accept": "application/fhir+xml"})
+    assert overridden.status_code == 200 and overridden.json()["resourceType"] == "Bundle"
+    assert (await client.get("/fhir/Organization", headers={"Accept": "application/fhir+json, application/fhir+xml;q=0.5"})).status_code == 200

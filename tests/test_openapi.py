@@ -85,7 +85,9 @@ async def test_every_route_declares_its_problem_responses_as_problem_json(client
             if "{" in url:
                 assert "404" in errors, (method, url)
             for code, spec in errors.items():
-                assert list(spec["content"]) == ["application/problem+json"], (method, url, code)
+                # FHIR's errors are also an OperationOutcome, for clients that ask for FHIR JSON.
+                expected = ["application/problem+json", "application/fhir+json"] if url.startswith("/fhir/") else ["application/problem+json"]
+                assert list(spec["content"]) == expected, (method, url, code)
 
 
 async def test_what_every_route_answers_to_bad_requests_is_declared(client):

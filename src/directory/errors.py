@@ -86,6 +86,12 @@ class NotFound(DirectoryError):
     title = "Not found"
 
 
+class NotAcceptable(DirectoryError):
+    status = 406
+    type = "/problems/not-acceptable"
+    title = "Not acceptable"
+
+
 class Conflict(DirectoryError):
     status = 409
     type = "/problems/conflict"

@@ -32,6 +32,7 @@ DESCRIPTIONS = {
     401: "no credentials where they are needed, or an unknown API key or a bad or expired bearer token",
     403: "the caller may not do this; or an API key used where it may not be (a browser key off its origins or for a write, a secret key from a web page)",
     404: "no such resource, or not visible to this caller",
+    406: "the media type asked for (Accept) is not one this operation answers",
     409: "the change conflicts with the current state (a value taken, a limit reached, a decision already made)",
     412: "If-Match names an older version: reload and apply the change again",
     413: "the body is too large",
@@ -108,6 +109,8 @@ def _statuses(handler: HTTPRouteHandler, path: str) -> set[int]:
         statuses |= {400, 413, 422}  # 400: a body that is not JSON at all
     if set(handler.http_methods) & WRITES and 403 in statuses:
         statuses.add(409)
+    if path.startswith("/fhir"):
+        statuses.add(406)  # FHIR's content negotiation: XML is not served
     statuses |= set(handler.opt.get("problems", ()))
     return statuses
 

@@ -8,12 +8,16 @@ from importlib import metadata
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter as PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directory.errors import NotAcceptable
 from directory.fhir.kinds import KINDS
+from directory.fhir.outcomes import only_xml
 from directory.fhir.resources import Systems
 from directory.fhir.service import FhirService
 
@@ -37,9 +41,17 @@ def _answer(body: dict[str, Any], headers: dict[str, str] | None = None) -> Resp
     return Response(body, media_type=FHIR_JSON, headers=headers)
 
 
+def _acceptable(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """FHIR's content negotiation: _format overrides Accept; an Accept of XML alone is 406 (this
+    server speaks JSON only)."""
+    if connection.query_params.get("_format") is None and only_xml(connection.headers.get("accept", "")):
+        raise NotAcceptable("this FHIR server answers in JSON only: accept application/fhir+json, or send _format=json")
+
+
 class FhirController(Controller):
     path = "/fhir"
     tags = ["fhir"]
+    guards = [_acceptable]
 
     @get("/metadata", summary="CapabilityStatement: what this FHIR server supports", media_type=FHIR_JSON)
     async def capabilities(self, request: Request, state: State) -> Response[dict[str, Any]]:

@@ -200,3 +200,12 @@ def service_at_location(
     if distance_m is not None:
         body["distance"] = round(distance_m, 1)
     return body
+
+
+def compact(value: Any) -> Any:
+    """The value with every null member of every object left out (lists keep their items)."""
+    if isinstance(value, dict):
+        return {key: compact(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [compact(item) for item in value]
+    return value

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi.spec import Example
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directory.errors import BadParameter, NotFound
+from directory.hsds import present
 from directory.hsds.service import HsdsService, ListQuery, page_envelope
 from directory.validation import moment
 
@@ -65,9 +69,27 @@ def located_query(
 
 LOCATED = {"located": Provide(located_query, sync_to_thread=False)}
 
+def _refuse_unsupported(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """HSDS 3.0's `format` and `minimal` parameters: JSON is the one format; records are minimal
+    (no children) unless `full=true`. (A guard, so that the app's own checks of every request still run.)"""
+    fmt = connection.query_params.get("format")
+    if fmt is not None and fmt.lower() != "json":
+        raise BadParameter("format", "only json is served")
+    if "minimal" in connection.query_params:
+        raise BadParameter("minimal", "records come without their child records by default; full=true adds them")
+
+
+async def _omit_nulls(response: Response) -> Response:
+    """HSDS fields that have no value are left out: its schemas type them as strings, never null."""
+    response.content = present.compact(response.content)
+    return response
+
+
 class HsdsController(Controller):
     path = "/hsds"
     tags = ["hsds"]
+    guards = [_refuse_unsupported]
+    after_request = _omit_nulls
 
     @get("/", summary="About this HSDS API")
     async def about(self, request: Request, state: State) -> dict[str, Any]:
@@ -157,6 +179,25 @@ class HsdsController(Controller):
         Who: anyone; no key needed.
         """
         return _static_page(await hsds.terms(reader), page, per_page)
+
+    @get("/taxonomies/{taxonomy_id:str}", summary="One taxonomy")
+    async def get_taxonomy(self, hsds: NamedDependency[HsdsService], taxonomy_id: RecordId) -> dict[str, Any]:
+        """Who: anyone; no key needed."""
+        return _one(hsds.taxonomies(), taxonomy_id, "taxonomy")
+
+    @get("/taxonomy_terms/{taxonomy_term_id:str}", summary="One taxonomy term")
+    async def get_taxonomy_term(
+        self, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], taxonomy_term_id: RecordId
+    ) -> dict[str, Any]:
+        """By its id (or its code, e.g. ptsd). Who: anyone; no key needed."""
+        return _one(await hsds.terms(reader), taxonomy_term_id, "taxonomy term")
+
+
+def _one(items: list[dict[str, Any]], record_id: str, kind: str) -> dict[str, Any]:
+    found = next((item for item in items if item["id"] == record_id.lower() or item.get("code") == record_id.lower()), None)
+    if found is None:
+        raise NotFound(f"no {kind} {record_id}")
+    return found
 
 
 def _static_page(items: list[dict[str, Any]], page: int, per_page: int) -> dict[str, Any]:
