@@ -380,3 +380,27 @@ async def test_cursors_cannot_be_tampered_with_or_reused_elsewhere(client):
     assert_problem(await client.get("/v1/search", params=other), 400, "cursor")
     same = await search(client, lat=NYC[0], lon=NYC[1], limit=2, cursor=cursor)
     assert names(same) == ["c1", "c2"]
+
+
+@pytest.mark.parametrize("sort", ["name", "updated"])
+async def test_in_name_and_updated_order_a_walk_is_exact_for_the_listings_that_do_not_change(client, sort):
+    """What the README promises of these orders, and no more: every listing left alone during the
+    walk comes exactly once and in order; one renamed (by name) or updated (by update time) moves to
+    its new place, so it comes at most twice, or not at all."""
+    for n in range(9):
+        await publish(client, f"Clinic {n}", offset(NYC, 1 + n))
+    first = await search(client, sort=sort, limit=3)
+    seen_first = names(first)
+    # Between pages: one listing already seen and one not yet seen change their place in the order.
+    everything = names(await search(client, sort=sort, limit=100))
+    moved = {everything[1], everything[6]}
+    for name in moved:
+        hit = next(h for h in (await search(client, sort=sort, limit=100))["items"] if h["provider"]["name"] == name)
+        new_name = ("A " if sort == "name" and name == everything[6] else "Z ") + name if sort == "name" else name
+        await client.patch(f"/v1/providers/{hit['provider']['id']}", json={"name": new_name, "description": "changed"}, headers=ADMIN_ANY)
+    rest = await _walk(client, sort=sort, limit=3, cursor=first["next_cursor"])
+    walked = seen_first + [hit["provider"]["name"] for hit in rest]
+    unchanged = [name for name in everything if name not in moved]
+    assert [name for name in walked if name in unchanged] == unchanged
+    for name in moved:
+        assert sum(1 for seen in walked if seen.endswith(name)) <= 2

@@ -86,7 +86,9 @@ async def search(
 
     Hits come in exact distance order (WGS84 geodesic, ties by id) and each carries its distance
     in `unit`. Without a place the search is nationwide, sorted by name (or relevance with `q`).
-    Follow `next_cursor` to page: every match comes exactly once. `total` and `facets` are
+    Follow `next_cursor` to page: in distance order every match comes exactly once while listings
+    change; in the other orders, every listing not changed during the walk does (a renamed or
+    updated one takes its new place). `total` and `facets` are
     opt-in. Responses carry an ETag; send it back in If-None-Match to get 304 when nothing changed.
 
     Who: anyone. Anonymous clients share a per-address rate limit; partners send X-API-Key for their own.
