@@ -143,3 +143,15 @@ async def test_fhir_negotiates_as_its_rest_rules_say(client):
     overridden = await client.get("/fhir/Organization", params={"_format": "json"}, headers={"Accept": "application/fhir+xml"})
     assert overridden.status_code == 200 and overridden.json()["resourceType"] == "Bundle"
     assert (await client.get("/fhir/Organization", headers={"Accept": "application/fhir+json, application/fhir+xml;q=0.5"})).status_code == 200
+
+
+async def test_a_token_this_directory_never_issued_is_named_as_such(client, settings):
+    from litestar.testing import AsyncTestClient
+
+    from directory.app import create_app
+
+    problem = assert_problem(await client.post("/v1/providers", json=listing(), headers={"Authorization": "Bearer dev-secret"}), 401)
+    assert "not one this directory issued" in problem["detail"] and "DIRECTORY_ADMIN_TOKEN" not in problem["detail"]
+    async with AsyncTestClient(app=create_app(settings.model_copy(update={"admin_token": None}))) as plain:
+        problem = assert_problem(await plain.post("/v1/providers", json=listing(), headers={"Authorization": "Bearer dev-secret"}), 401)
+        assert "started with DIRECTORY_ADMIN_TOKEN" in problem["detail"]

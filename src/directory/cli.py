@@ -1,4 +1,4 @@
-"""The ``directory`` command: serve the API, migrate the database, load the seed data."""
+"""The directory command: serve the API, migrate the database, load the seed data, and more."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ import sys
 from datetime import timedelta
 
 from directory import migrate
-from directory.settings import get_settings
+from directory.failures import describe, explain
+from directory.settings import get_settings, with_secret
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from directory.settings import with_secret
-
-    try:
-        with_secret(get_settings())  # refuse to start without a secret before any worker does
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+    settings = with_secret(get_settings())  # refuse to start without a secret before any worker does
+    current, head = asyncio.run(migrate.current_revision(settings, settings.database_url)), migrate.head_revision()
+    if current != head:
+        where = f"at revision {current}" if current else "empty"
+        print(f"error: the database is {where}, the code needs {head}: run directory db upgrade (make run does it).", file=sys.stderr)
         return 1
     uvicorn.run(
         "directory.app:create_app",
@@ -37,6 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _db(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.action == "upgrade":
+        with_secret(settings)  # a deployment that cannot start is refused before anything is written
         migrate.upgrade(settings.database_url, args.revision or "head")
     elif args.action == "downgrade":
         migrate.downgrade(settings.database_url, args.revision or "base")
@@ -49,7 +50,11 @@ def _db(args: argparse.Namespace) -> int:
 def _seed(args: argparse.Namespace) -> int:
     from directory.seeding import seed
 
-    report = asyncio.run(seed(get_settings(), samples=not args.taxonomy_only, only_if_empty=args.if_empty))
+    settings = with_secret(get_settings())
+    report = asyncio.run(seed(settings, samples=not args.taxonomy_only, only_if_empty=args.if_empty))
+    if report.already_listed:
+        print(f"taxonomy entries changed: {report.taxonomy_changed}; the directory already has {report.already_listed} listings: no sample listings added")
+        return 0
     print(
         f"taxonomy entries changed: {report.taxonomy_changed}; sample listings added: {report.providers_added}, "
         f"already there: {report.providers_skipped}"
@@ -212,13 +217,19 @@ def _bench(_args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="directory", description=__doc__)
-    commands = root.add_subparsers(dest="command", required=True)
+    root = argparse.ArgumentParser(
+        prog="directory",
+        description=__doc__,
+        epilog="Settings come from DIRECTORY_* environment variables (README, Configuration). "
+        "In a checkout, run it as .venv/bin/directory, or activate the environment: . .venv/bin/activate",
+    )
+    root.add_argument("--debug", action="store_true", help="show the traceback of a failure (or set DIRECTORY_DEBUG=1)")
+    commands = root.add_subparsers(dest="command", required=True, metavar="command")
 
-    serve = commands.add_parser("serve", help="serve the API")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve = commands.add_parser("serve", help="serve the API", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (HOST)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port to listen on (PORT)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (more than one needs DIRECTORY_REDIS_URL)")
     serve.set_defaults(run=_serve)
 
     db = commands.add_parser("db", help="database schema")
@@ -258,7 +269,17 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.run(args)
+    debug = args.debug or os.environ.get("DIRECTORY_DEBUG", "").lower() not in ("", "0", "false", "no")
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if debug:
+            raise
+        database_url = os.environ.get("DIRECTORY_DATABASE_URL", "sqlite+aiosqlite:///./var/directory.db")
+        print(explain(error, database_url) or f"error: {describe(error)} (run with --debug to see where)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

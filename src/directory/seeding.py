@@ -30,6 +30,8 @@ class SeedReport:
     taxonomy_changed: int = 0
     providers_added: int = 0
     providers_skipped: int = 0
+    already_listed: int = 0
+    """With only_if_empty: the listings the directory already had (no samples were added)."""
 
 
 async def load_taxonomy(database: Database, folder: Path = SEED_DIR) -> int:
@@ -56,7 +58,9 @@ async def seed(settings: Settings, *, samples: bool = True, only_if_empty: bool 
             return report
         async with database.reader() as session:
             existing = set((await session.execute(select(Provider.slug))).scalars())
-            if only_if_empty and (await session.execute(select(func.count()).select_from(Provider))).scalar():
+            listed = (await session.execute(select(func.count()).select_from(Provider))).scalar() or 0
+            if only_if_empty and listed:
+                report.already_listed = listed
                 return report
         listings = ListingService(geocoder, "seeding: no cursors are issued", standard_recorder())
         for raw in json.loads((folder / "sample_providers.json").read_text()):

@@ -78,6 +78,9 @@ def identify(connection: ASGIConnection, settings: Settings) -> Caller:
         return ADMIN
     claims = tokens.read(token, settings.secret_key)
     if claims is None:
+        if token.count(".") != 2:  # not a login token at all: most likely an administrator token this server was not given
+            hint = "" if settings.admin_token else "; an administrator token works only when the server is started with DIRECTORY_ADMIN_TOKEN"
+            raise NotAuthenticated(f"this bearer token is not one this directory issued: log in at POST /v1/auth/token{hint}")
         raise NotAuthenticated("the bearer token is not valid or has expired; log in again at POST /v1/auth/token")
     try:
         role = Role(claims.role)
