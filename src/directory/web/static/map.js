@@ -1,0 +1,67 @@
+// The results map: the US states shipped with the app (or a tile server, if one is set), a numbered
+// marker per result, clustered when dense, kept in step with the list's cards.
+
+export function resultsMap(element) {
+  let map = null;
+  let group = null;
+  const byNumber = new Map();
+
+  async function init() {
+    if (!window.L) return;
+    map = L.map(element, { zoomControl: true, keyboard: false, attributionControl: true, minZoom: 3, maxZoom: 18 }).setView([39.5, -98.35], 4);
+    const tiles = document.querySelector('meta[name="directory-map-tiles"]').content;
+    if (tiles) {
+      L.tileLayer(tiles, { attribution: document.querySelector('meta[name="directory-map-attribution"]').content, maxZoom: 18 }).addTo(map);
+    } else {
+      map.attributionControl.addAttribution("US states: U.S. Census Bureau, via us-atlas");
+      try {
+        const atlas = await (await fetch("/static/vendor/us-atlas/states-10m.json")).json();
+        const states = topojson.feature(atlas, atlas.objects.states);
+        L.geoJSON(states, { style: { color: "#7a8a99", weight: 1, fillColor: "#eef2f5", fillOpacity: 1 }, interactive: false }).addTo(map);
+      } catch {
+        // without the shapes the markers still show where the providers are
+      }
+    }
+    group = L.markerClusterGroup ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 }) : L.layerGroup();
+    group.addTo(map);
+  }
+
+  const ready = init();
+
+  return {
+    ready,
+    clear() {
+      byNumber.clear();
+      if (group) group.clearLayers();
+    },
+    add(hit, number, card) {
+      const location = hit.location;
+      if (!group || !location || hit.remote || location.latitude == null) return;
+      const icon = L.divIcon({ className: "pin", html: `<span>${number}</span>`, iconSize: [28, 28], iconAnchor: [14, 14] });
+      const marker = L.marker([location.latitude, location.longitude], { icon, keyboard: false, title: hit.provider.name, alt: hit.provider.name });
+      marker.on("click", () => {
+        card.scrollIntoView({ block: "nearest", behavior: "smooth" });
+        card.querySelector("h3 a").focus({ preventScroll: true });
+      });
+      marker.on("mouseover", () => card.classList.add("active"));
+      marker.on("mouseout", () => card.classList.remove("active"));
+      byNumber.set(number, marker);
+      group.addLayer(marker);
+    },
+    highlight(number, on) {
+      const marker = byNumber.get(number);
+      if (!marker || !group) return;
+      const shown = group.getVisibleParent ? group.getVisibleParent(marker) : marker;
+      const element = shown && shown.getElement && shown.getElement();
+      if (element) element.classList.toggle("active", on);
+      if (on && marker.getElement()) marker.setZIndexOffset(1000);
+      else marker.setZIndexOffset(0);
+    },
+    fit() {
+      if (!map || !group || byNumber.size === 0) return;
+      const bounds = L.latLngBounds([...byNumber.values()].map((m) => m.getLatLng()));
+      const tiles = document.querySelector('meta[name="directory-map-tiles"]').content;
+      map.fitBounds(bounds.pad(0.2), { maxZoom: tiles ? 13 : 8 });
+    },
+  };
+}
