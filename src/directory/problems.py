@@ -3,7 +3,7 @@
 Every route can answer 401 (an unknown API key or a bad bearer token), 403 and 400 (a partner key
 used where it may not be: a browser key off its origins or for a write, a secret key from a web page
 or in the URL) and 429 (the rate limit), except the health checks and the documentation; the rest follow from what the route takes: its
-parameters (400), its guards (401, 403), a path parameter (404), a body (400, 413, 422), If-Match
+parameters (400), its guards (401, 403), a path parameter (404), a body (400, 413, 415, 422), If-Match
 (412, 428), and writes (409). A route adds any other status it can answer in ``opt["problems"]``.
 A test records every error the suite provokes and checks that its route declares it.
 """
@@ -106,7 +106,7 @@ def _statuses(handler: HTTPRouteHandler, path: str) -> set[int]:
     if handler.resolve_guards():
         statuses |= {401, 403}
     if "data" in handler.parsed_fn_signature.parameters:
-        statuses |= {400, 413, 422}  # 400: a body that is not JSON at all
+        statuses |= {400, 413, 415, 422}  # 400: a body that is empty or not JSON at all; 415: not sent as JSON
     if set(handler.http_methods) & WRITES and 403 in statuses:
         statuses.add(409)
     if path.startswith("/fhir"):
