@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from conftest import ADMIN
 from factories import account, assert_problem, create, listing
 
@@ -87,3 +88,39 @@ def test_the_first_admin_is_made_on_the_command_line(tmp_path):
     assert again.returncode == 1 and "exists" in again.stderr
     weak = run("users", "create-admin", "--email", "other@directory.example", stdin="short\n")
     assert weak.returncode == 1 and "characters" in weak.stderr
+
+
+async def test_parallel_guesses_are_counted_before_the_password_is_checked(client):
+    import asyncio
+
+    await client.post("/v1/accounts", json={"email": "p@p.example", "password": "a long passphrase 1"})
+    guesses = [client.post("/v1/auth/token", json={"email": "p@p.example", "password": f"guess number {n}"}) for n in range(20)]
+    statuses = sorted(r.status_code for r in await asyncio.gather(*guesses))
+    assert statuses.count(401) <= 5 and statuses.count(429) >= 15, statuses
+    assert_problem(await client.post("/v1/auth/token", json={"email": "p@p.example", "password": "a long passphrase 1"}), 429)
+
+
+async def test_strangers_cannot_lock_the_owner_out_and_unknown_emails_cost_a_password_check(client):
+    from directory.accounts.schemas import Credentials
+    from directory.errors import NotAuthenticated, TooManyRequests
+
+    await client.post("/v1/accounts", json={"email": "o@o.example", "password": "a long passphrase 1"})
+    accounts, database = client.app.state.accounts, client.app.state.database
+    checks: list[str] = []
+    verify = accounts.passwords.verify
+    accounts.passwords.verify = lambda stored, password: checks.append(password) or verify(stored, password)
+
+    async def log_in(password: str, address: str, email: str = "o@o.example"):
+        async with database.reader() as session:
+            return await accounts.log_in(session, Credentials(email=email, password=password), address)
+
+    for n in range(5):  # a stranger's address runs out of tries for this account
+        with pytest.raises(NotAuthenticated):
+            await log_in(f"wrong {n}", "203.0.113.7")
+    with pytest.raises(TooManyRequests):
+        await log_in("a long passphrase 1", "203.0.113.7")
+    assert (await log_in("a long passphrase 1", "198.51.100.20")).access_token  # the owner, elsewhere, gets in
+    checks.clear()
+    with pytest.raises(NotAuthenticated):
+        await log_in("anything at all", "198.51.100.21", email="nobody@o.example")
+    assert checks == ["anything at all"]  # checked against a hash of no one's password, like a known email

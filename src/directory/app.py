@@ -142,7 +142,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.listings = listings = ListingService(geocoder, settings.secret_key, recorder, settings.verification_max_age_days)
         app.state.moderation = ModerationService(listings)
         app.state.taxonomy = TaxonomyService(published_counts)
-        app.state.limits = limits = limit_store(settings.redis_url)
+        app.state.limits = limits = limit_store(settings.redis_url, settings.redis_when_down)
         app.state.accounts = AccountService(settings, limits)
         app.state.api_keys = ApiKeyService(database.reader, limits)
         app.state.search = SearchService(

@@ -202,10 +202,41 @@ def exception_handlers(*alternatives: Alternative) -> dict[type[Exception], Call
         return render(request, error.status_code, _HTTP_TITLES.get(error.status_code, "Error"), error.detail, headers=error.headers or None)
 
     def unexpected(request: Request, error: Exception) -> Response[Any]:
+        if database_unreachable(error):
+            logger.error("the database is unreachable on %s %s: %s", request.method, request.url.path, _first_line(error))
+            outage = ServiceUnavailable("the database is unavailable; try again shortly", headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+            return directory_error(request, outage)
         logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
         return render(request, 500, "Internal error", "the server failed to answer; the error was logged")
 
     return {DirectoryError: directory_error, ValidationException: validation_error, HTTPException: http_error, Exception: unexpected}
+
+
+#: Seconds a client is asked to wait when the database does not answer (a restart takes a few).
+DATABASE_RETRY_AFTER = 5
+
+#: Errors of a database connection that is refused, lost or cannot be opened: the service is
+#: unavailable for now (503), not broken (500). By class name, to need no driver here.
+_UNREACHABLE = {
+    "ConnectionRefusedError", "ConnectionResetError", "ConnectionAbortedError", "BrokenPipeError", "TimeoutError", "gaierror",
+    "ConnectionDoesNotExistError", "ConnectionFailureError", "CannotConnectNowError", "AdminShutdownError",
+    "CrashShutdownError", "InterfaceError", "TooManyConnectionsError", "ConnectionRejectionError",
+}  # fmt: skip
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether the error, or one it came from, is the database connection failing."""
+    seen: list[BaseException] = []
+    while error is not None and error not in seen:
+        seen.append(error)
+        if type(error).__name__ in _UNREACHABLE or getattr(error, "connection_invalidated", False):
+            return True
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return False
+
+
+def _first_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
 _HTTP_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Request too large", 415: "Unsupported media type"}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from litestar import get
 from litestar.datastructures import State
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from directory import migrate
 from directory.errors import ServiceUnavailable
+from directory.ratelimit import DegradingLimitStore
 
 
 class Health(BaseModel):
@@ -19,6 +20,7 @@ class Readiness(BaseModel):
     status: str
     database: str
     migration: str | None
+    limits: str = Field(description="where rate limits are counted: memory (this process), or redis and its state")
 
 
 @get("/health", tags=["operations"], summary="Liveness")
@@ -40,4 +42,15 @@ async def ready(state: State) -> Readiness:
     head = migrate.head_revision()
     if revision != head:
         raise ServiceUnavailable(f"the database is at migration {revision}, the code expects {head}: run 'directory db upgrade'")
-    return Readiness(status="ready", database=database.dialect, migration=revision)
+    limits = state.limits
+    if isinstance(limits, DegradingLimitStore):
+        try:
+            await limits.peek("ready-probe", 1, 60)  # reaches Redis now if it may be back
+        except ServiceUnavailable:
+            pass
+        if limits.down_since is not None and limits.when_down == "refuse":
+            raise ServiceUnavailable(f"the rate-limit store (Redis) is {limits.state}")
+        where = f"redis: {limits.state}"
+    else:
+        where = "memory"
+    return Readiness(status="ready", database=database.dialect, migration=revision, limits=where)

@@ -96,7 +96,7 @@ def _declarations(function: Any) -> dict[str, Any]:
 def _statuses(handler: HTTPRouteHandler, path: str) -> set[int]:
     statuses: set[int] = set()
     if not path.startswith(UNLIMITED_PREFIXES):
-        statuses |= {400, 401, 403, 429}
+        statuses |= {400, 401, 403, 429, 503}  # 503: the database (or the rate-limit store) is unavailable
     for declaration in _parameters(handler).values():
         statuses.add(400)
         if getattr(declaration, "name", None) == "If-Match":

@@ -7,9 +7,17 @@ counters of different processes sharing Redis add up.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from directory.errors import ServiceUnavailable
+
+log = logging.getLogger("directory.ratelimit")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -119,5 +127,71 @@ class RedisLimitStore(LimitStore):
         await self._redis.aclose()
 
 
-def limit_store(redis_url: str | None) -> LimitStore:
-    return RedisLimitStore(redis_url) if redis_url else MemoryLimitStore()
+class DegradingLimitStore(LimitStore):
+    """Redis, and while Redis cannot be reached, this process's own counters (``local``) or a 503
+    (``refuse``). A failed Redis is tried again every ``retry_seconds``, not on every request, so an
+    outage costs one connection timeout per interval rather than one per request."""
+
+    def __init__(self, shared: LimitStore, when_down: str = "local", retry_seconds: float = 5.0) -> None:
+        self.shared = shared
+        self.local = MemoryLimitStore()
+        self.when_down = when_down
+        self.retry_seconds = retry_seconds
+        self.down_since: float | None = None
+        self._retry_at = 0.0
+
+    @property
+    def state(self) -> str:
+        """``ok``, or what this process does while the shared store is down."""
+        if self.down_since is None:
+            return "ok"
+        return f"unreachable for {time.time() - self.down_since:.0f} s: " + (
+            "limits counted in each process" if self.when_down == "local" else "limited routes answer 503"
+        )
+
+    async def _either(self, shared: Callable[[], Awaitable[T]], local: Callable[[], Awaitable[T]]) -> T:
+        if self.down_since is not None and time.monotonic() < self._retry_at:
+            return await self._degraded(local)
+        try:
+            result = await shared()
+        except (OSError, asyncio.TimeoutError, ConnectionError, _redis_errors()) as error:
+            if self.down_since is None:
+                self.down_since = time.time()
+                log.error(
+                    "the rate-limit store (Redis) is unreachable (%s): %s until it answers again",
+                    type(error).__name__,
+                    "counting limits in each process" if self.when_down == "local" else "refusing limited requests with 503",
+                )
+            self._retry_at = time.monotonic() + self.retry_seconds
+            return await self._degraded(local)
+        if self.down_since is not None:
+            log.warning("the rate-limit store (Redis) answers again after %.0f s; limits are shared again", time.time() - self.down_since)
+            self.down_since = None
+        return result
+
+    async def _degraded(self, local: Callable[[], Awaitable[T]]) -> T:
+        if self.when_down == "refuse":
+            raise ServiceUnavailable("the rate-limit store is unavailable; try again shortly", headers={"Retry-After": str(int(self.retry_seconds))})
+        return await local()
+
+    async def hit(self, key: str, limit: int, period: int, cost: int = 1) -> Window:
+        return await self._either(lambda: self.shared.hit(key, limit, period, cost), lambda: self.local.hit(key, limit, period, cost))
+
+    async def clear(self, key: str, period: int) -> None:
+        await self._either(lambda: self.shared.clear(key, period), lambda: self.local.clear(key, period))
+
+    async def count_at(self, key: str, period: int, start: int) -> int:
+        return await self._either(lambda: self.shared.count_at(key, period, start), lambda: self.local.count_at(key, period, start))
+
+    async def close(self) -> None:
+        await self.shared.close()
+
+
+def _redis_errors() -> type[Exception]:
+    import redis.exceptions
+
+    return redis.exceptions.RedisError
+
+
+def limit_store(redis_url: str | None, when_down: str = "local") -> LimitStore:
+    return DegradingLimitStore(RedisLimitStore(redis_url), when_down) if redis_url else MemoryLimitStore()

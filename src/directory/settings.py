@@ -62,6 +62,8 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
     """Share rate-limit counters between processes (required with several workers)."""
+    redis_when_down: Literal["local", "refuse"] = "local"
+    """While Redis cannot be reached: count limits in each process (and log it), or answer limited routes with 503."""
     anonymous_rate_limit: int = Field(default=120, ge=1)
     """Requests per minute for a client without an API key, per address."""
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from directory.ratelimit import LimitStore
 from directory.settings import Settings
 
 LOGIN_WINDOW_SECONDS = 15 * 60
+MAX_LOGIN_DELAY = 8.0
 
 
 class AccountService:
@@ -27,6 +29,7 @@ class AccountService:
         self.settings = settings
         self.limits = limits
         self.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost)
+        self._dummy: str | None = None
 
     async def sign_up(self, session: AsyncSession, data: AccountCreate, role: Role = Role.provider) -> AccountPublic:
         problem = policy_problem(data.password, data.email)
@@ -43,28 +46,42 @@ class AccountService:
         return _public(account, [])
 
     async def log_in(self, session: AsyncSession, data: Credentials, client: str) -> Token:
-        """A bearer token for the right email and password. Repeated failures are throttled."""
-        keys = [f"login:email:{data.email}", f"login:client:{client}"]
+        """A bearer token for the right email and password.
+
+        Every attempt is counted before the password is checked, atomically in the limit store, so
+        parallel guesses cannot all be checked: per address and account (``login_attempts``), per
+        address (four times that). Failures against one account from anywhere slow its next
+        attempts down (a growing delay, at most ``MAX_LOGIN_DELAY`` seconds) but never lock the owner
+        out. An unknown email costs the same password check as a known one.
+        """
         limit = self.settings.login_attempts
-        for key in keys:
-            window = await self.limits.peek(key, limit, LOGIN_WINDOW_SECONDS)
-            if window.count >= limit:
-                raise TooManyRequests(
-                    "too many failed logins; wait before trying again", headers={"Retry-After": str(window.reset_seconds)}
-                )
+        pair, address, account_key = f"login:pair:{data.email}:{client}", f"login:client:{client}", f"login:email:{data.email}"
+        for key, most in ((pair, limit), (address, limit * 4)):
+            window = await self.limits.hit(key, most, LOGIN_WINDOW_SECONDS)
+            if not window.allowed:
+                raise TooManyRequests("too many failed logins; wait before trying again", headers={"Retry-After": str(window.reset_seconds)})
+        failures = (await self.limits.peek(account_key, limit, LOGIN_WINDOW_SECONDS)).count
+        if failures >= limit:
+            await anyio.sleep(min(MAX_LOGIN_DELAY, 0.25 * 2 ** (failures - limit)))
         account = (await session.execute(select(Account).where(Account.email == data.email))).scalar_one_or_none()
-        valid = account is not None and not account.disabled and await anyio.to_thread.run_sync(
-            self.passwords.verify, account.password_hash, data.password
-        )
-        if not valid or account is None:
-            for key in keys:
-                await self.limits.hit(key, limit, LOGIN_WINDOW_SECONDS)
+        stored = account.password_hash if account is not None else await self._dummy_hash()
+        matches = await anyio.to_thread.run_sync(self.passwords.verify, stored, data.password)
+        if not matches or account is None or account.disabled:
+            await self.limits.hit(account_key, limit, LOGIN_WINDOW_SECONDS)
             raise NotAuthenticated("the email or password is wrong")
-        await self.limits.clear(keys[0], LOGIN_WINDOW_SECONDS)
+        await self.limits.clear(pair, LOGIN_WINDOW_SECONDS)
+        await self.limits.clear(account_key, LOGIN_WINDOW_SECONDS)
+        await self.limits.hit(address, limit * 4, LOGIN_WINDOW_SECONDS, cost=-1)  # a success does not count against the address
         token, expires = tokens.issue(
             account.id, account.role, self.settings.secret_key, timedelta(minutes=self.settings.token_lifetime_minutes)
         )
         return Token(access_token=token, expires_at=expires)
+
+    async def _dummy_hash(self) -> str:
+        """A hash of no one's password, checked for unknown emails so that they answer as slowly as known ones."""
+        if self._dummy is None:
+            self._dummy = await anyio.to_thread.run_sync(self.passwords.hash, secrets.token_urlsafe(24))
+        return self._dummy
 
     async def me(self, session: AsyncSession, caller: Caller) -> AccountPublic:
         if caller.account_id is None:
