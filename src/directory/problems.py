@@ -210,7 +210,7 @@ def _media_types(openapi: Any) -> None:
     for path, item in paths.items():
         if path.startswith("/fhir/") and item.get:
             for code, response in item.get.responses.items():
-                if code.startswith("4") and response.content is not None:
+                if code[0] in "45" and response.content is not None:
                     response.content["application/fhir+json"] = OpenAPIMediaType(schema=outcome)
     paths["/v1/imports"].post.request_body = RequestBody(
         required=True,
