@@ -188,3 +188,49 @@ async def test_a_delivery_to_an_endpoint_no_longer_allowed_is_refused_not_sent(l
 def test_allowed_networks_must_be_networks(database_url):
     with pytest.raises(ValueError, match="not a network"):
         make_settings(database_url, webhook_allowed_networks="127.0.0.1/32, the office")
+
+
+def test_every_special_purpose_address_is_refused_also_inside_ipv6():
+    import ipaddress
+
+    from directory.sync.webhooks import _forbidden
+
+    for text in (
+        "100.64.0.1",  # shared address space (carrier-grade NAT)
+        "192.0.0.8", "198.18.0.1", "240.0.0.1", "255.255.255.255", "192.0.2.1", "0.0.0.0",  # IANA special purpose
+        "127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254", "224.0.0.1",
+        "::1", "fe80::1", "fc00::1", "2001:db8::1",
+        "::ffff:127.0.0.1",  # IPv4-mapped
+        "2002:7f00:1::1", "2002:a00:1::1",  # 6to4 carrying 127.0.0.1 and 10.0.0.1
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo whose client is 127.0.0.1 (bits inverted)
+        "64:ff9b::a00:1", "64:ff9b::7f00:1",  # NAT64 carrying 10.0.0.1 and 127.0.0.1
+    ):  # fmt: skip
+        assert _forbidden(ipaddress.ip_address(text)), text
+    for text in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "2002:5db8:d822::1", "64:ff9b::5db8:d822"):
+        assert not _forbidden(ipaddress.ip_address(text)), text
+
+
+async def test_a_delivery_connects_to_the_address_it_checked_not_to_a_second_lookup(local_client, receiver, database_url, monkeypatch):
+    """DNS rebinding: the name answers an allowed address while it is checked, and another one after.
+    The delivery goes to the checked address; the host name is sent in Host."""
+    import socket as sockets
+
+    from directory.sync import webhooks
+
+    answers: list[str] = []
+
+    async def resolver(host, port, **_kwargs):
+        assert host == "receiver.test"
+        answers.append("127.0.0.1" if len(answers) < 2 else "10.9.9.9")  # registration and delivery check, then a rebind
+        return [(sockets.AF_INET, sockets.SOCK_STREAM, 6, "", (answers[-1], port))]
+
+    monkeypatch.setattr(webhooks.anyio, "getaddrinfo", resolver)
+    client = local_client
+    key = await sync_key(client)
+    url = receiver.url.replace("127.0.0.1", "receiver.test")
+    assert (await client.post("/v1/webhooks", json={"url": url}, headers=key)).status_code == 201
+    await create(client, name="Pinned Clinic")
+    await run_worker(database_url, passes=1)
+    assert len(receiver.received) == 1 and answers == ["127.0.0.1", "127.0.0.1"]
+    headers, _body = receiver.received[0]
+    assert headers["host"] == url.split("/")[2]

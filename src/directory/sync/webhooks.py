@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import httpx
@@ -50,27 +50,53 @@ USER_AGENT = "directory-webhooks/1"
 # --- the URL guard -----------------------------------------------------------------------------
 
 
+#: NAT64 prefixes, whose last 32 bits are an IPv4 address (RFC 6052, RFC 8215).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def _embedded(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: mapped, 6to4, Teredo (server and client), NAT64."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo is not None:
+        found += list(address.teredo)
+    if any(address in network for network in _NAT64):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+#: The IANA special-purpose address registries' blocks that are not globally reachable, spelled
+#: out so that the rule does not depend on the Python version's idea of ``is_global``.
+_SPECIAL = [
+    ipaddress.ip_network(block)
+    for block in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+        "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24", "192.168.0.0/16", "192.175.48.0/24",
+        "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+        "::/128", "::1/128", "100::/64", "2001:2::/48", "2001:10::/28", "2001:20::/28", "2001:db8::/32", "fc00::/7",
+        "fe80::/10", "ff00::/8", "64:ff9b:1::/48",
+    )
+]  # fmt: skip
+
+
 def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-        or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
+    """Anything but a public unicast address, by the IANA special-purpose registries (shared
+    address space 100.64/10, 192.0.0/24, benchmarking 198.18/15, 240/4 and the like included),
+    also when it hides inside an IPv6 address (mapped, 6to4, Teredo, NAT64)."""
+    return any(
+        not one.is_global or one.is_multicast or any(one in block for block in _SPECIAL if block.version == one.version)
+        for one in (address, *_embedded(address))
     )
 
 
-async def check_url(url: str, settings: Settings, field: str = "url") -> None:
+async def check_url(url: str, settings: Settings, field: str = "url") -> list[str]:
     """Refuse endpoints a webhook must never reach: the API's own network, cloud metadata, and so on.
 
-    The host is resolved and every address it resolves to is checked; private, loopback,
-    link-local (169.254.169.254 included), multicast and reserved addresses are refused unless
-    they lie in DIRECTORY_WEBHOOK_ALLOWED_NETWORKS. Checked on registration and again before each
-    delivery, so a name later pointed at an internal address is caught too.
+    The host is resolved once and every address it resolves to is checked: anything but a public
+    unicast address is refused unless it lies in DIRECTORY_WEBHOOK_ALLOWED_NETWORKS. Checked on
+    registration and again before each delivery, which then connects to the address checked here
+    (no second lookup a rebinding name could answer differently). The checked addresses.
     """
     try:
         parts = urlsplit(url)
@@ -89,10 +115,25 @@ async def check_url(url: str, settings: Settings, field: str = "url") -> None:
     except (socket.gaierror, UnicodeError, OSError):
         raise InvalidInput(field, f"the host {parts.hostname} does not resolve") from None
     allowed = [ipaddress.ip_network(network, strict=False) for network in settings.webhook_allowed_networks]
+    addresses = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
         if _forbidden(address) and not any(address in network for network in allowed):
-            raise InvalidInput(field, f"the host resolves to {address}, a private, loopback, link-local or reserved address")
+            raise InvalidInput(field, f"the host resolves to {address}, which is not a public address")
+        addresses.append(str(address))
+    return addresses
+
+
+def pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The request to ``url`` sent to ``address`` itself: the URL with the address as its host, the
+    Host header, and TLS checked against the URL's own host name (sni_hostname)."""
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+    return target, {"Host": host or ""}, extensions
 
 
 # --- signing -----------------------------------------------------------------------------------
@@ -235,9 +276,10 @@ class WebhookSender:
     async def _send(self, delivery: WebhookDelivery, subscription: WebhookSubscription) -> Outcome:
         body = json.dumps({"id": str(delivery.id), **delivery.payload}, separators=(",", ":")).encode()
         try:
-            await check_url(subscription.url, self.settings)
+            addresses = await check_url(subscription.url, self.settings)
         except InvalidInput as refused:
             return Outcome(False, None, f"refused: {refused.errors[0].reason}")
+        target, host, extensions = pinned(subscription.url, addresses[0])
         message_id = f"msg_{delivery.id}"
         timestamp = int(time.time())
         headers = {
@@ -247,7 +289,7 @@ class WebhookSender:
             "webhook-signature": sign(subscription.secret, message_id, timestamp, body),
         }
         try:
-            response = await self.client.post(subscription.url, content=body, headers=headers)
+            response = await self.client.post(target, content=body, headers={**headers, **host}, extensions=extensions)
         except httpx.TimeoutException:
             return Outcome(False, None, "timed out")
         except httpx.HTTPError as error:
