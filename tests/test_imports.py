@@ -141,3 +141,25 @@ async def test_who_may_import_and_whose_ids_are_whose(client):
     assert theirs["counts"] == {"created": 3}
     assert mine["rows"][0]["id"] != theirs["rows"][0]["id"]
     assert (await post(client, TEMPLATE, headers=key)).json()["counts"] == {"unchanged": 3}
+
+
+async def test_a_partner_key_imports_for_review_unless_it_is_a_trusted_publisher(client):
+    untrusted = await sync_key(client)
+    held = (await post(client, TEMPLATE, headers=untrusted)).json()
+    assert held["counts"] == {"created": 3}
+    statuses = {(await client.get(f"/v1/providers/{row['id']}", headers=ADMIN)).json()["status"] for row in held["rows"]}
+    assert statuses == {"pending_review", "draft"} or statuses == {"pending_review"}, statuses
+    assert (await client.get("/v1/search", params={"near": "12601", "radius": 100})).json()["items"] == []  # nothing public yet
+    first = held["rows"][0]["id"]
+    approved = await client.post(f"/v1/moderation/listings/{first}/actions", json={"action": "approve"}, headers=ADMIN)
+    assert approved.status_code == 200, approved.text
+    # The same file again neither unpublishes what a moderator published nor publishes the rest.
+    assert (await post(client, TEMPLATE, headers=untrusted)).json()["counts"] == {"unchanged": 3}
+    assert (await client.get(f"/v1/providers/{first}")).json()["status"] == "published"
+
+    body = {"name": "Trusted", "owner_contact": "dev@trusted.example", "scopes": ["read", "sync", "publish"], "rate_limit": 100_000}
+    trusted = {"X-API-Key": (await client.post("/v1/admin/api-keys", json=body, headers=ADMIN)).json()["key"]}
+    published = (await post(client, TEMPLATE, headers=trusted)).json()
+    assert (await client.get(f"/v1/providers/{published['rows'][0]['id']}")).json()["status"] == "published"
+    browser = {**body, "kind": "browser", "allowed_origins": ["https://www.trusted.example"]}
+    assert_problem(await client.post("/v1/admin/api-keys", json=browser, headers=ADMIN), 422, "scopes")

@@ -22,6 +22,7 @@ from directory.columns import utcnow
 from directory.errors import DirectoryError, FieldError, InvalidInput
 from directory.imports import csvfile
 from directory.imports.csvfile import Group, Row
+from directory.listings import policy
 from directory.listings.changes import PROVIDER_SCALARS, bump_version, diff, due_now, new_location, offer, record_change, set_price, snapshot
 from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
 from directory.listings.placement import PlacedLocation
@@ -228,6 +229,10 @@ class ImportService:
                 )
             )
         ).scalar_one_or_none()
+        wanted = data.status.value if data.status else None
+        status = policy.imported_status(caller, wanted, existing.status if existing is not None else None)
+        if status != wanted:
+            data = data.model_copy(update={"status": ProviderStatus(status)})
         scalars = data.model_dump(include=set(PROVIDER_SCALARS), mode="json")
         scalars = {name: value for name, value in scalars.items() if value is not None or name in data.model_fields_set}
         for name in ("telehealth", "rems_certified"):

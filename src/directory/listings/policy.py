@@ -96,6 +96,22 @@ async def can_change(session: AsyncSession, caller: Caller, provider_id: uuid.UU
     return owner.first() is not None
 
 
+def imported_status(caller: Caller, wanted: str | None, current: str | None) -> str | None:
+    """The status an imported row may give its listing. Moderators, administrators and keys with
+    the ``publish`` scope (trusted publishers) set any; other keys follow the providers' rule:
+    a row asking for ``published`` is held for review (``pending_review``) unless a moderator has
+    already published the listing, and only a moderator suspends or restores one."""
+    if wanted is None or caller.moderates or "publish" in caller.scopes:
+        return wanted
+    if current == ProviderStatus.suspended.value:
+        return current
+    if wanted not in MODERATED_STATUSES or wanted == current:
+        return wanted
+    if wanted == ProviderStatus.published.value:
+        return ProviderStatus.pending_review.value
+    return current or ProviderStatus.pending_review.value
+
+
 def ensure_status_allowed(caller: Caller, status: str | None, current: str | None = None) -> None:
     """Owners move their listing between draft, pending_review and closed; publishing is moderated."""
     if status is None or caller.moderates or status == current:

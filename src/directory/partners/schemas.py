@@ -29,7 +29,13 @@ WebOrigin = Annotated[str, Field(max_length=300, examples=["https://www.publishe
 class ApiKeyCreate(Schema):
     name: Label = Field(examples=["Health publisher widget"])
     owner_contact: Email = Field(examples=["dev@publisher.example"])
-    scopes: list[Literal["read", "sync"]] = Field(default_factory=lambda: ["read"], min_length=1, max_length=2)
+    scopes: list[Literal["read", "sync", "publish"]] = Field(
+        default_factory=lambda: ["read"],
+        min_length=1,
+        max_length=3,
+        description="read; sync (change feed, export, webhooks, imports); publish (a trusted publisher: its imports "
+        "publish without a moderator; without it, imported listings asking to be published are held for review)",
+    )
     rate_limit: int = Field(default=600, ge=1, le=100_000, description="requests per minute")
     kind: Literal["secret", "browser"] = Field(
         default="secret",
