@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 import subprocess
 import sys
 
@@ -124,3 +126,32 @@ async def test_strangers_cannot_lock_the_owner_out_and_unknown_emails_cost_a_pas
     with pytest.raises(NotAuthenticated):
         await log_in("anything at all", "198.51.100.21", email="nobody@o.example")
     assert checks == ["anything at all"]  # checked against a hash of no one's password, like a known email
+
+
+async def test_a_token_is_worth_what_its_account_is_now(client, database, monkeypatch):
+    """Demoting, disabling or deleting an account takes effect on its tokens at once in the process
+    that did it, and within seconds in the others (each remembers an account for a few seconds)."""
+    from sqlalchemy import delete, update
+
+    from directory.accounts import standing
+    from directory.accounts.models import Account
+
+    moderator = await account(client, role="moderator")
+    me = (await client.get("/v1/me", headers=moderator)).json()
+    assert me["role"] == "moderator" and (await client.get("/v1/moderation/queue", headers=moderator)).status_code == 200
+    demoted = await client.patch(f"/v1/admin/accounts/{me['id']}", json={"role": "provider"}, headers=ADMIN)
+    assert demoted.status_code == 200
+    assert_problem(await client.get("/v1/moderation/queue", headers=moderator), 403)  # at once, same token
+
+    monkeypatch.setattr(standing, "SECONDS", 0.05)
+    owner = await account(client)
+    owner_id = uuid.UUID((await client.get("/v1/me", headers=owner)).json()["id"])
+    async with database.writer() as session, session.begin():
+        await session.execute(update(Account).where(Account.id == owner_id).values(disabled=True))  # as another process would
+    await asyncio.sleep(0.1)
+    problem = assert_problem(await client.post("/v1/providers", json={"name": "Still here?", "locations": [{"postal_code": "10001"}]}, headers=owner), 401)
+    assert "disabled" in problem["detail"]
+    async with database.writer() as session, session.begin():
+        await session.execute(delete(Account).where(Account.id == owner_id))
+    await asyncio.sleep(0.1)
+    assert "no longer exists" in assert_problem(await client.get("/v1/me", headers=owner), 401)["detail"]

@@ -20,6 +20,7 @@ from swagger_ui_bundle import swagger_ui_path
 from directory import problems
 from directory.accounts.routes import AccountController
 from directory.accounts.service import AccountService
+from directory.accounts.standing import Standing
 from directory.database import Database
 from directory.dependencies import DEPENDENCIES
 from directory.edge import EdgeMiddleware
@@ -143,7 +144,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.moderation = ModerationService(listings)
         app.state.taxonomy = TaxonomyService(published_counts)
         app.state.limits = limits = limit_store(settings.redis_url, settings.redis_when_down)
-        app.state.accounts = AccountService(settings, limits)
+        app.state.standing = standing = Standing(database.reader)
+        app.state.accounts = AccountService(settings, limits, standing)
         app.state.api_keys = ApiKeyService(database.reader, limits)
         app.state.search = SearchService(
             backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key, settings.exact_count_limit

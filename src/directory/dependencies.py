@@ -33,8 +33,9 @@ async def provide_writer(state: State) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def provide_caller(request: Request, state: State) -> Caller:
-    return identify(request, state.settings)
+async def provide_caller(request: Request, state: State) -> Caller:
+    """The caller, with an account's role and standing as stored now (see ``accounts.standing``)."""
+    return await state.standing.current(identify(request, state.settings))
 
 
 #: The services the app builds at start-up (see ``app.create_app``), each injected by its name.
@@ -52,6 +53,6 @@ DEPENDENCIES = {
     "reader": Provide(provide_reader),
     "read_connection": Provide(provide_read_connection),
     "writer": Provide(provide_writer),
-    "caller": Provide(provide_caller, sync_to_thread=False),
+    "caller": Provide(provide_caller),
     **{name: _service(name) for name in SERVICES},
 }

@@ -16,6 +16,7 @@ from directory.accounts.callers import Caller, Role
 from directory.accounts.models import Account, AccountNpi, ProviderOwner
 from directory.accounts.passwords import Passwords, policy_problem
 from directory.accounts.schemas import AccountCreate, AccountNpiPublic, AccountPublic, Credentials, NpiClaim, Token
+from directory.accounts.standing import Standing
 from directory.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from directory.ratelimit import LimitStore
 from directory.settings import Settings
@@ -25,9 +26,10 @@ MAX_LOGIN_DELAY = 8.0
 
 
 class AccountService:
-    def __init__(self, settings: Settings, limits: LimitStore) -> None:
+    def __init__(self, settings: Settings, limits: LimitStore, standing: Standing | None = None) -> None:
         self.settings = settings
         self.limits = limits
+        self.standing = standing
         self.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost)
         self._dummy: str | None = None
 
@@ -115,6 +117,8 @@ class AccountService:
             if account is None:
                 raise NotFound(f"no account {account_id}")
             account.role = role.value
+        if self.standing is not None:
+            self.standing.forget(account_id)
         return _public(account, [])
 
     async def count_admins(self, session: AsyncSession) -> int:

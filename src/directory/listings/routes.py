@@ -144,6 +144,7 @@ class ProviderController(Controller):
                 return Response(content=b"", status_code=304, headers=headers)
             return Response(content=document, media_type="application/json", headers=headers)  # type: ignore[return-value]
         # Owners and moderators see the live listing, with what awaits review.
+        caller = await state.standing.current(caller)
         async with AsyncSession(bind=read_connection, expire_on_commit=False, autoflush=False) as reader:
             return _with_etag(await listings.get(reader, caller, key))
 
