@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 import subprocess
 import sys
+import time
+import uuid
 
 import pytest
 from conftest import ADMIN
@@ -155,3 +156,25 @@ async def test_a_token_is_worth_what_its_account_is_now(client, database, monkey
         await session.execute(delete(Account).where(Account.id == owner_id))
     await asyncio.sleep(0.1)
     assert "no longer exists" in assert_problem(await client.get("/v1/me", headers=owner), 401)["detail"]
+
+
+@pytest.mark.parametrize("password", ["Password12", "qwerty12345", "ketamine2026", "Ketamine!2026", "directory123"])
+async def test_common_and_guessable_passwords_are_refused(client, password):
+    problem = assert_problem(await client.post("/v1/accounts", json={"email": "g@g.example", "password": password}), 422, "password")
+    assert "too easy to guess" in problem["errors"][0]["reason"]
+
+
+async def test_password_hashing_takes_turns_and_says_so_when_it_cannot():
+    from directory.accounts.passwords import Passwords
+    from directory.errors import ServiceUnavailable
+
+    passwords = Passwords(8, 1, concurrency=1, wait_seconds=0.05)
+    slow = passwords.hash
+    passwords.hash = lambda password: (time.sleep(0.3), slow(password))[1]
+    first = asyncio.create_task(passwords.hashed("a long passphrase 1"))
+    await asyncio.sleep(0.05)
+    with pytest.raises(ServiceUnavailable) as refused:
+        await passwords.hashed("another long passphrase")
+    assert refused.value.headers["Retry-After"] == "2"
+    assert passwords.verify(await first, "a long passphrase 1")
+    assert await passwords.matches(await first, "a long passphrase 1")  # a turn is free again

@@ -1,13 +1,24 @@
-"""Password hashing (argon2id) and the minimum password policy."""
+"""Password hashing (argon2id, a bounded number at once) and the password policy (zxcvbn)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
+
+from directory.errors import ServiceUnavailable
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
-_COMMON = {"password123", "1234567890", "qwertyuiop", "letmein123", "ketamine123", "iloveyou12", "passw0rd123"}
+#: zxcvbn's scale: 0 too guessable ... 4 very unguessable. 3 is "safely unguessable" for online attacks.
+MIN_SCORE = 3
+#: Words of this service that make a password easier to guess here.
+_CONTEXT = ["directory", "ketamine", "infusion", "clinic", "provider"]
 
 
 def policy_problem(password: str, email: str) -> str | None:
@@ -19,14 +30,44 @@ def policy_problem(password: str, email: str) -> str | None:
     if len(set(password)) < 4:
         return "use more than three different characters"
     lowered = password.lower()
-    if lowered in _COMMON or lowered == email.lower() or lowered == email.split("@")[0].lower():
-        return "this password is too easy to guess"
+    if lowered == email.lower() or lowered == email.split("@")[0].lower():
+        return "this password is too easy to guess: it is your email"
+    strength = zxcvbn(password[:100], user_inputs=[email, email.split("@")[0], *_CONTEXT])
+    if strength["score"] < MIN_SCORE:
+        warning = strength["feedback"].get("warning") or "it follows a common pattern"
+        return f"this password is too easy to guess ({warning.rstrip('.').lower()}); a few unrelated words make a strong one"
     return None
 
 
 class Passwords:
-    def __init__(self, memory_kib: int, time_cost: int) -> None:
+    """argon2id with at most ``concurrency`` hashes at once in this process, so that memory stays
+    within ``concurrency`` x ``memory_kib``; a request that cannot get a turn within
+    ``wait_seconds`` is a 503 with Retry-After."""
+
+    def __init__(self, memory_kib: int, time_cost: int, concurrency: int = 2, wait_seconds: float = 10.0) -> None:
         self._hasher = PasswordHasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=1)
+        self._turns = asyncio.Semaphore(concurrency)
+        self.wait_seconds = wait_seconds
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        try:
+            await asyncio.wait_for(self._turns.acquire(), self.wait_seconds)
+        except asyncio.TimeoutError:
+            raise ServiceUnavailable("too many password checks at once; try again in a moment", headers={"Retry-After": "2"}) from None
+        try:
+            yield
+        finally:
+            self._turns.release()
+
+    async def hashed(self, password: str) -> str:
+        """The hash, made off the event loop in one of the turns."""
+        async with self._turn():
+            return await anyio.to_thread.run_sync(self.hash, password)
+
+    async def matches(self, password_hash: str, password: str) -> bool:
+        async with self._turn():
+            return await anyio.to_thread.run_sync(self.verify, password_hash, password)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

@@ -30,7 +30,7 @@ class AccountService:
         self.settings = settings
         self.limits = limits
         self.standing = standing
-        self.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost)
+        self.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_concurrency)
         self._dummy: str | None = None
 
     async def sign_up(self, session: AsyncSession, data: AccountCreate, role: Role = Role.provider) -> AccountPublic:
@@ -38,7 +38,7 @@ class AccountService:
         if problem:
             raise InvalidInput("password", problem)
         # Hashing is deliberately slow: keep it off the event loop.
-        password_hash = await anyio.to_thread.run_sync(self.passwords.hash, data.password)
+        password_hash = await self.passwords.hashed(data.password)
         account = Account(email=data.email, password_hash=password_hash, role=role.value, display_name=data.display_name)
         try:
             async with session.begin():
@@ -67,7 +67,7 @@ class AccountService:
             await anyio.sleep(min(MAX_LOGIN_DELAY, 0.25 * 2 ** (failures - limit)))
         account = (await session.execute(select(Account).where(Account.email == data.email))).scalar_one_or_none()
         stored = account.password_hash if account is not None else await self._dummy_hash()
-        matches = await anyio.to_thread.run_sync(self.passwords.verify, stored, data.password)
+        matches = await self.passwords.matches(stored, data.password)
         if not matches or account is None or account.disabled:
             await self.limits.hit(account_key, limit, LOGIN_WINDOW_SECONDS)
             raise NotAuthenticated("the email or password is wrong")
@@ -82,7 +82,7 @@ class AccountService:
     async def _dummy_hash(self) -> str:
         """A hash of no one's password, checked for unknown emails so that they answer as slowly as known ones."""
         if self._dummy is None:
-            self._dummy = await anyio.to_thread.run_sync(self.passwords.hash, secrets.token_urlsafe(24))
+            self._dummy = await self.passwords.hashed(secrets.token_urlsafe(24))
         return self._dummy
 
     async def me(self, session: AsyncSession, caller: Caller) -> AccountPublic:
