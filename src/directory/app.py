@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -38,6 +37,8 @@ from directory.intake import check_request
 from directory.listings.queries import published_counts
 from directory.listings.routes import ProviderController
 from directory.listings.service import ListingService
+from directory.logs import configure_logging
+from directory.metrics import PROMETHEUS, metrics
 from directory.moderation.routes import ClaimController, ModerationController
 from directory.moderation.service import ModerationService
 from directory.partners.routes import ApiKeyController
@@ -128,7 +129,7 @@ def _openapi() -> OpenAPIConfig:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = with_secret(settings or get_settings())
-    logging.getLogger("directory").setLevel(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             *web.ROUTES,
+            metrics,
             health,
             ready,
             search,
@@ -210,7 +212,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         if settings.cors_origins
         else None,
-        middleware=[EdgeMiddleware],
+        middleware=[EdgeMiddleware, PROMETHEUS.middleware],
         before_request=check_request,
         request_max_body_size=settings.max_body_bytes,
     )

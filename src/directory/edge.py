@@ -18,11 +18,12 @@ from urllib.parse import parse_qsl, urlencode
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from directory.errors import BadParameter, DirectoryError, PermissionDenied, TooManyRequests
+from directory.logs import REQUEST_ID, request_id
 from directory.ratelimit import Window
 from directory.validation import NUL_REASON
 
 PERIOD_SECONDS = 60
-_UNLIMITED_PREFIXES = ("/health", "/ready", "/schema", "/static/", "/embed.js")
+_UNLIMITED_PREFIXES = ("/health", "/ready", "/schema", "/static/", "/embed.js", "/metrics")
 #: The web pages set their own Content-Security-Policy (see ``directory.web``).
 _PAGE_PREFIXES = ("/providers/", "/claim", "/embed/")
 _API_HEADERS = [
@@ -65,6 +66,15 @@ class EdgeMiddleware:
             security = list(_API_HEADERS)
         else:
             security = [*_API_HEADERS, _DOCS_CSP if path.startswith("/schema") else _API_CSP]
+        rid = request_id(_header(scope, b"x-request-id"))
+        token = REQUEST_ID.set(rid)
+        security = [*security, (b"x-request-id", rid.encode())]
+        try:
+            await self._answer(scope, receive, send, path, security)
+        finally:
+            REQUEST_ID.reset(token)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, path: str, security: list[tuple[bytes, bytes]]) -> None:
         if (where := _nul_in(scope)) is not None:
             await _problem(send, path, BadParameter(where, NUL_REASON), security)
             return

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """json: the directory's log lines as JSON objects, each with its request's id."""
 
     token_lifetime_minutes: int = Field(default=60, ge=5, le=24 * 60)
     argon2_memory_kib: int = Field(default=19_456, ge=8, le=1_048_576)

@@ -1,0 +1,52 @@
+"""Logs an operator can follow: every line of a request carries its id (also sent back in the
+X-Request-Id header), and with DIRECTORY_LOG_FORMAT=json they are JSON lines."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import uuid
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_GOOD_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id(incoming: str | None) -> str:
+    """The caller's X-Request-Id if it is a sane one (so that ids follow a request through proxies), else a new one."""
+    return incoming if incoming and _GOOD_ID.match(incoming) else uuid.uuid4().hex
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id (and the exception, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", REQUEST_ID.get()),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    """The directory's loggers carry the request id; with ``json``, they write JSON lines to stderr."""
+    logger = logging.getLogger("directory")
+    logger.setLevel(level)
+    if fmt == "json" and not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        handler.addFilter(RequestIdFilter())
+        logger.addHandler(handler)
+        logger.propagate = False

@@ -1,0 +1,64 @@
+"""What an operator watches: /metrics in Prometheus' format, and a request id on every answer and log line."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from factories import create
+
+
+def _value(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name) and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} {labels} not in the metrics")
+
+
+async def test_metrics_count_requests_per_route_and_read_the_queues(client):
+    await create(client)
+    for _ in range(3):
+        assert (await client.get("/v1/search", params={"near": "10001"})).status_code == 200
+    assert (await client.get("/v1/providers/no-such-listing")).status_code == 404
+    scraped = await client.get("/metrics")
+    assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
+    text = scraped.text
+    assert _value(text, "directory_requests_total", path="/v1/search", status_code="200") >= 3
+    assert _value(text, "directory_requests_total", path="/v1/providers/{key}", status_code="404") >= 1
+    assert _value(text, "directory_request_duration_seconds_count", path="/v1/search") >= 3
+    for gauge in ("directory_webhook_queue_depth", "directory_webhook_oldest_pending_seconds", "directory_verification_due", "directory_db_pool_in_use"):
+        assert f"\n{gauge} " in text, gauge
+
+
+async def test_every_answer_carries_a_request_id_that_the_logs_share(client):
+    from directory.logs import JsonFormatter, RequestIdFilter
+
+    created = await create(client)
+    handler = logging.StreamHandler()
+    lines: list[str] = []
+    handler.emit = lambda record: lines.append(JsonFormatter().format(record))  # type: ignore[method-assign]
+    handler.addFilter(RequestIdFilter())
+    logging.getLogger("directory").addHandler(handler)
+    try:
+        answer = await client.get("/v1/search", params={"near": "10001"})
+        assert len(answer.headers["x-request-id"]) == 32
+        kept = await client.get("/v1/conditions", headers={"X-Request-Id": "from-the-proxy.42"})
+        assert kept.headers["x-request-id"] == "from-the-proxy.42"
+        odd = await client.get("/v1/conditions", headers={"X-Request-Id": "<script>"})
+        assert odd.headers["x-request-id"] != "<script>"
+        # What a request logs names the request.
+        listings = client.app.state.listings
+        original = listings.published_document
+
+        async def logging_read(*args, **kwargs):
+            logging.getLogger("directory.listings").warning("reading a stored listing")
+            return await original(*args, **kwargs)
+
+        listings.published_document = logging_read
+        traced = await client.get(f"/v1/providers/{created['id']}", headers={"X-Request-Id": "trace-me"})
+        assert traced.status_code == 200 and traced.headers["x-request-id"] == "trace-me"
+    finally:
+        logging.getLogger("directory").removeHandler(handler)
+    entries = [json.loads(line) for line in lines]
+    assert {"time", "level", "logger", "message", "request_id"} <= set(entries[-1])
+    assert [e["request_id"] for e in entries if e["message"] == "reading a stored listing"] == ["trace-me"]
