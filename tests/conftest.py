@@ -224,3 +224,15 @@ async def write_directly(database: Database, statement: object, *provider_ids: o
     async with database.writer() as session, session.begin():
         await session.execute(statement)  # type: ignore[arg-type]
         await Recorder().refresh(session, provider_ids)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path):
+    """A Redis of the test's own on a free port (nothing shared with other runs), stopped at the end."""
+    from own_services import OwnRedis, redis_or_skip
+
+    redis_or_skip()
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()

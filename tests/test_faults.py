@@ -5,59 +5,13 @@ These tests start their own Redis (a redis-server on a free port) and stop it on
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
-import subprocess
 import time
-from collections.abc import Iterator
 
-import pytest
 from factories import assert_problem
 from litestar.testing import AsyncTestClient
 
 from directory.app import create_app
-
-REDIS = shutil.which("redis-server")
-
-
-class OwnRedis:
-    def __init__(self, folder) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.folder = folder
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.folder)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-@pytest.fixture
-def own_redis(tmp_path) -> Iterator[OwnRedis]:
-    if REDIS is None:
-        pytest.skip("redis-server is not installed")
-    redis = OwnRedis(tmp_path)
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 async def test_a_redis_outage_degrades_to_local_limits_and_recovers(settings, own_redis, caplog):
