@@ -17,8 +17,8 @@ from directory.errors import BadParameter, UnsupportedMediaType
 MAX_JSON_DEPTH = 32
 WRITES = ("POST", "PUT", "PATCH")
 
-#: Per route handler (kept with its handler, so that an id is never taken for another's).
-_QUERY_NAMES: dict[int, tuple[HTTPRouteHandler, dict[str, bool]]] = {}
+#: Where a route handler keeps what ``query_names`` found (in its own opt: it lives and goes with the handler).
+_QUERY_NAMES = "_query_names"
 
 
 def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -48,9 +48,9 @@ def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 def query_names(handler: HTTPRouteHandler) -> dict[str, bool]:
     """The query parameters a route reads, its own and its dependencies', each with whether it
     takes several values (a list) or one."""
-    known = _QUERY_NAMES.get(id(handler))
-    if known is not None and known[0] is handler:
-        return known[1]
+    known = handler.opt.get(_QUERY_NAMES)
+    if known is not None:
+        return known
     dependencies = handler.resolve_dependencies()
     found: dict[str, bool] = {}
     pending, seen = [handler.parsed_fn_signature], set()
@@ -65,7 +65,7 @@ def query_names(handler: HTTPRouteHandler) -> dict[str, bool]:
             if getattr(declared, "header", None) or getattr(declared, "cookie", None):
                 continue
             found[getattr(declared, "query", None) or name] = field.is_non_string_sequence
-    _QUERY_NAMES[id(handler)] = (handler, found)
+    handler.opt[_QUERY_NAMES] = found
     return found
 
 
