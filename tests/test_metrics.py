@@ -26,6 +26,7 @@ async def test_metrics_count_requests_per_route_and_read_the_queues(client):
     assert _value(text, "directory_requests_total", path="/v1/search", status_code="200") >= 3
     assert _value(text, "directory_requests_total", path="/v1/providers/{key}", status_code="404") >= 1
     assert _value(text, "directory_request_duration_seconds_count", path="/v1/search") >= 3
+    assert _value(text, "directory_verification_due") >= 1  # the new listing's NPI waits for the registry (no worker here)
     for gauge in ("directory_webhook_queue_depth", "directory_webhook_oldest_pending_seconds", "directory_verification_due", "directory_db_pool_in_use"):
         assert f"\n{gauge} " in text, gauge
 

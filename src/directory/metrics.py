@@ -18,6 +18,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Gauge, generate_latest, multiprocess
 from sqlalchemy import func, select
 
+from directory.columns import utcnow
 from directory.listings.models import Provider
 from directory.ratelimit import DegradingLimitStore
 from directory.sync.models import DeliveryStatus, WebhookDelivery
@@ -47,11 +48,9 @@ async def _measure(state: State) -> None:
     async with database.reader() as session:
         pending = WebhookDelivery.status == DeliveryStatus.pending.value
         depth, oldest = (await session.execute(select(func.count(), func.min(WebhookDelivery.created_at)).where(pending))).one()
-        due = (await session.execute(select(func.count()).where(Provider.verification_due_at <= func.now()))).scalar_one()
+        due = (await session.execute(select(func.count()).where(Provider.verification_due_at <= utcnow()))).scalar_one()
     WEBHOOK_QUEUE.set(depth)
     if oldest is not None:
-        from directory.columns import utcnow
-
         WEBHOOK_OLDEST.set(max(0.0, (utcnow() - oldest).total_seconds()))
     else:
         WEBHOOK_OLDEST.set(0)
