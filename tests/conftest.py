@@ -159,6 +159,15 @@ def undeclared_errors(seen: set[tuple[str, str, int]]) -> list[str]:
     return missing
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    if os.environ.get("DIRECTORY_TEST_POSTGRES_URL"):
+        return "directory: every API test runs on SQLite and on PostgreSQL+PostGIS (DIRECTORY_TEST_POSTGRES_URL)"
+    return (
+        "directory: SQLite only; the PostgreSQL+PostGIS half is skipped. To run it: createdb directory_test, then "
+        "DIRECTORY_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/directory_test make test"
+    )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not ERRORS_SEEN or exitstatus != 0:
         return

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 from litestar import Request
 from litestar.handlers import HTTPRouteHandler
 
+from directory.accounts.callers import identify
 from directory.errors import BadParameter, UnsupportedMediaType
 
 #: How deeply a JSON body may nest: far beyond any body the API takes, well before the decoder's own limit.
@@ -76,6 +77,9 @@ def _takes_json(handler: HTTPRouteHandler) -> bool:
 async def check_request(request: Request) -> None:
     """Litestar's before_request hook for every route."""
     handler = request.route_handler
+    if "authorization" in request.headers:
+        # A token that is sent is checked on every route, public ones too: a wrong one is a 401, never ignored.
+        identify(request, request.app.state.settings)
     if isinstance(handler, HTTPRouteHandler):
         names = query_names(handler)
         query = request.scope.get("query_string", b"")
