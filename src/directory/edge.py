@@ -23,7 +23,7 @@ from directory.ratelimit import Window
 from directory.validation import NUL_REASON
 
 PERIOD_SECONDS = 60
-_UNLIMITED_PREFIXES = ("/health", "/ready", "/schema", "/static/", "/embed.js", "/metrics")
+_UNLIMITED_PREFIXES = ("/health", "/ready", "/schema", "/static/", "/embed.js")
 #: The web pages set their own Content-Security-Policy (see ``directory.web``).
 _PAGE_PREFIXES = ("/providers/", "/claim", "/embed/")
 _API_HEADERS = [

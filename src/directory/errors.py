@@ -224,15 +224,18 @@ _UNREACHABLE = {
 }  # fmt: skip
 
 
+def causes(error: BaseException) -> list[BaseException]:
+    """The error and every error it came from (its cause or context), each once."""
+    found: list[BaseException] = []
+    while error is not None and error not in found:
+        found.append(error)
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return found
+
+
 def database_unreachable(error: BaseException) -> bool:
     """Whether the error, or one it came from, is the database connection failing."""
-    seen: list[BaseException] = []
-    while error is not None and error not in seen:
-        seen.append(error)
-        if type(error).__name__ in _UNREACHABLE or getattr(error, "connection_invalidated", False):
-            return True
-        error = error.__cause__ or error.__context__  # type: ignore[assignment]
-    return False
+    return any(type(e).__name__ in _UNREACHABLE or getattr(e, "connection_invalidated", False) for e in causes(error))
 
 
 def _first_line(error: BaseException) -> str:

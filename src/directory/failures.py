@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
+from directory.errors import causes
+
 URL_SHAPES = "sqlite+aiosqlite:///./var/directory.db or postgresql+asyncpg://user@host:5432/database"
 
 
@@ -26,17 +28,9 @@ def _where(database_url: str) -> str:
     return f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}, database {url.database!r}"
 
 
-def _chain(error: BaseException) -> list[BaseException]:
-    found: list[BaseException] = []
-    while error is not None and error not in found:
-        found.append(error)
-        error = error.__cause__ or error.__context__  # type: ignore[assignment]
-    return found
-
-
 def explain(error: BaseException, database_url: str) -> str | None:
     """One or two lines for a failure we know; None for one we do not (it keeps its traceback)."""
-    chain = _chain(error)
+    chain = causes(error)
     text = " ".join(str(e) for e in chain).lower()
     names = {type(e).__name__ for e in chain}
     if isinstance(error, ValidationError) and error.title == "Settings":

@@ -61,7 +61,8 @@ async def _measure(state: State) -> None:
 
 @get("/metrics", include_in_schema=False, opt={"web": True})
 async def metrics(state: State) -> Response[bytes]:
-    """Prometheus text format. Who: anyone who can reach it: keep it off the public network."""
+    """Prometheus text format. Who: anyone who can reach it, within the per-address rate limit (each
+    scrape runs two counting queries): keep it off the public network."""
     await _measure(state)
     registry: Any = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

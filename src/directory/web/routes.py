@@ -86,7 +86,12 @@ async def embed_demo(request: Request, state: State) -> Response[str]:
 async def embed_script() -> Response[bytes]:
     """The <provider-finder> element. Any site may load it; it talks to this API with the site's browser key."""
     headers = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
-    return Response((STATIC / "embed.js").read_bytes(), media_type="text/javascript", headers=headers)
+    return Response(_embed_script(), media_type="text/javascript", headers=headers)
+
+
+@cache
+def _embed_script() -> bytes:
+    return (STATIC / "embed.js").read_bytes()
 
 
 static_files = create_static_files_router(
