@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import hsds_schema
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -121,12 +122,18 @@ async def empty_listings(database_url: str) -> None:
 ERRORS_SEEN: set[tuple[str, str, int]] = set()
 
 
-def record_errors(test_client: AsyncTestClient) -> AsyncTestClient:
-    """Note each error answer, to check at the end that its route declares it (see pytest_sessionfinish)."""
+def watch(test_client: AsyncTestClient) -> AsyncTestClient:
+    """Note each error answer, to check at the end that its route declares it (see pytest_sessionfinish),
+    and check each HSDS answer against Open Referral's HSDS 3.0 schemas (see hsds_schema)."""
 
     async def note(response: Any) -> None:
+        path = response.request.url.path
         if response.status_code >= 400:
-            ERRORS_SEEN.add((response.request.method, response.request.url.path, response.status_code))
+            ERRORS_SEEN.add((response.request.method, path, response.status_code))
+        elif response.status_code == 200 and path.startswith("/hsds/") and hsds_schema.available():
+            await response.aread()
+            broken = hsds_schema.problems(path, response.json())
+            assert not broken, "the answer breaks HSDS 3.0's schema:\n  " + "\n  ".join(broken[:20])
 
     test_client.event_hooks["response"].append(note)
     return test_client
@@ -136,7 +143,7 @@ def record_errors(test_client: AsyncTestClient) -> AsyncTestClient:
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
     await empty_listings(settings.database_url)
     async with AsyncTestClient(app=create_app(settings)) as test_client:
-        yield record_errors(test_client)
+        yield watch(test_client)
 
 
 def undeclared_errors(seen: set[tuple[str, str, int]]) -> list[str]:
@@ -159,13 +166,19 @@ def undeclared_errors(seen: set[tuple[str, str, int]]) -> list[str]:
     return missing
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     if os.environ.get("DIRECTORY_TEST_POSTGRES_URL"):
-        return "directory: every API test runs on SQLite and on PostgreSQL+PostGIS (DIRECTORY_TEST_POSTGRES_URL)"
-    return (
-        "directory: SQLite only; the PostgreSQL+PostGIS half is skipped. To run it: createdb directory_test, then "
-        "DIRECTORY_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/directory_test make test"
-    )
+        lines = ["directory: every API test runs on SQLite and on PostgreSQL+PostGIS (DIRECTORY_TEST_POSTGRES_URL)"]
+    else:
+        lines = [
+            "directory: SQLite only; the PostgreSQL+PostGIS half is skipped. To run it: createdb directory_test, then "
+            "DIRECTORY_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/directory_test make test"
+        ]
+    if hsds_schema.available():
+        lines.append(f"directory: every HSDS answer is checked against HSDS 3.0's schema files ({hsds_schema.FOLDER.name})")
+    else:
+        lines.append(f"directory: HSDS answers are NOT checked against HSDS 3.0's schemas (offline, and no copy in {hsds_schema.FOLDER})")
+    return lines
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

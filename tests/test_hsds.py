@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from factories import assert_problem, create, location
 
 ENVELOPE = {"total_items", "total_pages", "page_number", "size", "first_page", "last_page", "empty", "contents"}
@@ -173,3 +174,21 @@ async def test_bad_parameters_name_the_field(client):
     ):
         assert_problem(await client.get("/hsds/service_at_locations", params=params), 400, field)
     assert_problem(await client.get("/hsds/service_at_locations", params={"postcode": "00000", "proximity": 5000}), 422, "postcode")
+
+
+async def test_the_schema_check_on_every_hsds_answer_catches_a_broken_one(client):
+    """Every HSDS answer in the suite goes through hsds_schema (conftest's client hook); this shows the
+    check can fail: a real answer passes, the same answer with a required field gone or a bad UUID does not."""
+    import hsds_schema
+
+    if not hsds_schema.available():
+        pytest.skip("HSDS 3.0's schema files are not here and cannot be downloaded")
+    await create(client, name="Schema Clinic")
+    page = await get_page(client, "/hsds/services", full="true")
+    assert hsds_schema.problems("/hsds/services", page) == []
+    service = page["contents"][0]
+    assert hsds_schema.problems(f"/hsds/services/{service['id']}", service) == []
+    nameless = {key: value for key, value in service.items() if key != "name"}
+    assert any("'name' is a required property" in p for p in hsds_schema.problems(f"/hsds/services/{service['id']}", nameless))
+    assert any("is not a 'uuid'" in p for p in hsds_schema.problems("/hsds/services/x", {**service, "organization_id": "x"}))
+    assert any("contents/0" in p for p in hsds_schema.problems("/hsds/services", {**page, "contents": [nameless]}))
