@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from directory.app import create_app
 from directory.database import Database
-from directory.sync.webhooks import WebhookSender
+from directory.sync.sender import WebhookSender
 
 LOCAL = {"webhook_allow_http": True, "webhook_allowed_networks": ["127.0.0.1/32"], "webhook_retry_base_seconds": 0}
 FLAKY = {**LOCAL, "webhook_pause_after": 3, "webhook_max_attempts": 2}
@@ -125,26 +125,126 @@ async def test_deliveries_are_signed_stored_and_shown_to_their_owner(local_clien
     assert_problem(await client.get(f"/v1/webhooks/{subscription['id']}", headers=key), 404)
 
 
-async def test_a_failing_endpoint_is_retried_then_paused_with_the_reason(local_client, database_url):
+class Clock:
+    """The worker's clock, moved by the test: waits take no real time."""
+
+    def __init__(self) -> None:
+        from datetime import datetime, timezone
+
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=seconds)
+
+
+async def run_clocked(database_url: str, clock: Clock, seconds: float, step: float = 1.0, **overrides) -> None:
+    """A worker of its own whose clock moves ``step`` seconds between passes, for ``seconds`` in all."""
+    settings = make_settings(database_url, **{**LOCAL, **overrides})
+    database = Database.from_settings(settings)
+    sender = WebhookSender(database.writer, settings, clock=clock)
+    try:
+        for _ in range(int(seconds / step)):
+            while await sender.run_due():
+                pass
+            clock.advance(step)
+    finally:
+        await sender.close()
+        await database.dispose()
+
+
+async def test_a_failing_endpoint_holds_its_queue_is_paused_probed_and_resumes_by_itself(local_client, database_url):
     client = local_client
-    receiver = LocalReceiver(statuses=[500] * 10)
+    receiver = LocalReceiver(statuses=[500] * 3)
     try:
         key = await sync_key(client)
         subscription = (await client.post("/v1/webhooks", json={"url": receiver.url}, headers=key)).json()
-        await create(client, name="Flaky One")
-        await create(client, name="Flaky Two")
-        await run_worker(database_url, passes=5)
+        first = await create(client, name="Flaky One")
+        second = await create(client, name="Flaky Two")
+        clock = Clock()
+        settings = {"webhook_retry_base_seconds": 10, "webhook_pause_after": 3}
+        await run_clocked(database_url, clock, seconds=35, **settings)  # tried at 0, 10 and 30 s (waits of 10 and 20 s): three failures
         shown = (await client.get(f"/v1/webhooks/{subscription['id']}", headers=key)).json()
-        assert shown["status"] == "paused"
+        assert shown["status"] == "paused" and shown["paused_by"] == "failures"
         assert "3 failed attempts in a row" in shown["paused_reason"] and "HTTP 500" in shown["paused_reason"]
-        assert len(receiver.received) == 3  # nothing more is sent to a paused endpoint
-        deliveries = sorted((d["attempts"], d["status"], d["last_status_code"]) for d in shown["recent_deliveries"])
-        assert deliveries == [(1, "pending", 500), (2, "failed", 500)]  # retried, then given up after 2 attempts
-        receiver.statuses = []
-        resumed = await client.patch(f"/v1/webhooks/{subscription['id']}", json={"status": "active"}, headers=key)
-        assert resumed.json()["status"] == "active" and resumed.json()["paused_reason"] is None
-        await run_worker(database_url)
-        assert len(receiver.received) == 4 and receiver.bodies()[-1]["type"] == "listing.published"
+        assert [body["data"]["id"] for body in receiver.bodies()] == [first["id"]] * 3  # the head, again and again; nothing behind it
+        assert shown["pending_deliveries"] == 2 and shown["failures_in_row"] == 3
+        assert sorted((d["attempts"], d["status"], d["last_status_code"]) for d in shown["recent_deliveries"]) == [(0, "pending", None), (3, "pending", 500)]
+        # Paused, its queue keeps filling; the probe 40 s after the third failure succeeds and drains it in order.
+        third = await create(client, name="Flaky Three")
+        await run_clocked(database_url, clock, seconds=45, **settings)
+        assert [body["data"]["id"] for body in receiver.bodies()[3:]] == [first["id"], second["id"], third["id"]]
+        shown = (await client.get(f"/v1/webhooks/{subscription['id']}", headers=key)).json()
+        assert (shown["status"], shown["paused_by"], shown["paused_reason"], shown["failures_in_row"], shown["pending_deliveries"]) == ("active", None, None, 0, 0)
+    finally:
+        receiver.close()
+
+
+async def test_a_subscription_its_owner_paused_queues_but_sends_nothing_until_resumed(local_client, receiver, database_url):
+    client = local_client
+    key = await sync_key(client)
+    subscription = (await client.post("/v1/webhooks", json={"url": receiver.url}, headers=key)).json()
+    paused = await client.patch(f"/v1/webhooks/{subscription['id']}", json={"status": "paused"}, headers=key)
+    assert (paused.json()["status"], paused.json()["paused_by"]) == ("paused", "owner")
+    listing = await create(client, name="Waiting Clinic")
+    await run_worker(database_url)
+    assert receiver.received == []
+    assert (await client.get(f"/v1/webhooks/{subscription['id']}", headers=key)).json()["pending_deliveries"] == 1
+    await client.patch(f"/v1/webhooks/{subscription['id']}", json={"status": "active"}, headers=key)
+    await run_worker(database_url)
+    assert [body["data"]["id"] for body in receiver.bodies()] == [listing["id"]]
+
+
+async def test_a_full_queue_says_from_which_cursor_to_catch_up(database_url, receiver):
+    await empty_listings(database_url)
+    async with AsyncTestClient(app=create_app(make_settings(database_url, **LOCAL, webhook_queue_limit=3))) as client:
+        key = await sync_key(client)
+        subscription = (await client.post("/v1/webhooks", json={"url": receiver.url}, headers=key)).json()
+        await client.patch(f"/v1/webhooks/{subscription['id']}", json={"status": "paused"}, headers=key)
+        made = [await create(client, name=f"Queued {n}") for n in range(5)]
+        shown = (await client.get(f"/v1/webhooks/{subscription['id']}", headers=key)).json()
+        assert shown["pending_deliveries"] == 3
+        feed = (await client.get("/v1/changes", headers=key)).json()["items"]
+        assert shown["missed_after_cursor"] == feed[2]["cursor"]  # the fourth change was the first left out
+        missed = (await client.get("/v1/changes", params={"after": shown["missed_after_cursor"]}, headers=key)).json()["items"]
+        assert [entry["id"] for entry in missed] == [m["id"] for m in made[3:]]
+        resumed = (await client.patch(f"/v1/webhooks/{subscription['id']}", json={"status": "active"}, headers=key)).json()
+        assert resumed["missed_after_cursor"] is None
+    await run_worker(database_url)
+    assert [body["data"]["id"] for body in receiver.bodies()] == [m["id"] for m in made[:3]]
+
+
+async def test_a_receiver_down_for_60_seconds_gets_all_50_changes_once_in_order_signed(local_client, database_url):
+    """The receiver stops listening; 50 changes are made while it is down for 60 s (by the worker's
+    clock); it comes back: every delivery arrives exactly once, in the order of the changes."""
+    client = local_client
+    receiver = LocalReceiver()
+    try:
+        key = await sync_key(client)
+        subscription = (await client.post("/v1/webhooks", json={"url": receiver.url}, headers=key)).json()
+        receiver.stop()
+        clock = Clock()
+        settings = {"webhook_retry_base_seconds": 1, "webhook_pause_after": 3}
+        listings = []
+        for n in range(50):
+            listings.append(await create(client, name=f"Outage Clinic {n:02d}"))
+            if n % 10 == 9:
+                await run_clocked(database_url, clock, seconds=12, **settings)  # 60 s of the worker's time while it is down
+        shown = (await client.get(f"/v1/webhooks/{subscription['id']}", headers=key)).json()
+        assert shown["status"] == "paused" and shown["pending_deliveries"] == 50 and "could not connect" in shown["paused_reason"]
+        receiver.start()
+        await run_clocked(database_url, clock, seconds=70, **settings)  # the probe waits at most 2^n s, here 32 s
+        bodies = receiver.bodies()
+        assert [body["data"]["id"] for body in bodies] == [listing["id"] for listing in listings]
+        cursors = [int(body["data"]["cursor"]) for body in bodies]
+        assert cursors == sorted(cursors) and len({headers["webhook-id"] for headers, _ in receiver.received}) == 50
+        assert all(verify(subscription["secret"], headers, body) for headers, body in receiver.received)
+        shown = (await client.get(f"/v1/webhooks/{subscription['id']}", headers=key)).json()
+        assert (shown["status"], shown["pending_deliveries"]) == ("active", 0)
     finally:
         receiver.close()
 

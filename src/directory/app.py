@@ -50,8 +50,8 @@ from directory.search.routes import search
 from directory.search.service import SearchService
 from directory.settings import Settings, get_settings, with_secret
 from directory.sync.routes import WebhookController, export_providers, list_changes
+from directory.sync.sender import WebhookSender
 from directory.sync.subscriptions import Subscriptions
-from directory.sync.webhooks import WebhookSender
 from directory.taxonomy.routes import TaxonomyController
 from directory.taxonomy.service import TaxonomyIndex, TaxonomyService
 from directory.verification.registry import RegistryClient
@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.settings = settings
         app.state.database = database
         app.state.geocoder = geocoder
-        recorder = standard_recorder()
+        recorder = standard_recorder(settings.webhook_queue_limit)
         app.state.listings = listings = ListingService(geocoder, settings.secret_key, recorder, settings.verification_max_age_days)
         app.state.moderation = ModerationService(listings)
         app.state.taxonomy = TaxonomyService(published_counts)

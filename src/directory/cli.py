@@ -113,7 +113,7 @@ def _verify(args: argparse.Namespace) -> int:
         settings = get_settings()
         database = Database.from_settings(settings)
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
-        service = VerificationService(database.writer, registry, standard_recorder())
+        service = VerificationService(database.writer, registry, standard_recorder(settings.webhook_queue_limit))
         try:
             queued = await service.queue_older_than(args.older_than)
             checked = 0
@@ -150,7 +150,7 @@ def _import(args: argparse.Namespace) -> int:
         settings = with_secret(get_settings())
         database = Database.from_settings(settings)
         geocoder = Geocoder(settings, database.writer)
-        service = ImportService(ListingService(geocoder, settings.secret_key, standard_recorder(), settings.verification_max_age_days))
+        service = ImportService(ListingService(geocoder, settings.secret_key, standard_recorder(settings.webhook_queue_limit), settings.verification_max_age_days))
         try:
             report = await service.run(database.writer, ADMIN, data, atomic=not args.partial, dry_run=args.dry_run)
             return report.as_json()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from directory.listings.changes import Recorder
 from directory.sync.feed import write_entries
+from directory.sync.webhooks import QUEUE_LIMIT
 
 
-def standard_recorder() -> Recorder:
-    return Recorder(followers=[write_entries])
+def standard_recorder(webhook_queue_limit: int = QUEUE_LIMIT) -> Recorder:
+    """``webhook_queue_limit``: DIRECTORY_WEBHOOK_QUEUE_LIMIT, the most deliveries one subscription's queue holds."""
+    return Recorder(followers=[partial(write_entries, queue_limit=webhook_queue_limit)])

@@ -86,9 +86,14 @@ class Settings(BaseSettings):
     webhook_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
     webhook_timeout: float = Field(default=5.0, gt=0, le=60)
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    """No longer used: a delivery is never given up (its queue waits, paused, and is probed). Still
+    accepted so that existing configurations start."""
     webhook_pause_after: int = Field(default=5, ge=1, le=1000)
-    """Pause a subscription after this many failed delivery attempts in a row."""
+    """Pause a subscription after this many failed attempts in a row (it is then probed, and resumes by itself)."""
     webhook_retry_base_seconds: float = Field(default=30.0, ge=0, le=3600)
+    """The wait after a queue's first failed attempt; it doubles after each one, to at most an hour."""
+    webhook_queue_limit: int = Field(default=10_000, ge=1, le=1_000_000)
+    """The most pending deliveries one subscription's queue holds (changes beyond are left to the feed)."""
     webhook_allow_http: bool = False
     """Accept http:// endpoints (tests and local development only)."""
     webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)

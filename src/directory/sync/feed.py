@@ -33,10 +33,13 @@ def next_kind(published: bool, last_kind: str | None) -> ChangeKind | None:
     return ChangeKind.removed if shown else None
 
 
-def write_entries(session: Session, provider_ids: Iterable[uuid.UUID], loaded: Mapping[uuid.UUID, Provider] | None = None) -> int:
+def write_entries(
+    session: Session, provider_ids: Iterable[uuid.UUID], loaded: Mapping[uuid.UUID, Provider] | None = None, *, queue_limit: int = webhooks.QUEUE_LIMIT
+) -> int:
     """Add the feed entries these listings need; synchronous, inside the committing transaction.
 
     ``loaded``: listings in hand, whose status and version are taken as they are; the rest are read.
+    ``queue_limit``: the most deliveries one webhook subscription's queue holds.
     """
     ids = sorted(set(provider_ids))
     loaded = loaded or {}
@@ -65,7 +68,7 @@ def write_entries(session: Session, provider_ids: Iterable[uuid.UUID], loaded: M
         entries.append(FeedEntry(provider_id=provider_id, version=row.version if row is not None else 0, kind=kind.value, at=now))
     session.add_all(entries)
     session.flush()
-    webhooks.enqueue(session, entries)
+    webhooks.enqueue(session, entries, queue_limit)
     session.flush()
     return len(entries)
 

@@ -56,6 +56,14 @@ class WebhookSubscription(SQLModel, table=True):
     status: str = Field(default=WebhookStatus.active.value, max_length=10)
     failures_in_row: int = 0
     paused_reason: str | None = Field(default=None, max_length=1000)
+    paused_by: str | None = Field(default=None, max_length=10)
+    """``owner`` (stays paused until resumed) or ``failures`` (probed, and resumed by the first success)."""
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When the worker may next send the head of this subscription's queue (null: now)."""
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """A worker is sending from this queue until then (its lease; another may take over after)."""
+    missed_after: int | None = Field(default=None, sa_type=BigKey)
+    """The queue was full: changes after this feed cursor were not queued (catch up from the feed)."""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -71,6 +79,7 @@ class WebhookDelivery(SQLModel, table=True):
     __table_args__ = (
         Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
         Index("ix_webhook_delivery_subscription", "subscription_id", "id"),
+        Index("ix_webhook_delivery_queue", "subscription_id", "status", "id"),
     )
 
     id: int | None = Field(default=None, sa_type=BigKey, primary_key=True)

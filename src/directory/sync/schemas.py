@@ -49,9 +49,9 @@ class WebhookUpdate(BaseModel):
 class DeliveryPublic(BaseModel):
     id: int
     event: str
-    status: str = Field(description="pending, delivered or failed (gave up after the last attempt)")
+    status: str = Field(description="pending or delivered (failed: given up, only on deliveries made before queues were never given up)")
     attempts: int
-    next_attempt_at: datetime | None
+    next_attempt_at: datetime | None = Field(description="pending: when its queue is tried next (null: as soon as those before it are delivered)")
     last_status_code: int | None
     last_error: str | None
     created_at: datetime
@@ -65,7 +65,17 @@ class WebhookPublic(BaseModel):
     events: list[str]
     status: str = Field(description="active, or paused (by you, or after failing again and again: see paused_reason)")
     paused_reason: str | None
+    paused_by: Literal["owner", "failures"] | None = Field(
+        default=None, description="owner: waits until you resume it; failures: probed at each retry, and resumes by itself when one succeeds"
+    )
     failures_in_row: int
+    next_attempt_at: datetime | None = Field(default=None, description="when the queue is tried next after a failure (null: as soon as anything is queued)")
+    pending_deliveries: int = Field(default=0, description="deliveries queued and not yet delivered, sent in order")
+    missed_after_cursor: str | None = Field(
+        default=None,
+        description="the queue was full (DIRECTORY_WEBHOOK_QUEUE_LIMIT): changes after this cursor may be missing from it; read them from "
+        "GET /v1/changes?after=<this>. Cleared when you resume the subscription",
+    )
     created_at: datetime
     updated_at: datetime
     recent_deliveries: list[DeliveryPublic] | None = Field(default=None, description="the newest 20, on GET of one subscription")

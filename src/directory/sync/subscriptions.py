@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts.callers import Caller
 from directory.columns import utcnow
 from directory.settings import Settings
 from directory.sync import webhooks
-from directory.sync.models import WebhookDelivery, WebhookSubscription
+from directory.sync.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from directory.sync.schemas import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic, WebhookUpdate
 
 RECENT_DELIVERIES = 20
@@ -29,13 +29,12 @@ class Subscriptions:
         )
         async with session.begin():
             session.add(subscription)
-        return WebhookCreated(**_public(subscription).model_dump(), secret=subscription.secret)
+        return WebhookCreated(**_public(subscription, 0).model_dump(), secret=subscription.secret)
 
     async def list(self, session: AsyncSession, caller: Caller) -> list[WebhookPublic]:
-        rows = await session.execute(
-            select(WebhookSubscription).where(webhooks.owned(caller)).order_by(WebhookSubscription.created_at)
-        )
-        return [_public(subscription) for subscription in rows.scalars()]
+        rows = (await session.execute(select(WebhookSubscription).where(webhooks.owned(caller)).order_by(WebhookSubscription.created_at))).scalars().all()
+        counts = await _pending(session, [subscription.id for subscription in rows])
+        return [_public(subscription, counts.get(subscription.id, 0)) for subscription in rows]
 
     async def get(self, session: AsyncSession, caller: Caller, subscription_id: uuid.UUID) -> WebhookPublic:
         """The subscription with its newest deliveries."""
@@ -46,11 +45,10 @@ class Subscriptions:
             .order_by(WebhookDelivery.id.desc())
             .limit(RECENT_DELIVERIES)
         )
-        public = _public(subscription)
+        public = _public(subscription, (await _pending(session, [subscription.id])).get(subscription.id, 0))
         public.recent_deliveries = [DeliveryPublic.model_validate(d, from_attributes=True) for d in deliveries.scalars()]
         for delivery in public.recent_deliveries:
-            if delivery.status != "pending":
-                delivery.next_attempt_at = None
+            delivery.next_attempt_at = subscription.next_attempt_at if delivery.status == "pending" else None
         return public
 
     async def update(self, session: AsyncSession, caller: Caller, subscription_id: uuid.UUID, data: WebhookUpdate) -> WebhookPublic:
@@ -66,12 +64,15 @@ class Subscriptions:
             if data.status is not None:
                 subscription.status = data.status
                 if data.status == "active":
+                    # Resumed: its queue is tried at once; a gap it reported has been read.
                     subscription.failures_in_row = 0
-                    subscription.paused_reason = None
+                    subscription.paused_reason = subscription.paused_by = None
+                    subscription.next_attempt_at = subscription.missed_after = None
                 else:
-                    subscription.paused_reason = "paused by its owner"
+                    subscription.paused_reason = "paused by its owner: not sent to (its queue keeps filling) until resumed"
+                    subscription.paused_by = "owner"
             subscription.updated_at = utcnow()
-        return _public(subscription)
+        return _public(subscription, (await _pending(session, [subscription.id])).get(subscription.id, 0))
 
     async def delete(self, session: AsyncSession, caller: Caller, subscription_id: uuid.UUID) -> None:
         """The subscription and its pending deliveries."""
@@ -79,5 +80,20 @@ class Subscriptions:
             await session.delete(await webhooks.find(session, caller, subscription_id))
 
 
-def _public(subscription: WebhookSubscription) -> WebhookPublic:
-    return WebhookPublic.model_validate(subscription, from_attributes=True)
+async def _pending(session: AsyncSession, subscription_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many deliveries wait in each of these subscriptions' queues."""
+    if not subscription_ids:
+        return {}
+    rows = await session.execute(
+        select(WebhookDelivery.subscription_id, func.count())
+        .where(WebhookDelivery.subscription_id.in_(subscription_ids), WebhookDelivery.status == DeliveryStatus.pending.value)
+        .group_by(WebhookDelivery.subscription_id)
+    )
+    return {subscription_id: count for subscription_id, count in rows}
+
+
+def _public(subscription: WebhookSubscription, pending: int) -> WebhookPublic:
+    public = WebhookPublic.model_validate(subscription, from_attributes=True)
+    public.pending_deliveries = pending
+    public.missed_after_cursor = None if subscription.missed_after is None else str(subscription.missed_after)
+    return public

@@ -1,9 +1,9 @@
-"""Webhooks: partners' subscriptions, signed deliveries, and the worker that sends them.
+"""Webhooks: the endpoint guard, signing, and queuing deliveries (the worker is ``sender``).
 
 Deliveries are rows written in the same transaction as the change they announce (see
 ``directory.sync.feed``), so none is lost to a crash or a restart, and none is sent for a change
-that rolled back. A worker (in the API process unless turned off; several processes may run one)
-claims due deliveries with a conditional update, sends them with httpx, and records the outcome.
+that rolled back. Each subscription's deliveries form one queue, sent in order by
+``directory.sync.sender``.
 
 Each delivery is signed the way the Standard Webhooks specification describes: the headers
 ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256>`` over
@@ -12,39 +12,32 @@ Each delivery is signed the way the Standard Webhooks specification describes: t
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import ipaddress
-import json
 import logging
 import secrets
 import socket
-import time
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
-import httpx
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from directory.accounts.callers import Caller
-from directory.columns import utcnow
 from directory.errors import InvalidInput, NotFound
 from directory.settings import Settings
 from directory.sync.models import EVENTS, DeliveryStatus, WebhookDelivery, WebhookStatus, WebhookSubscription
-from directory.workers import drain_forever
 
 log = logging.getLogger("directory.webhooks")
 
-LONGEST_WAIT = timedelta(hours=6)
-USER_AGENT = "directory-webhooks/1"
+#: The most pending deliveries one subscription's queue holds, by default (DIRECTORY_WEBHOOK_QUEUE_LIMIT).
+QUEUE_LIMIT = 10_000
+
 
 
 # --- the URL guard -----------------------------------------------------------------------------
@@ -153,25 +146,47 @@ def new_secret() -> str:
 # --- enqueueing (inside the committing transaction) ----------------------------------------------
 
 
-def enqueue(session: Session, entries: list[Any]) -> None:
-    """A delivery per feed entry for every active subscription to its event."""
+def enqueue(session: Session, entries: list[Any], limit: int) -> None:
+    """A delivery per feed entry for every subscription to its event, paused ones included (their
+    queue waits for them), each queue holding at most ``limit`` pending deliveries. What does not fit
+    is not queued: the subscription's ``missed_after`` keeps the feed cursor to catch up from."""
     if not entries:
         return
     subscriptions = session.execute(
-        select(WebhookSubscription.id, WebhookSubscription.events).where(WebhookSubscription.status == WebhookStatus.active.value)
+        select(WebhookSubscription.id, WebhookSubscription.events, WebhookSubscription.status, WebhookSubscription.failures_in_row)
     ).all()
-    if not subscriptions:
-        return
-    for entry in entries:
-        event = EVENTS[entry.kind]
-        payload = {
-            "type": event,
-            "timestamp": entry.at.isoformat(),
-            "data": {"id": str(entry.provider_id), "version": entry.version, "cursor": str(entry.seq)},
-        }
-        for subscription_id, events in subscriptions:
-            if event in events:
-                session.add(WebhookDelivery(subscription_id=subscription_id, event=event, payload=payload, next_attempt_at=entry.at))
+    for subscription_id, events, status, failures in subscriptions:
+        wanted = [entry for entry in entries if EVENTS[entry.kind] in events]
+        if not wanted:
+            continue
+        room = len(wanted)
+        if status != WebhookStatus.active.value or failures:
+            # Only a queue that is not draining can be full: count it then, and only up to the limit.
+            queued = session.execute(
+                select(func.count()).select_from(
+                    select(WebhookDelivery.id)
+                    .where(WebhookDelivery.subscription_id == subscription_id, WebhookDelivery.status == DeliveryStatus.pending.value)
+                    .limit(limit)
+                    .subquery()
+                )
+            ).scalar_one()
+            room = max(0, limit - queued)
+        for entry in wanted[:room]:
+            payload = {
+                "type": EVENTS[entry.kind],
+                "timestamp": entry.at.isoformat(),
+                "data": {"id": str(entry.provider_id), "version": entry.version, "cursor": str(entry.seq)},
+            }
+            session.add(WebhookDelivery(subscription_id=subscription_id, event=EVENTS[entry.kind], payload=payload, next_attempt_at=entry.at))
+        if room < len(wanted):
+            first_missed = wanted[room].seq
+            session.execute(
+                update(WebhookSubscription)
+                .where(WebhookSubscription.id == subscription_id, WebhookSubscription.missed_after.is_(None))
+                .values(missed_after=first_missed - 1)
+                .execution_options(synchronize_session=False)
+            )
+            log.error("webhook subscription %s: its queue is full (%d); changes after cursor %d are not queued", subscription_id, limit, first_missed - 1)
 
 
 # --- managing subscriptions --------------------------------------------------------------------
@@ -190,168 +205,3 @@ async def find(session: AsyncSession, caller: Caller, subscription_id: uuid.UUID
     if found is None:
         raise NotFound(f"no webhook subscription {subscription_id}")
     return found
-
-
-# --- sending -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    ok: bool
-    status_code: int | None
-    error: str | None
-
-
-SKIPPED = Outcome(False, None, "not attempted")
-
-
-class WebhookSender:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-        self.sessions = sessions
-        self.settings = settings
-        self.client = httpx.AsyncClient(timeout=settings.webhook_timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT})
-
-    async def close(self) -> None:
-        await self.client.aclose()
-
-    async def run_due(self, limit: int = 20) -> int:
-        """Send what is due now; how many were attempted."""
-        claimed = await self._claim(limit)
-        if not claimed:
-            return 0
-        # One endpoint's deliveries go one after another, in the order of the changes; different
-        # endpoints are served side by side.
-        queues: dict[uuid.UUID, list[tuple[WebhookDelivery, WebhookSubscription]]] = {}
-        for delivery, subscription in claimed:
-            queues.setdefault(subscription.id, []).append((delivery, subscription))
-
-        async def send_in_turn(queue: list[tuple[WebhookDelivery, WebhookSubscription]]) -> list[Outcome]:
-            outcomes: list[Outcome] = []
-            for delivery, subscription in queue:
-                if outcomes and not outcomes[-1].ok:
-                    outcomes.append(SKIPPED)  # the endpoint is failing: the rest wait behind the retry
-                else:
-                    outcomes.append(await self._send(delivery, subscription))
-            return outcomes
-
-        results = await asyncio.gather(*(send_in_turn(queue) for queue in queues.values()))
-        async with self.sessions() as session, session.begin():
-            for queue, outcomes in zip(queues.values(), results, strict=True):
-                for (delivery, subscription), outcome in zip(queue, outcomes, strict=True):
-                    await self._record(session, delivery, subscription, outcome)
-        return len(claimed)
-
-    async def _claim(self, limit: int) -> list[tuple[WebhookDelivery, WebhookSubscription]]:
-        now = utcnow()
-        # Long enough for one endpoint to take every claimed delivery in turn, each to its timeout;
-        # after that another worker may take a delivery whose worker died.
-        lease = timedelta(seconds=limit * self.settings.webhook_timeout + 60)
-        claimed = []
-        async with self.sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(WebhookDelivery, WebhookSubscription)
-                    .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-                    .where(
-                        WebhookDelivery.status == DeliveryStatus.pending.value,
-                        WebhookDelivery.next_attempt_at <= now,
-                        WebhookSubscription.status == WebhookStatus.active.value,
-                    )
-                    .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-                    .limit(limit)
-                )
-            ).all()
-            for delivery, subscription in rows:
-                # Only one worker wins each delivery: the update succeeds for the first.
-                won = await session.execute(
-                    update(WebhookDelivery)
-                    .where(WebhookDelivery.id == delivery.id, WebhookDelivery.next_attempt_at == delivery.next_attempt_at)
-                    .values(next_attempt_at=now + lease)
-                    .execution_options(synchronize_session=False)
-                )
-                if won.rowcount == 1:
-                    claimed.append((delivery, subscription))
-        return claimed
-
-    async def _send(self, delivery: WebhookDelivery, subscription: WebhookSubscription) -> Outcome:
-        body = json.dumps({"id": str(delivery.id), **delivery.payload}, separators=(",", ":")).encode()
-        try:
-            addresses = await check_url(subscription.url, self.settings)
-        except InvalidInput as refused:
-            return Outcome(False, None, f"refused: {refused.errors[0].reason}")
-        target, host, extensions = pinned(subscription.url, addresses[0])
-        message_id = f"msg_{delivery.id}"
-        timestamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            "webhook-id": message_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(subscription.secret, message_id, timestamp, body),
-        }
-        try:
-            response = await self.client.post(target, content=body, headers={**headers, **host}, extensions=extensions)
-        except httpx.TimeoutException:
-            return Outcome(False, None, "timed out")
-        except httpx.HTTPError as error:
-            return Outcome(False, None, f"could not connect: {type(error).__name__}")
-        if 200 <= response.status_code < 300:
-            return Outcome(True, response.status_code, None)
-        return Outcome(False, response.status_code, f"answered HTTP {response.status_code}")
-
-    def _wait(self, attempts: int) -> timedelta:
-        return min(timedelta(seconds=self.settings.webhook_retry_base_seconds * 2 ** (attempts - 1)), LONGEST_WAIT)
-
-    async def _record(
-        self, session: AsyncSession, delivery: WebhookDelivery, subscription: WebhookSubscription, outcome: Outcome
-    ) -> None:
-        now = utcnow()
-        if outcome is SKIPPED:
-            # Not attempted: back in the queue just behind the delivery that failed before it.
-            await session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id == delivery.id)
-                .values(next_attempt_at=now + self._wait(1))
-                .execution_options(synchronize_session=False)
-            )
-            return
-        attempts = delivery.attempts + 1
-        values: dict[str, Any] = {"attempts": attempts, "last_status_code": outcome.status_code, "last_error": outcome.error}
-        if outcome.ok:
-            values.update(status=DeliveryStatus.delivered.value, delivered_at=now)
-        elif attempts >= self.settings.webhook_max_attempts:
-            values.update(status=DeliveryStatus.failed.value)
-        else:
-            values.update(next_attempt_at=now + self._wait(attempts))
-        await session.execute(
-            update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(**values).execution_options(synchronize_session=False)
-        )
-        if outcome.ok:
-            await session.execute(
-                update(WebhookSubscription)
-                .where(WebhookSubscription.id == subscription.id)
-                .values(failures_in_row=0)
-                .execution_options(synchronize_session=False)
-            )
-            return
-        failures = (
-            await session.execute(
-                update(WebhookSubscription)
-                .where(WebhookSubscription.id == subscription.id)
-                .values(failures_in_row=WebhookSubscription.failures_in_row + 1)
-                .returning(WebhookSubscription.failures_in_row)
-                .execution_options(synchronize_session=False)
-            )
-        ).scalar_one_or_none()
-        if failures is not None and failures >= self.settings.webhook_pause_after:
-            reason = f"paused after {failures} failed attempts in a row; the last: {outcome.error}"
-            await session.execute(
-                update(WebhookSubscription)
-                .where(WebhookSubscription.id == subscription.id, WebhookSubscription.status == WebhookStatus.active.value)
-                .values(status=WebhookStatus.paused.value, paused_reason=reason, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            log.warning("webhook subscription %s %s", subscription.id, reason)
-
-    async def work(self, interval: float) -> None:
-        """The background worker: forever, until cancelled."""
-        await drain_forever(self.run_due, interval, log, "webhook")
