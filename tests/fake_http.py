@@ -34,7 +34,8 @@ class LocalJsonServer:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
-        self.stop()
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class LocalReceiver:
@@ -42,6 +43,8 @@ class LocalReceiver:
 
     def __init__(self, statuses: list[int] | None = None) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
+        #: Set by the first delivery that arrives.
+        self.arrived = threading.Event()
         self.statuses = list(statuses or [])
         receiver = self
 
@@ -49,6 +52,7 @@ class LocalReceiver:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.arrived.set()
                 status = receiver.statuses.pop(0) if receiver.statuses else 204
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
+import threading
 import uuid
 
 import pytest
@@ -144,17 +144,18 @@ async def test_a_token_is_worth_what_its_account_is_now(client, database, monkey
     assert demoted.status_code == 200
     assert_problem(await client.get("/v1/moderation/queue", headers=moderator), 403)  # at once, same token
 
-    monkeypatch.setattr(standing, "SECONDS", 0.05)
+    now = [0.0]
+    client.app.state.standing.clock = lambda: now[0]  # the process's clock, moved by the test
     owner = await account(client)
     owner_id = uuid.UUID((await client.get("/v1/me", headers=owner)).json()["id"])
     async with database.writer() as session, session.begin():
         await session.execute(update(Account).where(Account.id == owner_id).values(disabled=True))  # as another process would
-    await asyncio.sleep(0.1)
+    now[0] += standing.SECONDS + 0.001
     problem = assert_problem(await client.post("/v1/providers", json={"name": "Still here?", "locations": [{"postal_code": "10001"}]}, headers=owner), 401)
     assert "disabled" in problem["detail"]
     async with database.writer() as session, session.begin():
         await session.execute(delete(Account).where(Account.id == owner_id))
-    await asyncio.sleep(0.1)
+    now[0] += standing.SECONDS + 0.001
     assert "no longer exists" in assert_problem(await client.get("/v1/me", headers=owner), 401)["detail"]
 
 
@@ -169,12 +170,21 @@ async def test_password_hashing_takes_turns_and_says_so_when_it_cannot():
     from directory.errors import ServiceUnavailable
 
     passwords = Passwords(8, 1, concurrency=1, wait_seconds=0.05)
-    slow = passwords.hash
-    passwords.hash = lambda password: (time.sleep(0.3), slow(password))[1]
+    plain = passwords.hash
+    started, release = threading.Event(), threading.Event()
+
+    def held(password: str) -> str:
+        """Takes the only turn and keeps it until the test lets go."""
+        started.set()
+        release.wait(timeout=60)
+        return plain(password)
+
+    passwords.hash = held
     first = asyncio.create_task(passwords.hashed("a long passphrase 1"))
-    await asyncio.sleep(0.05)
+    assert await asyncio.to_thread(started.wait, 60)
     with pytest.raises(ServiceUnavailable) as refused:
         await passwords.hashed("another long passphrase")
     assert refused.value.headers["Retry-After"] == "2"
+    release.set()
     assert passwords.verify(await first, "a long passphrase 1")
     assert await passwords.matches(await first, "a long passphrase 1")  # a turn is free again

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 
 from factories import assert_problem
 from litestar.testing import AsyncTestClient
@@ -18,7 +17,8 @@ async def test_a_redis_outage_degrades_to_local_limits_and_recovers(settings, ow
     configured = settings.model_copy(update={"redis_url": own_redis.url, "anonymous_rate_limit": 1000})
     logging.getLogger("directory.ratelimit").addHandler(caplog.handler)
     async with AsyncTestClient(app=create_app(configured)) as client:
-        client.app.state.limits.retry_seconds = 0.2
+        now = [0.0]
+        client.app.state.limits.clock = lambda: now[0]  # Redis is tried again every retry_seconds of this clock
         assert (await client.get("/v1/conditions")).status_code == 200
         assert (await client.get("/ready")).json()["limits"] == "redis: ok"
         own_redis.stop()
@@ -29,7 +29,8 @@ async def test_a_redis_outage_degrades_to_local_limits_and_recovers(settings, ow
         assert ready.status_code == 200 and ready.json()["limits"].startswith("redis: unreachable"), ready.text
         assert any("rate-limit store (Redis) is unreachable" in record.getMessage() for record in caplog.records)
         own_redis.start()
-        time.sleep(0.3)
+        assert (await client.get("/ready")).json()["limits"].startswith("redis: unreachable")  # not tried again before its time
+        now[0] += client.app.state.limits.retry_seconds
         assert (await client.get("/v1/conditions")).status_code == 200
         assert (await client.get("/ready")).json()["limits"] == "redis: ok"
     logging.getLogger("directory.ratelimit").removeHandler(caplog.handler)

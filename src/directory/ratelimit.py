@@ -132,8 +132,9 @@ class DegradingLimitStore(LimitStore):
     (``refuse``). A failed Redis is tried again every ``retry_seconds``, not on every request, so an
     outage costs one connection timeout per interval rather than one per request."""
 
-    def __init__(self, shared: LimitStore, when_down: str = "local", retry_seconds: float = 5.0) -> None:
+    def __init__(self, shared: LimitStore, when_down: str = "local", retry_seconds: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.shared = shared
+        self.clock = clock
         self.local = MemoryLimitStore()
         self.when_down = when_down
         self.retry_seconds = retry_seconds
@@ -150,7 +151,7 @@ class DegradingLimitStore(LimitStore):
         )
 
     async def _either(self, shared: Callable[[], Awaitable[T]], local: Callable[[], Awaitable[T]]) -> T:
-        if self.down_since is not None and time.monotonic() < self._retry_at:
+        if self.down_since is not None and self.clock() < self._retry_at:
             return await self._degraded(local)
         try:
             result = await shared()
@@ -162,7 +163,7 @@ class DegradingLimitStore(LimitStore):
                     type(error).__name__,
                     "counting limits in each process" if self.when_down == "local" else "refusing limited requests with 503",
                 )
-            self._retry_at = time.monotonic() + self.retry_seconds
+            self._retry_at = self.clock() + self.retry_seconds
             return await self._degraded(local)
         if self.down_since is not None:
             log.warning("the rate-limit store (Redis) answers again after %.0f s; limits are shared again", time.time() - self.down_since)

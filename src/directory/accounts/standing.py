@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,15 +21,16 @@ _MOST = 50_000
 
 
 class Standing:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], float] = time.monotonic) -> None:
         self.sessions = sessions
+        self.clock = clock
         self._known: dict[uuid.UUID, tuple[float, tuple[str, bool] | None]] = {}
 
     async def current(self, caller: Caller) -> Caller:
         """The caller with its account's role as stored now; 401 if the account is gone or disabled."""
         if caller.account_id is None:
             return caller
-        now = time.monotonic()
+        now = self.clock()
         known = self._known.get(caller.account_id)
         if known is None or known[0] < now:
             async with self.sessions() as session:
