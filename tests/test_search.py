@@ -227,9 +227,15 @@ async def test_free_text_matches_names_descriptions_and_taxonomy_synonyms(client
     assert names(await search(client, q="100%_")) == []
 
 
-async def test_sorting_by_name_and_by_last_change(client):
-    for name in ("Cedar", "aspen", "Birch"):
-        await publish(client, name, NYC)
+async def test_sorting_by_name_and_by_last_change(client, database):
+    from datetime import datetime, timedelta, timezone
+
+    changed = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    for hours, name in enumerate(("Cedar", "aspen", "Birch")):
+        made = await publish(client, name, NYC)
+        # Last changed an hour apart, whatever the clock's resolution: the order does not hang on timing.
+        moment = changed + timedelta(hours=hours)
+        await write_directly(database, update(Provider).where(Provider.id == uuid.UUID(made["id"])).values(updated_at=moment), uuid.UUID(made["id"]))
     assert names(await search(client)) == ["aspen", "Birch", "Cedar"]
     assert names(await search(client, lat=NYC[0], lon=NYC[1], sort="name")) == ["aspen", "Birch", "Cedar"]
     assert names(await search(client, sort="updated")) == ["Birch", "aspen", "Cedar"]
