@@ -1,6 +1,7 @@
 """Faults of the services the API leans on: it degrades, says so, and recovers without a restart.
 
-These tests start their own Redis (a redis-server on a free port) and stop it on purpose."""
+These tests start their own Redis (a redis-server on a free port) and their own PostgreSQL cluster
+(initdb in a temporary folder), and stop them on purpose."""
 
 from __future__ import annotations
 
@@ -65,3 +66,94 @@ async def test_an_unreachable_database_is_a_503_with_retry_after_and_not_ready()
             assert response.headers["retry-after"] == "5", path
         assert (await client.get("/health")).status_code == 200
         assert_problem(await client.get("/ready"), 503)
+
+
+async def test_postgresql_crashing_under_load_loses_no_acknowledged_write_and_recovers_without_a_restart():
+    """A PostgreSQL cluster of the test's own is killed (immediate shutdown, as a crash) while three
+    writers and a reader keep the API busy, then started again. Every answer is 2xx or a 503 with
+    Retry-After, never a 500; /ready says 503 while it is down; the same API process serves again
+    once it is back; and every write that was answered 201 is there afterwards."""
+    import asyncio
+    from collections import Counter
+
+    import httpx
+    from conftest import ADMIN, LiveServer, make_settings
+    from factories import listing
+    from own_services import OwnPostgres, postgres_or_skip
+
+    from directory import migrate
+    from directory.database import Database
+    from directory.seeding import load_taxonomy
+
+    cluster = OwnPostgres(postgres_or_skip())
+    try:
+        cluster.start()
+        migrate.upgrade(cluster.url)
+        database = Database.from_settings(make_settings(cluster.url))
+        try:
+            await load_taxonomy(database)
+        finally:
+            await database.dispose()
+        acknowledged: list[str] = []
+        statuses: Counter[int] = Counter()
+        unexpected: list[str] = []
+        done = asyncio.Event()
+
+        async def until(condition, what: str) -> None:
+            """Wait for the load to reach a point (bounded only against a hang)."""
+            async def poll() -> None:
+                while not condition():
+                    await asyncio.sleep(0.02)
+
+            try:
+                await asyncio.wait_for(poll(), timeout=120)
+            except asyncio.TimeoutError:
+                raise AssertionError(f"never saw {what}: {dict(statuses)} {unexpected[:3]}") from None
+
+        with LiveServer(make_settings(cluster.url)) as server:
+            async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+
+                def note(response: httpx.Response, ok: int) -> None:
+                    statuses[response.status_code] += 1
+                    if response.status_code == 503:
+                        if not response.headers.get("retry-after"):
+                            unexpected.append(f"503 without Retry-After: {response.text}")
+                    elif response.status_code != ok:
+                        unexpected.append(f"{response.status_code}: {response.text[:300]}")
+
+                async def writer(n: int) -> None:
+                    count = 0
+                    while not done.is_set():
+                        response = await client.post("/v1/providers", json=listing(name=f"Load Clinic {n}-{count}"), headers=ADMIN)
+                        note(response, 201)
+                        if response.status_code == 201:
+                            acknowledged.append(response.json()["id"])
+                        else:
+                            await asyncio.sleep(0.05)
+                        count += 1
+
+                async def reader() -> None:
+                    while not done.is_set():
+                        note(await client.get("/v1/search", params={"near": "10118", "radius": 50}), 200)
+                        await asyncio.sleep(0.01)
+
+                load = [asyncio.create_task(writer(n)) for n in range(3)] + [asyncio.create_task(reader())]
+                try:
+                    await until(lambda: len(acknowledged) >= 15, "15 writes before the crash")
+                    await asyncio.to_thread(cluster.stop, "immediate")
+                    await until(lambda: statuses[503] >= 5, "503s while PostgreSQL is down")
+                    assert_problem(await client.get("/ready"), 503)
+                    await asyncio.to_thread(cluster.start)
+                    before = len(acknowledged)
+                    await until(lambda: len(acknowledged) >= before + 15, "15 writes after PostgreSQL came back")
+                    assert (await client.get("/ready")).status_code == 200
+                finally:
+                    done.set()
+                    await asyncio.gather(*load)
+                assert unexpected == [], unexpected[:5]
+                assert statuses[500] == 0
+                for provider_id in acknowledged:
+                    assert (await client.get(f"/v1/providers/{provider_id}")).status_code == 200, provider_id
+                print(f"statuses {dict(statuses)}, {len(acknowledged)} writes acknowledged and found")
+    finally:
+        cluster.remove()
