@@ -16,7 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
-from directory import problems
+from directory import problems, tracing
 from directory.accounts.routes import AccountController
 from directory.accounts.service import AccountService
 from directory.accounts.standing import Standing
@@ -130,10 +130,12 @@ def _openapi() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = with_secret(settings or get_settings())
     configure_logging(settings.log_level, settings.log_format)
+    tracer_provider = tracing.provider(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = Database.from_settings(settings)
+        tracing.instrument(tracer_provider, database)
         geocoder = Geocoder(settings, database.writer)
         # Load the offline place index now, off the event loop, rather than on the first request.
         await anyio.to_thread.run_sync(warm_up)
@@ -176,6 +178,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await geocoder.close()
             await limits.close()
             await database.dispose()
+            await anyio.to_thread.run_sync(tracing.close, tracer_provider)
 
     app = Litestar(
         route_handlers=[
@@ -213,6 +216,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.cors_origins
         else None,
         middleware=[EdgeMiddleware, PROMETHEUS.middleware],
+        plugins=tracing.plugins(tracer_provider),
         before_request=check_request,
         request_max_body_size=settings.max_body_bytes,
     )

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         return None if value == "" else value
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    otel_endpoint: str | None = None
+    """An OTLP/HTTP collector's base URL (http://collector:4318): traces each request and its SQL there. Needs the otel extra."""
+    otel_service_name: str = "directory"
+    """The service.name of the traces."""
     """json: the directory's log lines as JSON objects, each with its request's id."""
 
     token_lifetime_minutes: int = Field(default=60, ge=5, le=24 * 60)
