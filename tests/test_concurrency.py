@@ -62,3 +62,29 @@ async def test_concurrent_editors_lose_no_acknowledged_update(live_url):
     assert sorted(acknowledged) == editors
     assert sorted(final["languages"]) == editors
     assert final["version"] == 1 + len(editors)
+
+
+async def test_two_servers_on_one_database_give_every_patch_a_version_of_its_own(settings):
+    """Two API servers (engines of their own, as two worker processes have) on the same database,
+    four concurrent PATCHes with If-Match: * per round: every one answers 200 with a version no
+    other answer has, and the last version counts them all (reported once on SQLite: two 200s with
+    the same version)."""
+    from conftest import LiveServer, empty_listings
+
+    await empty_listings(settings.database_url)
+    with LiveServer(settings) as one, LiveServer(settings) as two:
+        async with httpx.AsyncClient(base_url=one.url, timeout=30) as a, httpx.AsyncClient(base_url=two.url, timeout=30) as b:
+            listing = await create(a)
+            versions: list[int] = []
+            for round_ in range(10):
+                answers = await asyncio.gather(
+                    *(
+                        client.patch(f"/v1/providers/{listing['id']}", json={"description": f"round {round_}, editor {n}"}, headers={**ADMIN, "If-Match": "*"})
+                        for n, client in enumerate((a, b, a, b))
+                    )
+                )
+                assert [answer.status_code for answer in answers] == [200] * 4, [answer.text for answer in answers]
+                assert {answer.headers["etag"] for answer in answers} == {f'"{answer.json()["version"]}"' for answer in answers}
+                versions += [answer.json()["version"] for answer in answers]
+            final = (await b.get(f"/v1/providers/{listing['id']}")).json()["version"]
+    assert sorted(versions) == list(range(2, 42)) and final == 41
