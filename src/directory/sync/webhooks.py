@@ -73,14 +73,24 @@ _SPECIAL = [
 ]  # fmt: skip
 
 
+def _special(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return not address.is_global or address.is_multicast or any(address in block for block in _SPECIAL if block.version == address.version)
+
+
+#: IPv6 forms whose destination is the IPv4 address inside them: 6to4, Teredo, NAT64's well-known prefix.
+_CARRIERS = (ipaddress.ip_network("2002::/16"), ipaddress.ip_network("2001::/32"), ipaddress.ip_network("64:ff9b::/96"))
+
+
 def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Anything but a public unicast address, by the IANA special-purpose registries (shared
     address space 100.64/10, 192.0.0/24, benchmarking 198.18/15, 240/4 and the like included),
-    also when it hides inside an IPv6 address (mapped, 6to4, Teredo, NAT64)."""
-    return any(
-        not one.is_global or one.is_multicast or any(one in block for block in _SPECIAL if block.version == one.version)
-        for one in (address, *_embedded(address))
-    )
+    also when it hides inside an IPv6 address (mapped, 6to4, Teredo, NAT64). An IPv6 address that
+    only carries an IPv4 one (6to4, Teredo, NAT64) is judged by what it carries: Python versions
+    disagree on whether 2002::/16 itself is global, and the rule must not depend on the version."""
+    inner = _embedded(address)
+    if inner and any(address in carrier for carrier in _CARRIERS if carrier.version == address.version):
+        return any(_special(one) for one in inner)
+    return any(_special(one) for one in (address, *inner))
 
 
 async def check_url(url: str, settings: Settings, field: str = "url") -> list[str]:
