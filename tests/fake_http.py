@@ -43,6 +43,8 @@ class LocalReceiver:
 
     def __init__(self, statuses: list[int] | None = None) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
+        #: Where a 3xx answer points.
+        self.redirect_to = "http://127.0.0.1:9/elsewhere"
         #: Set by the first delivery that arrives.
         self.arrived = threading.Event()
         self.statuses = list(statuses or [])
@@ -55,6 +57,8 @@ class LocalReceiver:
                 receiver.arrived.set()
                 status = receiver.statuses.pop(0) if receiver.statuses else 204
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", receiver.redirect_to)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -258,6 +258,29 @@ def test_directory_verify_requeues_old_checks_from_the_command_line(tmp_path, re
     assert bad.returncode == 2 and "365d" in bad.stderr
 
 
+async def test_directory_verify_says_so_and_fails_when_the_registry_cannot_be_reached(tmp_path, registry):
+    from conftest import make_settings
+
+    from directory import migrate
+    from directory.seeding import load_taxonomy
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'verify.db'}"
+    migrate.upgrade(url)
+    database = Database.from_settings(make_settings(url))
+    await load_taxonomy(database)
+    await database.dispose()
+    async with AsyncTestClient(app=create_app(make_settings(url))) as client:
+        await _created(client)  # pending verification, due now
+    env = {"DIRECTORY_DATABASE_URL": url, "DIRECTORY_NPI_RETRIES": "0", "PATH": "/usr/bin:/bin"}
+    down = subprocess.run(
+        [sys.executable, "-m", "directory", "verify", "--older-than", "365d"],
+        env={**env, "DIRECTORY_NPI_REGISTRY_URL": "http://127.0.0.1:9/"}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert down.returncode == 1, down.stdout + down.stderr
+    assert "could not be reached for 1 check(s)" in down.stderr and "DIRECTORY_NPI_REGISTRY_URL" in down.stderr
+    assert "Traceback" not in down.stderr
+
+
 async def test_an_account_npi_verified_by_the_registry_lets_its_claim_through(client, verifier):
     unowned = await _created(client)
     claimant = await account(client)

@@ -332,3 +332,22 @@ async def test_a_delivery_connects_to_the_address_it_checked_not_to_a_second_loo
     assert len(receiver.received) == 1 and answers == ["127.0.0.1", "127.0.0.1"]
     headers, _body = receiver.received[0]
     assert headers["host"] == url.split("/")[2]
+
+
+async def test_a_redirect_is_a_failed_delivery_and_is_not_followed(local_client, database_url):
+    """A 3xx could point the directory anywhere (the guard checked only the registered URL): it is a
+    failure like any other answer that is not 2xx, and the Location is never visited."""
+    client = local_client
+    elsewhere = LocalReceiver()
+    receiver = LocalReceiver(statuses=[302])
+    try:
+        key = await sync_key(client)
+        subscription = (await client.post("/v1/webhooks", json={"url": receiver.url}, headers=key)).json()
+        await create(client, name="Redirected Clinic")
+        await run_worker(database_url, passes=1)
+        assert len(receiver.received) == 1 and elsewhere.received == []
+        [delivery] = (await client.get(f"/v1/webhooks/{subscription['id']}", headers=key)).json()["recent_deliveries"]
+        assert (delivery["status"], delivery["last_status_code"], delivery["last_error"]) == ("pending", 302, "answered HTTP 302")
+    finally:
+        receiver.close()
+        elsewhere.close()

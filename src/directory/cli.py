@@ -65,6 +65,8 @@ def _seed(args: argparse.Namespace) -> int:
 def _users(args: argparse.Namespace) -> int:
     import getpass
 
+    from pydantic import ValidationError
+
     from directory.accounts.callers import Role
     from directory.accounts.schemas import AccountCreate
     from directory.accounts.service import AccountService
@@ -92,6 +94,10 @@ def _users(args: argparse.Namespace) -> int:
     except DirectoryError as error:
         print(f"error: {error.detail}", file=sys.stderr)
         return 1
+    except ValidationError as error:
+        fields = "; ".join(f"{'.'.join(map(str, problem['loc'])) or 'input'}: {problem['msg']}" for problem in error.errors())
+        print(f"error: {fields}", file=sys.stderr)
+        return 1
     print(f"admin account {args.email} created: {account_id}")
     return 0
 
@@ -109,8 +115,9 @@ def _verify(args: argparse.Namespace) -> int:
     from directory.verification.registry import RegistryClient
     from directory.verification.service import VerificationService
 
-    async def run() -> tuple[int, int]:
-        settings = get_settings()
+    settings = get_settings()
+
+    async def run() -> tuple[int, int, VerificationService]:
         database = Database.from_settings(settings)
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
         service = VerificationService(database.writer, registry, standard_recorder(settings.webhook_queue_limit))
@@ -119,13 +126,20 @@ def _verify(args: argparse.Namespace) -> int:
             checked = 0
             while done := await service.run_due():
                 checked += done
-            return queued, checked
+            return queued, checked, service
         finally:
             await registry.close()
             await database.dispose()
 
-    queued, checked = asyncio.run(run())
+    queued, checked, service = asyncio.run(run())
     print(f"queued for re-verification: {queued}; checked now: {checked}")
+    if service.unreachable:
+        print(
+            f"error: the NPI registry at {settings.npi_registry_url} could not be reached for {service.unreachable} check(s) "
+            f"({service.unreachable_reason}); they stay queued and the worker retries them. Check DIRECTORY_NPI_REGISTRY_URL.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

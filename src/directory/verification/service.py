@@ -39,6 +39,9 @@ class VerificationService:
         self.sessions = sessions
         self.registry = registry
         self.recorder = recorder
+        #: Checks this service could not make because the registry did not answer, and the last reason.
+        self.unreachable = 0
+        self.unreachable_reason = ""
 
     async def records(self, session: AsyncSession, caller: Caller, key: str, limit: int) -> list[VerificationRecordPublic]:
         """The registry checks made for a listing, newest first: for its owners and moderators."""
@@ -87,6 +90,7 @@ class VerificationService:
                 record = await self.registry.lookup(row.npi)
             except RegistryUnavailable as error:
                 logger.warning("registry unavailable for account NPI %s: %s", row.npi, error)
+                self.unreachable, self.unreachable_reason = self.unreachable + 1, str(error)
                 break  # the rows stay pending: the next pass tries again
             # An account's own NPI must exist, be active, and belong to an organisation.
             passed = record is not None and record.enumeration_type == "NPI-2" and record.basic.status == "A"
@@ -162,6 +166,7 @@ class VerificationService:
         except RegistryUnavailable as error:
             delay = min(MAX_RETRY_DELAY, timedelta(seconds=30 * 2**attempts))
             logger.warning("registry unavailable for %s, retrying in %s: %s", provider_id, delay, error)
+            self.unreachable, self.unreachable_reason = self.unreachable + 1, str(error)
             async with self.sessions() as session, session.begin():
                 session.add(VerificationRecord(provider_id=provider_id, npi=npi, result="error", details=[str(error)]))
                 await session.execute(
