@@ -340,6 +340,7 @@ async def test_a_redirect_is_a_failed_delivery_and_is_not_followed(local_client,
     client = local_client
     elsewhere = LocalReceiver()
     receiver = LocalReceiver(statuses=[302])
+    receiver.redirect_to = elsewhere.url
     try:
         key = await sync_key(client)
         subscription = (await client.post("/v1/webhooks", json={"url": receiver.url}, headers=key)).json()
