@@ -264,3 +264,78 @@ async def test_unsupported_parameters_are_refused_unless_lenient(client):
     ):
         assert_problem(await client.get("/fhir/Organization", params=params), 400, field)
     assert_problem(await client.get("/fhir/Patient"), 400, "resource_type")
+
+
+def _first(resource: dict[str, Any], *path: Any) -> Any:
+    value: Any = resource
+    for step in path:
+        value = value[step]
+    return value
+
+
+#: For each advertised search parameter, where its value sits in a resource of each type.
+VALUE_OF: dict[str, Any] = {
+    "_id": lambda kind, r: r["id"],
+    "name": lambda kind, r: _first(r, "name", 0, "family") if kind == "Practitioner" else r["name"],
+    "organization": lambda kind, r: _first(r, {"HealthcareService": "providedBy", "Location": "managingOrganization"}.get(kind, "organization"), "reference"),
+    "location": lambda kind, r: _first(r, "location", 0, "reference"),
+    "service": lambda kind, r: _first(r, "healthcareService", 0, "reference"),
+    "practitioner": lambda kind, r: _first(r, "practitioner", "reference"),
+    "service-type": lambda kind, r: _first(r, "type", 0, "coding", 0, "code"),
+    "specialty": lambda kind, r: "|".join((_first(r, "specialty", 0, "coding", 0, "system"), _first(r, "specialty", 0, "coding", 0, "code"))),
+    "characteristic": lambda kind, r: _first(r, "characteristic", 0, "coding", 0, "code"),
+    "address-city": lambda kind, r: (r["address"] if kind == "Location" else r["address"][0])["city"],
+    "address-state": lambda kind, r: (r["address"] if kind == "Location" else r["address"][0])["state"],
+    "address-postalcode": lambda kind, r: (r["address"] if kind == "Location" else r["address"][0])["postalCode"],
+    "near": lambda kind, r: f"{r['position']['latitude']}|{r['position']['longitude']}|1|km",
+    "identifier": lambda kind, r: _first(r, "identifier", 0, "value"),
+    "family": lambda kind, r: _first(r, "name", 0, "family"),
+    "given": lambda kind, r: _first(r, "name", 0, "given", 0),
+}
+
+
+async def test_every_advertised_search_parameter_filters(client):
+    """Two listings that differ in everything searchable. For each parameter the capability statement
+    advertises, on each resource type: the value taken from the first listing's resource finds that
+    resource and not the second listing's; `active` and `_lastUpdated` narrow to nothing with a value
+    nothing has."""
+    first = await create(client, name="Hudson Ketamine")
+    second = await create(
+        client,
+        name="Bay Infusions",
+        npi="1245319599",
+        locations=[location(address_line1="1 Market St", city="San Francisco", state="CA", postal_code="94105", latitude=37.7936, longitude=-122.3950)],
+        services=[{"code": "esketamine-spravato"}],
+        conditions=["major-depression"],
+        clinicians=[{"first_name": "Lee", "last_name": "Park", "credential": "MD", "specialty": "psychiatry", "npi": "1104025329"}],
+    )
+    statement = await fhir_get(client, "/fhir/metadata")
+    checked = 0
+    for entry in statement["rest"][0]["resource"]:
+        kind = entry["type"]
+        everything = await follow(client, await fhir_get(client, f"/fhir/{kind}", _count=100))
+        mine = [r for r in everything if _belongs(r, first)]
+        theirs = [r for r in everything if _belongs(r, second)]
+        assert mine and theirs, kind
+        for param in (p["name"] for p in entry["searchParam"]):
+            if param in ("active", "_lastUpdated"):
+                nothing = {"active": "false", "_lastUpdated": "lt2000-01-01"}[param]
+                assert resources(await fhir_get(client, f"/fhir/{kind}", **{param: nothing})) == [], (kind, param)
+                assert len(resources(await fhir_get(client, f"/fhir/{kind}", **{param: {"active": "true", "_lastUpdated": "ge2000-01-01"}[param]}))) == len(everything)
+                continue
+            value = VALUE_OF[param](kind, mine[0])
+            found = {r["id"] for r in await follow(client, await fhir_get(client, f"/fhir/{kind}", **{param: value}))}
+            assert mine[0]["id"] in found, (kind, param, value)
+            assert not found & {r["id"] for r in theirs}, (kind, param, value)
+            checked += 1
+    assert checked >= 25
+
+
+def _belongs(resource: dict[str, Any], listing: dict[str, Any]) -> bool:
+    """Whether a FHIR resource comes from this listing (its id, or a reference to it, appears in it)."""
+    import json
+
+    text = json.dumps(resource)
+    return resource["id"] == listing["id"] or f"Organization/{listing['id']}" in text or any(
+        c["id"] == resource["id"] for c in listing["clinicians"]
+    )
