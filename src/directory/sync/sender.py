@@ -173,7 +173,9 @@ class WebhookSender:
             return
         failures = (
             await session.execute(this.values(failures_in_row=WebhookSubscription.failures_in_row + 1).returning(WebhookSubscription.failures_in_row))
-        ).scalar_one()
+        ).scalar_one_or_none()
+        if failures is None:
+            return  # deleted while its deliveries were on the way
         await session.execute(this.values(next_attempt_at=now + wait_after(self.settings, failures), claimed_until=None))
         if failures >= self.settings.webhook_pause_after:
             reason = f"paused after {failures} failed attempts in a row (probed, and resumed by itself when one succeeds); the last: {failed.error}"
