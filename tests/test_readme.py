@@ -10,6 +10,7 @@ on a host that cannot resolve: 422).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -40,7 +41,9 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     from directory import migrate
 
     if shutil.which("curl") is None:
-        pytest.skip("curl is not installed")
+        if os.environ.get("DIRECTORY_TEST_REQUIRE_CURL"):
+            pytest.fail("DIRECTORY_TEST_REQUIRE_CURL is set but curl is not installed (apt-get install curl)")
+        pytest.skip("curl is not installed (apt-get install curl)")
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('readme') / 'readme.db'}"
     migrate.upgrade(url)
     settings = make_settings(url)
