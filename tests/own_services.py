@@ -98,7 +98,7 @@ class OwnPostgres:
         command = [str(self.programs / program), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=self.folder)  # a folder the postgres user may enter
         if done.returncode != 0:
             log = self.log.read_text()[-2000:] if self.log.exists() else ""
             raise RuntimeError(f"{program} failed: {done.stdout}{done.stderr}{log}")
