@@ -91,6 +91,11 @@ async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -
     else:
         url = postgres_url()
         migrate.downgrade(url, "base")
+    return await prepared(url)
+
+
+async def prepared(url: str) -> str:
+    """The database at ``url`` migrated to head with the taxonomies loaded (both idempotent)."""
     migrate.upgrade(url)
     database = Database.from_settings(make_settings(url))
     try:

@@ -77,23 +77,14 @@ async def test_postgresql_crashing_under_load_loses_no_acknowledged_write_and_re
     from collections import Counter
 
     import httpx
-    from conftest import ADMIN, LiveServer, make_settings
+    from conftest import ADMIN, LiveServer, make_settings, prepared
     from factories import listing
     from own_services import OwnPostgres, postgres_or_skip
-
-    from directory import migrate
-    from directory.database import Database
-    from directory.seeding import load_taxonomy
 
     cluster = OwnPostgres(postgres_or_skip())
     try:
         cluster.start()
-        migrate.upgrade(cluster.url)
-        database = Database.from_settings(make_settings(cluster.url))
-        try:
-            await load_taxonomy(database)
-        finally:
-            await database.dispose()
+        await prepared(cluster.url)
         acknowledged: list[str] = []
         statuses: Counter[int] = Counter()
         unexpected: list[str] = []

@@ -8,31 +8,19 @@ import uuid
 from datetime import timedelta
 
 import httpx
-from conftest import ADMIN, LiveServer, empty_listings, make_settings
+from conftest import ADMIN, LiveServer, empty_listings, make_settings, prepared
 from factories import assert_problem, create
 from litestar.testing import AsyncTestClient
 
 from directory import migrate
 from directory.app import create_app
-from directory.database import Database
-from directory.seeding import load_taxonomy
-
-
-async def migrated_sqlite(path) -> str:
-    url = f"sqlite+aiosqlite:///{path}"
-    migrate.upgrade(url)
-    database = Database.from_settings(make_settings(url))
-    try:
-        await load_taxonomy(database)
-    finally:
-        await database.dispose()
-    return url
 
 
 async def test_reads_go_to_the_read_replica_and_writes_to_the_primary(tmp_path):
     """Two SQLite files stand for a primary and its replica (not replicating): a write lands in the
     primary; search and the public reads answer from the replica."""
-    primary, replica = await migrated_sqlite(tmp_path / "primary.db"), await migrated_sqlite(tmp_path / "replica.db")
+    primary = await prepared(f"sqlite+aiosqlite:///{tmp_path / 'primary.db'}")
+    replica = await prepared(f"sqlite+aiosqlite:///{tmp_path / 'replica.db'}")
     async with AsyncTestClient(app=create_app(make_settings(primary, read_database_url=replica))) as client:
         made = await create(client, name="Primary Only Clinic")
         assert (await client.get("/v1/search", params={"near": "10118"})).json()["items"] == []  # the replica has not got it

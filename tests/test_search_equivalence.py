@@ -125,22 +125,14 @@ async def test_each_backend_agrees_with_the_reference_on_generated_data(client):
 
 async def test_sqlite_and_postgresql_give_the_same_answers(tmp_path):
     """Both databases in one test, each prepared here: nothing depends on which test ran before."""
-    from conftest import empty_listings, make_settings, postgres_url
+    from conftest import empty_listings, make_settings, postgres_url, prepared
     from litestar.testing import AsyncTestClient
 
-    from directory import migrate
     from directory.app import create_app
-    from directory.database import Database
-    from directory.seeding import load_taxonomy
 
     answers = []
     for url in (f"sqlite+aiosqlite:///{tmp_path / 'equivalence.db'}", postgres_url()):
-        migrate.upgrade(url)
-        database = Database.from_settings(make_settings(url))
-        try:
-            await load_taxonomy(database)
-        finally:
-            await database.dispose()
+        await prepared(url)
         await empty_listings(url)
         async with AsyncTestClient(app=create_app(make_settings(url))) as client:
             answers.append(await answer_generated(client))

@@ -259,16 +259,9 @@ def test_directory_verify_requeues_old_checks_from_the_command_line(tmp_path, re
 
 
 async def test_directory_verify_says_so_and_fails_when_the_registry_cannot_be_reached(tmp_path, registry):
-    from conftest import make_settings
+    from conftest import make_settings, prepared
 
-    from directory import migrate
-    from directory.seeding import load_taxonomy
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'verify.db'}"
-    migrate.upgrade(url)
-    database = Database.from_settings(make_settings(url))
-    await load_taxonomy(database)
-    await database.dispose()
+    url = await prepared(f"sqlite+aiosqlite:///{tmp_path / 'verify.db'}")
     async with AsyncTestClient(app=create_app(make_settings(url))) as client:
         await _created(client)  # pending verification, due now
     env = {"DIRECTORY_DATABASE_URL": url, "DIRECTORY_NPI_RETRIES": "0", "PATH": "/usr/bin:/bin"}
