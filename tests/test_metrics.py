@@ -63,3 +63,30 @@ async def test_every_answer_carries_a_request_id_that_the_logs_share(client):
     entries = [json.loads(line) for line in lines]
     assert {"time", "level", "logger", "message", "request_id"} <= set(entries[-1])
     assert [e["request_id"] for e in entries if e["message"] == "reading a stored listing"] == ["trace-me"]
+
+
+def test_log_lines_go_to_stderr_in_the_chosen_format_and_building_an_app_starts_no_thread(tmp_path):
+    import subprocess
+    import sys
+
+    program = """
+import logging, threading
+from directory.app import create_app
+from directory.logs import REQUEST_ID
+from directory.settings import Settings
+before = threading.active_count()
+for fmt in ("text", "json", "json"):
+    create_app(Settings(database_url="sqlite+aiosqlite:///%s", log_format=fmt, log_level="INFO"))
+assert threading.active_count() == before, threading.enumerate()
+REQUEST_ID.set("req-1")
+logging.getLogger("directory.listings").info("a listing was read")
+logging.getLogger("sqlalchemy.engine").info("not shown: other libraries log warnings and worse")
+logging.getLogger("sqlalchemy.engine").warning("shown")
+""" % (tmp_path / "x.db")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines()]  # each line once, each a JSON object
+    assert [(e["logger"], e["level"], e["message"], e["request_id"]) for e in lines] == [
+        ("directory.listings", "info", "a listing was read", "req-1"),
+        ("sqlalchemy.engine", "warning", "shown", "req-1"),
+    ]

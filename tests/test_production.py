@@ -63,7 +63,7 @@ async def test_two_worker_processes_serve_consistently(tmp_path):
 
 
 def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
-    env = {**os.environ, "BENCH_BACKEND": "sqlite", "BENCH_LISTINGS": "300", "BENCH_SECONDS": "1", "BENCH_WORKERS": "1"}
+    env = {**os.environ, "BENCH_BACKEND": "sqlite", "BENCH_LISTINGS": "300", "BENCH_SECONDS": "3", "BENCH_WORKERS": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "directory", "bench"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
@@ -73,6 +73,8 @@ def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
     results = json.loads((tmp_path / "bench" / "results" / "latest.json").read_text())
     assert results["backend"] == "sqlite" and results["listings"] == 300
     assert set(results["queries"]) == {"A", "B", "C", "D", "E"}
-    assert all(figures["errors"] == 0 and figures["requests"] > 0 for figures in results["queries"].values())
-    assert results["F"]["errors"] == 0 and results["F"]["requests"] > 0
+    # Three seconds a query: on a loaded machine one second was once too short for a single
+    # facet search (D) to finish; the figures are in the message when it fails.
+    figures = {**results["queries"], "F": results["F"]}
+    assert all(each["errors"] == 0 and each["requests"] > 0 for each in figures.values()), (figures, done.stdout[-2000:])
     assert results["server_rss_mb"] > 0

@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=exception_handlers(operation_outcome),
         lifespan=[lifespan],
         openapi_config=_openapi(),
+        logging_config=None,  # configure_logging: Litestar's default would start a thread per app, never stopped
         cors_config=CORSConfig(
             allow_origins=settings.cors_origins,
             allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-API-Key"],

@@ -40,13 +40,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class _DirectoryHandler(logging.StreamHandler):
+    """The one handler the directory adds, so that configuring again replaces it instead of adding another."""
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
 def configure_logging(level: str, fmt: str) -> None:
-    """The directory's loggers carry the request id; with ``json``, they write JSON lines to stderr."""
+    """Every log line goes to stderr with the request id: JSON lines with ``json``, else text.
+
+    The directory's loggers log at ``level``; other libraries' loggers keep the root's level
+    (warnings and worse). No thread is started: a line is written where it is logged."""
     logger = logging.getLogger("directory")
+    root = logging.getLogger()
     logger.setLevel(level)
-    if fmt == "json" and not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter())
-        handler.addFilter(RequestIdFilter())
-        logger.addHandler(handler)
-        logger.propagate = False
+    for owner in (logger, root):
+        for handler in [h for h in owner.handlers if isinstance(h, _DirectoryHandler)]:
+            owner.removeHandler(handler)
+    handler = _DirectoryHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    root.addHandler(handler)
+    logger.propagate = True
