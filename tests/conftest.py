@@ -105,6 +105,13 @@ async def prepared(url: str) -> str:
     return url
 
 
+def bare_env(**values: str) -> dict[str, str]:
+    """An environment for a command the tests run: nothing of the caller's but the system PATH and,
+    under ``make coverage``, coverage's own variable (so that the command is measured too)."""
+    kept = {name: value for name, value in os.environ.items() if name.startswith("COVERAGE_")}
+    return {"PATH": "/usr/bin:/bin", **kept, **values}
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return make_settings(database_url)

@@ -9,7 +9,7 @@ import threading
 import uuid
 
 import pytest
-from conftest import ADMIN
+from conftest import ADMIN, bare_env
 from factories import account, assert_problem, create, listing
 
 
@@ -77,7 +77,7 @@ async def test_me_lists_the_listings_an_account_owns(client):
 
 
 def test_the_first_admin_is_made_on_the_command_line(tmp_path):
-    env = {"DIRECTORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin"}
+    env = bare_env(DIRECTORY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
         return subprocess.run(

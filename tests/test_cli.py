@@ -9,11 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import bare_env
+
 from directory import migrate
 
 
 def test_db_upgrade_then_seed_on_a_fresh_sqlite_file(tmp_path):
-    env = {"DIRECTORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin"}
+    env = bare_env(DIRECTORY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
 
     def run(*args: str) -> str:
         done = subprocess.run([sys.executable, "-m", "directory", *args], env=env, capture_output=True, text=True, timeout=300)
@@ -43,14 +45,14 @@ def test_db_upgrade_then_seed_on_a_fresh_sqlite_file(tmp_path):
 
 
 def test_serve_refuses_to_start_on_postgresql_without_a_secret():
-    env = {"DIRECTORY_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/unused", "PATH": "/usr/bin:/bin"}
+    env = bare_env(DIRECTORY_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:5432/unused")
     done = subprocess.run([sys.executable, "-m", "directory", "serve"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "DIRECTORY_SECRET_KEY" in done.stderr
 
 
 def _fails(tmp_path, *args: str, **env: str) -> str:
     """The command's one or two lines on stderr, and its exit status 1."""
-    environment = {"PATH": "/usr/bin:/bin", "DIRECTORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", **env}
+    environment = bare_env(**{"DIRECTORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", **env})
     done = subprocess.run([sys.executable, "-m", "directory", *args], env=environment, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and 1 <= len(done.stderr.strip().splitlines()) <= 2, done.stderr
@@ -74,7 +76,7 @@ def test_start_up_failures_are_one_or_two_lines_that_say_what_to_do(tmp_path):
     # --debug shows the traceback.
     debug = subprocess.run(
         [sys.executable, "-m", "directory", "--debug", "db", "upgrade"],
-        env={"PATH": "/usr/bin:/bin", "DIRECTORY_DATABASE_URL": unreachable, **secret}, capture_output=True, text=True, timeout=120,
+        env=bare_env(DIRECTORY_DATABASE_URL=unreachable, **secret), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert debug.returncode != 0 and "Traceback" in debug.stderr
 

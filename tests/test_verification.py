@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from conftest import ADMIN, empty_listings, write_directly
+from conftest import ADMIN, bare_env, empty_listings, write_directly
 from factories import account, assert_problem, create, listing
 from fake_http import LocalJsonServer
 from litestar.testing import AsyncTestClient
@@ -241,11 +241,7 @@ async def until_not_pending(status) -> str:
 
 
 def test_directory_verify_requeues_old_checks_from_the_command_line(tmp_path, registry):
-    env = {
-        "DIRECTORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'verify.db'}",
-        "DIRECTORY_NPI_REGISTRY_URL": registry.url,
-        "PATH": "/usr/bin:/bin",
-    }
+    env = bare_env(DIRECTORY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'verify.db'}", DIRECTORY_NPI_REGISTRY_URL=registry.url)
 
     def run(*args: str) -> str:
         done = subprocess.run([sys.executable, "-m", "directory", *args], env=env, capture_output=True, text=True, timeout=300)
@@ -264,7 +260,7 @@ async def test_directory_verify_says_so_and_fails_when_the_registry_cannot_be_re
     url = await prepared(f"sqlite+aiosqlite:///{tmp_path / 'verify.db'}")
     async with AsyncTestClient(app=create_app(make_settings(url))) as client:
         await _created(client)  # pending verification, due now
-    env = {"DIRECTORY_DATABASE_URL": url, "DIRECTORY_NPI_RETRIES": "0", "PATH": "/usr/bin:/bin"}
+    env = bare_env(DIRECTORY_DATABASE_URL=url, DIRECTORY_NPI_RETRIES="0")
     down = subprocess.run(
         [sys.executable, "-m", "directory", "verify", "--older-than", "365d"],
         env={**env, "DIRECTORY_NPI_REGISTRY_URL": "http://127.0.0.1:9/"}, capture_output=True, text=True, timeout=300,
