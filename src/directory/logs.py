@@ -55,11 +55,9 @@ def configure_logging(level: str, fmt: str) -> None:
     logger = logging.getLogger("directory")
     root = logging.getLogger()
     logger.setLevel(level)
-    for owner in (logger, root):
-        for handler in [h for h in owner.handlers if isinstance(h, _DirectoryHandler)]:
-            owner.removeHandler(handler)
+    for handler in [h for h in root.handlers if isinstance(h, _DirectoryHandler)]:
+        root.removeHandler(handler)
     handler = _DirectoryHandler()
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root.addHandler(handler)
-    logger.propagate = True
