@@ -7,7 +7,9 @@ import contextvars
 import json
 import logging
 import re
+import sys
 import uuid
+from typing import TextIO
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _GOOD_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -41,7 +43,16 @@ class JsonFormatter(logging.Formatter):
 
 
 class _DirectoryHandler(logging.StreamHandler):
-    """The one handler the directory adds, so that configuring again replaces it instead of adding another."""
+    """The one handler the directory adds (configuring again replaces it); it writes to whatever
+    ``sys.stderr`` is when a line is logged, not to the stream that was there when it was made."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
