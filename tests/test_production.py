@@ -63,7 +63,7 @@ async def test_two_worker_processes_serve_consistently(tmp_path):
 
 
 def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
-    env = {**os.environ, "BENCH_BACKEND": "sqlite", "BENCH_LISTINGS": "300", "BENCH_SECONDS": "3", "BENCH_WORKERS": "1"}
+    env = {**os.environ, "BENCH_BACKEND": "sqlite", "BENCH_LISTINGS": "300", "BENCH_SECONDS": "1", "BENCH_WORKERS": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "directory", "bench"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
@@ -73,8 +73,29 @@ def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
     results = json.loads((tmp_path / "bench" / "results" / "latest.json").read_text())
     assert results["backend"] == "sqlite" and results["listings"] == 300
     assert set(results["queries"]) == {"A", "B", "C", "D", "E"}
-    # Three seconds a query: on a loaded machine one second was once too short for a single
-    # facet search (D) to finish; the figures are in the message when it fails.
+    # On a loaded machine a facet search (D) once did not finish within the second: the bench then
+    # runs that query again for longer (tested below). The figures are in the message if it fails.
     figures = {**results["queries"], "F": results["F"]}
     assert all(each["errors"] == 0 and each["requests"] > 0 for each in figures.values()), (figures, done.stdout[-2000:])
     assert results["server_rss_mb"] > 0
+
+
+async def test_the_benchmark_runs_a_query_again_for_longer_when_no_request_finished(monkeypatch):
+    from directory.bench import run, wrk
+
+    asked: list[float] = []
+    finished_on_try = 3
+
+    async def drive(base, requests, seconds, connections):
+        asked.append(seconds)
+        done = 8 if len(asked) >= finished_on_try else 0
+        return {"rps": done / seconds, "errors": 0, "requests": done}
+
+    monkeypatch.setattr(wrk, "available", lambda: False)
+    monkeypatch.setattr(run, "_drive_httpx", drive)
+    figures = await run._drive("http://127.0.0.1:9", [], 1.0, 1)
+    assert asked == [1.0, 2.0, 4.0] and figures["requests"] == 8 and figures["seconds"] == 4.0
+    asked.clear()
+    finished_on_try = 1
+    figures = await run._drive("http://127.0.0.1:9", [], 1.0, 1)
+    assert asked == [1.0] and "seconds" not in figures
