@@ -199,6 +199,10 @@ def exception_handlers(*alternatives: Alternative) -> dict[type[Exception], Call
         return render(request, 400, BadParameter.title, detail, type_=BadParameter.type, errors=errors)
 
     def http_error(request: Request, error: HTTPException) -> Response[Any]:
+        if (body_errors := _misread_body_errors(error)) is not None:
+            return render(request, 422, InvalidInput.title, "the request body is invalid", type_=InvalidInput.type, errors=body_errors)
+        if error.status_code >= 500:
+            return unexpected(request, error)
         return render(request, error.status_code, _HTTP_TITLES.get(error.status_code, "Error"), error.detail, headers=error.headers or None)
 
     def unexpected(request: Request, error: Exception) -> Response[Any]:
@@ -210,6 +214,24 @@ def exception_handlers(*alternatives: Alternative) -> dict[type[Exception], Call
         return render(request, 500, "Internal error", "the server failed to answer; the error was logged")
 
     return {DirectoryError: directory_error, ValidationException: validation_error, HTTPException: http_error, Exception: unexpected}
+
+
+def _misread_body_errors(error: HTTPException) -> list[FieldError] | None:
+    """The body's field errors, when Litestar took them for its own.
+
+    Litestar reports a body field whose name is also a dependency's (a JSON key ``listings`` or
+    ``caller``) as a 500, taking pydantic's error for one about the dependency. Our dependencies are
+    never validated by pydantic, so such an error is always the client's body."""
+    if error.status_code != 500:
+        return None
+    cause = error.__cause__
+    items = getattr(cause, "errors", None)
+    if type(cause).__name__ != "ExtendedMsgSpecValidationError" or not isinstance(items, list) or not items:
+        return None
+    return [
+        FieldError(".".join(str(part) for part in item.get("loc", ())) or "body", _reason_of(str(item.get("msg", "invalid"))))
+        for item in items
+    ]
 
 
 #: Seconds a client is asked to wait when the database does not answer (a restart takes a few).
