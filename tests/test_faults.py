@@ -70,15 +70,17 @@ async def test_an_unreachable_database_is_a_503_with_retry_after_and_not_ready()
 
 async def test_postgresql_crashing_under_load_loses_no_acknowledged_write_and_recovers_without_a_restart():
     """A PostgreSQL cluster of the test's own is killed (immediate shutdown, as a crash) while three
-    writers and a reader keep the API busy, then started again. Every answer is 2xx or a 503 with
-    Retry-After, never a 500; /ready says 503 while it is down; the same API process serves again
-    once it is back; and every write that was answered 201 is there afterwards."""
+    writers and a reader keep the API busy, then started again. Among them a writer with a provider's
+    login token and a reader with a partner key, whose account and key lookups run through the whole
+    window: refused connections, "the database system is starting up", ready. Every answer is 2xx or
+    a 503 with Retry-After, never a 500; /ready says 503 while it is down; the same API process
+    serves again once it is back; and every write that was answered 201 is there afterwards."""
     import asyncio
     from collections import Counter
 
     import httpx
     from conftest import ADMIN, LiveServer, make_settings, prepared
-    from factories import listing
+    from factories import account, listing
     from own_services import OwnPostgres, postgres_or_skip
 
     cluster = OwnPostgres(postgres_or_skip())
@@ -86,6 +88,7 @@ async def test_postgresql_crashing_under_load_loses_no_acknowledged_write_and_re
         cluster.start()
         await prepared(cluster.url)
         acknowledged: list[str] = []
+        served: Counter[str] = Counter()
         statuses: Counter[int] = Counter()
         unexpected: list[str] = []
         done = asyncio.Event()
@@ -112,23 +115,37 @@ async def test_postgresql_crashing_under_load_loses_no_acknowledged_write_and_re
                     elif response.status_code != ok:
                         unexpected.append(f"{response.status_code}: {response.text[:300]}")
 
-                async def writer(n: int) -> None:
+                provider = await account(client)
+                made = await client.post("/v1/admin/api-keys", json={"name": "Fault partner", "owner_contact": "dev@partner.example", "rate_limit": 100_000}, headers=ADMIN)
+                assert made.status_code == 201, made.text
+                partner = {"X-API-Key": made.json()["key"]}
+
+                async def writer(n: int, headers: dict[str, str], who: str, status: str = "published") -> None:
                     count = 0
                     while not done.is_set():
-                        response = await client.post("/v1/providers", json=listing(name=f"Load Clinic {n}-{count}"), headers=ADMIN)
+                        response = await client.post("/v1/providers", json=listing(name=f"Load Clinic {who} {n}-{count}", status=status), headers=headers)
                         note(response, 201)
                         if response.status_code == 201:
                             acknowledged.append(response.json()["id"])
+                            served[who] += 1
                         else:
                             await asyncio.sleep(0.05)
                         count += 1
 
-                async def reader() -> None:
+                async def reader(headers: dict[str, str], who: str) -> None:
                     while not done.is_set():
-                        note(await client.get("/v1/search", params={"near": "10118", "radius": 50}), 200)
+                        response = await client.get("/v1/search", params={"near": "10118", "radius": 50}, headers=headers)
+                        note(response, 200)
+                        served[who] += response.status_code == 200
                         await asyncio.sleep(0.01)
 
-                load = [asyncio.create_task(writer(n)) for n in range(3)] + [asyncio.create_task(reader())]
+                load = [
+                    asyncio.create_task(writer(0, ADMIN, "admin")),
+                    asyncio.create_task(writer(1, ADMIN, "admin")),
+                    asyncio.create_task(writer(2, provider, "provider", "draft")),
+                    asyncio.create_task(reader({}, "anonymous")),
+                    asyncio.create_task(reader(partner, "partner")),
+                ]
                 try:
                     await until(lambda: len(acknowledged) >= 15, "15 writes before the crash")
                     await asyncio.to_thread(cluster.stop, "immediate")
@@ -136,7 +153,10 @@ async def test_postgresql_crashing_under_load_loses_no_acknowledged_write_and_re
                     assert_problem(await client.get("/ready"), 503)
                     await asyncio.to_thread(cluster.start)
                     before = len(acknowledged)
+                    after = dict(served)
                     await until(lambda: len(acknowledged) >= before + 15, "15 writes after PostgreSQL came back")
+                    for who in ("provider", "partner"):
+                        await until(lambda: served[who] > after.get(who, 0), f"the {who} served after PostgreSQL came back")
                     assert (await client.get("/ready")).status_code == 200
                 finally:
                     done.set()
@@ -144,7 +164,90 @@ async def test_postgresql_crashing_under_load_loses_no_acknowledged_write_and_re
                 assert unexpected == [], unexpected[:5]
                 assert statuses[500] == 0
                 for provider_id in acknowledged:
-                    assert (await client.get(f"/v1/providers/{provider_id}")).status_code == 200, provider_id
-                print(f"statuses {dict(statuses)}, {len(acknowledged)} writes acknowledged and found")
+                    assert (await client.get(f"/v1/providers/{provider_id}", headers=ADMIN)).status_code == 200, provider_id
+                print(f"statuses {dict(statuses)}, served {dict(served)}, {len(acknowledged)} writes acknowledged and found")
     finally:
         cluster.remove()
+
+
+def test_an_outage_inside_an_exception_group_is_still_an_outage():
+    """asyncpg's "the database system is starting up" reached the error handler inside an
+    ExceptionGroup (from the account lookup's task group) and was answered 500."""
+    from directory.errors import causes, database_unreachable
+
+    class CannotConnectNowError(Exception):  # asyncpg's class, by name
+        pass
+
+    starting = CannotConnectNowError("the database system is starting up")
+    try:
+        try:
+            raise starting
+        except CannotConnectNowError as inner:
+            raise ExceptionGroup("unhandled errors in a TaskGroup", [ValueError("other"), inner]) from None
+    except ExceptionGroup as group:
+        wrapped = RuntimeError("lookup failed")
+        wrapped.__cause__ = group
+    assert starting in causes(wrapped)
+    assert database_unreachable(wrapped)
+    assert not database_unreachable(ExceptionGroup("x", [ValueError("a"), KeyError("b")]))
+
+
+class StartingPostgres:
+    """A TCP server on a free port, in a thread of its own, that answers every PostgreSQL connection
+    as a server still starting does: refuses SSL, then FATAL 57P03 "the database system is starting up"."""
+
+    def __init__(self) -> None:
+        import socketserver
+        import struct
+
+        owner = self
+        self.connections = 0
+
+        class Answer(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                owner.connections += 1
+                stream = self.request.makefile("rb")
+                while header := stream.read(4):
+                    body = stream.read(struct.unpack("!i", header)[0] - 4)
+                    if struct.unpack("!i", body[:4])[0] == 80877103:  # SSLRequest
+                        self.request.sendall(b"N")
+                        continue
+                    fields = b"SFATAL\0VFATAL\0C57P03\0Mthe database system is starting up\0\0"
+                    self.request.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
+                    return
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Answer)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+
+    def __enter__(self) -> "StartingPostgres":
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_a_database_starting_up_is_a_503_for_tokens_and_partner_keys_too():
+    """While PostgreSQL says "the database system is starting up", a request with a provider's login
+    token (whose account is looked up) or a partner key is a 503 with Retry-After, like any other."""
+    import datetime
+    import uuid
+
+    from conftest import make_settings
+
+    from directory.accounts.tokens import issue
+
+    with StartingPostgres() as starting:
+        settings = make_settings(f"postgresql+asyncpg://postgres@127.0.0.1:{starting.port}/directory")
+        token, _ = issue(uuid.uuid4(), "provider", settings.secret_key, datetime.timedelta(hours=1))
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            for headers in ({"Authorization": f"Bearer {token}"}, {"X-API-Key": "dir_abcdef12_" + "x" * 43}):
+                for method, path in (("GET", "/v1/me"), ("GET", "/v1/search?lat=40.7&lon=-74"), ("POST", "/v1/providers")):
+                    response = await client.request(method, path, headers=headers, json={"name": "Clinic"} if method == "POST" else None)
+                    assert_problem(response, 503)
+                    assert response.headers["retry-after"] == "5", (headers, path)
+        assert starting.connections > 0

@@ -247,11 +247,20 @@ _UNREACHABLE = {
 
 
 def causes(error: BaseException) -> list[BaseException]:
-    """The error and every error it came from (its cause or context), each once."""
+    """The error and every error it came from (its cause, context and driver error), each once, with
+    the errors inside an exception group and theirs (anyio's task groups wrap a failing lookup in one)."""
     found: list[BaseException] = []
-    while error is not None and error not in found:
-        found.append(error)
-        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(reversed(current.exceptions))
+        # SQLAlchemy keeps the driver's error as ``orig``: a re-raise ``from`` something else (as
+        # Litestar's dependency resolution does with its task group) replaces the cause, not that.
+        pending.extend(e for e in (current.__context__, current.__cause__, getattr(current, "orig", None)) if isinstance(e, BaseException))
     return found
 
 
