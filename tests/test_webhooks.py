@@ -73,6 +73,9 @@ async def test_endpoints_on_private_addresses_or_plain_http_are_refused(client):
         "https://10.1.2.3/hooks",
         "https://[::1]/hooks",
         "https://[::ffff:127.0.0.1]/hooks",
+        "https://[::ffff:0:127.0.0.1]/hooks",  # IPv4-translated
+        "https://[::127.0.0.1]/hooks",  # IPv4-compatible
+        "https://[64:ff9b:1::7f00:1]/hooks",  # NAT64 local-use prefix
         "https://localhost/hooks",
         "https://user:pw@hooks.example.org/x",
         "https://no-such-host.invalid/hooks",
@@ -302,9 +305,12 @@ def test_every_special_purpose_address_is_refused_also_inside_ipv6():
         "2002:7f00:1::1", "2002:a00:1::1",  # 6to4 carrying 127.0.0.1 and 10.0.0.1
         "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo whose client is 127.0.0.1 (bits inverted)
         "64:ff9b::a00:1", "64:ff9b::7f00:1",  # NAT64 carrying 10.0.0.1 and 127.0.0.1
+        "::ffff:0:127.0.0.1", "::ffff:0:10.0.0.1", "::ffff:0:169.254.169.254",  # IPv4-translated (::ffff:0:0/96)
+        "::127.0.0.1", "::10.0.0.1", "::0.0.0.0",  # IPv4-compatible (::/96, deprecated)
+        "64:ff9b:1::7f00:1", "64:ff9b:1::5db8:d822",  # NAT64 local-use prefix: never global, whatever it carries
     ):  # fmt: skip
         assert _forbidden(ipaddress.ip_address(text)), text
-    for text in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "2002:5db8:d822::1", "64:ff9b::5db8:d822"):
+    for text in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "2002:5db8:d822::1", "64:ff9b::5db8:d822", "::ffff:0:93.184.216.34"):
         assert not _forbidden(ipaddress.ip_address(text)), text
 
 

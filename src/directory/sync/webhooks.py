@@ -43,18 +43,24 @@ QUEUE_LIMIT = 10_000
 # --- the URL guard -----------------------------------------------------------------------------
 
 
-#: NAT64 prefixes, whose last 32 bits are an IPv4 address (RFC 6052, RFC 8215).
+#: Prefixes whose last 32 bits are an IPv4 address: NAT64's well-known and local-use ones (RFC 6052,
+#: RFC 8215), IPv4-translated (RFC 2765, ``::ffff:0:a.b.c.d``) and the deprecated IPv4-compatible
+#: form (RFC 4291, ``::a.b.c.d``).
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+_COMPATIBLE = ipaddress.ip_network("::/96")
+_LAST_32 = (*_NAT64, _TRANSLATED, _COMPATIBLE)
 
 
 def _embedded(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses an IPv6 address carries: mapped, 6to4, Teredo (server and client), NAT64."""
+    """The IPv4 addresses an IPv6 address carries: mapped, translated, compatible, 6to4, Teredo
+    (server and client), NAT64."""
     if not isinstance(address, ipaddress.IPv6Address):
         return []
     found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
     if address.teredo is not None:
         found += list(address.teredo)
-    if any(address in network for network in _NAT64):
+    if any(address in network for network in _LAST_32):
         found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
     return found
 
@@ -77,8 +83,9 @@ def _special(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not address.is_global or address.is_multicast or any(address in block for block in _SPECIAL if block.version == address.version)
 
 
-#: IPv6 forms whose destination is the IPv4 address inside them: 6to4, Teredo, NAT64's well-known prefix.
-_CARRIERS = (ipaddress.ip_network("2002::/16"), ipaddress.ip_network("2001::/32"), ipaddress.ip_network("64:ff9b::/96"))
+#: IPv6 forms whose destination is the IPv4 address inside them: 6to4, Teredo, NAT64's well-known
+#: prefix, IPv4-translated and IPv4-compatible addresses.
+_CARRIERS = (ipaddress.ip_network("2002::/16"), ipaddress.ip_network("2001::/32"), _NAT64[0], _TRANSLATED, _COMPATIBLE)
 
 
 def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
