@@ -75,3 +75,20 @@ async def test_true_or_false_is_not_a_price(client):
         assert_problem(await client.post("/v1/providers", json=listing(price=price), headers=ADMIN), 422, "price." + next(k for k, v in price.items() if isinstance(v, bool)))
     body = listing(services=[{"code": "ketamine-iv", "price_max": False}])
     assert_problem(await client.post("/v1/providers", json=body, headers=ADMIN), 422, "services.0.price_max")
+
+
+async def test_a_cursor_from_another_query_is_the_same_400_everywhere(client):
+    """One mistake, one status: a cursor of the search given to the listing list (and the other way
+    round, and to a listing's history) is a 400 naming ``cursor`` on each."""
+    from conftest import ADMIN
+
+    for n in range(3):
+        await create(client, name=f"Cursor Clinic {n}")
+    search_cursor = (await client.get("/v1/search", params={"lat": 40.7, "lon": -74.0, "limit": 1})).json()["next_cursor"]
+    list_cursor = (await client.get("/v1/providers", params={"limit": 1})).json()["next_cursor"]
+    assert search_cursor and list_cursor
+    assert_problem(await client.get("/v1/providers", params={"cursor": search_cursor}), 400, "cursor")
+    assert_problem(await client.get("/v1/search", params={"lat": 40.7, "lon": -74.0, "cursor": list_cursor}), 400, "cursor")
+    assert_problem(await client.get("/v1/search", params={"lat": 41.7, "lon": -74.0, "cursor": search_cursor}), 400, "cursor")
+    history = "/v1/providers/cursor-clinic-0-new-york/history"
+    assert_problem(await client.get(history, params={"cursor": list_cursor}, headers=ADMIN), 400, "cursor")

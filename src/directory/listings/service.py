@@ -20,7 +20,7 @@ from directory import cursors
 from directory.accounts.callers import Caller, Role, ensure_can_write
 from directory.accounts.models import ProviderOwner
 from directory.columns import utcnow
-from directory.errors import Conflict, InvalidInput, NotFound, invalid_input
+from directory.errors import BadParameter, Conflict, InvalidInput, NotFound, invalid_input
 from directory.geocoding import Geocoder
 from directory.listings import policy, presenters
 from directory.listings.changes import (
@@ -133,7 +133,7 @@ class ListingService:
         try:
             return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
         except (IndexError, TypeError, ValueError):
-            raise InvalidInput("cursor", "not a cursor of this list") from None
+            raise BadParameter("cursor", "this cursor belongs to another query; start again without it") from None
 
     async def load_readable(self, session: AsyncSession, caller: Caller, key: str | uuid.UUID) -> Provider:
         """The listing by id or slug, if this caller may see it (what a claim or a moderator acts on)."""
@@ -150,7 +150,7 @@ class ListingService:
         if cursor:
             values = cursors.decode(cursor, self.secret_key)
             if len(values) != 2 or values[0] != str(provider_id) or not isinstance(values[1], int):
-                raise InvalidInput("cursor", "not a cursor of this listing's history")
+                raise BadParameter("cursor", "this cursor belongs to another query (not this listing's history); start again without it")
             query = query.where(ListingChange.id < values[1])
         rows = list((await session.execute(query.order_by(ListingChange.id.desc()).limit(limit + 1))).scalars())
         next_cursor = None
