@@ -139,7 +139,7 @@ async def test_fhir_negotiates_as_its_rest_rules_say(client):
     assert outcome.status_code == 400 and outcome.headers["content-type"].startswith("application/fhir+json")
     assert outcome.json()["resourceType"] == "OperationOutcome"
     xml = await client.get("/fhir/Organization", headers={"Accept": "application/fhir+xml"})
-    assert xml.status_code == 406 and "JSON only" in xml.json()["detail"]
+    assert xml.status_code == 406 and "JSON only" in xml.json()["issue"][0]["diagnostics"]
     overridden = await client.get("/fhir/Organization", params={"_format": "json"}, headers={"Accept": "application/fhir+xml"})
     assert overridden.status_code == 200 and overridden.json()["resourceType"] == "Bundle"
     assert (await client.get("/fhir/Organization", headers={"Accept": "application/fhir+json, application/fhir+xml;q=0.5"})).status_code == 200

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from conftest import ADMIN
-from factories import assert_problem, changing, create, location
+from factories import changing, create, location
 
 FHIR = {"Accept": "application/fhir+json"}
 
@@ -25,6 +25,17 @@ async def fhir_get(client, path: str, **params: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/fhir+json")
     return check(response.json())
+
+
+def assert_outcome(response, status: int, field: str | None = None) -> dict[str, Any]:
+    """A FHIR error: an OperationOutcome with this status, naming ``field`` in an issue if given."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/fhir+json"), response.headers["content-type"]
+    outcome = check(response.json())
+    assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"]
+    if field is not None:
+        assert any(field in issue.get("expression", []) for issue in outcome["issue"]), outcome
+    return outcome
 
 
 def resources(bundle: dict[str, Any], mode: str = "match") -> list[dict[str, Any]]:
@@ -111,7 +122,7 @@ async def test_a_listing_reads_as_organization_service_location_and_practitioner
 async def test_unpublished_listings_do_not_exist_here(client):
     draft = await create(client, status="draft")
     response = await client.get(f"/fhir/Organization/{draft['id']}")
-    assert_problem(response, 404)
+    assert_outcome(response, 404)
     outcome = await client.get(f"/fhir/Organization/{draft['id']}", headers=FHIR)
     assert outcome.status_code == 404
     assert outcome.headers["content-type"].startswith("application/fhir+json")
@@ -147,13 +158,13 @@ async def test_location_near_is_nearest_first_with_distances_and_a_radius(client
 async def test_near_errors_name_the_parameter(client):
     for value in ("40.7|", "north|-73|5|km", "91|0|5|km", "40|-73|5|furlongs", "40|-73|0|km", "40|-73|5000|km"):
         response = await client.get("/fhir/Location", params={"near": value})
-        assert_problem(response, 400, "near")
+        assert_outcome(response, 400, "near")
     response = await client.get("/fhir/Location", params={"near": "40|-73|5|km", "address-state": "NY"})
-    assert_problem(response, 400, "address-state")
+    assert_outcome(response, 400, "address-state")
     response = await client.get("/fhir/Location", params={"near": "40|-73|5|km", "_cursor": "bogus"})
-    assert_problem(response, 400, "_cursor")
+    assert_outcome(response, 400, "_cursor")
     response = await client.get("/fhir/Organization", params={"_sort": "near"})
-    assert_problem(response, 400, "_sort")
+    assert_outcome(response, 400, "_sort")
 
 
 async def test_healthcare_service_by_type_specialty_and_condition(client):
@@ -242,7 +253,7 @@ async def test_include_adds_referenced_resources_once(client):
 async def test_unsupported_parameters_are_refused_unless_lenient(client):
     await create(client)
     response = await client.get("/fhir/Organization", params={"nmae": "x"})
-    assert_problem(response, 400, "nmae")
+    assert_outcome(response, 400, "nmae")
     outcome = await client.get("/fhir/Organization", params={"nmae": "x"}, headers=FHIR)
     assert outcome.status_code == 400
     check(outcome.json())
@@ -262,8 +273,8 @@ async def test_unsupported_parameters_are_refused_unless_lenient(client):
         ({"name:fuzzy": "x"}, "name:fuzzy"),
         ({"name": ""}, "name"),
     ):
-        assert_problem(await client.get("/fhir/Organization", params=params), 400, field)
-    assert_problem(await client.get("/fhir/Patient"), 400, "resource_type")
+        assert_outcome(await client.get("/fhir/Organization", params=params), 400, field)
+    assert_outcome(await client.get("/fhir/Patient"), 400, "resource_type")
 
 
 def _first(resource: dict[str, Any], *path: Any) -> Any:
@@ -339,3 +350,46 @@ def _belongs(resource: dict[str, Any], listing: dict[str, Any]) -> bool:
     return resource["id"] == listing["id"] or f"Organization/{listing['id']}" in text or any(
         c["id"] == resource["id"] for c in listing["clinicians"]
     )
+
+
+async def test_identifier_finds_by_system_and_value_and_by_value_alone(client):
+    """Organization by its NPI or its listing slug, Practitioner and PractitionerRole by the
+    clinician's NPI: each as system|value and as a bare value; another system finds nothing."""
+    hudson = await create(client, name="Hudson Valley Ketamine", npi="1245319599")
+    await create(client, name="Bay Infusions", npi="1104025329", clinicians=[{"first_name": "Lee", "last_name": "Park", "credential": "MD", "npi": "1003000126"}])
+    base = (await fhir_get(client, "/fhir/metadata"))["implementation"]["url"].rstrip("/")
+    slug_system = f"{base}/sid/listing-slug"
+    npi_system = "http://hl7.org/fhir/sid/us-npi"
+
+    async def found(kind: str, identifier: str) -> list[dict[str, Any]]:
+        return resources(await fhir_get(client, f"/fhir/{kind}", identifier=identifier))
+
+    organization = (await fhir_get(client, f"/fhir/Organization/{hudson['id']}"))
+    assert {"system": slug_system, "value": hudson["slug"]} in organization["identifier"]
+    for value in (f"{slug_system}|{hudson['slug']}", hudson["slug"], f"{npi_system}|1245319599", "1245319599", f"|{hudson['slug']}"):
+        assert [r["id"] for r in await found("Organization", value)] == [hudson["id"]], value
+    for value in (f"{npi_system}|{hudson['slug']}", f"{slug_system}|1245319599", f"http://elsewhere.example/ids|{hudson['slug']}"):
+        assert await found("Organization", value) == [], value
+    assert len(await found("Organization", f"{hudson['slug']},1104025329")) == 2  # a comma is OR
+    chen = hudson["clinicians"][0]
+    for kind in ("Practitioner", "PractitionerRole"):
+        for value in (f"{npi_system}|1234567893", "1234567893"):
+            hits = await found(kind, value)
+            assert len(hits) == 1 and chen["id"] in json_text(hits[0]), (kind, value)
+            assert {"system": npi_system, "value": "1234567893"} == {k: hits[0]["identifier"][0][k] for k in ("system", "value")}
+        assert await found(kind, f"{slug_system}|1234567893") == []
+    assert len(await found("PractitionerRole", "1003000126")) == 1
+
+
+def json_text(resource: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(resource)
+
+
+async def test_fhir_errors_are_operation_outcomes_whatever_the_accept_header(client):
+    for accept in ("*/*", "application/json", "application/problem+json", "text/html", None):
+        headers = {"Accept": accept} if accept else {}
+        assert_outcome(await client.get("/fhir/Organization/00000000-0000-0000-0000-000000000000", headers=headers), 404)
+        assert_outcome(await client.get("/fhir/Organization", params={"bogus": "1"}, headers=headers), 400, "bogus")
+    assert_outcome(await client.get("/fhir/Organization", headers={"Accept": "application/fhir+xml"}), 406)

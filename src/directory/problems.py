@@ -211,7 +211,7 @@ def _media_types(openapi: Any) -> None:
         if path.startswith("/fhir/") and item.get:
             for code, response in item.get.responses.items():
                 if code[0] in "45" and response.content is not None:
-                    response.content["application/fhir+json"] = OpenAPIMediaType(schema=outcome)
+                    response.content = {"application/fhir+json": OpenAPIMediaType(schema=outcome)}
     paths["/v1/imports"].post.request_body = RequestBody(
         required=True,
         description="the CSV file itself (the layout of seed/import-template.csv), at most 10 MiB and 5,000 rows",

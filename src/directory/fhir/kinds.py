@@ -23,8 +23,18 @@ NEAR = r"lat|lon|distance|units"
 Criterion = Callable[[Parameter, Systems], ColumnElement[bool]]
 
 
-def _npi(column: Any) -> Criterion:
-    return lambda p, s: params.in_or_nothing(column, params.tokens(p, {resources.NPI_SYSTEM}))
+def _identifier(npi_column: Any, slug_column: Any | None = None) -> Criterion:
+    """``identifier``: an NPI (system us-npi) or, where the resource has one, the listing's slug
+    (system <base>/sid/listing-slug); a value without a system matches either."""
+
+    def criterion(p: Parameter, s: Systems) -> ColumnElement[bool]:
+        npis = params.tokens(p, {resources.NPI_SYSTEM})
+        if slug_column is None:
+            return params.in_or_nothing(npi_column, npis)
+        slugs = params.tokens(p, {s.slug})
+        return params.in_or_nothing(npi_column, npis) | params.in_or_nothing(slug_column, slugs)
+
+    return criterion
 
 
 def _location_field(provider_column: Any, location_column: Any) -> Criterion:
@@ -124,7 +134,11 @@ KINDS: dict[str, Kind] = {
         {
             "_id": ("token", _id_uuid(Provider.id), "the listing's id"),
             "name": ("string", lambda p, s: params.string(Provider.name, p), "the clinic's name (starts with; :exact, :contains)"),
-            "identifier": ("token", _npi(Provider.npi), f"the organization NPI ({resources.NPI_SYSTEM}|1234567893)"),
+            "identifier": (
+                "token",
+                _identifier(Provider.npi, Provider.slug),
+                f"the organization NPI ({resources.NPI_SYSTEM}|1234567893) or the listing's slug (<base>/sid/listing-slug|<slug>); a bare value matches either",
+            ),
             "active": ("token", _active, "always true: only published listings are served"),
             "address-city": ("string", _location_field(Provider.id, Location.city), "a city of one of its locations"),
             "address-state": ("string", _location_field(Provider.id, Location.state), "a state of one of its locations (two letters)"),
@@ -177,7 +191,7 @@ KINDS: dict[str, Kind] = {
         Clinician.updated_at,
         {
             "_id": ("token", _id_uuid(Clinician.id), "the clinician's id"),
-            "identifier": ("token", _npi(Clinician.npi), f"the clinician's NPI ({resources.NPI_SYSTEM}|...)"),
+            "identifier": ("token", _identifier(Clinician.npi), f"the clinician's NPI ({resources.NPI_SYSTEM}|1234567893, or the bare number)"),
             "name": (
                 "string",
                 lambda p, s: params.string(Clinician.first_name, p) | params.string(Clinician.last_name, p),
@@ -195,6 +209,11 @@ KINDS: dict[str, Kind] = {
         Provider.updated_at,
         {
             "_id": ("token", _id_role, "the role's id"),
+            "identifier": (
+                "token",
+                lambda p, s: ProviderClinician.clinician_id.in_(select(Clinician.id).where(_identifier(Clinician.npi)(p, s))),
+                f"the practitioner's NPI ({resources.NPI_SYSTEM}|1234567893, or the bare number)",
+            ),
             "practitioner": ("reference", _reference_uuid(ProviderClinician.clinician_id, "Practitioner"), "Practitioner/<id>"),
             "organization": ("reference", _reference_uuid(ProviderClinician.provider_id, "Organization"), "Organization/<id>"),
             "service": ("reference", _reference_uuid(ProviderClinician.provider_id, "HealthcareService"), "HealthcareService/<id>"),

@@ -1,5 +1,5 @@
-"""Errors as FHIR OperationOutcome, for FHIR clients: requests under /fhir that accept
-application/fhir+json get their problem in that shape (the app passes this to the error handlers)."""
+"""Errors as FHIR OperationOutcome: every error under /fhir is answered in that shape, whatever
+the Accept header (the app passes this to the error handlers)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,6 @@ from litestar import Request, Response
 from directory.errors import FieldError
 
 _ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 406: "not-supported", 422: "invalid", 429: "throttled"}
-
-#: What FHIR's _format may say for JSON (its mime types and short forms).
-JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
-
-
-def wants_fhir_json(accept: str, fmt: str | None) -> bool:
-    """A FHIR client's request: _format names JSON (it overrides Accept, as FHIR's REST rules say), or Accept asks for FHIR JSON."""
-    if fmt is not None:
-        return fmt.strip().lower() in JSON_FORMATS
-    return "application/fhir+json" in accept or "application/json+fhir" in accept
-
 
 def only_xml(accept: str) -> bool:
     """Whether Accept asks for XML and nothing this server can answer (JSON, or anything)."""
@@ -29,8 +18,8 @@ def only_xml(accept: str) -> bool:
 def operation_outcome(
     request: Request, status: int, detail: str, errors: list[FieldError] | None, headers: dict[str, str] | None
 ) -> Response[dict[str, object]] | None:
-    """The error as an OperationOutcome, if the request is a FHIR client's; else None."""
-    if not (request.url.path.startswith("/fhir") and wants_fhir_json(request.headers.get("accept", ""), request.query_params.get("_format"))):
+    """The error as an OperationOutcome, for every request under /fhir; else None (problem+json)."""
+    if not (request.url.path == "/fhir" or request.url.path.startswith("/fhir/")):
         return None
     code = _ISSUE_CODES.get(status, "exception" if status >= 500 else "processing")
     issues = [

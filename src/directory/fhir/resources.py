@@ -339,6 +339,8 @@ def practitioner_role(role: ProviderClinician, provider: Provider, systems: Syst
         "organization": _reference("Organization", provider.id, provider.name),
         "healthcareService": [_reference("HealthcareService", provider.id, provider.name)],
     }
+    if person.npi:
+        resource["identifier"] = [{"use": "secondary", "system": NPI_SYSTEM, "value": person.npi}]
     extensions = _new_patients(provider.accepting_new_patients)
     if extensions:
         resource["extension"] = extensions
