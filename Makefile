@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test coverage bench install clean vendor
+.PHONY: run test coverage bench install clean vendor settings-table
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: install
 # Refresh the browser libraries under src/directory/web/static/vendor from the npm registry (committed; not needed to run).
 vendor:
 	src/directory/web/vendor.sh
+
+# Rewrite the README's Configuration table from the settings' docstrings.
+settings-table: install
+	$(BIN)/python -c 'import re, pathlib; from directory.settings import markdown_table; p = pathlib.Path("README.md"); t = p.read_text(); s = t.index("| variable | default | meaning |"); e = t.index("\n\n", s) + 1; p.write_text(t[:s] + markdown_table() + t[e:])'
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

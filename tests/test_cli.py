@@ -22,8 +22,9 @@ def test_db_upgrade_then_seed_on_a_fresh_sqlite_file(tmp_path):
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    run("db", "upgrade")
     head = migrate.head_revision()
+    assert run("db", "upgrade").strip() == f"database upgraded from empty to revision {head}"
+    assert run("db", "upgrade").strip() == f"database already at revision {head}: nothing to do"
     assert f"database: {head}; code: {head}" in run("db", "current")
     assert "sample listings added: 0" in run("seed", "--taxonomy-only")
     first = run("seed", "--if-empty")
@@ -86,3 +87,66 @@ def test_help_is_plain_and_serve_shows_its_defaults():
     assert done.returncode == 0 and "``" not in done.stdout and ".venv/bin/directory" in done.stdout
     serve = subprocess.run([sys.executable, "-m", "directory", "serve", "--help"], capture_output=True, text=True, timeout=60).stdout
     assert "(default: 8000)" in serve and "worker processes" in serve
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_before_starting_anything(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        stderr = _fails(tmp_path, "serve", "--port", str(port), DIRECTORY_SECRET_KEY="k" * 40)
+    assert stderr.strip() == f"error: port {port} on 127.0.0.1 is already in use (another server?): stop it, or serve elsewhere with --port or PORT."
+
+
+def test_every_command_describes_itself_and_the_activation_hint_is_whole():
+    def help_of(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "directory", *args, "--help"], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "  . .venv/bin/activate\n" in help_of()
+    for command, words in {
+        "db": ("upgrade: migrate", "downgrade:", "current:"),
+        "users": ("create-admin:",),
+        "reindex": ("Rebuild the read model",),
+        "bench": ("BENCH_BACKEND",),
+        "serve": ("DIRECTORY_WORKER_HEALTHCHECK_SECONDS",),
+        "seed": ("Load the taxonomies",),
+    }.items():
+        text = " ".join(help_of(command).split())
+        for word in words:
+            assert word in text, (command, word, text)
+
+
+def test_serve_passes_the_worker_health_check_timeout_to_uvicorn(monkeypatch, tmp_path):
+    """uvicorn's own 5 s killed workers in a loop on a loaded machine; the setting's default is 60 s."""
+    import uvicorn
+
+    from directory import cli
+    from directory.settings import Settings, get_settings
+
+    assert Settings().worker_healthcheck_seconds == 60
+    url = f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}"
+    migrate.upgrade(url)
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    monkeypatch.setenv("DIRECTORY_DATABASE_URL", url)
+    monkeypatch.setenv("DIRECTORY_WORKER_HEALTHCHECK_SECONDS", "90")
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["serve", "--port", "0", "--workers", "2"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert seen["timeout_worker_healthcheck"] == 90 and seen["workers"] == 2
+
+
+def test_a_server_worker_and_the_command_line_start_without_what_they_do_not_use():
+    """Importing the app (what each uvicorn worker does) and the command line loads neither Alembic,
+    zxcvbn's word lists, OpenTelemetry nor the benchmark: they come when first used."""
+    probe = (
+        "import sys, directory.app, directory.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'zxcvbn', 'opentelemetry') or m.startswith('directory.bench')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=bare_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout

@@ -126,3 +126,13 @@ def test_the_settings_table_names_every_setting():
     documented = set(re.findall(r"`(DIRECTORY_[A-Z0-9_]+)`", README.read_text()))
     fields = {f"DIRECTORY_{name.upper()}" for name in Settings.model_fields}
     assert fields - documented == set(), "settings the README does not mention"
+
+
+def test_the_settings_table_is_the_one_generated_from_the_settings():
+    """One row per setting, its default and meaning from the code (make settings-table rewrites it):
+    the table once listed the argon2 costs twice, with two different defaults."""
+    from directory.settings import markdown_table
+
+    text = README.read_text()
+    start = text.index("| variable | default | meaning |")
+    assert text[start : text.index("\n\n", start) + 1] == markdown_table(), "run make settings-table"

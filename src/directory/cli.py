@@ -1,46 +1,83 @@
-"""The directory command: serve the API, migrate the database, load the seed data, and more."""
+"""The directory command: serve the API, migrate the database, load the seed data, and more.
+
+Each command imports what it needs when it runs, so that the command line (and every server
+worker) starts without loading what it does not use."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import socket
 import sys
 from datetime import timedelta
 
-from directory import migrate
-from directory.failures import describe, explain
 from directory.settings import get_settings, with_secret
 
 
+def _port_taken(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, or None when it can."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        return f"cannot listen on {host}: {error.strerror or error}"
+    family, kind, protocol, _, address = infos[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == 98:  # EADDRINUSE
+                return f"port {port} on {host} is already in use (another server?): stop it, or serve elsewhere with --port or PORT"
+            return f"cannot listen on {host}:{port}: {error.strerror or error}"
+    return None
+
+
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from directory import migrate
 
     settings = with_secret(get_settings())  # refuse to start without a secret before any worker does
+    if (taken := _port_taken(args.host, args.port)) is not None:
+        print(f"error: {taken}.", file=sys.stderr)
+        return 1
     current, head = asyncio.run(migrate.current_revision(settings, settings.database_url)), migrate.head_revision()
     if current != head:
         where = f"at revision {current}" if current else "empty"
         print(f"error: the database is {where}, the code needs {head}: run directory db upgrade (make run does it).", file=sys.stderr)
         return 1
+    import uvicorn
+
     uvicorn.run(
         "directory.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level=get_settings().log_level.lower(),
+        log_level=settings.log_level.lower(),
         proxy_headers=True,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
     )
     return 0
 
 
 def _db(args: argparse.Namespace) -> int:
+    from directory import migrate
+
     settings = get_settings()
     if args.action == "upgrade":
         with_secret(settings)  # a deployment that cannot start is refused before anything is written
+        before = asyncio.run(migrate.current_revision(settings, settings.database_url))
         migrate.upgrade(settings.database_url, args.revision or "head")
+        after = asyncio.run(migrate.current_revision(settings, settings.database_url))
+        if before == after:
+            print(f"database already at revision {after or 'base'}: nothing to do")
+        else:
+            print(f"database upgraded from {before or 'empty'} to revision {after}")
     elif args.action == "downgrade":
+        before = asyncio.run(migrate.current_revision(settings, settings.database_url))
         migrate.downgrade(settings.database_url, args.revision or "base")
+        after = asyncio.run(migrate.current_revision(settings, settings.database_url))
+        print(f"database downgraded from revision {before or 'base'} to {after or 'empty (base)'}" if before != after else f"database already at {after or 'base'}: nothing to do")
     else:
         current = asyncio.run(migrate.current_revision(settings, settings.database_url))
         print(f"database: {current or 'empty'}; code: {migrate.head_revision()}")
@@ -233,50 +270,83 @@ def _bench(_args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="directory",
-        description=__doc__,
-        epilog="Settings come from DIRECTORY_* environment variables (README, Configuration). "
-        "In a checkout, run it as .venv/bin/directory, or activate the environment: . .venv/bin/activate",
+        description=__doc__.split("\n\n")[0],
+        # Raw: the epilog's lines are kept as written, so the commands in it are never wrapped mid-path.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Settings come from DIRECTORY_* environment variables (README, Configuration).\n"
+        "In a checkout, run it as .venv/bin/directory, or activate the environment first:\n"
+        "  . .venv/bin/activate",
     )
     root.add_argument("--debug", action="store_true", help="show the traceback of a failure (or set DIRECTORY_DEBUG=1)")
     commands = root.add_subparsers(dest="command", required=True, metavar="command")
 
-    serve = commands.add_parser("serve", help="serve the API", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    def command(name: str, summary: str, description: str | None = None, **options: object) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=description or summary[0].upper() + summary[1:] + ".", **options)
+
+    serve = command(
+        "serve",
+        "serve the API, the pages and the embed",
+        "Serve the API, the pages and the embed with uvicorn. Refuses to start, in one line, when the port "
+        "is taken or the database is behind the code. DIRECTORY_WORKER_HEALTHCHECK_SECONDS bounds how long "
+        "a worker may take to answer the supervisor before it is replaced.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (HOST)")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port to listen on (PORT)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (more than one needs DIRECTORY_REDIS_URL)")
     serve.set_defaults(run=_serve)
 
-    db = commands.add_parser("db", help="database schema")
-    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db = command(
+        "db",
+        "migrate the database schema",
+        "The database schema. upgrade: migrate to a revision (the newest, head, by default), creating the "
+        "tables, indexes and PostGIS on a new database; downgrade: back to a revision (base, empty, by "
+        "default); current: the database's revision beside the code's. Each says what it did in one line.",
+    )
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"], help="upgrade, downgrade or current")
     db.add_argument("revision", nargs="?", help="target revision (head for upgrade, base for downgrade)")
     db.set_defaults(run=_db)
 
-    seed = commands.add_parser("seed", help="load the taxonomies and the sample directory (idempotent)")
+    seed = command("seed", "load the taxonomies and the sample directory (idempotent)")
     seed.add_argument("--taxonomy-only", action="store_true", help="skip the sample listings")
     seed.add_argument("--if-empty", action="store_true", help="add sample listings only to an empty directory")
     seed.set_defaults(run=_seed)
-    verify = commands.add_parser("verify", help="re-verify listings against the NPI registry, and run what is due")
+    verify = command("verify", "re-verify listings against the NPI registry, and run what is due")
     verify.add_argument("--older-than", type=_duration, default=timedelta(days=365), help="re-check listings last checked before this (365d)")
     verify.set_defaults(run=_verify)
 
-    reindex = commands.add_parser("reindex", help="rebuild the read model (search projection, stored listings) from the tables")
+    reindex = command(
+        "reindex",
+        "rebuild the read model (search projection, stored listings) from the tables",
+        "Rebuild the read model that search and listing reads use (the search projection and the stored "
+        "listing documents) from the listing tables, printing its progress. Safe while the server runs.",
+    )
     reindex.set_defaults(run=_reindex)
 
-    bench = commands.add_parser(
-        "bench", help="benchmark (BENCH_BACKEND, BENCH_LISTINGS, BENCH_SECONDS, BENCH_WORKERS from the environment)"
+    bench = command(
+        "bench",
+        "benchmark search and reads (settings from BENCH_* variables)",
+        "Benchmark the API on a generated directory and print a table of requests per second and latencies. "
+        "BENCH_BACKEND (postgres or sqlite), BENCH_LISTINGS, BENCH_SECONDS, BENCH_WORKERS and BENCH_REUSE "
+        "come from the environment (README, Performance).",
     )
     bench.set_defaults(run=_bench)
 
-    importing = commands.add_parser("import", help="import listings from a CSV file (layout: README, seed/import-template.csv)")
+    importing = command("import", "import listings from a CSV file (layout: README, seed/import-template.csv)")
     importing.add_argument("file", help="the CSV file")
     importing.add_argument("--partial", action="store_true", help="write every valid listing even if other rows are invalid")
     importing.add_argument("--dry-run", action="store_true", help="check every row without writing")
     importing.add_argument("--json", action="store_true", help="print the whole report as JSON")
     importing.set_defaults(run=_import)
 
-    users = commands.add_parser("users", help="accounts")
-    users.add_argument("action", choices=["create-admin"])
-    users.add_argument("--email", required=True)
+    users = command(
+        "users",
+        "manage accounts from the server",
+        "Accounts, from the server itself. create-admin: make an administrator account with this email "
+        "(the password is read from DIRECTORY_NEW_ADMIN_PASSWORD, else asked for, or read from standard input).",
+    )
+    users.add_argument("action", choices=["create-admin"], help="create-admin")
+    users.add_argument("--email", required=True, help="the account's email address")
     users.set_defaults(run=_users)
     return root
 
@@ -291,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         if debug:
             raise
+        from directory.failures import describe, explain
+
         database_url = os.environ.get("DIRECTORY_DATABASE_URL", "sqlite+aiosqlite:///./var/directory.db")
         print(explain(error, database_url) or f"error: {describe(error)} (run with --debug to see where)", file=sys.stderr)
         return 1

@@ -1,22 +1,26 @@
-"""Schema migrations, driven from the command line and the test suite."""
+"""Schema migrations, driven from the command line and the test suite.
+
+Alembic is imported where it is used, not with this module: a worker that serves requests and the
+command line's other commands never load it (it is a fifth of the command line's start-up)."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from typing import TYPE_CHECKING
 
 from directory.database import create_engine
 from directory.settings import Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["database_url"] = database_url
@@ -55,6 +59,8 @@ def _loop_running() -> bool:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Migrate, then fill the read model if the schema now has one and it is still empty."""
+    from alembic import command
+
     _in_thread(command.upgrade, alembic_config(database_url), revision)
     if revision == "head":
         _in_thread(asyncio.run, _fill_read_model(database_url))
@@ -73,14 +79,20 @@ async def _fill_read_model(database_url: str) -> None:
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:
+    from alembic import command
+
     _in_thread(command.downgrade, alembic_config(database_url), revision)
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
 async def current_revision(settings: Settings, database_url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     engine = create_engine(database_url, settings, read_only=True)
     try:
         async with engine.connect() as connection:

@@ -16,35 +16,47 @@ from typing_extensions import Annotated
 
 
 class Settings(BaseSettings):
-    """Every knob of the service. Defaults run the embedded mode: a SQLite file, offline geocoding."""
+    """Every knob of the service. Defaults run the embedded mode: a SQLite file, offline geocoding.
 
-    model_config = SettingsConfigDict(env_prefix="DIRECTORY_", extra="ignore")
+    Each field's docstring is its documentation: the README's Configuration table is generated from
+    them (``python -m directory.settings``), and a test keeps the two the same."""
+
+    model_config = SettingsConfigDict(env_prefix="DIRECTORY_", extra="ignore", use_attribute_docstrings=True)
 
     database_url: str = "sqlite+aiosqlite:///./var/directory.db"
+    """The database: `postgresql+asyncpg://user@host/db` for PostgreSQL."""
     read_database_url: str | None = None
-    """Optional read-only replica used by search and the other read routes."""
+    """A read-only replica for search and the other read routes."""
 
     public_url: str | None = None
-    """The API's public base URL (https://api.example.org), for the absolute links of FHIR and HSDS
-    answers and the FHIR code systems; without it, links use the host each request came to."""
+    """The public base URL (`https://api.example.org`) for absolute links in FHIR and HSDS answers and
+    the FHIR code system URIs; unset, links use the host each request came to. Set it in production
+    so identifiers stay stable."""
 
     admin_token: str | None = None
-    """Bearer token with every right. Until accounts exist, writes are refused while it is unset."""
+    """A bootstrap bearer token with every right (prefer admin accounts made with `directory users
+    create-admin`)."""
 
     secret_key: str | None = Field(default=None, min_length=32)
-    """Signs login tokens and pagination cursors: at least 32 characters, the same on every process.
-    Required on PostgreSQL; on the embedded SQLite default one is generated into var/ once."""
+    """Signs login tokens and pagination cursors: 32+ random characters, the same on every process.
+    Required on PostgreSQL (the server refuses to start without it); on the SQLite default one is
+    generated into `var/secret_key` on first run."""
 
     geocoder: Literal["offline", "nominatim"] = "offline"
+    """`offline` (shipped ZIP and city data) or `nominatim`."""
     geocoder_url: str = "https://nominatim.openstreetmap.org"
+    """The base URL of the Nominatim-compatible service."""
     geocoder_timeout: float = Field(default=3.0, gt=0, le=30)
+    """Seconds before falling back to the offline data."""
     geocoder_user_agent: str = "directory-api"
+    """Sent to the online geocoder."""
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated origins allowed by CORS."""
 
     map_tiles_url: str | None = Field(default=None, pattern=r"^https://[^\s'\"<>]+$")
-    """A raster tile server for the directory page's map (https://tiles.example/{z}/{x}/{y}.png);
-    without one the map draws the US states shipped with the app, and makes no request elsewhere."""
+    """An https raster tile server for the directory page's map (`https://tiles.example/{z}/{x}/{y}.png`);
+    empty draws the US states shipped with the app, offline."""
     map_tiles_attribution: str = Field(default="", max_length=300)
     """The credit the tile server requires, shown on the map."""
 
@@ -52,63 +64,85 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """`DEBUG`, `INFO`, `WARNING` or `ERROR`, for the directory's own loggers (other libraries log
+    warnings and worse)."""
     log_format: Literal["text", "json"] = "text"
+    """`text` lines (`time LEVEL logger [request id] message`) or `json` for one JSON object per line
+    (with the request's id); on stderr."""
     otel_endpoint: str | None = None
-    """An OTLP/HTTP collector's base URL (http://collector:4318): traces each request and its SQL there. Needs the otel extra."""
+    """An OTLP/HTTP collector's base URL (`http://collector:4318`): trace each request and its SQL
+    there (needs `directory[otel]`)."""
     otel_service_name: str = "directory"
-    """The service.name of the traces."""
-    """json: the directory's log lines as JSON objects, each with its request's id."""
+    """The traces' `service.name`."""
 
     token_lifetime_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    """How long a login token lasts."""
     argon2_memory_kib: int = Field(default=19_456, ge=8, le=1_048_576)
+    """argon2id's memory cost for new password hashes, in KiB (OWASP's 19 MiB; older hashes keep verifying)."""
     argon2_time_cost: int = Field(default=2, ge=1, le=10)
-    """argon2id's cost (OWASP's: 19 MiB, 2 passes). Hashes made with other costs still verify."""
+    """argon2id's passes for new password hashes (OWASP's 2; older hashes keep verifying)."""
     argon2_concurrency: int = Field(default=2, ge=1, le=64)
-    """Password hashes at once per process: memory for hashing stays within this times argon2_memory_kib."""
+    """Password hashes at once per process: hashing memory stays within this times the memory cost."""
     login_attempts: int = Field(default=5, ge=1, le=100)
-    """Failed logins allowed per email (and per client address) in 15 minutes."""
+    """Failed logins allowed per account from one address in 15 minutes (four times as many per address)."""
 
     redis_url: str | None = None
-    """Share rate-limit counters between processes (required with several workers)."""
+    """Share rate limits and usage counts between processes (`redis://127.0.0.1:6379/0`); required
+    with several workers."""
     redis_when_down: Literal["local", "refuse"] = "local"
-    """While Redis cannot be reached: count limits in each process (and log it), or answer limited routes with 503."""
+    """While Redis cannot be reached: `local` counts limits in each process (and logs it), `refuse`
+    answers limited routes with 503."""
     anonymous_rate_limit: int = Field(default=120, ge=1)
-    """Requests per minute for a client without an API key, per address."""
+    """Requests per minute per address without an API key."""
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Larger request bodies get 413."""
 
     npi_registry_url: str = "https://npiregistry.cms.hhs.gov/api/"
+    """The NPPES NPI Registry API."""
     npi_timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds per registry request."""
     npi_retries: int = Field(default=3, ge=0, le=10)
+    """Retries of a failed registry request, backing off exponentially."""
     verification_worker: bool = True
     """Run the verification worker inside the API process (turn off where a separate one runs)."""
     verification_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """How often the worker looks for due checks."""
     verification_max_age_days: int = Field(default=365, ge=1)
-    """A listing not re-verified within this many days is flagged stale."""
+    """After this many days without a new check, a verified listing is flagged stale."""
     webhook_worker: bool = True
     """Send webhook deliveries from inside the API process (turn off where a separate one runs)."""
     webhook_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    """How often the worker looks for due deliveries."""
     webhook_timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds a receiver has to answer one delivery."""
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
-    """No longer used: a delivery is never given up (its queue waits, paused, and is probed). Still
-    accepted so that existing configurations start."""
+    """No longer used: a delivery is never given up (its queue waits, paused, and is probed).
+    Accepted so that existing configurations start."""
     webhook_pause_after: int = Field(default=5, ge=1, le=1000)
-    """Pause a subscription after this many failed attempts in a row (it is then probed, and resumes by itself)."""
+    """Failed attempts in a row after which a subscription is paused (then probed; it resumes by itself)."""
     webhook_retry_base_seconds: float = Field(default=30.0, ge=0, le=3600)
-    """The wait after a queue's first failed attempt; it doubles after each one, to at most an hour."""
+    """A queue's wait after its first failure; it doubles after each one (at most an hour)."""
     webhook_queue_limit: int = Field(default=10_000, ge=1, le=1_000_000)
     """The most pending deliveries one subscription's queue holds (changes beyond are left to the feed)."""
     webhook_allow_http: bool = False
-    """Accept http:// endpoints (tests and local development only)."""
+    """Accept `http://` endpoints (local development and tests only)."""
     webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    """Private networks endpoints may resolve to anyway, comma-separated (e.g. 127.0.0.1/32 for a local receiver)."""
+    """Private networks endpoints may resolve to anyway, comma-separated (`127.0.0.1/32` for a local receiver)."""
 
     exact_count_limit: int = Field(default=10_000, ge=0)
-    """Search totals and facets count every match exactly up to this many matching listings; beyond,
-    they are estimated from a fixed sample of a sixteenth of the listings (``estimated: true``)."""
+    """Search totals and facets are exact up to this many matching listings; beyond, estimated from a
+    fixed sixteenth of the listings and marked `"estimated": true`."""
+
+    worker_healthcheck_seconds: int = Field(default=60, ge=1, le=3600)
+    """How long a server worker may take to answer the supervisor's health check before it is killed
+    and replaced (uvicorn's own 5 s is missed by workers starting on a loaded machine)."""
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    """PostgreSQL connections kept per process and engine."""
     db_max_overflow: int = Field(default=10, ge=0, le=200)
+    """PostgreSQL connections opened beyond the pool under load, per process and engine."""
 
     @field_validator("cors_origins", "webhook_allowed_networks", mode="before")
     @classmethod
@@ -138,6 +172,25 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
 
+def markdown_table() -> str:
+    """The README's Configuration table: one row per setting, from the fields and their docstrings."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None or field.default == "":
+            default = "empty"
+        elif field.default is None:
+            default = "unset"
+        elif isinstance(field.default, bool):
+            default = f"`{str(field.default).lower()}`"
+        else:
+            default = f"`{field.default}`"
+        if name == "secret_key":
+            default = "generated on SQLite"
+        meaning = " ".join((field.description or "").split())
+        rows.append(f"| `DIRECTORY_{name.upper()}` | {default} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
@@ -160,3 +213,7 @@ def with_secret(settings: Settings) -> Settings:
     except FileExistsError:
         pass  # another process made it first
     return settings.model_copy(update={"secret_key": path.read_text().strip()})
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from zxcvbn import zxcvbn
 
 from directory.errors import ServiceUnavailable
 
@@ -32,6 +31,8 @@ def policy_problem(password: str, email: str) -> str | None:
     lowered = password.lower()
     if lowered == email.lower() or lowered == email.split("@")[0].lower():
         return "this password is too easy to guess: it is your email"
+    from zxcvbn import zxcvbn  # its word lists cost a worker's start-up; loaded at the first sign-up
+
     strength = zxcvbn(password[:100], user_inputs=[email, email.split("@")[0], *_CONTEXT])
     if strength["score"] < MIN_SCORE:
         warning = strength["feedback"].get("warning") or "it follows a common pattern"
