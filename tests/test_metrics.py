@@ -15,18 +15,32 @@ def _value(text: str, name: str, **labels: str) -> float:
     raise AssertionError(f"{name} {labels} not in the metrics")
 
 
+def _value_or_zero(text: str, name: str, **labels: str) -> float:
+    try:
+        return _value(text, name, **labels)
+    except AssertionError:
+        return 0.0
+
+
 async def test_metrics_count_requests_per_route_and_read_the_queues(client):
+    """The counters are process-wide (earlier tests raised them too): this test measures its own
+    increments, between a scrape before and one after."""
     await create(client)
+    before = (await client.get("/metrics")).text
     for _ in range(3):
         assert (await client.get("/v1/search", params={"near": "10001"})).status_code == 200
     assert (await client.get("/v1/providers/no-such-listing")).status_code == 404
     scraped = await client.get("/metrics")
     assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
     text = scraped.text
-    assert _value(text, "directory_requests_total", path="/v1/search", status_code="200") >= 3
-    assert _value(text, "directory_requests_total", path="/v1/providers/{key}", status_code="404") >= 1
-    assert _value(text, "directory_request_duration_seconds_count", path="/v1/search") >= 3
-    assert _value(text, "directory_verification_due") >= 1  # the new listing's NPI waits for the registry (no worker here)
+
+    def grew(name: str, **labels: str) -> float:
+        return _value(text, name, **labels) - _value_or_zero(before, name, **labels)
+
+    assert grew("directory_requests_total", path="/v1/search", status_code="200") == 3
+    assert grew("directory_requests_total", path="/v1/providers/{key}", status_code="404") == 1
+    assert grew("directory_request_duration_seconds_count", path="/v1/search", status_code="200") == 3
+    assert _value(text, "directory_verification_due") == 1  # the new listing's NPI waits for the registry (no worker here)
     for gauge in ("directory_webhook_queue_depth", "directory_webhook_oldest_pending_seconds", "directory_verification_due", "directory_db_pool_in_use"):
         assert f"\n{gauge} " in text, gauge
 

@@ -17,7 +17,7 @@ from directory.geocoding import Geocoder
 from directory.hsds import ids, present
 from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
 from directory.listings.queries import full_listing
-from directory.search.query import RawSearch
+from directory.search.query import MIN_RADIUS_METRES, RawSearch
 from directory.search.service import SearchService
 from directory.taxonomy.models import Condition, Service
 
@@ -180,8 +180,8 @@ class HsdsService:
         if query.proximity is not None:
             if query.lat is None and not query.postcode:
                 raise BadParameter("proximity", "proximity is a distance from postcode (or from lat and lon): give one")
-            if not 0 < query.proximity <= MAX_PROXIMITY_M:
-                raise BadParameter("proximity", f"metres, more than 0 and at most {MAX_PROXIMITY_M}")
+            if not MIN_RADIUS_METRES <= query.proximity <= MAX_PROXIMITY_M:
+                raise BadParameter("proximity", f"metres, at least {MIN_RADIUS_METRES:g} and at most {MAX_PROXIMITY_M}")
         return query.lat is not None or query.proximity is not None
 
     async def _nearest(self, session: AsyncSession, query: ListQuery, group: str) -> dict[str, Any]:

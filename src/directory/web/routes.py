@@ -1,7 +1,9 @@
 """The directory's own web pages and the embeddable finder: HTML shells and static files.
 
 The pages are clients of the public API like any partner's: they fetch /v1/search, /v1/conditions
-and /v1/providers/{slug} from the browser and render them; nothing here reads the database. Every
+and /v1/providers/{slug} from the browser and render them. The one question asked here, through
+the same service as the API, is whether a listing page's listing exists: a missing one is a 404
+(with the same friendly page), so that search engines and link checkers see it is gone. Every
 script, style, map shape and icon is served from /static (vendored with their licences): the pages
 make no request to another host, unless an operator sets a map tile server (DIRECTORY_MAP_TILES_URL).
 """
@@ -15,9 +17,13 @@ from urllib.parse import urlsplit
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from directory.errors import NotFound
+from directory.listings.service import ListingService
 from directory.settings import Settings
 
 HERE = Path(__file__).parent
@@ -44,7 +50,7 @@ def page_policy(settings: Settings) -> str:
     )
 
 
-def _render(name: str, settings: Settings, **values: str) -> Response[str]:
+def _render(name: str, settings: Settings, status: int = 200, **values: str) -> Response[str]:
     text = _page(name)
     values = {
         "map_tiles": settings.map_tiles_url or "",
@@ -54,7 +60,7 @@ def _render(name: str, settings: Settings, **values: str) -> Response[str]:
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
     headers = {"Content-Security-Policy": page_policy(settings), "Cache-Control": "no-cache"}
-    return Response(text, media_type="text/html", headers=headers)
+    return Response(text, media_type="text/html", headers=headers, status_code=status)
 
 
 @get("/", include_in_schema=False, opt={"web": True})
@@ -64,8 +70,15 @@ async def directory_page(state: State) -> Response[str]:
 
 
 @get("/providers/{slug:str}", include_in_schema=False, opt={"web": True})
-async def listing_page(slug: FromPath[str], state: State) -> Response[str]:
-    """One listing, whole: fetched from the API by the page itself (an unknown slug shows a not-found state)."""
+async def listing_page(
+    slug: FromPath[str], state: State, read_connection: NamedDependency[AsyncConnection], listings: NamedDependency[ListingService]
+) -> Response[str]:
+    """One listing, whole: fetched from the API by the page itself. An unknown slug answers 404 with
+    the page, which shows its not-found state."""
+    try:
+        await listings.published_document(read_connection, slug)
+    except NotFound:
+        return _render("listing.html", state.settings, status=404, slug=slug)
     return _render("listing.html", state.settings, slug=slug)
 
 
