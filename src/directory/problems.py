@@ -154,9 +154,53 @@ def tighten(app: Litestar) -> None:
             continue
         if model.model_config.get("extra") == "forbid":
             schema.additional_properties = False
+        _constrain(schema, model)
         for field in getattr(model, "NOT_NULL", ()):
             if schema.properties and field in schema.properties:
                 _not_nullable(schema.properties[field])
+
+
+#: JSON Schema keywords of a value's rule, and the names Litestar's Schema gives them.
+_CONSTRAINTS = {"pattern": "pattern", "maxLength": "max_length", "minLength": "min_length", "minItems": "min_items", "maxItems": "max_items"}
+#: Rules a body states across fields, which no single field's schema can: (model, JSON Schema if/then).
+CROSS_FIELD_RULES: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
+    "ListingAction": [({"action": ["reject", "suspend"]}, ["reason"])],
+    "DecisionIn": [({"decision": ["reject"]}, ["reason"])],
+}
+
+
+def _constrain(schema: Schema, model: type[BaseModel]) -> None:
+    """Give each property of a body the rules pydantic enforces on it (pattern, lengths, item counts).
+
+    Litestar's generator drops them from a field that may be null (``X | None``), and puts a list's
+    ``min_length`` on the union as ``minLength`` (which says nothing of arrays); pydantic's own schema
+    of the model has them in the right place."""
+    truth = model.model_json_schema(mode="validation").get("properties", {})
+    for name, declared in (schema.properties or {}).items():
+        wanted = truth.get(name)
+        if not isinstance(declared, Schema) or not isinstance(wanted, dict):
+            continue
+        branches = [b for b in wanted.get("anyOf", [wanted]) if b.get("type") != "null"]
+        targets = [b for b in (declared.one_of or [declared]) if isinstance(b, Schema) and b.type != OpenAPIType.NULL]
+        if len(branches) != 1 or len(targets) != 1:
+            continue
+        if declared.one_of:
+            declared.max_length = declared.min_length = None  # misplaced on the union; set on the branch below
+        _copy_rules(branches[0], targets[0])
+        if "description" in wanted and not declared.description:
+            declared.description = wanted["description"]
+    for condition, required in CROSS_FIELD_RULES.get(model.__name__, []):
+        schema.schema_if = Schema(properties={k: Schema(enum=v) for k, v in condition.items()}, required=list(condition))
+        schema.then = Schema(required=required, properties={field: Schema(type=OpenAPIType.STRING, min_length=1) for field in required})
+
+
+def _copy_rules(rules: dict[str, Any], target: Schema) -> None:
+    for keyword, attribute in _CONSTRAINTS.items():
+        if keyword in rules:
+            setattr(target, attribute, rules[keyword])
+    items = rules.get("items")
+    if isinstance(items, dict) and isinstance(target.items, Schema) and "$ref" not in items:
+        _copy_rules(items, target.items)
 
 
 def _geojson() -> Schema:

@@ -97,12 +97,41 @@ def _email(value: str) -> str:
     return value.lower()
 
 
-NPI = Annotated[str, AfterValidator(_npi)]
-StateCode = Annotated[str, StringConstraints(max_length=2, min_length=2), AfterValidator(_state)]
+def _any_case(code: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in code)
+
+
+# The patterns below only declare, in the OpenAPI document, what the validators enforce (so that a
+# client, or a tester generating requests from the document, knows the rule); the validators keep
+# the messages a person reads. Each pattern accepts exactly what its validator accepts.
+_SEPARATORS = r"[\s().\-/]*"
+_DIGIT = rf"[0-9]{_SEPARATORS}"
+PHONE_PATTERN = (
+    rf"^{_SEPARATORS}(\+{_SEPARATORS}(1{_SEPARATORS}({_DIGIT}){{10}}|[02-9]{_SEPARATORS}({_DIGIT}){{7,14}})"
+    rf"|(1{_SEPARATORS})?({_DIGIT}){{10}})$"
+)
+STATE_PATTERN = r"^\s*(" + "|".join(_any_case(code) for code in sorted(US_STATES)) + r")\s*$"
+NPI_PATTERN = r"^\s*[0-9]{10}\s*$"
+EMAIL_PATTERN = r"^\s*[^@\s]+@[^@\s]+\.[A-Za-z]{2,}\s*$"
+
+NPI = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": NPI_PATTERN}, description="a National Provider Identifier: 10 digits, the last a Luhn check digit (prefix 80840)"),
+    AfterValidator(_npi),
+]
+StateCode = Annotated[
+    str,
+    Field(max_length=2, min_length=2, json_schema_extra={"pattern": STATE_PATTERN}, description="a two-letter US state or territory code, any case"),
+    AfterValidator(_state),
+]
 PostalCode = Annotated[str, StringConstraints(max_length=10), AfterValidator(_postal_code)]
-Phone = Annotated[str, StringConstraints(max_length=30), AfterValidator(normalise_phone)]
+Phone = Annotated[
+    str,
+    Field(max_length=30, json_schema_extra={"pattern": PHONE_PATTERN}, description="10 US digits written any usual way, such as (212) 555-0100, or +<country><number>; answered in E.164"),
+    AfterValidator(normalise_phone),
+]
 Url = Annotated[str, StringConstraints(max_length=500), AfterValidator(_url)]
-Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
+Email = Annotated[str, Field(max_length=254, json_schema_extra={"pattern": EMAIL_PATTERN}), AfterValidator(_email)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

@@ -34,14 +34,18 @@ Organization = Annotated[str | None, QueryParameter(max_length=36, description="
 ModifiedAfter = Annotated[
     str | None,
     QueryParameter(
-        description="only records changed after this time (ISO 8601; UTC without an offset)", examples=[Example(value="2026-11-01T00:00:00Z")], format="date-time", max_length=40
+        description="only records changed after this time (ISO 8601; UTC without an offset); not with proximity or lat/lon (400: filter a nearest-first list yourself)", examples=[Example(value="2026-11-01T00:00:00Z")], format="date-time", max_length=40
     ),
 ]
 Postcode = Annotated[
     str | None,
     QueryParameter(max_length=10, description="a US ZIP code: records there, or within `proximity` metres of it", examples=[Example(value="10001")]),
 ]
-Proximity = Annotated[float | None, QueryParameter(description="metres from `postcode` (or from lat/lon), at most 800000; results nearest first", examples=[Example(value=16000)])]
+Proximity = Annotated[float | None, QueryParameter(
+        description="metres from `postcode` (or from lat/lon), at least 1 and at most 800000; results nearest first. Needs postcode or lat/lon; not with modified_after or organization_id",
+        examples=[Example(value=16000)],
+    ),
+]
 Lat = Annotated[float | None, QueryParameter(ge=-90, le=90, description="latitude to measure from (with lon)")]
 Lon = Annotated[float | None, QueryParameter(ge=-180, le=180, description="longitude to measure from (with lat)")]
 Full = Annotated[bool, QueryParameter(description="include child records (an organization's services and locations, a service's organization and service_at_locations)")]

@@ -23,7 +23,19 @@ def _origin(value: str) -> str:
 
 
 #: A web origin as browsers send it in the Origin header.
-WebOrigin = Annotated[str, Field(max_length=300, examples=["https://www.publisher.example"]), AfterValidator(_origin)]
+_ORIGIN_PATTERN = (
+    r"^\s*[Hh][Tt][Tt][Pp][Ss]?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?/*\s*$"
+)
+WebOrigin = Annotated[
+    str,
+    Field(
+        max_length=300,
+        examples=["https://www.publisher.example"],
+        json_schema_extra={"pattern": _ORIGIN_PATTERN},
+        description="a scheme, a host and an optional port, without a path (as browsers send Origin)",
+    ),
+    AfterValidator(_origin),
+]
 
 
 class ApiKeyCreate(Schema):

@@ -32,12 +32,13 @@ async def search(
     request: Request,
     state: State,
     read_connection: NamedDependency[AsyncConnection],
-    lat: Annotated[float | None, _q("latitude of the place (WGS84), with lon", 40.7506, ge=-90, le=90)] = None,
-    lon: Annotated[float | None, _q("longitude of the place (WGS84), with lat", -73.9972, ge=-180, le=180)] = None,
+    lat: Annotated[float | None, _q("latitude of the place (WGS84), with lon; one place only: not with near or bbox (400 naming the other)", 40.7506, ge=-90, le=90)] = None,
+    lon: Annotated[float | None, _q("longitude of the place (WGS84), with lat; not with near or bbox", -73.9972, ge=-180, le=180)] = None,
     near: Annotated[
         str | None,
         _q(
-            "a place in words: US ZIP code, 'City, ST' or a street address; or FHIR's lat|lon|distance|units",
+            "a place in words: US ZIP code, 'City, ST' or a street address; or FHIR's lat|lon|distance|units. "
+            "One place only: not with lat/lon or bbox (400 naming the other); a place nobody knows is a 422 naming near",
             "10001",
             "Austin, TX",
             "40.75|-73.99|10|km",
@@ -46,7 +47,7 @@ async def search(
     ] = None,
     bbox: Annotated[
         str | None,
-        _q("a map viewport min_lon,min_lat,max_lon,max_lat (may cross the antimeridian)", "-74.05,40.68,-73.90,40.82"),
+        _q("a map viewport min_lon,min_lat,max_lon,max_lat (may cross the antimeridian); not with lat/lon or near, and without radius", "-74.05,40.68,-73.90,40.82"),
     ] = None,
     radius: Annotated[float | None, _q("search radius around lat/lon or near; default 25 mi (40 km), at least 1 metre, at most 500 mi (800 km)", 25)] = None,
     unit: Annotated[Literal["mi", "km"], _q("unit of radius and distances", "mi")] = "mi",
