@@ -18,7 +18,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Link, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, RequestBody, Schema
+from litestar.openapi.spec import Link, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Reference, RequestBody, Schema
 from litestar.params import KwargDefinition
 from pydantic import BaseModel, Field
 
@@ -250,7 +250,31 @@ def _media_types(openapi: Any) -> None:
         )
     }
     export.description = "every published listing, one JSON document per line"
-    outcome = Schema(type=OpenAPIType.OBJECT, title="OperationOutcome", description="FHIR R4 OperationOutcome", required=["resourceType", "issue"])
+    # One component, referred to by every FHIR error (an inline copy per response would be a model per response in generated clients).
+    openapi.components.schemas["OperationOutcome"] = Schema(
+        type=OpenAPIType.OBJECT,
+        title="OperationOutcome",
+        description="FHIR R4 OperationOutcome: every error under /fhir, each issue naming the parameter at fault in `expression`",
+        required=["resourceType", "issue"],
+        properties={
+            "resourceType": Schema(type=OpenAPIType.STRING, enum=["OperationOutcome"]),
+            "issue": Schema(
+                type=OpenAPIType.ARRAY,
+                min_items=1,
+                items=Schema(
+                    type=OpenAPIType.OBJECT,
+                    required=["severity", "code"],
+                    properties={
+                        "severity": Schema(type=OpenAPIType.STRING, enum=["fatal", "error", "warning", "information"]),
+                        "code": Schema(type=OpenAPIType.STRING),
+                        "diagnostics": Schema(type=OpenAPIType.STRING),
+                        "expression": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING)),
+                    },
+                ),
+            ),
+        },
+    )
+    outcome = Reference(ref="#/components/schemas/OperationOutcome")
     for path, item in paths.items():
         if path.startswith("/fhir/") and item.get:
             for code, response in item.get.responses.items():
