@@ -42,6 +42,16 @@ async def test_schemathesis_with_every_check_finds_no_failure(settings, tmp_path
     await empty_listings(settings.database_url)
     await seed(settings)
     with LiveServer(_contract_settings(settings)) as server:
+        # A partner key of this directory's own (read and sync): the sync routes are called with it
+        # (schemathesis.toml gives it to them), beside the administrator's token.
+        import httpx
+
+        made = httpx.post(
+            f"{server.url}/v1/admin/api-keys",
+            json={"name": "Contract", "owner_contact": "dev@contract.example", "scopes": ["read", "sync"], "rate_limit": 100_000},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        assert made.status_code == 201, made.text
         run = subprocess.run(
             [
                 str(BIN / "schemathesis"), "--config-file", str(CONTRACT / "schemathesis.toml"),
@@ -51,9 +61,10 @@ async def test_schemathesis_with_every_check_finds_no_failure(settings, tmp_path
                 "--header", f"Authorization: Bearer {ADMIN_TOKEN}",
                 "--report", "junit", "--report-dir", str(tmp_path),
             ],
-            capture_output=True, text=True, timeout=1200, cwd=tmp_path,
+            capture_output=True, text=True, timeout=1200, cwd=tmp_path, env={**os.environ, "DIRECTORY_CONTRACT_KEY": made.json()["key"]},
         )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-12000:] + run.stderr[-2000:]
+    (tmp_path / "schemathesis.txt").write_text(run.stdout + run.stderr)  # the whole report, kept with the test's files
+    assert run.returncode == 0, f"the whole report: {tmp_path / 'schemathesis.txt'}\n" + run.stdout[-12000:] + run.stderr[-2000:]
     counted = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
     assert counted and counted.group(1) == counted.group(2) and int(counted.group(1)) >= 3000, run.stdout[-3000:]
     for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):

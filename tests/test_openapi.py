@@ -137,8 +137,10 @@ async def test_the_document_states_the_rules_the_server_enforces(client):
     assert branch("Credentials", "email")["pattern"] == EMAIL_PATTERN
     assert branch("WebhookUpdate", "events")["minItems"] == 1
     assert "pattern" in branch("ApiKeyCreate", "allowed_origins")["items"]
-    assert schemas["ListingAction"]["then"]["required"] == ["reason"]
-    assert schemas["DecisionIn"]["if"]["properties"]["decision"]["enum"] == ["reject"]
+    assert schemas["ListingAction"]["allOf"][0]["then"]["required"] == ["reason"]
+    assert schemas["DecisionIn"]["allOf"][0]["if"]["properties"]["decision"]["enum"] == ["reject"]
+    assert schemas["ApiKeyCreate"]["allOf"][1]["then"]["properties"]["allowed_origins"]["maxItems"] == 0
+    assert branch("ProviderCreate", "description")["pattern"] == "^[^\\u0000]*$"
 
 
 def test_each_declared_pattern_accepts_exactly_what_its_validator_accepts():
@@ -168,5 +170,13 @@ def test_each_declared_pattern_accepts_exactly_what_its_validator_accepts():
     def states(value: str) -> None:
         assert bool(re.fullmatch(STATE_PATTERN, value)) == accepted(_state, value), value
 
+    from directory.partners.schemas import _ORIGIN_PATTERN, _origin
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.one_of(st.from_regex(_ORIGIN_PATTERN, fullmatch=True).filter(lambda v: len(v) <= 300), st.sampled_from(["https://[0]", "https://[1::2::3]", "https://a.example/x"])))
+    def origins(value: str) -> None:
+        assert bool(re.fullmatch(_ORIGIN_PATTERN, value)) == accepted(_origin, value), value
+
     phones()
     states()
+    origins()

@@ -167,3 +167,20 @@ async def test_a_location_change_that_leaves_it_unplaceable_is_a_422(client):
     path = f"/v1/providers/{body['id']}/locations/{body['locations'][0]['id']}"
     problem = assert_problem(await client.patch(path, json={"latitude": None, "longitude": None}, headers=ADMIN_ANY), 422)
     assert "postal_code" in problem["detail"]
+
+
+async def test_changes_since_must_be_a_date_and_time_and_an_empty_if_match_is_none(client):
+    """Found by the tightened contract: changed_since=0.5 was read as seconds since 1970 (now a 400
+    naming it, like every moment parameter); an empty If-Match named no version and got 412 (now a 400
+    naming it, and a blank one 428, as without one); 5.0 is the whole number 5, as JSON Schema's integer says."""
+    from conftest import ADMIN
+    from factories import assert_problem, create
+
+    listing = await create(client)
+    assert_problem(await client.get("/v1/export/providers.ndjson", params={"changed_since": "0.5"}, headers=ADMIN), 400, "changed_since")
+    assert (await client.get("/v1/export/providers.ndjson", params={"changed_since": "2026-01-01T00:00:00Z"}, headers=ADMIN)).status_code == 200
+    assert_problem(await client.patch(f"/v1/providers/{listing['id']}", json={"name": "x"}, headers={**ADMIN, "If-Match": ""}), 400, "If-Match")
+    assert_problem(await client.patch(f"/v1/providers/{listing['id']}", json={"name": "x"}, headers={**ADMIN, "If-Match": " "}), 428)
+    made = await client.post("/v1/admin/api-keys", json={"name": "P", "owner_contact": "p@x.example", "rate_limit": 5.0}, headers=ADMIN)
+    assert made.status_code == 201 and made.json()["rate_limit"] == 5, made.text
+    assert_problem(await client.post("/v1/admin/api-keys", json={"name": "P", "owner_contact": "p@x.example", "rate_limit": 5.5}, headers=ADMIN), 422, "rate_limit")

@@ -152,6 +152,8 @@ def _field_of(item: dict[str, Any]) -> str:
     key = item.get("key") or ""
     if key.startswith("data."):
         key = key[len("data.") :]
+    if str(getattr(item.get("source"), "value", item.get("source"))) == "header":
+        return "-".join(part.capitalize() for part in key.split("_"))  # as the header is spelled: If-Match
     return key or "body"
 
 

@@ -162,11 +162,42 @@ def tighten(app: Litestar) -> None:
 
 #: JSON Schema keywords of a value's rule, and the names Litestar's Schema gives them.
 _CONSTRAINTS = {"pattern": "pattern", "maxLength": "max_length", "minLength": "min_length", "minItems": "min_items", "maxItems": "max_items"}
-#: Rules a body states across fields, which no single field's schema can: (model, JSON Schema if/then).
-CROSS_FIELD_RULES: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
-    "ListingAction": [({"action": ["reject", "suspend"]}, ["reason"])],
-    "DecisionIn": [({"decision": ["reject"]}, ["reason"])],
+#: Rules a body states across fields, which no single field's schema can, as JSON Schema if/then
+#: pairs (model -> [(if, then)]); each is enforced by the model's validator.
+CROSS_FIELD_RULES: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
+    "ListingAction": [
+        ({"properties": {"action": {"enum": ["reject", "suspend"]}}, "required": ["action"]}, {"required": ["reason"], "properties": {"reason": {"type": "string", "minLength": 1}}}),
+    ],
+    "DecisionIn": [
+        ({"properties": {"decision": {"enum": ["reject"]}}, "required": ["decision"]}, {"required": ["reason"], "properties": {"reason": {"type": "string", "minLength": 1}}}),
+    ],
+    "ApiKeyCreate": [
+        # A browser key is bound to one origin at least and only reads; a secret key has no origins.
+        (
+            {"properties": {"kind": {"enum": ["browser"]}}, "required": ["kind"]},
+            {"required": ["allowed_origins"], "properties": {"allowed_origins": {"minItems": 1}, "scopes": {"items": {"enum": ["read"]}}}},
+        ),
+        ({"not": {"properties": {"kind": {"enum": ["browser"]}}, "required": ["kind"]}}, {"properties": {"allowed_origins": {"maxItems": 0}}}),
+    ],
 }
+
+#: No string the API stores may hold NUL (PostgreSQL text cannot): said on every string property.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _schema_of(rule: dict[str, Any]) -> Schema:
+    """A JSON Schema fragment (as written above) as Litestar's Schema."""
+    return Schema(
+        type=OpenAPIType(rule["type"]) if "type" in rule else None,
+        enum=rule.get("enum"),
+        required=rule.get("required"),
+        min_length=rule.get("minLength"),
+        min_items=rule.get("minItems"),
+        max_items=rule.get("maxItems"),
+        items=_schema_of(rule["items"]) if "items" in rule else None,
+        schema_not=_schema_of(rule["not"]) if "not" in rule else None,
+        properties={name: _schema_of(value) for name, value in rule["properties"].items()} if "properties" in rule else None,
+    )
 
 
 def _constrain(schema: Schema, model: type[BaseModel]) -> None:
@@ -189,15 +220,17 @@ def _constrain(schema: Schema, model: type[BaseModel]) -> None:
         _copy_rules(branches[0], targets[0])
         if "description" in wanted and not declared.description:
             declared.description = wanted["description"]
-    for condition, required in CROSS_FIELD_RULES.get(model.__name__, []):
-        schema.schema_if = Schema(properties={k: Schema(enum=v) for k, v in condition.items()}, required=list(condition))
-        schema.then = Schema(required=required, properties={field: Schema(type=OpenAPIType.STRING, min_length=1) for field in required})
+    rules = CROSS_FIELD_RULES.get(model.__name__, [])
+    if rules:
+        schema.all_of = [Schema(schema_if=_schema_of(condition), then=_schema_of(then)) for condition, then in rules]
 
 
 def _copy_rules(rules: dict[str, Any], target: Schema) -> None:
     for keyword, attribute in _CONSTRAINTS.items():
         if keyword in rules:
             setattr(target, attribute, rules[keyword])
+    if target.type == OpenAPIType.STRING and target.pattern is None and target.format is None and target.enum is None:
+        target.pattern = NO_NUL
     items = rules.get("items")
     if isinstance(items, dict) and isinstance(target.items, Schema) and "$ref" not in items:
         _copy_rules(items, target.items)
@@ -216,7 +249,7 @@ def _geojson() -> Schema:
             "type": Schema(type=OpenAPIType.STRING, enum=["Feature"]),
             "id": Schema(type=OpenAPIType.STRING),
             "geometry": point,
-            "properties": Schema(type=OpenAPIType.OBJECT, description="the hit: provider, location, distance, remote"),
+            "properties": Reference(ref="#/components/schemas/SearchHit", description="the hit: provider, location, distance, remote"),
         },
     )
     return Schema(
@@ -246,7 +279,11 @@ def _media_types(openapi: Any) -> None:
     export = paths["/v1/export/providers.ndjson"].get.responses["200"]
     export.content = {
         "application/x-ndjson": OpenAPIMediaType(
-            schema=Schema(type=OpenAPIType.STRING, description="one published listing per line, each the JSON of GET /v1/providers/{id}")
+            schema=Schema(
+                type=OpenAPIType.STRING,
+                content_media_type="application/x-ndjson",
+                description="one published listing per line, each the JSON of GET /v1/providers/{id} (the ProviderPublic schema)",
+            )
         )
     }
     export.description = "every published listing, one JSON document per line"
@@ -280,10 +317,42 @@ def _media_types(openapi: Any) -> None:
             for code, response in item.get.responses.items():
                 if code[0] in "45" and response.content is not None:
                     response.content = {"application/fhir+json": OpenAPIMediaType(schema=outcome)}
+    text = Schema(type=OpenAPIType.STRING)
+    openapi.components.schemas["ImportReport"] = Schema(
+        type=OpenAPIType.OBJECT,
+        title="ImportReport",
+        description="what an import did (or would do, in a dry run) with each row",
+        required=["atomic", "dry_run", "counts", "rows"],
+        properties={
+            "atomic": Schema(type=OpenAPIType.BOOLEAN),
+            "dry_run": Schema(type=OpenAPIType.BOOLEAN),
+            "counts": Schema(type=OpenAPIType.OBJECT, additional_properties=Schema(type=OpenAPIType.INTEGER), description="rows per result"),
+            "rows": Schema(
+                type=OpenAPIType.ARRAY,
+                items=Schema(
+                    type=OpenAPIType.OBJECT,
+                    required=["line", "external_id", "result", "id", "errors"],
+                    properties={
+                        "line": Schema(type=OpenAPIType.INTEGER, description="the row's line in the file (the header is line 1)"),
+                        "external_id": Schema(one_of=[text, Schema(type=OpenAPIType.NULL)]),
+                        "result": Schema(type=OpenAPIType.STRING, enum=["created", "updated", "unchanged", "invalid", "failed", "not_written", "valid"]),
+                        "id": Schema(one_of=[Schema(type=OpenAPIType.STRING, format="uuid"), Schema(type=OpenAPIType.NULL)], description="the listing's id"),
+                        "errors": Schema(
+                            type=OpenAPIType.ARRAY,
+                            items=Schema(type=OpenAPIType.OBJECT, required=["field", "reason"], properties={"field": text, "reason": text}),
+                        ),
+                    },
+                ),
+            ),
+        },
+    )
+    imported = paths["/v1/imports"].post.responses["200"]
+    imported.description = "the report of every row"
+    imported.content = {"application/json": OpenAPIMediaType(schema=Reference(ref="#/components/schemas/ImportReport"))}
     paths["/v1/imports"].post.request_body = RequestBody(
         required=True,
         description="the CSV file itself (the layout of seed/import-template.csv), at most 10 MiB and 5,000 rows",
-        content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, description="CSV with a header row"))},
+        content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, content_media_type="text/csv", description="CSV with a header row"))},
     )
 
 

@@ -121,7 +121,8 @@ NPI = Annotated[
 ]
 StateCode = Annotated[
     str,
-    Field(max_length=2, min_length=2, json_schema_extra={"pattern": STATE_PATTERN}, description="a two-letter US state or territory code, any case"),
+    # No length limits: spaces around the code are stripped before any is checked, so the pattern is the whole rule.
+    Field(json_schema_extra={"pattern": STATE_PATTERN}, description="a two-letter US state or territory code, any case"),
     AfterValidator(_state),
 ]
 PostalCode = Annotated[str, StringConstraints(max_length=10), AfterValidator(_postal_code)]
@@ -182,6 +183,8 @@ class Schema(BaseModel):
         kind = _json_kind(cls.model_fields[info.field_name].annotation) if info.field_name in cls.model_fields else None
         if value is not None and kind is bool and not isinstance(value, bool):
             raise ValueError("expected true or false")
+        if kind is int and isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON Schema's integer: 5.0 is the number 5
         if value is not None and kind is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValueError("expected a whole number")
         return value

@@ -23,7 +23,11 @@ class AccountCreate(Schema):
 
 class Credentials(Schema):
     email: Email
-    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    password: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=128),
+        Field(json_schema_extra={"pattern": "[^\\s]"}, description="your password (spaces around it are not part of it)"),
+    ]
 
 
 class Token(BaseModel):

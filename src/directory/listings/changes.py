@@ -101,7 +101,10 @@ CLINICIAN_SCALARS = "first_name last_name credential specialty npi board_certifi
 
 def check_if_match(provider: Provider, if_match: str | None, *, required: bool = True) -> None:
     """If-Match is required to change or remove anything; adding a location or clinician
-    overwrites nothing, so there it is checked only when sent. ``*`` matches any version."""
+    overwrites nothing, so there it is checked only when sent. ``*`` matches any version. An empty
+    If-Match names no version at all: it is as if none were sent."""
+    if if_match is not None and not if_match.strip():
+        if_match = None
     if if_match is None:
         if required:
             raise PreconditionRequired(

@@ -34,7 +34,9 @@ IfMatch = Annotated[
     HeaderParameter(
         name="If-Match",
         required=False,
-        description='the listing\'s ETag (its version, e.g. `"3"`); a stale one gets 412',
+        min_length=1,
+        max_length=200,
+        description='the listing\'s ETag (its version, e.g. `"3"`), or `*` for any version; a stale one gets 412, none (or an empty one) 428',
     ),
 ]
 

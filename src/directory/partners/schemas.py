@@ -12,7 +12,14 @@ from typing_extensions import Annotated
 
 from directory.validation import Email, Label, Schema
 
-_ORIGIN = re.compile(r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?)(:[0-9]{1,5})?$")
+_H = "[0-9A-Fa-f]{1,4}"
+#: An IPv6 address in its text forms (RFC 4291 section 2.2, without an embedded IPv4 or a zone).
+_IPV6 = (
+    f"(({_H}:){{7}}{_H}|({_H}:){{1,7}}:|({_H}:){{1,6}}:{_H}|({_H}:){{1,5}}(:{_H}){{1,2}}|({_H}:){{1,4}}(:{_H}){{1,3}}"
+    f"|({_H}:){{1,3}}(:{_H}){{1,4}}|({_H}:){{1,2}}(:{_H}){{1,5}}|{_H}:(:{_H}){{1,6}}|:((:{_H}){{1,7}}|:))"
+)
+_HOST = rf"(\[{_IPV6}\]|[A-Za-z0-9]([A-Za-z0-9.-]{{0,251}}[A-Za-z0-9])?)"
+_ORIGIN = re.compile(rf"^https?://{_HOST}(:[0-9]{{1,5}})?$")
 
 
 def _origin(value: str) -> str:
@@ -23,9 +30,7 @@ def _origin(value: str) -> str:
 
 
 #: A web origin as browsers send it in the Origin header.
-_ORIGIN_PATTERN = (
-    r"^\s*[Hh][Tt][Tt][Pp][Ss]?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?/*\s*$"
-)
+_ORIGIN_PATTERN = rf"^\s*[Hh][Tt][Tt][Pp][Ss]?://{_HOST}(:[0-9]{{1,5}})?/*\s*$"
 WebOrigin = Annotated[
     str,
     Field(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
@@ -20,6 +19,7 @@ from directory.listings.service import ListingService
 from directory.sync import service
 from directory.sync.schemas import ChangePage, WebhookCreate, WebhookCreated, WebhookPublic, WebhookUpdate
 from directory.sync.subscriptions import Subscriptions
+from directory.validation import moment
 
 SYNC_SECURITY = [{"apiKey": []}, {"bearer": []}]
 NDJSON = "application/x-ndjson"
@@ -66,8 +66,13 @@ async def export_providers(
     reader: NamedDependency[AsyncSession],
     listings: NamedDependency[ListingService],
     changed_since: Annotated[
-        datetime | None,
-        QueryParameter(description="only listings changed at or after this time (ISO 8601 with offset)", examples=[Example(value="2026-11-01T00:00:00Z")]),
+        str | None,
+        QueryParameter(
+            description="only listings changed at or after this time (ISO 8601 with offset; never a number of seconds)",
+            examples=[Example(value="2026-11-01T00:00:00Z")],
+            format="date-time",
+            max_length=40,
+        ),
     ] = None,
     after: After = None,
 ) -> Stream:
@@ -81,9 +86,10 @@ async def export_providers(
     Who: partner keys with the sync scope (X-API-Key), and administrators.
     """
     since = service.parse_cursor(after)
+    changed = moment("changed_since", changed_since)
     position = await service.feed_position(reader)
     # The stream outlives the handler and its request-scoped session: it reads with one of its own.
-    lines = service.export_stream(state.database.reader, changed_since=changed_since, after=since or None, stale_after=listings.stale_after)
+    lines = service.export_stream(state.database.reader, changed_since=changed, after=since or None, stale_after=listings.stale_after)
     return Stream(lines, media_type=NDJSON, headers={"X-Feed-Cursor": str(position), "Cache-Control": "no-store"})
 
 
