@@ -149,7 +149,7 @@ def test_each_declared_pattern_accepts_exactly_what_its_validator_accepts():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from directory.validation import PHONE_PATTERN, STATE_PATTERN, normalise_phone, _state
+    from directory.validation import PHONE_PATTERN, STATE_PATTERN, _state, normalise_phone
 
     def accepted(check, value: str) -> bool:
         try:

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from directory.listings.models import Location, Provider
 from directory.seeding import SEED_DIR, seed
 
-
 #: What the README says of the sample directory: "87 fictional clinics in 38 metropolitan areas".
 SAMPLE_CLINICS, SAMPLE_METROS = 87, 38
 
