@@ -135,6 +135,10 @@ async def test_the_document_states_the_rules_the_server_enforces(client):
     assert branch("LocationCreate", "state")["pattern"] == STATE_PATTERN
     assert branch("ProviderCreate", "telehealth_states")["items"]["pattern"] == STATE_PATTERN
     assert branch("Credentials", "email")["pattern"] == EMAIL_PATTERN
+    assert branch("ApiKeyCreate", "owner_contact")["pattern"] == EMAIL_PATTERN
+    import re
+
+    assert re.fullmatch(EMAIL_PATTERN, "dev@partner.example") and not re.fullmatch(EMAIL_PATTERN, "d\x00v@partner.example")
     assert branch("WebhookUpdate", "events")["minItems"] == 1
     assert "pattern" in branch("ApiKeyCreate", "allowed_origins")["items"]
     assert schemas["ListingAction"]["allOf"][0]["then"]["required"] == ["reason"]

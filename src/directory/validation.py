@@ -112,7 +112,7 @@ PHONE_PATTERN = (
 )
 STATE_PATTERN = r"^\s*(" + "|".join(_any_case(code) for code in sorted(US_STATES)) + r")\s*$"
 NPI_PATTERN = r"^\s*[0-9]{10}\s*$"
-EMAIL_PATTERN = r"^\s*[^@\s]+@[^@\s]+\.[A-Za-z]{2,}\s*$"
+EMAIL_PATTERN = r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[A-Za-z]{2,}\s*$"  # no NUL, as no body string holds one
 
 NPI = Annotated[
     str,

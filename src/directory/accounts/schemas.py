@@ -26,7 +26,7 @@ class Credentials(Schema):
     password: Annotated[
         str,
         StringConstraints(min_length=1, max_length=128),
-        Field(json_schema_extra={"pattern": "[^\\s]"}, description="your password (spaces around it are not part of it)"),
+        Field(json_schema_extra={"pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"}, description="your password (spaces around it are not part of it)"),
     ]
 
 
