@@ -38,6 +38,7 @@ from directory.listings.queries import published_counts
 from directory.listings.routes import ProviderController
 from directory.listings.service import ListingService
 from directory.logs import configure_logging
+from directory.mail import mailer_for
 from directory.metrics import PROMETHEUS, metrics
 from directory.moderation.routes import ClaimController, ModerationController
 from directory.moderation.service import ModerationService
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.verification = verification = VerificationService(database.writer, registry, recorder)
         app.state.webhooks = sender = WebhookSender(database.writer, settings)
         app.state.subscriptions = Subscriptions(settings)
+        app.state.mailer = mailer_for(settings)
         # Verification and webhook deliveries run off the request path, in this process unless turned off.
         workers = []
         if settings.verification_worker:

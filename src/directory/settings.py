@@ -135,6 +135,17 @@ class Settings(BaseSettings):
     """Search totals and facets are exact up to this many matching listings; beyond, estimated from a
     fixed sixteenth of the listings and marked `"estimated": true`."""
 
+    smtp_url: str | None = None
+    """The SMTP server for mail: `smtp://user:password@host:port` (STARTTLS when offered),
+    `smtp+starttls://` (STARTTLS required) or `smtps://` (TLS, port 465). Unset, mail is written to
+    `DIRECTORY_MAIL_OUTBOX` instead."""
+    smtp_timeout: float = Field(default=10.0, gt=0, le=120)
+    """Seconds the SMTP server has to take one mail."""
+    mail_from: str = "Infusion provider directory <no-reply@directory.localhost>"
+    """The sender of every mail."""
+    mail_outbox: str = "var/outbox"
+    """Where mail is written, one `.eml` file each, when no SMTP server is set (the `make run` default)."""
+
     worker_healthcheck_seconds: int = Field(default=60, ge=1, le=3600)
     """How long a server worker may take to answer the supervisor's health check before it is killed
     and replaced (uvicorn's own 5 s is missed by workers starting on a loaded machine)."""
