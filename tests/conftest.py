@@ -28,6 +28,10 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 #: The admin, changing a listing whatever its current version (If-Match: *).
 ADMIN_ANY = {**ADMIN, "If-Match": "*"}
 LISTING_TABLES = (
+    "mail_queue",
+    "web_session",
+    "account_token",
+    "listing_invitation",
     "search_location",
     "listing_document",
     "webhook_delivery",

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -37,8 +37,9 @@ from directory.intake import check_request
 from directory.listings.queries import published_counts
 from directory.listings.routes import ProviderController
 from directory.listings.service import ListingService
+from directory.listings.team import Team
 from directory.logs import configure_logging
-from directory.mail import mailer_for
+from directory.mail import MailQueue, mailer_for
 from directory.metrics import PROMETHEUS, metrics
 from directory.moderation.routes import ClaimController, ModerationController
 from directory.moderation.service import ModerationService
@@ -58,6 +59,7 @@ from directory.taxonomy.service import TaxonomyIndex, TaxonomyService
 from directory.verification.registry import RegistryClient
 from directory.verification.routes import VerificationController
 from directory.verification.service import VerificationService
+from directory.web import portal
 from directory.web import routes as web
 
 DESCRIPTION = """\
@@ -128,6 +130,12 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
+async def _nudge_mail(request: Request) -> None:
+    """Mail queued by a change is sent at once, not at the mail worker's next look."""
+    if request.method == "POST" and hasattr(request.app.state, "mail_queue"):
+        request.app.state.mail_queue.nudge()
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = with_secret(settings or get_settings())
     configure_logging(settings.log_level, settings.log_format)
@@ -161,13 +169,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.verification = verification = VerificationService(database.writer, registry, recorder)
         app.state.webhooks = sender = WebhookSender(database.writer, settings)
         app.state.subscriptions = Subscriptions(settings)
-        app.state.mailer = mailer_for(settings)
+        app.state.mailer = mailer = mailer_for(settings)
+        app.state.mail_queue = mail_queue = MailQueue(mailer, database.writer, settings.mail_retry_base_seconds)
+        app.state.team = Team()
         # Verification and webhook deliveries run off the request path, in this process unless turned off.
         workers = []
         if settings.verification_worker:
             workers.append(asyncio.create_task(verification.work(settings.verification_interval_seconds)))
         if settings.webhook_worker:
             workers.append(asyncio.create_task(sender.work(settings.webhook_interval_seconds)))
+        if settings.mail_worker:
+            workers.append(asyncio.create_task(mail_queue.work(settings.mail_interval_seconds)))
         try:
             yield
         finally:
@@ -185,6 +197,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             *web.ROUTES,
+            *portal.ROUTES,
             metrics,
             health,
             ready,
@@ -221,6 +234,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[EdgeMiddleware, PROMETHEUS.middleware],
         plugins=tracing.plugins(tracer_provider),
         before_request=check_request,
+        after_response=_nudge_mail,
         request_max_body_size=settings.max_body_bytes,
     )
     problems.declare(app)

@@ -13,6 +13,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from directory.accounts.callers import identify
 from directory.errors import BadParameter, UnsupportedMediaType
+from directory.mail import set_base_url
 
 #: How deeply a JSON body may nest: far beyond any body the API takes, well before the decoder's own limit.
 MAX_JSON_DEPTH = 32
@@ -77,6 +78,8 @@ def _takes_json(handler: HTTPRouteHandler) -> bool:
 async def check_request(request: Request) -> None:
     """Litestar's before_request hook for every route."""
     handler = request.route_handler
+    settings = request.app.state.settings
+    set_base_url(settings.public_url or str(request.base_url))  # where the links of mails this request causes point
     if "authorization" in request.headers:
         # A token that is sent is checked on every route, public ones too: a wrong one is a 401, never ignored.
         identify(request, request.app.state.settings)

@@ -2,10 +2,12 @@
 
 from sqlmodel import SQLModel
 
-from directory.accounts.models import Account, AccountNpi, ProviderOwner
+from directory.accounts.models import Account, AccountNpi, AccountToken, ProviderOwner, WebSession
 from directory.geocoding.models import GeocodeCacheEntry
 from directory.listings.held import PendingChange
 from directory.listings.models import Clinician, ListingChange, Location, OpeningInterval, Provider, ProviderClinician, ProviderCondition, ProviderService
+from directory.listings.team import ListingInvitation
+from directory.mail import QueuedMail
 from directory.moderation.models import Claim
 from directory.partners.models import ApiKey
 from directory.sync.models import FeedEntry, WebhookDelivery, WebhookSubscription
@@ -17,6 +19,10 @@ metadata = SQLModel.metadata
 __all__ = [
     "Account",
     "AccountNpi",
+    "AccountToken",
+    "ListingInvitation",
+    "QueuedMail",
+    "WebSession",
     "ApiKey",
     "Claim",
     "PendingChange",

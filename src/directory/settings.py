@@ -145,6 +145,18 @@ class Settings(BaseSettings):
     """The sender of every mail."""
     mail_outbox: str = "var/outbox"
     """Where mail is written, one `.eml` file each, when no SMTP server is set (the `make run` default)."""
+    mail_worker: bool = True
+    """Send queued mail from inside the API process (turn off where a separate one runs)."""
+    mail_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """How often the mail worker looks for queued mail (mail queued by the same process goes at once)."""
+    mail_retry_base_seconds: float = Field(default=30.0, ge=0, le=3600)
+    """A mail's wait after its first failed hand-over to the SMTP server; it doubles after each one (at most an hour)."""
+
+    session_lifetime_hours: int = Field(default=12, ge=1, le=24 * 30)
+    """How long a portal sign-in lasts."""
+    secure_cookies: bool | None = None
+    """Mark the portal's cookies Secure (sent over https only). Unset: when `DIRECTORY_PUBLIC_URL` is
+    https, or the request came over https."""
 
     worker_healthcheck_seconds: int = Field(default=60, ge=1, le=3600)
     """How long a server worker may take to answer the supervisor's health check before it is killed

@@ -20,6 +20,8 @@ class Account(SQLModel, table=True):
     """One of ``ACCOUNT_ROLES``."""
     display_name: str | None = Field(default=None, max_length=100)
     disabled: bool = False
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When the account's holder followed the link mailed to its address (portal sign-ups)."""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -48,3 +50,32 @@ class AccountNpi(SQLModel, table=True):
     npi: str = Field(primary_key=True, max_length=10)
     status: str = Field(default="pending", max_length=20)
     checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AccountToken(SQLModel, table=True):
+    """A single-use link sent by mail: confirming an email address, or resetting a password.
+
+    Only the token's SHA-256 is stored: the table alone cannot be used to take over an account."""
+
+    __tablename__ = "account_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    account_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True))
+    purpose: str = Field(max_length=20)
+    """verify_email or reset_password."""
+    email: str | None = Field(default=None, max_length=254)
+    """The address a verify_email token confirms (a new one, when the account changes its email)."""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser of the portal. The cookie holds a random id; only its SHA-256 is stored."""
+
+    __tablename__ = "web_session"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    account_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -15,7 +15,9 @@ from directory.accounts import callers, tokens
 from directory.accounts.callers import Caller, Role
 from directory.accounts.models import Account, AccountNpi, ProviderOwner
 from directory.accounts.passwords import Passwords, policy_problem
+from directory.accounts.recovery import Recovery
 from directory.accounts.schemas import AccountCreate, AccountNpiPublic, AccountPublic, Credentials, NpiClaim, Token
+from directory.accounts.sessions import WebSessions
 from directory.accounts.standing import Standing
 from directory.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from directory.ratelimit import LimitStore
@@ -31,6 +33,8 @@ class AccountService:
         self.limits = limits
         self.standing = standing
         self.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_concurrency)
+        self.sessions = WebSessions(timedelta(hours=settings.session_lifetime_hours))
+        self.recovery = Recovery(self.passwords, self.sessions, limits)
         self._dummy: str | None = None
 
     async def sign_up(self, session: AsyncSession, data: AccountCreate, role: Role = Role.provider) -> AccountPublic:
@@ -43,12 +47,15 @@ class AccountService:
         try:
             async with session.begin():
                 session.add(account)
+                await session.flush()
+                # The address is confirmed by a mailed link before the account submits or claims a listing.
+                await self.recovery.send_verification(session, account)
         except IntegrityError:
             raise Conflict("an account with this email exists; log in at POST /v1/auth/token") from None
         return _public(account, [])
 
-    async def log_in(self, session: AsyncSession, data: Credentials, client: str) -> Token:
-        """A bearer token for the right email and password.
+    async def authenticate(self, session: AsyncSession, data: Credentials, client: str) -> Account:
+        """The account of the right email and password, for a bearer token or a portal session.
 
         Every attempt is counted before the password is checked, atomically in the limit store, so
         parallel guesses cannot all be checked: per address and account (``login_attempts``), per
@@ -74,6 +81,11 @@ class AccountService:
         await self.limits.clear(pair, LOGIN_WINDOW_SECONDS)
         await self.limits.clear(account_key, LOGIN_WINDOW_SECONDS)
         await self.limits.hit(address, limit * 4, LOGIN_WINDOW_SECONDS, cost=-1)  # a success does not count against the address
+        return account
+
+    async def log_in(self, session: AsyncSession, data: Credentials, client: str) -> Token:
+        """A bearer token for the right email and password (see ``authenticate``)."""
+        account = await self.authenticate(session, data, client)
         token, expires = tokens.issue(
             account.id, account.role, self.settings.secret_key, timedelta(minutes=self.settings.token_lifetime_minutes)
         )
@@ -116,6 +128,8 @@ class AccountService:
             account = await session.get(Account, account_id)
             if account is None:
                 raise NotFound(f"no account {account_id}")
+            if _RANK[role] < _RANK[Role(account.role)]:
+                await self.sessions.end_all(session, account.id)  # a demoted account signs in again
             account.role = role.value
         if self.standing is not None:
             self.standing.forget(account_id)
@@ -123,6 +137,9 @@ class AccountService:
 
     async def count_admins(self, session: AsyncSession) -> int:
         return (await session.execute(select(func.count()).select_from(Account).where(Account.role == Role.admin.value))).scalar_one()
+
+
+_RANK = {Role.provider: 0, Role.moderator: 1, Role.admin: 2}
 
 
 def _account_of(caller: Caller) -> uuid.UUID:

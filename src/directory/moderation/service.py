@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts import callers
 from directory.accounts.callers import Caller, Role
-from directory.accounts.models import AccountNpi, ProviderOwner
+from directory.accounts.models import Account, AccountNpi, ProviderOwner
 from directory.columns import utcnow
 from directory.errors import Conflict, NotFound
 from directory.listings.changes import bump_version, due_now, record_change
@@ -18,6 +18,7 @@ from directory.listings.held import Decision, PendingChange, PendingChangePublic
 from directory.listings.models import Clinician, Provider, ProviderStatus, VerificationStatus
 from directory.listings.schemas import ProviderPublic
 from directory.listings.service import ListingService
+from directory.mail import enqueue, notice
 from directory.moderation.models import Claim
 from directory.moderation.schemas import ClaimIn, ClaimPublic, DecisionIn, ListingAction, ModerationQueue, QueuedListing
 
@@ -73,6 +74,8 @@ class ModerationService:
             record_change(
                 session, provider.id, caller, data.action, {"status": {"before": before, "after": target}}, data.reason
             )
+            for email in await _owner_emails(session, provider.id):
+                enqueue(session, notice("listing_decision", email, listing=provider.name, action=data.action, reason=data.reason))
         return await self.listings.present(session, provider)
 
     async def verify_now(self, session: AsyncSession, caller: Caller, key: str) -> ProviderPublic:
@@ -109,6 +112,7 @@ class ModerationService:
                 claim.reason = "the listing's NPI is a verified NPI of the claiming account"
                 session.add(ProviderOwner(provider_id=provider.id, account_id=caller.account_id))
                 record_change(session, provider.id, caller, "claimed", {"owners": {"before": [], "after": [str(caller.account_id)]}}, claim.reason)
+                await _mail_claimant(session, claim, provider.name)
             session.add(claim)
         return ClaimPublic.model_validate(claim, from_attributes=True)
 
@@ -123,6 +127,8 @@ class ModerationService:
                     session, claim.provider_id, caller, "claim_approved",
                     {"owners": {"before": None, "after": [str(claim.account_id)]}}, data.reason,
                 )  # fmt: skip
+            provider = await session.get(Provider, claim.provider_id)
+            await _mail_claimant(session, claim, provider.name if provider else "the listing")
         return ClaimPublic.model_validate(claim, from_attributes=True)
 
     async def decide_change(
@@ -169,6 +175,19 @@ def _decide(item: Claim | PendingChange, caller: Caller, data: DecisionIn) -> No
     item.decided_by = caller.label
     item.decided_at = utcnow()
     item.reason = data.reason
+
+
+async def _owner_emails(session: AsyncSession, provider_id: uuid.UUID) -> list[str]:
+    rows = await session.execute(
+        select(Account.email).join(ProviderOwner, ProviderOwner.account_id == Account.id).where(ProviderOwner.provider_id == provider_id, Account.disabled.is_(False))
+    )
+    return list(rows.scalars())
+
+
+async def _mail_claimant(session: AsyncSession, claim: Claim, listing: str) -> None:
+    account = await session.get(Account, claim.account_id)
+    if account is not None:
+        enqueue(session, notice("claim_decision", account.email, listing=listing, approved=claim.status == Decision.approved.value, reason=claim.reason))
 
 
 async def _has_verified_npi(session: AsyncSession, account_id: uuid.UUID, npi: str) -> bool:

@@ -78,8 +78,17 @@ async def listing_page(
     try:
         await listings.published_document(read_connection, slug)
     except NotFound:
-        return _render("listing.html", state.settings, status=404, slug=slug)
-    return _render("listing.html", state.settings, slug=slug)
+        return _render("listing.html", state.settings, status=404, slug=slug, source="", preview_note="")
+    return _render("listing.html", state.settings, slug=slug, source="", preview_note="")
+
+
+def render_listing_shell(settings: Settings, slug: str, source: str, preview: bool) -> Response[str]:
+    """The listing page reading its listing from another address: the portal's preview of a listing
+    as its owner sees it now (a draft too), shown by the very page and script the public gets."""
+    note = "Preview: this is how the listing's public page shows it. Nothing here is published by the preview." if preview else ""
+    response = _render("listing.html", settings, slug=slug, source=source, preview_note=note)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @get("/claim", include_in_schema=False, opt={"web": True})

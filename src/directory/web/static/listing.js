@@ -3,6 +3,8 @@ import { api, h, web, price, phone, address, language, date, verifiedBadge, chip
 
 const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
 const slug = document.querySelector('meta[name="directory-listing"]').content;
+// The portal's preview reads the listing as its owner sees it (a draft too), from its own address.
+const source = document.querySelector('meta[name="directory-listing-source"]')?.content || `/v1/providers/${encodeURIComponent(slug)}`;
 const main = document.getElementById("listing");
 const status = document.getElementById("status");
 
@@ -127,7 +129,7 @@ function render(p) {
       ["REMS-certified (Spravato)", p.rems_certified ? "Yes" : null],
       ["Organization NPI", p.npi],
     ])),
-    h("p", { class: "claim" }, "Is this your clinic? ", h("a", { href: `/claim?listing=${encodeURIComponent(p.id)}&name=${encodeURIComponent(p.name)}` }, "Claim and update this listing"), "."),
+    h("p", { class: "claim" }, "Is this your clinic? ", h("a", { href: `/portal/claim/${encodeURIComponent(p.slug)}` }, "Claim and update this listing"), "."),
     h("p", { class: "hint" }, `Listing updated ${date(p.updated_at)}.`),
   );
   document.getElementById("name").focus({ preventScroll: true });
@@ -135,7 +137,7 @@ function render(p) {
 
 (async function start() {
   try {
-    render(await api(`/v1/providers/${encodeURIComponent(slug)}`));
+    render(await api(source));
   } catch (error) {
     document.title = "Listing not found – Infusion provider directory";
     const missing = error instanceof ApiError && error.status === 404;

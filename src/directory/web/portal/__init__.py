@@ -1,0 +1,63 @@
+"""The clinic portal at /portal/: clinic staff sign up, confirm their address, create, claim and
+edit listings, invite colleagues; moderators review; administrators manage partner keys and roles.
+
+Server-rendered pages whose forms work without JavaScript (small scripts add the password meter,
+the map pin and the hours editor's overnight hint), calling the same services as the API, under
+the same access rules: the portal's caller is the signed-in account, as a bearer token's would be.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response, Router
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.static_files import create_static_files_router
+
+from directory.errors import DirectoryError
+from directory.web.portal import account, claims, listings, moderation, parts
+from directory.web.portal.pages import page
+from directory.web.portal.visits import CSRF_COOKIE, SignInFirst, Visit, provide_visit, redirect
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _visit_of(request: Request) -> Visit:
+    """The visit the handler was given (exception handlers run synchronously: no new look-up)."""
+    visit = request.state.get("visit")
+    if isinstance(visit, Visit):
+        return visit
+    return Visit(request, request.app.state, None, None, request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24))
+
+
+def _sign_in_first(request: Request, error: SignInFirst) -> Response[Any]:
+    visit = _visit_of(request)
+    return redirect(visit, f"/portal/sign-in?next={quote(error.back_to, safe='/')}", "Sign in first (or create an account): you will come back to this page.")
+
+
+def _problem_page(request: Request, error: Exception) -> Response[Any]:
+    """A service's refusal as a page a person can act on, never problem+json."""
+    visit = _visit_of(request)
+    if isinstance(error, DirectoryError):
+        status, detail = error.status, error.detail
+    else:  # a malformed id in the address: nothing there
+        status, detail = 404, "There is no such page here."
+    titles = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Not possible now", 429: "Too many requests"}
+    return page(visit, "problem.html", status, title=titles.get(status, "Something is not right"), detail=detail)
+
+
+ROUTER = Router(
+    path="/portal",
+    route_handlers=[*account.ROUTES, *listings.ROUTES, *parts.ROUTES, *claims.ROUTES, *moderation.ROUTES],
+    dependencies={"visit": Provide(provide_visit)},
+    exception_handlers={SignInFirst: _sign_in_first, DirectoryError: _problem_page, ValidationException: _problem_page, NotFoundException: _problem_page},
+    include_in_schema=False,
+)
+
+STATIC_ROUTER = create_static_files_router(path="/portal/static", directories=[STATIC], include_in_schema=False, cache_control=None, name="portal-static")
+
+ROUTES = [ROUTER, STATIC_ROUTER]
