@@ -77,6 +77,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "anonymous_rate_limit": 1_000_000,
         "verification_worker": False,
         "webhook_worker": False,
+        "mail_worker": False,
     }
     values.update(overrides)
     return Settings(**values)

@@ -11,42 +11,21 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from browsing import ADMIN_TOKEN, ARGS, CHROMIUM, DESKTOP, PHONE, SHOTS, Visit, browser, expect, free_port, playwright_api, visit  # noqa: F401
+from browsing import no_horizontal_scroll as _no_horizontal_scroll
+from browsing import serious_violations as _serious_violations
+from browsing import shoot as _shoot
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
-
-CHROMIUM = os.environ.get("DIRECTORY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    if os.environ.get("DIRECTORY_TEST_REQUIRE_BROWSER"):
-        raise RuntimeError(f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
-# Chromium's own background traffic (updates, sync, safe browsing) is turned off: the only requests
-# a page makes are its own.
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
-ADMIN_TOKEN = "browser-tests-admin-token"
-SHOTS = Path(__file__).parent / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+_free_port = free_port
 
 
 @pytest.fixture(scope="module")
@@ -89,51 +68,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Visit:
-    """A page with everything it requested and every script error it raised."""
-
-    def __init__(self, browser: object, size: dict[str, int], **context: object) -> None:
-        self.context = browser.new_context(viewport=size, **context)  # type: ignore[attr-defined]
-        self.page = self.context.new_page()
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
-
-    def open(self, url: str) -> object:
-        self.page.goto(url)
-        self.page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20_000)
-        return self.page
-
-    def settled(self) -> None:
-        expect(self.page.locator("#status")).not_to_have_text("Searching…", timeout=20_000)
-
-    def hosts(self) -> set[str]:
-        return {urlsplit(url).netloc for url in self.requests if not url.startswith(("data:", "blob:"))}
-
-
-@pytest.fixture
-def visit(browser: object) -> Iterator[object]:
-    visits: list[Visit] = []
-
-    def make(size: dict[str, int] = DESKTOP, **context: object) -> Visit:
-        visits.append(Visit(browser, size, **context))
-        return visits[-1]
-
-    yield make
-    for one in visits:
-        one.context.close()
-
-
 def _api_names(site: str, **params: object) -> list[str]:
     answer = httpx.get(f"{site}/v1/search", params={"unit": "mi", "limit": 20, **params}).json()
     return [hit["provider"]["name"] for hit in answer["items"]]
@@ -141,26 +75,6 @@ def _api_names(site: str, **params: object) -> list[str]:
 
 def _card_names(page: object) -> list[str]:
     return page.locator("#list > li h3").all_inner_texts()  # type: ignore[attr-defined]
-
-
-def _serious_violations(page: object) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[node['target'] for node in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def _shoot(page: object, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
-
-
-def _no_horizontal_scroll(page: object) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # type: ignore[attr-defined]
 
 
 def test_a_search_by_zip_and_condition_lists_the_nearest_in_the_apis_order_and_maps_them(site, visit):
@@ -263,7 +177,7 @@ def test_a_listing_page_shows_hours_clinicians_and_the_claim_link(site, visit):
     assert hours.locator("tr").count() == 7 and "Monday" in hours.inner_text()
     clinician = listing["clinicians"][0]
     assert f"{clinician['first_name']} {clinician['last_name']}" in page.inner_text(".clinicians")
-    assert page.locator(f"a[href^='/claim?listing={listing['id']}']").count() == 1
+    assert page.locator(f"a[href='/portal/claim/{slug}']").count() == 1
     assert one.hosts() == {urlsplit(site).netloc}, one.requests
     assert not one.errors, one.errors
     _shoot(page, "listing-desktop")

@@ -170,7 +170,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.webhooks = sender = WebhookSender(database.writer, settings)
         app.state.subscriptions = Subscriptions(settings)
         app.state.mailer = mailer = mailer_for(settings)
-        app.state.mail_queue = mail_queue = MailQueue(mailer, database.writer, settings.mail_retry_base_seconds)
+        app.state.mail_queue = mail_queue = MailQueue(mailer, database.writer, settings.mail_retry_base_seconds, readers=database.reader)
         app.state.team = Team()
         # Verification and webhook deliveries run off the request path, in this process unless turned off.
         workers = []

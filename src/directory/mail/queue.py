@@ -58,9 +58,10 @@ class MailQueue:
 
     def __init__(
         self, mailer: Mailer, sessions: async_sessionmaker[AsyncSession], retry_base_seconds: float = 30.0,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = utcnow, readers: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:  # fmt: skip
         self.mailer, self.sessions, self.clock = mailer, sessions, clock
+        self.readers = readers or sessions
         self.retry_base = timedelta(seconds=retry_base_seconds)
         self._wake = asyncio.Event()
 
@@ -74,28 +75,16 @@ class MailQueue:
     async def send_due(self) -> int:
         """Hand every due mail to the mailer; the number handed over."""
         now = self.clock()
-        async with self.sessions() as session, session.begin():
-            due = list(
-                (
-                    await session.execute(
-                        select(QueuedMail.id)
-                        .where(QueuedMail.status == "pending", QueuedMail.next_attempt_at <= now)
-                        .where(or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
-                        .order_by(QueuedMail.created_at)
-                        .limit(PER_PASS)
-                    )
-                ).scalars()
-            )
-            claimed = []
-            for mail_id in due:  # a lease per mail, so two workers never send the same one
-                taken = await session.execute(
-                    update(QueuedMail)
-                    .where(QueuedMail.id == mail_id, QueuedMail.status == "pending")
-                    .where(or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
-                    .values(claimed_until=now + LEASE)
-                )
-                if taken.rowcount:
-                    claimed.append(mail_id)
+        due_now = (QueuedMail.status == "pending", QueuedMail.next_attempt_at <= now, or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
+        # Looking takes no write lock (SQLite has one for the whole file): most looks find nothing.
+        async with self.readers() as session:
+            due = list((await session.execute(select(QueuedMail.id).where(*due_now).order_by(QueuedMail.created_at).limit(PER_PASS))).scalars())
+        claimed = []
+        for mail_id in due:  # a lease per mail, so two workers never send the same one
+            async with self.sessions() as session, session.begin():
+                taken = await session.execute(update(QueuedMail).where(QueuedMail.id == mail_id, *due_now).values(claimed_until=now + LEASE))
+            if taken.rowcount:
+                claimed.append(mail_id)
         sent = 0
         for mail_id in claimed:
             sent += await self._send_one(mail_id)
@@ -129,7 +118,7 @@ class MailQueue:
 
     async def pending(self) -> int:
         """How many mails wait to be handed over (for /metrics and the tests)."""
-        async with self.sessions() as session:
+        async with self.readers() as session:
             return (await session.execute(select(func.count()).select_from(QueuedMail).where(QueuedMail.status == "pending"))).scalar_one()
 
     async def work(self, interval: float) -> None:

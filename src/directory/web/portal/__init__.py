@@ -15,13 +15,13 @@ from urllib.parse import quote
 
 from litestar import Request, Response, Router
 from litestar.di import Provide
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import HTTPException
 from litestar.static_files import create_static_files_router
 
 from directory.errors import DirectoryError
 from directory.web.portal import account, claims, listings, moderation, parts
 from directory.web.portal.pages import page
-from directory.web.portal.visits import CSRF_COOKIE, SignInFirst, Visit, provide_visit, redirect
+from directory.web.portal.visits import CSRF_COOKIE, FormRefused, SignInFirst, Visit, provide_visit, redirect
 
 STATIC = Path(__file__).parent / "static"
 
@@ -42,19 +42,22 @@ def _sign_in_first(request: Request, error: SignInFirst) -> Response[Any]:
 def _problem_page(request: Request, error: Exception) -> Response[Any]:
     """A service's refusal as a page a person can act on, never problem+json."""
     visit = _visit_of(request)
+    titles = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 405: "Not found", 409: "Not possible now", 429: "Too many requests"}
     if isinstance(error, DirectoryError):
         status, detail = error.status, error.detail
-    else:  # a malformed id in the address: nothing there
-        status, detail = 404, "There is no such page here."
-    titles = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Not possible now", 429: "Too many requests"}
-    return page(visit, "problem.html", status, title=titles.get(status, "Something is not right"), detail=detail)
+        title = error.title if isinstance(error, FormRefused) else titles.get(status, "Something is not right")
+    elif isinstance(error, HTTPException) and error.status_code not in (400, 404, 405):
+        status, detail, title = error.status_code, error.detail, titles.get(error.status_code, "Something is not right")
+    else:  # a malformed id in the address, or a form's address opened as a page: nothing there
+        status, detail, title = 404, "There is no such page here.", "Not found"
+    return page(visit, "problem.html", status, title=title, detail=detail)
 
 
 ROUTER = Router(
     path="/portal",
     route_handlers=[*account.ROUTES, *listings.ROUTES, *parts.ROUTES, *claims.ROUTES, *moderation.ROUTES],
     dependencies={"visit": Provide(provide_visit)},
-    exception_handlers={SignInFirst: _sign_in_first, DirectoryError: _problem_page, ValidationException: _problem_page, NotFoundException: _problem_page},
+    exception_handlers={SignInFirst: _sign_in_first, DirectoryError: _problem_page, HTTPException: _problem_page},
     include_in_schema=False,
 )
 

@@ -55,6 +55,8 @@ class Visit:
     csrf_seed: str
     cookies: list[Cookie] = field(default_factory=list)
     """Cookies to set on whatever answers this visit."""
+    posted: dict[str, Any] | None = None
+    """The form of a POST, read (and its token checked) before any handler runs."""
 
     @property
     def caller(self) -> Caller:
@@ -87,8 +89,14 @@ class Visit:
         return self.account
 
     def here(self) -> str:
+        """Where to come back after signing in: this page, or for a form the page it was on."""
         url = self.request.url
-        return url.path + (f"?{url.query}" if url.query else "")
+        if self.request.method == "GET":
+            return url.path + (f"?{url.query}" if url.query else "")
+        referer = urlsplit(self.request.headers.get("referer", ""))
+        if f"{referer.scheme}://{referer.netloc}".lower() == _origin_of(str(self.request.base_url)):
+            return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+        return "/portal/listings"
 
     @property
     def moderates(self) -> bool:
@@ -100,6 +108,11 @@ class Visit:
 
     async def form(self) -> dict[str, Any]:
         """The posted form, once its token and origin are checked: one value per name, or a list for repeated names."""
+        if self.posted is None:
+            self.posted = await self._checked_form()
+        return self.posted
+
+    async def _checked_form(self) -> dict[str, Any]:
         origin = self.request.headers.get("origin")
         if origin and origin != "null" and _origin_of(origin) != _origin_of(str(self.request.base_url)):
             raise FormRefused("this form was sent from another site; open the page here and send it again")
@@ -133,6 +146,8 @@ async def provide_visit(request: Request, state: State, reader: NamedDependency[
     if token and account is None:
         visit.forget_cookie(SESSION_COOKIE)  # ended or expired: the browser forgets it too
     request.state.visit = visit  # for the portal's error pages
+    if request.method == "POST":
+        await visit.form()  # every form of the portal: its token and origin checked before anything else
     return visit
 
 
