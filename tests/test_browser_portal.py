@@ -199,7 +199,8 @@ def test_a_clinic_signs_up_lists_itself_and_is_published_after_a_moderator_appro
     sign_in(moderator.page, site, ADMIN_EMAIL)
     moderator.page.goto(f"{site}/portal/moderation")
     card = moderator.page.locator("article.review", has_text=name)
-    expect(card).to_contain_text("Changes since the last approval")
+    expect(card).to_contain_text("Changed since the last approval")
+    expect(card.locator("table.diff tr", has_text="phone")).to_contain_text("+12125550148")
     _shoot(moderator.page, backend, "5-moderation-queue")
     card.get_by_role("button", name="Approve and publish").click()
     expect(moderator.page.locator(".flash")).to_contain_text("Done")
@@ -381,7 +382,7 @@ def test_every_portal_page_has_no_serious_accessibility_violation_and_fits_a_pho
                     failures.append(f"{path} at {label}: {found}")
                 if not no_horizontal_scroll(one.page):
                     failures.append(f"{path} scrolls sideways at {label}")
-                name = re.sub(r"[^a-z]+", "-", path.split("?")[0].replace(edit, "/edit").lower()).strip("-")
+                name = re.sub(r"[^a-z]+", "-", path.split("?")[0].replace(edit, "/edit").replace(invitation, "/invitation").replace(f"/claim/{slug}", "/claim").lower()).strip("-")
                 shoot(one.page, f"portal-page-{name}-{label}")
             # The last staff page is the not-found page, answered 404 on purpose.
             assert [error for error in one.errors if "status of 404" not in error] == [], one.errors

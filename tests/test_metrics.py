@@ -30,6 +30,8 @@ async def test_metrics_count_requests_per_route_and_read_the_queues(client):
     for _ in range(3):
         assert (await client.get("/v1/search", params={"near": "10001"})).status_code == 200
     assert (await client.get("/v1/providers/no-such-listing")).status_code == 404
+    # A sign-up queues its confirmation mail; no mail worker runs here, so it waits.
+    assert (await client.post("/v1/accounts", json={"email": "metrics@clinic.example", "password": "a long passphrase 1"})).status_code == 201
     scraped = await client.get("/metrics")
     assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
     text = scraped.text
@@ -41,7 +43,8 @@ async def test_metrics_count_requests_per_route_and_read_the_queues(client):
     assert grew("directory_requests_total", path="/v1/providers/{key}", status_code="404") == 1
     assert grew("directory_request_duration_seconds_count", path="/v1/search", status_code="200") == 3
     assert _value(text, "directory_verification_due") == 1  # the new listing's NPI waits for the registry (no worker here)
-    for gauge in ("directory_webhook_queue_depth", "directory_webhook_oldest_pending_seconds", "directory_verification_due", "directory_db_pool_in_use"):
+    assert _value(text, "directory_mail_queue_depth") == 1
+    for gauge in ("directory_webhook_queue_depth", "directory_webhook_oldest_pending_seconds", "directory_mail_queue_depth", "directory_mail_oldest_pending_seconds", "directory_verification_due", "directory_db_pool_in_use"):
         assert f"\n{gauge} " in text, gauge
 
 

@@ -7,7 +7,9 @@ test hands the queued mail over when a person would check their inbox."""
 
 from __future__ import annotations
 
+import re
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -107,7 +109,8 @@ async def test_a_clinic_signs_up_creates_a_listing_and_sees_it_published_after_r
 
     mod = await moderator(portal, mailbox)
     queue = await mod.open("/portal/moderation")
-    assert "Harbor Ketamine Clinic" in queue and "Changes since the last approval" in queue
+    assert "Harbor Ketamine Clinic" in queue and "Changed since the last approval" in queue
+    assert "phone — +12125550142" in text_of(queue)  # each field once, before and after
     await mod.submit("/portal/moderation", f"/portal/moderation/listings/{listing_id}", {"action": "approve", "reason": ""})
     await dana.mail()
     decision = dana.mailbox.to(dana.email)[-1]
@@ -351,3 +354,34 @@ async def test_pages_are_never_framed_or_cached_and_cookies_are_http_only(portal
     session = next(c for c in cookies if c.startswith("directory_session="))
     assert "HttpOnly" in session and "SameSite=lax" in session.replace("Lax", "lax")
     assert "access_token" not in (await dana.open("/portal/listings"))
+
+
+HOSTILE = ["", " ", "\x00", "x" * 20_000, "<script>alert(1)</script>", "-1", "1e309", "NaN", "24:61", "99999999999999999999", "'; DROP TABLE provider; --", "\ud7ff", "ü" * 300]
+
+
+async def test_no_form_of_the_portal_answers_a_server_error_whatever_it_is_sent(portal, mailbox):
+    """Every POST route of the portal, signed in as a moderator who owns a listing, with hostile values in every field it reads."""
+    mod = await moderator(portal, mailbox)
+    listing_id = await mod.new_listing()
+    stored = (await portal.get(f"/v1/providers/{listing_id}", headers=ADMIN)).json()
+    location_id = stored["locations"][0]["id"]
+    page = await mod.open(f"/portal/listings/{listing_id}")
+    names = set(re.findall(r'name="([^"]+)"', page)) | {"email", "password", "token", "current_password", "email_password", "npi", "message", "action",
+                                                        "decision", "reason", "role", "kind", "scopes", "rate_limit", "allowed_origins", "owner_contact"}  # fmt: skip
+    names.discard("csrf_token")
+    routes = [
+        "/portal/sign-in", "/portal/forgot", "/portal/reset", "/portal/verify", "/portal/account/password", "/portal/account/email",
+        "/portal/password-check", "/portal/listings/new", f"/portal/listings/{listing_id}/details", f"/portal/listings/{listing_id}/status",
+        f"/portal/listings/{listing_id}/locations", f"/portal/listings/{listing_id}/locations/{location_id}", f"/portal/listings/{listing_id}/clinicians",
+        f"/portal/listings/{listing_id}/invitations", f"/portal/claim/{stored['slug']}", "/portal/moderation/keys", "/portal/moderation/accounts",
+        f"/portal/moderation/listings/{listing_id}", f"/portal/moderation/claims/{uuid.uuid4()}", f"/portal/invitations/{'x' * 50}",
+    ]  # fmt: skip
+    token = csrf(page)
+    for index, value in enumerate(HOSTILE):
+        fields = {name: value for name in names}
+        fields["version"] = str(stored["version"]) if index % 2 else value
+        for route in routes:
+            response = await mod.client.post(route, data={"csrf_token": token, **fields})
+            assert response.status_code < 500, (route, repr(value)[:40], response.text[:500])
+                # Still signed in, still the same listing.
+    assert (await mod.client.get(f"/portal/listings/{listing_id}")).status_code == 200

@@ -2,7 +2,7 @@
 
 Per route (its path template, not the raw path): request counts by status, latency histograms,
 requests in progress, errors, from Litestar's Prometheus middleware. Read at each scrape: the
-database pool, the webhook queue (depth and oldest undelivered age), the verification queue, and
+database pool, the webhook and mail queues (depth and oldest waiting age), the verification queue, and
 whether the rate-limit store is shared or degraded. With several processes, set
 PROMETHEUS_MULTIPROC_DIR to a folder the processes share (prometheus_client's multiprocess mode).
 """
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from directory.columns import utcnow
 from directory.listings.models import Provider
+from directory.mail import QueuedMail
 from directory.ratelimit import DegradingLimitStore
 from directory.sync.models import DeliveryStatus, WebhookDelivery
 
@@ -36,6 +37,8 @@ POOL_SIZE = Gauge("directory_db_pool_size", "connections the write pool keeps", 
 WEBHOOK_QUEUE = Gauge("directory_webhook_queue_depth", "webhook deliveries waiting to be delivered", multiprocess_mode="livemax")
 WEBHOOK_OLDEST = Gauge("directory_webhook_oldest_pending_seconds", "age of the oldest undelivered webhook delivery", multiprocess_mode="livemax")
 VERIFICATION_DUE = Gauge("directory_verification_due", "listings whose registry check is due now", multiprocess_mode="livemax")
+MAIL_QUEUE = Gauge("directory_mail_queue_depth", "mails waiting to be handed to the SMTP server", multiprocess_mode="livemax")
+MAIL_OLDEST = Gauge("directory_mail_oldest_pending_seconds", "age of the oldest mail not yet handed over", multiprocess_mode="livemax")
 LIMITS_SHARED = Gauge("directory_rate_limit_store_up", "1 when rate limits are counted in the shared store (Redis), 0 when degraded; absent without Redis", multiprocess_mode="livemin")
 
 
@@ -49,6 +52,9 @@ async def _measure(state: State) -> None:
         pending = WebhookDelivery.status == DeliveryStatus.pending.value
         depth, oldest = (await session.execute(select(func.count(), func.min(WebhookDelivery.created_at)).where(pending))).one()
         due = (await session.execute(select(func.count()).where(Provider.verification_due_at <= utcnow()))).scalar_one()
+        mails, oldest_mail = (await session.execute(select(func.count(), func.min(QueuedMail.created_at)).where(QueuedMail.status == "pending"))).one()
+    MAIL_QUEUE.set(mails)
+    MAIL_OLDEST.set(max(0.0, (utcnow() - oldest_mail).total_seconds()) if oldest_mail is not None else 0)
     WEBHOOK_QUEUE.set(depth)
     if oldest is not None:
         WEBHOOK_OLDEST.set(max(0.0, (utcnow() - oldest).total_seconds()))

@@ -33,6 +33,20 @@ class ListingReview:
     """Each owner's email, and whether it is confirmed."""
     changes: list[ListingChange] = field(default_factory=list)
 
+    def net(self) -> list[tuple[str, Any, Any]]:
+        """Each field changed since the last approval, once: its value then and now (fields that
+        came back to where they were, or were empty and still are, are left out)."""
+        first: dict[str, Any] = {}
+        last: dict[str, Any] = {}
+        for entry in self.changes:
+            for name, change in (entry.changes or {}).items():
+                if not isinstance(change, dict) or not {"before", "after"} <= change.keys():
+                    continue
+                first.setdefault(name, change["before"])
+                last[name] = change["after"]
+        empty = (None, "", [], {})
+        return [(name, first[name], after) for name, after in last.items() if first[name] != after and not (first[name] in empty and after in empty)]
+
 
 @dataclass
 class ClaimReview:

@@ -140,7 +140,7 @@ async def save_details(
     services = [code for code, _ in (await _catalog(reader, taxonomy))["services"]]
     try:
         update = forms.details_update(form, services)
-        await listings.update(writer, visit.caller, str(listing_id), update, _if_match(form))
+        await listings.update(writer, visit.caller, str(listing_id), update, if_match_of(form))
     except forms.FormInvalid as invalid:
         return await edit_page(visit, reader, listing_id, listings, taxonomy, team, verification, 422, values=form, errors=invalid.errors)
     except PreconditionFailed:
@@ -152,7 +152,7 @@ async def save_details(
     return redirect(visit, f"/portal/listings/{listing_id}", "Saved.")
 
 
-def _if_match(form: dict[str, Any]) -> str:
+def if_match_of(form: dict[str, Any]) -> str:
     version = str(form.get("version", "")).strip()
     return f'"{version}"' if version.isdigit() else '"0"'
 
@@ -167,9 +167,9 @@ async def change_status(visit: ThisVisit, listing_id: FromPath[uuid.UUID], write
         return redirect(visit, f"/portal/listings/{listing_id}", "Confirm your email address first: open the link we mailed you (or send it again from your account page).")
     try:
         if wanted == "closed":
-            await listings.close(writer, visit.caller, str(listing_id), _if_match(form))
+            await listings.close(writer, visit.caller, str(listing_id), if_match_of(form))
         else:
-            await listings.update(writer, visit.caller, str(listing_id), ProviderUpdate.model_validate({"status": wanted}), _if_match(form))
+            await listings.update(writer, visit.caller, str(listing_id), ProviderUpdate.model_validate({"status": wanted}), if_match_of(form))
     except PreconditionFailed:
         return redirect(visit, f"/portal/listings/{listing_id}", "Someone else saved the listing meanwhile; check it and try again.")
     except (InvalidInput, Conflict, ValueError) as error:

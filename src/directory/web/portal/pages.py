@@ -40,7 +40,26 @@ def environment() -> Environment:
     env.globals.update(STATUS_WORDS=STATUS_WORDS, VERIFICATION_WORDS=VERIFICATION_WORDS, CSRF_FIELD=CSRF_FIELD)
     env.filters["when"] = lambda moment: moment.strftime("%b %-d, %Y, %H:%M UTC") if moment else ""
     env.filters["day"] = lambda moment: moment.strftime("%b %-d, %Y") if moment else ""
+    env.filters["shown"] = shown
     return env
+
+
+def shown(value: Any) -> str:
+    """A recorded value in words: lists joined, a location as its address and hours, nothing as a dash."""
+    if value in (None, "", [], {}):
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        if "day" in value and "opens" in value:
+            return f"{value['day']} {value['opens']}–{value.get('closes', '')}"
+        parts = [shown(value[key]) for key in ("name", "address_line1", "address_line2", "city", "state", "postal_code") if value.get(key)]
+        if value.get("hours"):
+            parts.append("hours " + shown(value["hours"]))
+        return ", ".join(parts) if parts else ", ".join(f"{key}: {shown(item)}" for key, item in value.items() if item not in (None, "", [], {}))
+    if isinstance(value, list):
+        return ", ".join(shown(item) for item in value if item not in (None, "", [], {})) or "—"
+    return str(value)
 
 
 def field_errors(error: DirectoryError) -> dict[str, str]:

@@ -19,7 +19,7 @@ from directory.listings.service import ListingService
 from directory.listings.team import Team
 from directory.validation import EMAIL_PATTERN
 from directory.web.portal import forms
-from directory.web.portal.listings import _if_match, conflict_context, edit_page
+from directory.web.portal.listings import conflict_context, edit_page, if_match_of
 from directory.web.portal.pages import field_errors
 from directory.web.portal.visits import ThisVisit, Visit, redirect
 
@@ -59,7 +59,7 @@ async def add_location(visit: ThisVisit, listing_id: FromPath[uuid.UUID], reader
     visit.signed_in()
     form = await visit.form()
     try:
-        await listings.add_location(writer, visit.caller, str(listing_id), forms.location_input(form, moved=False), _if_match(form))
+        await listings.add_location(writer, visit.caller, str(listing_id), forms.location_input(form, moved=False), if_match_of(form))
     except (forms.FormInvalid, DirectoryError) as error:
         return await _failed(Again(visit, reader, listing_id, visit.state), form, "new-location", error)
     return redirect(visit, f"/portal/listings/{listing_id}#locations", "Location added: check its pin on the map.")
@@ -85,7 +85,7 @@ async def save_location(
             if len(unchanged) == len(_ADDRESS):
                 for name in _ADDRESS:
                     data.pop(name)
-        await listings.update_location(writer, visit.caller, str(listing_id), location_id, LocationUpdate.model_validate(data), _if_match(form))
+        await listings.update_location(writer, visit.caller, str(listing_id), location_id, LocationUpdate.model_validate(data), if_match_of(form))
     except (forms.FormInvalid, DirectoryError) as error:
         return await _failed(Again(visit, reader, listing_id, visit.state), form, f"location-{location_id}", error)
     return redirect(visit, f"/portal/listings/{listing_id}#location-{location_id}", "Location saved.")
@@ -96,7 +96,7 @@ async def remove_location(visit: ThisVisit, listing_id: FromPath[uuid.UUID], loc
     visit.signed_in()
     form = await visit.form()
     try:
-        await listings.delete_location(writer, visit.caller, str(listing_id), location_id, _if_match(form))
+        await listings.delete_location(writer, visit.caller, str(listing_id), location_id, if_match_of(form))
     except (Conflict, PreconditionFailed, NotFound) as error:
         return redirect(visit, f"/portal/listings/{listing_id}#locations", f"Not removed: {error.detail}.")
     return redirect(visit, f"/portal/listings/{listing_id}#locations", "Location removed.")
@@ -107,7 +107,7 @@ async def add_clinician(visit: ThisVisit, listing_id: FromPath[uuid.UUID], reade
     visit.signed_in()
     form = await visit.form()
     try:
-        await listings.add_clinician(writer, visit.caller, str(listing_id), forms.clinician_input(form), _if_match(form))
+        await listings.add_clinician(writer, visit.caller, str(listing_id), forms.clinician_input(form), if_match_of(form))
     except (forms.FormInvalid, DirectoryError) as error:
         return await _failed(Again(visit, reader, listing_id, visit.state), form, "new-clinician", error)
     return redirect(visit, f"/portal/listings/{listing_id}#clinicians", "Clinician added.")
@@ -121,7 +121,7 @@ async def save_clinician(
     form = await visit.form()
     try:
         posted = forms.clinician_input(form)
-        await listings.update_clinician(writer, visit.caller, str(listing_id), clinician_id, ClinicianUpdate.model_validate(posted.model_dump()), _if_match(form))
+        await listings.update_clinician(writer, visit.caller, str(listing_id), clinician_id, ClinicianUpdate.model_validate(posted.model_dump()), if_match_of(form))
     except (forms.FormInvalid, DirectoryError) as error:
         return await _failed(Again(visit, reader, listing_id, visit.state), form, f"clinician-{clinician_id}", error)
     return redirect(visit, f"/portal/listings/{listing_id}#clinician-{clinician_id}", "Clinician saved. A new NPI, credential or license on a published listing waits for a moderator.")
@@ -132,7 +132,7 @@ async def remove_clinician(visit: ThisVisit, listing_id: FromPath[uuid.UUID], cl
     visit.signed_in()
     form = await visit.form()
     try:
-        await listings.remove_clinician(writer, visit.caller, str(listing_id), clinician_id, _if_match(form))
+        await listings.remove_clinician(writer, visit.caller, str(listing_id), clinician_id, if_match_of(form))
     except (PreconditionFailed, NotFound) as error:
         return redirect(visit, f"/portal/listings/{listing_id}#clinicians", f"Not removed: {error.detail}.")
     return redirect(visit, f"/portal/listings/{listing_id}#clinicians", "Clinician removed.")

@@ -122,7 +122,8 @@ class Visit:
             raise FormRefused("this form has expired or did not come from this site; reload the page and send it again")
         values: dict[str, Any] = {}
         for key in data:
-            found = [value for value in data.getall(key) if isinstance(value, str)]
+            # No database column holds a NUL, and no browser types one: it is dropped.
+            found = [value.replace("\x00", "") for value in data.getall(key) if isinstance(value, str)]
             values[key] = found if len(found) > 1 else (found[0] if found else "")
         return values
 
