@@ -57,6 +57,8 @@ def shown(value: Any) -> str:
         if value.get("hours"):
             parts.append("hours " + shown(value["hours"]))
         return ", ".join(parts) if parts else ", ".join(f"{key}: {shown(item)}" for key, item in value.items() if item not in (None, "", [], {}))
+    if isinstance(value, list) and len(value) == 3 and value[2] == "USD":  # a price range as recorded: [min, max, currency]
+        return "—" if value[0] is None and value[1] is None else f"${value[0]}–${value[1]}"
     if isinstance(value, list):
         return ", ".join(shown(item) for item in value if item not in (None, "", [], {})) or "—"
     return str(value)
