@@ -11,16 +11,13 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from browsing import ADMIN_TOKEN, ARGS, CHROMIUM, DESKTOP, PHONE, SHOTS, Visit, browser, expect, free_port, playwright_api, visit  # noqa: F401
+from browsing import ADMIN_TOKEN, ARGS, CHROMIUM, DESKTOP, PHONE, SHOTS, Visit, browser, expect, free_port, playwright_api, serve, stop, visit  # noqa: F401
 from browsing import no_horizontal_scroll as _no_horizontal_scroll
 from browsing import serious_violations as _serious_violations
 from browsing import shoot as _shoot
@@ -42,30 +39,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DIRECTORY_ANONYMOUS_RATE_LIMIT": "100000",
         "DIRECTORY_MAP_TILES_URL": "",
     }
-    command = [sys.executable, "-m", "directory"]
-    subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([*command, "seed"], env=env, check=True, capture_output=True)
-    port = _free_port()
-    log = (folder / "serve.log").open("w")
-    server = subprocess.Popen([*command, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError("the server did not start:\n" + (folder / "serve.log").read_text())
-        time.sleep(0.2)
+    url, server = serve(folder, env)
     try:
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
+        stop(server)
 
 
 def _api_names(site: str, **params: object) -> list[str]:

@@ -77,13 +77,16 @@ async def act_on_listing(visit: ThisVisit, listing_id: FromPath[uuid.UUID], writ
     return await _decided(visit, act, "Done: the listing's owners get a mail with the decision.")
 
 
+def _decision(form: dict[str, Any]) -> DecisionIn:
+    return DecisionIn(decision=str(form.get("decision", "")), reason=str(form.get("reason", "")).strip() or None)  # type: ignore[arg-type]
+
+
 @post("/moderation/claims/{claim_id:uuid}")
 async def decide_claim(visit: ThisVisit, claim_id: FromPath[uuid.UUID], writer: Writer, moderation: Moderation) -> Response[Any]:
     _moderator(visit)
 
     async def act(form: dict[str, Any]) -> None:
-        decision = DecisionIn(decision=str(form.get("decision", "")), reason=str(form.get("reason", "")).strip() or None)  # type: ignore[arg-type]
-        await moderation.decide_claim(writer, visit.caller, claim_id, decision)
+        await moderation.decide_claim(writer, visit.caller, claim_id, _decision(form))
 
     return await _decided(visit, act, "Done: the claiming account gets a mail with the decision.")
 
@@ -93,8 +96,7 @@ async def decide_change(visit: ThisVisit, change_id: FromPath[uuid.UUID], writer
     _moderator(visit)
 
     async def act(form: dict[str, Any]) -> None:
-        decision = DecisionIn(decision=str(form.get("decision", "")), reason=str(form.get("reason", "")).strip() or None)  # type: ignore[arg-type]
-        await moderation.decide_change(writer, visit.caller, change_id, decision)
+        await moderation.decide_change(writer, visit.caller, change_id, _decision(form))
 
     return await _decided(visit, act, "Done.")
 
