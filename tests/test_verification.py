@@ -287,3 +287,73 @@ async def test_an_individuals_npi_is_not_accepted_as_an_accounts_organisation(cl
     await client.post("/v1/me/npis", json={"npi": CLINICIAN}, headers=claimant)
     await verifier.run_due()
     assert (await client.get("/v1/me/npis", headers=claimant)).json()[0]["status"] == "failed"
+
+
+def aurora(number: str, state: str = "CO", zip_code: str = "80012", other: str | None = None) -> dict:
+    record = organisation(number, name="AURORA KETAMINE CENTER, LLC")
+    record["addresses"] = [
+        {"address_purpose": "MAILING", "state": "TX", "postal_code": "750010000", "city": "DALLAS"},
+        {"address_purpose": "LOCATION", "state": state, "postal_code": f"{zip_code}1234", "city": "AURORA"},
+    ]
+    if other:
+        record["other_names"] = [{"organization_name": other, "type": "3"}]
+    return record
+
+
+AURORA_LOCATION = {"address_line1": "1 Havana St", "city": "Aurora", "state": "CO", "postal_code": "80012"}
+
+
+@pytest.mark.parametrize("name", ["Ketamine", "Center", "Aurora Ketamine Center Discount Pharmacy"])
+async def test_loose_names_do_not_verify_with_someone_else_s_npi(client, verifier, registry, name):
+    registry.records[ORG] = aurora(ORG)
+    body = await _created(client, name=name, locations=[AURORA_LOCATION], clinicians=[])
+    await verifier.run_due()
+    assert (await client.get(f"/v1/providers/{body['id']}")).json()["verification"]["status"] == "failed"
+    records = (await client.get(f"/v1/providers/{body['id']}/verifications", headers=ADMIN)).json()
+    assert any("does not match" in detail for record in records for detail in record["details"])
+
+
+async def test_the_registry_s_name_its_other_names_and_its_practice_state_must_agree(client, verifier, registry):
+    registry.records[ORG] = aurora(ORG, other="MILE HIGH INFUSIONS")
+    passing = await _created(client, name="Aurora Ketamine", locations=[AURORA_LOCATION], clinicians=[])
+    doing_business_as = await _created(client, name="Mile High Infusions", locations=[AURORA_LOCATION], clinicians=[])
+    await verifier.run_due()
+    for body in (passing, doing_business_as):
+        assert (await client.get(f"/v1/providers/{body['id']}")).json()["verification"]["status"] == "verified", body["name"]
+
+
+async def test_a_texas_record_fails_a_colorado_listing_and_a_zip_elsewhere_fails_too(client, verifier, registry):
+    registry.records[ORG] = aurora(ORG, state="TX", zip_code="75201")
+    texas = await _created(client, name="Aurora Ketamine Center", locations=[AURORA_LOCATION], clinicians=[])
+    await verifier.run_due()
+    assert (await client.get(f"/v1/providers/{texas['id']}")).json()["verification"]["status"] == "failed"
+    details = [d for r in (await client.get(f"/v1/providers/{texas['id']}/verifications", headers=ADMIN)).json() for d in r["details"]]
+    assert any("practice location is in TX" in detail and "CO" in detail for detail in details), details
+    registry.records[ORG] = aurora(ORG, state="CO", zip_code="80202")
+    elsewhere = await _created(client, name="Aurora Ketamine Center", locations=[AURORA_LOCATION], clinicians=[])
+    await verifier.run_due()
+    assert (await client.get(f"/v1/providers/{elsewhere['id']}")).json()["verification"]["status"] == "failed"
+
+
+async def test_a_clinician_s_credential_must_be_the_registry_s(client, verifier, registry):
+    body = await _created(client)
+    body_clinician = body["clinicians"][0]
+    assert body_clinician["credential"] == "MD"
+    registry.records[CLINICIAN]["basic"]["credential"] = "CRNA"
+    await verifier.run_due()
+    after = (await client.get(f"/v1/providers/{body['id']}")).json()
+    assert after["verification"]["status"] == "failed" and after["clinicians"][0]["verification_status"] == "failed"
+
+
+async def test_a_claim_waiting_for_its_npi_is_granted_when_the_npi_verifies(client, verifier, database):
+    unowned = await _created(client)
+    claimant = await account(client)
+    await client.post("/v1/me/npis", json={"npi": ORG}, headers=claimant)
+    claim = await client.post(f"/v1/providers/{unowned['id']}/claims", json={}, headers=claimant)
+    assert claim.status_code == 202 and claim.json()["status"] == "pending"
+    verifier.on_account_npi_verified = client.app.state.moderation.grant_matching_claims
+    await verifier.run_due()
+    me = (await client.get("/v1/me", headers=claimant)).json()
+    assert unowned["id"] in me["listings"]
+    queue = (await client.get("/v1/moderation/queue", headers=ADMIN)).json()
+    assert queue["claims"] == []

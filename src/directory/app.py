@@ -166,7 +166,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.hsds = HsdsService(app.state.search, geocoder)
         app.state.imports = ImportService(listings)
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
-        app.state.verification = verification = VerificationService(database.writer, registry, recorder)
+        app.state.verification = verification = VerificationService(
+            database.writer, registry, recorder, on_account_npi_verified=app.state.moderation.grant_matching_claims
+        )
         app.state.webhooks = sender = WebhookSender(database.writer, settings)
         app.state.subscriptions = Subscriptions(settings)
         app.state.mailer = mailer = mailer_for(settings)

@@ -116,6 +116,28 @@ class ModerationService:
             session.add(claim)
         return ClaimPublic.model_validate(claim, from_attributes=True)
 
+    async def grant_matching_claims(self, session: AsyncSession, account_id: uuid.UUID, npi: str) -> int:
+        """An account's NPI was just verified: its pending claims on listings with that NPI are
+        granted without a moderator (as a claim made after the check would have been)."""
+        granted = 0
+        async with self.listings.recorder.transaction(session):
+            rows = await session.execute(
+                select(Claim, Provider.name)
+                .join(Provider, Provider.id == Claim.provider_id)
+                .where(Claim.account_id == account_id, Claim.status == Decision.pending.value, Provider.npi == npi)
+            )
+            for claim, listing in rows.all():
+                owners = await session.execute(select(ProviderOwner.account_id).where(ProviderOwner.provider_id == claim.provider_id))
+                if owners.first() is not None:
+                    continue  # someone owns it meanwhile: a moderator decides
+                claim.status, claim.decided_by, claim.decided_at = Decision.approved.value, "npi-match", utcnow()
+                claim.reason = "the listing's NPI is a verified NPI of the claiming account"
+                session.add(ProviderOwner(provider_id=claim.provider_id, account_id=account_id))
+                record_change(session, claim.provider_id, Caller(Role.provider, account_id), "claimed", {"owners": {"before": [], "after": [str(account_id)]}}, claim.reason)
+                await _mail_claimant(session, claim, listing)
+                granted += 1
+        return granted
+
     async def decide_claim(self, session: AsyncSession, caller: Caller, claim_id: uuid.UUID, data: DecisionIn) -> ClaimPublic:
         callers.ensure_moderator(caller)
         async with self.listings.recorder.transaction(session):

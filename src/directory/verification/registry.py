@@ -33,11 +33,36 @@ class Taxonomy(BaseModel):
     license: str | None = None
 
 
+class OtherName(BaseModel):
+    """Another name of the record: doing-business-as (type 3), former legal name (4), other (5)."""
+
+    organization_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    type: str | None = None
+
+
+class Address(BaseModel):
+    address_purpose: str | None = None
+    """LOCATION (where patients are seen) or MAILING."""
+    state: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+
+
 class RegistryRecord(BaseModel):
     number: str
     enumeration_type: Literal["NPI-1", "NPI-2"]
     basic: Basic
     taxonomies: list[Taxonomy] = Field(default_factory=list)
+    other_names: list[OtherName] = Field(default_factory=list)
+    addresses: list[Address] = Field(default_factory=list)
+    practice_locations: list[Address] = Field(default_factory=list, alias="practiceLocations")
+
+    def practice_places(self) -> list[tuple[str, str]]:
+        """(state, ZIP code's first five digits) of each place where the registry says patients are seen."""
+        places = [a for a in self.addresses if (a.address_purpose or "").upper() == "LOCATION"] + list(self.practice_locations)
+        return [((a.state or "").upper(), (a.postal_code or "")[:5]) for a in places if a.state]
 
 
 class RegistryAnswer(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -35,10 +36,15 @@ MAX_RETRY_DELAY = timedelta(hours=1)
 
 
 class VerificationService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], registry: RegistryClient, recorder: Recorder) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], registry: RegistryClient, recorder: Recorder,
+        on_account_npi_verified: Callable[[AsyncSession, uuid.UUID, str], Awaitable[object]] | None = None,
+    ) -> None:  # fmt: skip
         self.sessions = sessions
         self.registry = registry
         self.recorder = recorder
+        #: Called when an account's NPI passes (the app grants that account's waiting claims on listings with that NPI).
+        self.on_account_npi_verified = on_account_npi_verified
         #: Checks this service could not make because the registry did not answer, and the last reason.
         self.unreachable = 0
         self.unreachable_reason = ""
@@ -101,6 +107,9 @@ class VerificationService:
                     .values(status="verified" if passed else "failed", checked_at=utcnow())
                     .execution_options(synchronize_session=False)
                 )
+            if passed and self.on_account_npi_verified is not None:
+                async with self.sessions() as session:
+                    await self.on_account_npi_verified(session, row.account_id, row.npi)
             checked += 1
         return checked
 
@@ -137,11 +146,13 @@ class VerificationService:
                 await session.execute(
                     select(Provider)
                     .where(Provider.id == provider_id)
-                    .options(selectinload(Provider.clinician_roles).selectinload(ProviderClinician.clinician))
+                    .options(selectinload(Provider.clinician_roles).selectinload(ProviderClinician.clinician), selectinload(Provider.locations))
                 )
             ).scalar_one()
             clinicians = [role.clinician for role in provider.clinician_roles]
             name, npi = provider.name, provider.npi
+            places = [((location.state or "").upper(), (location.postal_code or "")[:5]) for location in provider.locations]
+            places += [(state.upper(), "") for state in provider.telehealth_states or [] if not provider.locations]
             attempts = provider.verification_attempts
         records: list[VerificationRecord] = []
         clinician_results: dict[uuid.UUID, str] = {}
@@ -150,14 +161,14 @@ class VerificationService:
                 status = VerificationStatus.unverified.value
                 records.append(VerificationRecord(provider_id=provider_id, result="failed", details=["the listing has no organisation NPI"]))
             else:
-                outcomes = [check_organization(await self.registry.lookup(npi), name)]
+                outcomes = [check_organization(await self.registry.lookup(npi), name, places)]
                 records.append(_record(provider_id, None, npi, outcomes[0]))
                 for person in clinicians:
                     if person.npi is None:
                         outcome = Outcome(False, [f"{person.first_name} {person.last_name} has no NPI"])
                     else:
                         outcome = check_clinician(
-                            await self.registry.lookup(person.npi), person.first_name, person.last_name, person.licenses
+                            await self.registry.lookup(person.npi), person.first_name, person.last_name, person.licenses, person.credential
                         )
                     records.append(_record(provider_id, person.id, person.npi, outcome))
                     clinician_results[person.id] = _status(outcome.passed)
