@@ -15,7 +15,7 @@ from conftest import ADMIN, bare_env, empty_listings, write_directly
 from factories import account, assert_problem, create, listing
 from fake_http import LocalJsonServer
 from litestar.testing import AsyncTestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from directory.app import create_app
 from directory.columns import utcnow
@@ -357,3 +357,47 @@ async def test_a_claim_waiting_for_its_npi_is_granted_when_the_npi_verifies(clie
     assert unowned["id"] in me["listings"]
     queue = (await client.get("/v1/moderation/queue", headers=ADMIN)).json()
     assert queue["claims"] == []
+
+
+@pytest.fixture
+async def rechecking(settings, registry):
+    """The verifier as the app runs it: re-checks scheduled by itself (365 days), the jitter fixed at its middle."""
+    database = Database.from_settings(settings)
+    client = RegistryClient(registry.url, timeout=0.5, retries=0, backoff=0.01)
+    yield VerificationService(database.writer, client, standard_recorder(), recheck_after=timedelta(days=365), jitter=lambda: 0.5)
+    await client.close()
+    await database.dispose()
+
+
+async def _due(database, provider_id: str):
+    async with database.reader() as session:
+        row = (await session.execute(select(Provider.verification_due_at, Provider.verification_status, Provider.last_verified_at).where(Provider.id == uuid.UUID(provider_id)))).one()
+    return row
+
+
+async def test_a_verified_listing_is_checked_again_by_the_worker_before_it_turns_stale(client, rechecking, registry, database):
+    body = await _created(client)
+    await rechecking.run_due()
+    due, status, first = await _due(database, body["id"])
+    assert status == "verified"
+    assert timedelta(days=300) < due - first < timedelta(days=302)  # 82.5% of 365 days: before the 365 that make it stale
+    registry.calls.clear()
+    assert await rechecking.run_due() == 0  # not due yet: nothing asked
+    await write_directly(database, update(Provider).where(Provider.id == uuid.UUID(body["id"])).values(verification_due_at=utcnow() - timedelta(seconds=1)), uuid.UUID(body["id"]))
+    assert await rechecking.run_due() == 1
+    assert ORG in registry.calls
+    due_again, status, again = await _due(database, body["id"])
+    assert status == "verified" and again > first and due_again > due
+
+
+async def test_a_failed_listing_is_retried_with_a_growing_wait_and_not_requeued_at_every_run(client, rechecking, registry, database):
+    registry.records.pop(ORG)
+    body = await _created(client)
+    await rechecking.run_due()
+    due, status, _ = await _due(database, body["id"])
+    assert status == "failed" and timedelta(hours=22) < due - utcnow() < timedelta(days=1)  # a day, less the jitter
+    assert await rechecking.queue_older_than(timedelta(days=365)) == 0  # its retry is scheduled already
+    await write_directly(database, update(Provider).where(Provider.id == uuid.UUID(body["id"])).values(verification_due_at=utcnow() - timedelta(seconds=1)), uuid.UUID(body["id"]))
+    await rechecking.run_due()
+    due, status, _ = await _due(database, body["id"])
+    assert status == "failed" and timedelta(days=1, hours=21) < due - utcnow() < timedelta(days=2)  # then two

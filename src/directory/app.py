@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio
 from litestar import Litestar, Request
@@ -167,7 +168,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.imports = ImportService(listings)
         registry = RegistryClient(settings.npi_registry_url, timeout=settings.npi_timeout, retries=settings.npi_retries)
         app.state.verification = verification = VerificationService(
-            database.writer, registry, recorder, on_account_npi_verified=app.state.moderation.grant_matching_claims
+            database.writer, registry, recorder, on_account_npi_verified=app.state.moderation.grant_matching_claims,
+            recheck_after=timedelta(days=settings.verification_max_age_days),
         )
         app.state.webhooks = sender = WebhookSender(database.writer, settings)
         app.state.subscriptions = Subscriptions(settings)

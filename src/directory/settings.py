@@ -110,7 +110,9 @@ class Settings(BaseSettings):
     verification_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     """How often the worker looks for due checks."""
     verification_max_age_days: int = Field(default=365, ge=1)
-    """After this many days without a new check, a verified listing is flagged stale."""
+    """After this many days without a new check, a verified listing is flagged stale. The verification
+    worker checks each verified listing again before then, by itself (after 75-90% of it, each at its
+    own moment), and a failed one after 1, 2, 4... days (at most this)."""
     webhook_worker: bool = True
     """Send webhook deliveries from inside the API process (turn off where a separate one runs)."""
     webhook_interval_seconds: float = Field(default=2.0, gt=0, le=3600)

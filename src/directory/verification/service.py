@@ -9,6 +9,7 @@ never check the same listing at once.
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -39,8 +40,14 @@ class VerificationService:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], registry: RegistryClient, recorder: Recorder,
         on_account_npi_verified: Callable[[AsyncSession, uuid.UUID, str], Awaitable[object]] | None = None,
+        recheck_after: timedelta | None = None, jitter: Callable[[], float] = random.random,
     ) -> None:  # fmt: skip
         self.sessions = sessions
+        #: A listing that passed is checked again after 75-90% of this (so it never turns stale while the
+        #: worker runs), each at its own moment so that checks never come all at once; one that failed is
+        #: checked again after a day, then 2, 4... days, at most this. None: only when something changes.
+        self.recheck_after = recheck_after
+        self.jitter = jitter
         self.registry = registry
         self.recorder = recorder
         #: Called when an account's NPI passes (the app grants that account's waiting claims on listings with that NPI).
@@ -68,6 +75,8 @@ class VerificationService:
                 .where(
                     Provider.verification_status.in_([VerificationStatus.verified.value, VerificationStatus.failed.value]),
                     or_(Provider.last_verified_at.is_(None), Provider.last_verified_at < cutoff),
+                    # A failed listing whose retry is already scheduled waits for it (no re-queuing of every failure at each run).
+                    or_(Provider.verification_status == VerificationStatus.verified.value, Provider.verification_due_at.is_(None)),
                 )
                 .values(
                     verification_status=VerificationStatus.pending.value, verification_due_at=now, verification_attempts=0,
@@ -117,7 +126,7 @@ class VerificationService:
         async with self.sessions() as session:
             due = await session.execute(
                 select(Provider.id, Provider.verification_due_at)
-                .where(Provider.verification_status == VerificationStatus.pending.value, Provider.verification_due_at <= utcnow())
+                .where(Provider.verification_due_at <= utcnow())
                 .order_by(Provider.verification_due_at)
                 .limit(limit)
             )
@@ -190,7 +199,7 @@ class VerificationService:
         now = utcnow()
         async with self.sessions() as session, self.recorder.transaction(session):
             session.add_all(records)
-            values = {"verification_status": status, "verification_due_at": None, "version": Provider.version + 1, "updated_at": now}
+            values = {"verification_status": status, "version": Provider.version + 1, "updated_at": now, **self._next_check(status, attempts, now)}
             if status == VerificationStatus.verified.value:
                 values["last_verified_at"] = now
             await session.execute(
@@ -203,6 +212,15 @@ class VerificationService:
                     .execution_options(synchronize_session=False)
                 )  # fmt: skip
         return status
+
+    def _next_check(self, status: str, attempts: int, now: datetime) -> dict[str, object]:
+        """When the listing is checked again by itself (see ``recheck_after``), and its failures so far."""
+        if self.recheck_after is None or status == VerificationStatus.unverified.value:
+            return {"verification_due_at": None, "verification_attempts": 0}
+        if status == VerificationStatus.verified.value:
+            return {"verification_due_at": now + self.recheck_after * (0.75 + 0.15 * self.jitter()), "verification_attempts": 0}
+        wait = min(timedelta(days=2 ** min(attempts, 30)), self.recheck_after)
+        return {"verification_due_at": now + wait * (0.9 + 0.1 * self.jitter()), "verification_attempts": attempts + 1}
 
     async def work(self, interval: float) -> None:
         """The background worker: forever, until cancelled."""
