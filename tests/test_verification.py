@@ -313,13 +313,28 @@ async def test_loose_names_do_not_verify_with_someone_else_s_npi(client, verifie
     assert any("does not match" in detail for record in records for detail in record["details"])
 
 
+SECOND_ORG = npi("323456789")
+
+
 async def test_the_registry_s_name_its_other_names_and_its_practice_state_must_agree(client, verifier, registry):
     registry.records[ORG] = aurora(ORG, other="MILE HIGH INFUSIONS")
+    registry.records[SECOND_ORG] = aurora(SECOND_ORG, other="MILE HIGH INFUSIONS")
     passing = await _created(client, name="Aurora Ketamine", locations=[AURORA_LOCATION], clinicians=[])
-    doing_business_as = await _created(client, name="Mile High Infusions", locations=[AURORA_LOCATION], clinicians=[])
+    doing_business_as = await _created(client, npi=SECOND_ORG, name="Mile High Infusions", locations=[AURORA_LOCATION], clinicians=[])
     await verifier.run_due()
     for body in (passing, doing_business_as):
         assert (await client.get(f"/v1/providers/{body['id']}")).json()["verification"]["status"] == "verified", body["name"]
+
+
+async def test_one_npi_verifies_one_listing_and_a_second_waits_for_a_moderator(client, verifier, registry):
+    first = await _created(client, clinicians=[])
+    await verifier.run_due()
+    second = await _created(client, name="Harbor Ketamine Clinic", clinicians=[])
+    await verifier.run_due()
+    assert (await client.get(f"/v1/providers/{first['id']}")).json()["verification"]["status"] == "verified"
+    assert (await client.get(f"/v1/providers/{second['id']}")).json()["verification"]["status"] == "failed"
+    details = [d for r in (await client.get(f"/v1/providers/{second['id']}/verifications", headers=ADMIN)).json() for d in r["details"]]
+    assert any("already verified with this NPI" in detail and first["slug"] in detail for detail in details), details
 
 
 async def test_a_texas_record_fails_a_colorado_listing_and_a_zip_elsewhere_fails_too(client, verifier, registry):

@@ -163,6 +163,16 @@ class VerificationService:
             places = [((location.state or "").upper(), (location.postal_code or "")[:5]) for location in provider.locations]
             places += [(state.upper(), "") for state in provider.telehealth_states or [] if not provider.locations]
             attempts = provider.verification_attempts
+            twin = None
+            if npi is not None:
+                twin = (
+                    await session.execute(
+                        select(Provider.slug, Provider.name).where(
+                            Provider.npi == npi, Provider.id != provider_id, Provider.verification_status == VerificationStatus.verified.value,
+                            Provider.status != "closed",
+                        ).limit(1)
+                    )
+                ).first()
         records: list[VerificationRecord] = []
         clinician_results: dict[uuid.UUID, str] = {}
         try:
@@ -171,6 +181,12 @@ class VerificationService:
                 records.append(VerificationRecord(provider_id=provider_id, result="failed", details=["the listing has no organisation NPI"]))
             else:
                 outcomes = [check_organization(await self.registry.lookup(npi), name, places)]
+                if twin is not None:
+                    outcomes[0].passed = False
+                    outcomes[0].details.append(
+                        f"the listing {twin[1]!r} ({twin[0]}) is already verified with this NPI: one NPI verifies one listing, "
+                        "and a moderator decides whether this is the same clinic (a possible duplicate)"
+                    )
                 records.append(_record(provider_id, None, npi, outcomes[0]))
                 for person in clinicians:
                     if person.npi is None:
