@@ -184,11 +184,11 @@ def test_the_keyboard_alone_reaches_every_result(site, visit):
     page.wait_for_url("**/providers/**")
 
 
-@pytest.mark.parametrize("path", ["/?near=10001&radius=100", "/providers/{slug}", "/embed/demo"])
+@pytest.mark.parametrize("path", ["/?near=10001&radius=100", "/providers/{slug}", "/embed/demo", "/how-we-check"])
 def test_no_serious_accessibility_violations_and_no_horizontal_scroll_on_a_phone(site, visit, path):
     slug = httpx.get(f"{site}/v1/search", params={"near": "10001"}).json()["items"][0]["provider"]["slug"]
     url = site + path.format(slug=slug)
-    name = {"/": "search", "/providers/{slug}": "listing", "/embed/demo": "demo"}[path.split("?")[0]]
+    name = {"/": "search", "/providers/{slug}": "listing", "/embed/demo": "demo", "/how-we-check": "checks"}[path.split("?")[0]]
     for size, label in ((DESKTOP, "desktop"), (PHONE, "phone")):
         one = visit(size)
         page = one.open(url)

@@ -97,6 +97,12 @@ async def claim_page(state: State) -> Response[str]:
     return _render("claim.html", state.settings)
 
 
+@get("/how-we-check", include_in_schema=False, opt={"web": True})
+async def checks_page(state: State) -> Response[str]:
+    """What the verified badge means, in plain words (linked from every badge)."""
+    return _render("checks.html", state.settings)
+
+
 @get("/embed/demo", include_in_schema=False, opt={"web": True})
 async def embed_demo(request: Request, state: State) -> Response[str]:
     """The finder on a mock partner page, with the snippet to copy."""
@@ -120,4 +126,4 @@ static_files = create_static_files_router(
     path="/static", directories=[STATIC], include_in_schema=False, cache_control=None, name="static", opt={"web": True}
 )
 
-ROUTES = [directory_page, listing_page, claim_page, embed_demo, embed_script, static_files]
+ROUTES = [directory_page, listing_page, claim_page, checks_page, embed_demo, embed_script, static_files]

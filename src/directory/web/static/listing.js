@@ -1,6 +1,13 @@
 // A listing's page: everything the public may see of one provider, from GET /v1/providers/{slug}.
 import { api, h, web, price, phone, address, language, date, verifiedBadge, chips, PAYMENT, ROUTES, ApiError } from "./common.js";
 
+// Said of a listing without the badge, so that its absence is not read as a verdict nor missed.
+const UNVERIFIED = {
+  unverified: "Not verified: no organization NPI given",
+  pending: "NPI being checked against the national registry",
+  failed: "Not verified: the NPI did not match the national registry",
+};
+
 const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
 const slug = document.querySelector('meta[name="directory-listing"]').content;
 // The portal's preview reads the listing as its owner sees it (a draft too), from its own address.
@@ -106,8 +113,9 @@ function render(p) {
     h("p", {}, h("a", { href: `/${sessionStorage.getItem("directory.search") || ""}` }, "← Back to the search")),
     h("h1", { tabindex: "-1", id: "name" }, p.name),
     h("p", { class: "meta" },
-      verifiedBadge(p.verification && p.verification.verified, checked),
+      p.verification && p.verification.verified ? h("a", { href: "/how-we-check", class: "badge-link", title: "How we check listings" }, verifiedBadge(true, checked)) : null,
       p.verification && p.verification.stale ? h("span", { class: "badge stale" }, "Check overdue") : null,
+      p.verification && !p.verification.verified ? h("a", { class: "badge muted", href: "/how-we-check" }, UNVERIFIED[p.verification.status] || UNVERIFIED.unverified) : null,
       p.accepting_new_patients ? h("span", { class: "badge" }, "Accepting new patients") : p.accepting_new_patients === false ? h("span", { class: "badge muted" }, "Not accepting new patients") : null,
       p.telehealth ? h("span", { class: "badge" }, `Telehealth${p.telehealth_states.length ? ` in ${p.telehealth_states.join(", ")}` : ""}`) : null,
     ),
