@@ -26,7 +26,8 @@ class AccountController(Controller):
         """Create a provider account (clinic staff) with an email and a password.
 
         The password needs at least 10 characters and must not be the email or a common password.
-        Then log in with POST /v1/auth/token. Who: anyone.
+        A link to confirm the address is mailed to it (the clinic portal at /portal/ needs it confirmed
+        before a listing is submitted or claimed there). Then log in with POST /v1/auth/token. Who: anyone.
         """
         return await accounts.sign_up(writer, data)
 
@@ -63,7 +64,7 @@ class AccountController(Controller):
     ) -> AccountNpiPublic:
         """Say that an organisation NPI is yours. It is checked against the NPPES registry within
         seconds (exists, active, an organisation); once verified, claiming a listing with that NPI
-        is granted at once. Who: any signed-in account."""
+        is granted at once, and a claim already waiting for it is granted then. Who: any signed-in account."""
         return await accounts.add_npi(writer, caller, data)
 
     @get("/me/npis", guards=[writers_only], security=[{"bearer": []}], summary="Your NPIs", opt={"problems": (404,)})

@@ -111,7 +111,9 @@ class ClaimController(Controller):
         """Ask to own a published listing that has no owner.
 
         Granted at once (201, status approved) when the listing's NPI is a verified NPI of your
-        account; otherwise it waits for a moderator (202, status pending).
+        account; otherwise it waits (202, status pending): it is granted by itself as soon as that
+        NPI, registered with POST /v1/me/npis, passes the registry check, else a moderator decides.
+        The decision is mailed to the account.
 
         Who: provider accounts.
         """
