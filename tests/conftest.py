@@ -156,10 +156,23 @@ def watch(test_client: AsyncTestClient) -> AsyncTestClient:
     return test_client
 
 
+#: One app per distinct settings, built once: building one (routes, signature models, the OpenAPI
+#: document it checks itself against) costs more than most tests. Each test still gets a fresh start:
+#: its client runs the app's lifespan, which builds every service, engine and cache anew.
+_APPS: dict[str, Any] = {}
+
+
+def app_for(settings: Settings) -> Any:
+    key = settings.model_dump_json()
+    if key not in _APPS:
+        _APPS[key] = create_app(settings)
+    return _APPS[key]
+
+
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
     await empty_listings(settings.database_url)
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
+    async with AsyncTestClient(app=app_for(settings)) as test_client:
         yield watch(test_client)
 
 
