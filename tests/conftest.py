@@ -32,6 +32,7 @@ LISTING_TABLES = (
     "web_session",
     "account_token",
     "listing_invitation",
+    "listing_report",
     "search_location",
     "listing_document",
     "webhook_delivery",

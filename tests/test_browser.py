@@ -165,6 +165,20 @@ def test_a_listing_page_shows_hours_clinicians_and_the_claim_link(site, visit):
     assert httpx.get(f"{site}/providers/{slug}").status_code == 200
 
 
+def test_a_visitor_reports_a_problem_from_a_listing_page(site, visit):
+    one = visit()
+    slug = httpx.get(f"{site}/v1/search", params={"near": "94103"}).json()["items"][0]["provider"]["slug"]
+    page = one.open(f"{site}/providers/{slug}")
+    page.get_by_text("Report a problem with this listing").click()
+    page.get_by_label("The phone number is wrong").check()
+    page.get_by_label("In a few words").fill("The number rings a closed office.")
+    page.get_by_role("button", name="Send the report").click()
+    expect(page.locator(".report-problem [role=status]").first).to_contain_text("Thank you")
+    reports = httpx.get(f"{site}/v1/moderation/reports", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()
+    assert any(r["kind"] == "wrong_phone" and r["details"] == "The number rings a closed office." for r in reports)
+    assert not one.errors, one.errors
+
+
 def test_the_keyboard_alone_reaches_every_result(site, visit):
     one = visit()
     page = one.open(f"{site}/?near=10001&radius=100")

@@ -163,3 +163,10 @@ async def test_a_partner_key_imports_for_review_unless_it_is_a_trusted_publisher
     assert (await client.get(f"/v1/providers/{published['rows'][0]['id']}")).json()["status"] == "published"
     browser = {**body, "kind": "browser", "allowed_origins": ["https://www.trusted.example"]}
     assert_problem(await client.post("/v1/admin/api-keys", json=browser, headers=ADMIN), 422, "scopes")
+
+
+async def test_an_unknown_column_with_control_characters_is_named_escaped(client):
+    """A header holding a NUL once came back in the problem's field and detail, which no problem may hold."""
+    answer = await client.post("/v1/imports", content="jo\x1b\x1c\x00o\x10".encode(), headers={**ADMIN, **CSV})
+    body = assert_problem(answer, 422)
+    assert "\x00" not in body["detail"] and "\x00" not in body["errors"][0]["field"] and "\\x00" in body["errors"][0]["field"]

@@ -385,3 +385,14 @@ async def test_no_form_of_the_portal_answers_a_server_error_whatever_it_is_sent(
             assert response.status_code < 500, (route, repr(value)[:40], response.text[:500])
                 # Still signed in, still the same listing.
     assert (await mod.client.get(f"/portal/listings/{listing_id}")).status_code == 200
+
+
+async def test_a_moderator_resolves_a_visitor_s_report_in_the_portal(portal, mailbox):
+    created = await portal.post("/v1/providers", json={"name": "Reported Clinic", "status": "published", "locations": [{"postal_code": "10001"}]}, headers=ADMIN)
+    report = await portal.post(f"/v1/providers/{created.json()['id']}/reports", json={"kind": "wrong_address", "details": "They moved to Brooklyn."})
+    assert report.status_code == 202
+    mod = await moderator(portal, mailbox)
+    queue = text_of(await mod.open("/portal/moderation"))
+    assert "Reported Clinic : the address is wrong" in queue and "They moved to Brooklyn." in queue
+    await mod.submit("/portal/moderation", f"/portal/moderation/reports/{report.json()['id']}", {"decision": "resolve", "reason": "address corrected"})
+    assert "No report waits." in text_of(await mod.open("/portal/moderation"))

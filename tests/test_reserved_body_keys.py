@@ -37,6 +37,8 @@ VALID_BODIES = {
     ("POST", "/v1/moderation/changes/{change_id:uuid}/decision"): {"decision": "approve"},
     ("POST", "/v1/moderation/claims/{claim_id:uuid}/decision"): {"decision": "approve"},
     ("POST", "/v1/providers/{key:str}/claims"): {},
+    ("POST", "/v1/providers/{key:str}/reports"): {"kind": "wrong_phone"},
+    ("POST", "/v1/moderation/reports/{report_id:uuid}/decision"): {"decision": "dismiss"},
     ("POST", "/v1/admin/api-keys"): {"name": "Partner", "owner_contact": "dev@partner.example"},
 }
 
@@ -54,7 +56,7 @@ def filled(path: str) -> str:
     return (
         path.replace("{key:str}", "some-listing").replace("{location_id:int}", "1")
         .replace("{subscription_id:uuid}", ANY_ID).replace("{clinician_id:uuid}", ANY_ID)
-        .replace("{account_id:uuid}", ANY_ID).replace("{change_id:uuid}", ANY_ID).replace("{claim_id:uuid}", ANY_ID)
+        .replace("{account_id:uuid}", ANY_ID).replace("{change_id:uuid}", ANY_ID).replace("{claim_id:uuid}", ANY_ID).replace("{report_id:uuid}", ANY_ID)
     )  # fmt: skip
 
 

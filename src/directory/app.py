@@ -42,6 +42,7 @@ from directory.listings.team import Team
 from directory.logs import configure_logging
 from directory.mail import MailQueue, mailer_for
 from directory.metrics import PROMETHEUS, metrics
+from directory.moderation.reports import Reports
 from directory.moderation.routes import ClaimController, ModerationController
 from directory.moderation.service import ModerationService
 from directory.partners.routes import ApiKeyController
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.mailer = mailer = mailer_for(settings)
         app.state.mail_queue = mail_queue = MailQueue(mailer, database.writer, settings.mail_retry_base_seconds, readers=database.reader)
         app.state.team = Team()
+        app.state.reports = Reports(limits)
         # Verification and webhook deliveries run off the request path, in this process unless turned off.
         workers = []
         if settings.verification_worker:

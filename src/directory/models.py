@@ -8,7 +8,7 @@ from directory.listings.held import PendingChange
 from directory.listings.models import Clinician, ListingChange, Location, OpeningInterval, Provider, ProviderClinician, ProviderCondition, ProviderService
 from directory.listings.team import ListingInvitation
 from directory.mail import QueuedMail
-from directory.moderation.models import Claim
+from directory.moderation.models import Claim, ListingReport
 from directory.partners.models import ApiKey
 from directory.sync.models import FeedEntry, WebhookDelivery, WebhookSubscription
 from directory.taxonomy.models import Condition, Service
@@ -21,6 +21,7 @@ __all__ = [
     "AccountNpi",
     "AccountToken",
     "ListingInvitation",
+    "ListingReport",
     "QueuedMail",
     "WebSession",
     "ApiKey",

@@ -78,7 +78,8 @@ def read(data: bytes, max_rows: int) -> list[Group]:
     header = [name.strip().lower() for name in header]
     unknown = [name for name in header if name not in COLUMNS]
     if unknown:
-        raise FileProblem(unknown[0], f"unknown column {unknown[0]!r}; the columns are: {', '.join(COLUMNS)}")
+        # The field is named as written, control characters escaped (a problem document holds no NUL).
+        raise FileProblem(repr(unknown[0])[1:-1], f"unknown column {unknown[0]!r}; the columns are: {', '.join(COLUMNS)}")
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         raise FileProblem(missing[0], f"the column {missing[0]!r} is required")

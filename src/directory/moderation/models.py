@@ -26,3 +26,20 @@ class Claim(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=80)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reason: str | None = Field(default=None, max_length=1000)
+
+
+class ListingReport(SQLModel, table=True):
+    """A visitor's report of a problem with a published listing. Anonymous: nothing of the reporter is kept."""
+
+    __tablename__ = "listing_report"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    provider_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False, index=True))
+    kind: str = Field(max_length=30)
+    details: str | None = Field(default=None, max_length=1000)
+    status: str = Field(default="open", max_length=20, index=True)
+    """open, resolved (the listing was wrong and is corrected) or dismissed."""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=80)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    note: str | None = Field(default=None, max_length=1000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -13,7 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts.callers import Caller, writers_only
 from directory.listings.schemas import ProviderPublic
-from directory.moderation.schemas import ClaimIn, ClaimPublic, DecisionIn, ListingAction, ModerationQueue, PendingChangePublic
+from directory.moderation.reports import Reports
+from directory.moderation.schemas import (
+    ClaimIn,
+    ClaimPublic,
+    DecisionIn,
+    ListingAction,
+    ModerationQueue,
+    PendingChangePublic,
+    ReportDecision,
+    ReportIn,
+    ReportPublic,
+)
 from directory.moderation.service import ModerationService
 
 SECURITY = [{"bearer": []}]
@@ -95,6 +106,33 @@ class ModerationController(Controller):
         return await moderation.decide_change(writer, caller, change_id, data)
 
 
+    @get("/reports", summary="Open reports of problems with listings")
+    async def open_reports(
+        self,
+        reader: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        reports: NamedDependency[Reports],
+        limit: Annotated[int, QueryParameter(ge=1, le=200, description="at most this many")] = 50,
+    ) -> list[ReportPublic]:
+        """Reports visitors made that no moderator has decided yet: those of the listings with the most
+        open reports first (three or more: the listing needs review), then oldest first.
+
+        Who: moderators and administrators."""
+        return [ReportPublic.model_validate(report, from_attributes=True) for report, *_ in await reports.open_reports(reader, caller, limit)]
+
+    @post("/reports/{report_id:uuid}/decision", status_code=HTTP_200_OK, summary="Resolve or dismiss a report")
+    async def decide_report(
+        self,
+        report_id: FromPath[uuid.UUID],
+        data: JSONBody[ReportDecision],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        reports: NamedDependency[Reports],
+    ) -> ReportPublic:
+        """resolve (the listing was wrong; correct it too) or dismiss (it was right). Who: moderators and administrators."""
+        return await reports.decide(writer, caller, report_id, data)
+
+
 class ClaimController(Controller):
     path = "/v1/providers"
     tags = ["listings"]
@@ -119,3 +157,23 @@ class ClaimController(Controller):
         """
         claim = await moderation.claim(writer, caller, key, data)
         return Response(claim, status_code=HTTP_201_CREATED if claim.status == "approved" else 202)
+
+    @post("/{key:str}/reports", status_code=202, summary="Report a problem with a listing", opt={"problems": (404, 429)})
+    async def report(
+        self,
+        key: FromPath[str],
+        request: Request,
+        data: JSONBody[ReportIn],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        reports: NamedDependency[Reports],
+    ) -> ReportPublic:
+        """Tell the directory that a published listing is wrong: closed for good, a wrong phone or
+        address, a service it does not offer, or something else (say what in `details`).
+
+        Anonymous: nothing about the reporter is asked or kept. At most 5 reports an hour from one
+        address (429 with Retry-After). The report goes to the moderators and, by mail, to the
+        listing's owners (202). Who: anyone.
+        """
+        client = request.client.host if request.client else "unknown"
+        return await reports.report(writer, caller, key, data, client)

@@ -67,3 +67,35 @@ class ModerationQueue(BaseModel):
     listings: list[QueuedListing] = Field(description="listings waiting for review")
     claims: list[ClaimPublic]
     changes: list[PendingChangePublic] = Field(description="changes to trust fields waiting for a decision")
+
+
+ReportKind = Literal["closed_permanently", "wrong_phone", "wrong_address", "service_not_offered", "other"]
+
+
+class ReportIn(Schema):
+    """What is wrong with a listing, as a visitor saw it. Nothing about the visitor is asked or kept."""
+
+    kind: ReportKind = Field(description="closed_permanently, wrong_phone, wrong_address, service_not_offered, or other (say what in details)")
+    details: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = Field(
+        default=None, description="what is wrong, in a few words (required for other); no personal or medical details"
+    )
+
+    @model_validator(mode="after")
+    def _details_for_other(self) -> ReportIn:
+        if self.kind == "other" and not self.details:
+            raise ValueError("say what is wrong in details")
+        return self
+
+
+class ReportPublic(BaseModel):
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    kind: str
+    details: str | None
+    status: str = Field(description="open, resolved or dismissed")
+    created_at: datetime
+
+
+class ReportDecision(Schema):
+    decision: Literal["resolve", "dismiss"] = Field(description="resolve: the listing was wrong (and is corrected); dismiss: it was right")
+    note: Reason | None = None

@@ -21,7 +21,8 @@ from directory.accounts.service import AccountService
 from directory.errors import DirectoryError, PermissionDenied, invalid_input
 from directory.listings.models import ProviderStatus
 from directory.moderation import review
-from directory.moderation.schemas import DecisionIn, ListingAction
+from directory.moderation.reports import KIND_WORDS, NEEDS_REVIEW, Reports
+from directory.moderation.schemas import DecisionIn, ListingAction, ReportDecision
 from directory.moderation.service import ModerationService
 from directory.partners.schemas import ApiKeyCreate
 from directory.partners.service import ApiKeyService
@@ -41,7 +42,7 @@ def _moderator(visit: ThisVisit) -> None:
 
 
 @get("/moderation")
-async def queue(visit: ThisVisit, reader: Reader, show: FromQuery[str] = "pending_review") -> Response[str]:
+async def queue(visit: ThisVisit, reader: Reader, reports: NamedDependency[Reports], show: FromQuery[str] = "pending_review") -> Response[str]:
     """Everything waiting for a moderator, oldest first; suspended listings on request."""
     _moderator(visit)
     status = show if show in (ProviderStatus.pending_review.value, ProviderStatus.suspended.value, ProviderStatus.published.value) else "pending_review"
@@ -50,6 +51,7 @@ async def queue(visit: ThisVisit, reader: Reader, show: FromQuery[str] = "pendin
         listings=await review.listing_reviews(reader, visit.caller, 50, status),
         claims=await review.claim_reviews(reader, visit.caller, 50),
         changes=await review.change_reviews(reader, visit.caller, 50),
+        reports=await reports.open_reports(reader, visit.caller, 50), needs_review=NEEDS_REVIEW, kind_words=KIND_WORDS,
     )  # fmt: skip
 
 
@@ -97,6 +99,17 @@ async def decide_change(visit: ThisVisit, change_id: FromPath[uuid.UUID], writer
 
     async def act(form: dict[str, Any]) -> None:
         await moderation.decide_change(writer, visit.caller, change_id, _decision(form))
+
+    return await _decided(visit, act, "Done.")
+
+
+@post("/moderation/reports/{report_id:uuid}")
+async def decide_report(visit: ThisVisit, report_id: FromPath[uuid.UUID], writer: Writer, reports: NamedDependency[Reports]) -> Response[Any]:
+    _moderator(visit)
+
+    async def act(form: dict[str, Any]) -> None:
+        decision = ReportDecision(decision=str(form.get("decision", "")), note=str(form.get("reason", "")).strip() or None)  # type: ignore[arg-type]
+        await reports.decide(writer, visit.caller, report_id, decision)
 
     return await _decided(visit, act, "Done.")
 
@@ -166,4 +179,4 @@ async def set_role(visit: ThisVisit, reader: Reader, writer: Writer, accounts: N
     return redirect(visit, "/portal/moderation/accounts", f"{email} is now {'an' if role == 'admin' else 'a'} {role}.")
 
 
-ROUTES = [queue, act_on_listing, decide_claim, decide_change, keys, create_key, revoke_key, accounts_page, set_role]
+ROUTES = [queue, act_on_listing, decide_claim, decide_change, decide_report, keys, create_key, revoke_key, accounts_page, set_role]

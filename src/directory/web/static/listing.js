@@ -8,6 +8,59 @@ const UNVERIFIED = {
   failed: "Not verified: the NPI did not match the national registry",
 };
 
+const previewing = Boolean(document.querySelector('meta[name="directory-listing-source"]')?.content);
+
+const REPORT_KINDS = [
+  ["closed_permanently", "It has closed for good"],
+  ["wrong_phone", "The phone number is wrong"],
+  ["wrong_address", "The address is wrong"],
+  ["service_not_offered", "It does not offer a listed service"],
+  ["other", "Something else"],
+];
+
+/** "Report a problem": anonymous, to the moderators and the clinic; works with the keyboard alone. */
+function reportForm(p) {
+  const status = h("p", { role: "status", class: "report-status" });
+  const details = h("textarea", { id: "report-details", name: "details", rows: "3", maxlength: "1000", "aria-describedby": "report-hint" });
+  const choices = REPORT_KINDS.map(([value, label], index) =>
+    h("label", {}, h("input", { type: "radio", name: "kind", value, required: index === 0 ? "" : null }), ` ${label}`));
+  const form = h("form", { class: "report" },
+    h("fieldset", {}, h("legend", {}, "What is wrong?"), h("div", { class: "options" }, choices)),
+    h("div", { class: "field" },
+      h("label", { for: "report-details" }, "In a few words (needed for \"Something else\")"),
+      h("p", { class: "hint", id: "report-hint" }, "Do not write your name or anything about your health: the report is anonymous."),
+      details),
+    h("button", { type: "submit", class: "secondary" }, "Send the report"),
+    status,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const kind = form.querySelector('input[name="kind"]:checked');
+    if (!kind) {
+      status.textContent = "Choose what is wrong.";
+      return;
+    }
+    try {
+      const response = await fetch(`/v1/providers/${encodeURIComponent(p.id)}/reports`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ kind: kind.value, details: details.value.trim() || null }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (response.ok) {
+        form.replaceChildren(h("p", { role: "status" }, "Thank you: the directory's moderators and the clinic will look at it."));
+      } else if (response.status === 429) {
+        status.textContent = "Too many reports were sent from here in the last hour. Please try again later.";
+      } else {
+        status.textContent = (body.errors && body.errors[0] && body.errors[0].reason) || body.detail || "The report could not be sent.";
+      }
+    } catch {
+      status.textContent = "The directory could not be reached. Check your connection and try again.";
+    }
+  });
+  return h("details", { class: "part report-problem" }, h("summary", {}, "Report a problem with this listing"), form);
+}
+
 const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
 const slug = document.querySelector('meta[name="directory-listing"]').content;
 // The portal's preview reads the listing as its owner sees it (a draft too), from its own address.
@@ -137,6 +190,7 @@ function render(p) {
       ["REMS-certified (Spravato)", p.rems_certified ? "Yes" : null],
       ["Organization NPI", p.npi],
     ])),
+    previewing ? null : reportForm(p),
     h("p", { class: "claim" }, "Is this your clinic? ", h("a", { href: `/portal/claim/${encodeURIComponent(p.slug)}` }, "Claim and update this listing"), "."),
     h("p", { class: "hint" }, `Listing updated ${date(p.updated_at)}.`),
   );
