@@ -15,6 +15,7 @@ from directory.accounts.callers import Caller
 from directory.listings import policy
 from directory.listings.models import ListingChange, Provider
 from directory.listings.queries import full_listing
+from directory.listings.schemas import ProviderPublic
 
 #: Moderators' actions whose reason the listing's owners should read.
 DECISIONS = ("approve", "reject", "suspend", "restore")
@@ -47,8 +48,8 @@ async def last_decisions(session: AsyncSession, provider_ids: list[uuid.UUID]) -
     return {row.provider_id: Decision(row.action, row.reason, row.at) for row in rows}
 
 
-def missing_for_publication(listing: Provider, email_confirmed: bool) -> list[str]:
-    """What a moderator will ask for before publishing, in words."""
+def missing_for_publication(listing: Provider | ProviderPublic, email_confirmed: bool) -> list[str]:
+    """What a moderator will ask for before publishing, in words (of a stored listing or as presented)."""
     missing = []
     if not email_confirmed:
         missing.append("confirm your email address (open the link we mailed you)")

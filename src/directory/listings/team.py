@@ -148,6 +148,14 @@ class Team:
             record_change(session, provider_id, caller, "owner_removed", {"owners": {"before": [str(account_id)], "after": None}})
 
 
+async def owner_emails(session: AsyncSession, provider_id: uuid.UUID) -> list[str]:
+    """The addresses of the listing's owners whose accounts are not disabled: who is told of its news by mail."""
+    rows = await session.execute(
+        select(Account.email).join(ProviderOwner, ProviderOwner.account_id == Account.id).where(ProviderOwner.provider_id == provider_id, Account.disabled.is_(False))
+    )
+    return list(rows.scalars())
+
+
 def _masked(email: str) -> str:
     name, _, domain = email.partition("@")
     return f"{name[:1]}…@{domain}"

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import Field, SQLModel
 
@@ -50,7 +50,6 @@ class QueuedMail(SQLModel, table=True):
 def enqueue(session: AsyncSession, message: Message) -> None:
     """Queue a mail inside the caller's transaction: it is sent only if that transaction commits."""
     session.add(QueuedMail(id=message.id, recipient=message.to, subject=message.subject, text=message.text, html=message.html))
-    session.info.setdefault("mail_queued", []).append(message.id)
 
 
 class MailQueue:
@@ -115,11 +114,6 @@ class MailQueue:
             mail.text = mail.html = None  # it may hold a single-use link: kept no longer than needed
             mail.attempts += 1
         return 1
-
-    async def pending(self) -> int:
-        """How many mails wait to be handed over (for /metrics and the tests)."""
-        async with self.readers() as session:
-            return (await session.execute(select(func.count()).select_from(QueuedMail).where(QueuedMail.status == "pending"))).scalar_one()
 
     async def work(self, interval: float) -> None:
         """Send due mail until cancelled: at each interval, or at once when nudged."""

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts import callers
 from directory.accounts.callers import Caller
-from directory.accounts.models import Account, ProviderOwner
 from directory.columns import utcnow
 from directory.errors import Conflict, NotFound, TooManyRequests
 from directory.listings.models import Provider, ProviderStatus
 from directory.listings.queries import by_key
+from directory.listings.team import owner_emails
 from directory.mail import enqueue, notice
 from directory.moderation.models import ListingReport
 from directory.moderation.schemas import ReportDecision, ReportIn, ReportPublic
@@ -50,10 +50,7 @@ class Reports:
                 raise NotFound(f"no published listing {key}")
             report = ListingReport(provider_id=provider.id, kind=data.kind, details=data.details)
             session.add(report)
-            owners = await session.execute(
-                select(Account.email).join(ProviderOwner, ProviderOwner.account_id == Account.id).where(ProviderOwner.provider_id == provider.id, Account.disabled.is_(False))
-            )
-            for email in owners.scalars():
+            for email in await owner_emails(session, provider.id):
                 enqueue(session, notice("report", email, listing=provider.name, what=KIND_WORDS[data.kind], details=data.details, listing_id=str(provider.id)))
         return ReportPublic.model_validate(report, from_attributes=True)
 

@@ -18,6 +18,7 @@ from directory.listings.held import Decision, PendingChange, PendingChangePublic
 from directory.listings.models import Clinician, Provider, ProviderStatus, VerificationStatus
 from directory.listings.schemas import ProviderPublic
 from directory.listings.service import ListingService
+from directory.listings.team import owner_emails
 from directory.mail import enqueue, notice
 from directory.moderation.models import Claim
 from directory.moderation.schemas import ClaimIn, ClaimPublic, DecisionIn, ListingAction, ModerationQueue, QueuedListing
@@ -74,7 +75,7 @@ class ModerationService:
             record_change(
                 session, provider.id, caller, data.action, {"status": {"before": before, "after": target}}, data.reason
             )
-            for email in await _owner_emails(session, provider.id):
+            for email in await owner_emails(session, provider.id):
                 enqueue(session, notice("listing_decision", email, listing=provider.name, action=data.action, reason=data.reason))
         return await self.listings.present(session, provider)
 
@@ -197,13 +198,6 @@ def _decide(item: Claim | PendingChange, caller: Caller, data: DecisionIn) -> No
     item.decided_by = caller.label
     item.decided_at = utcnow()
     item.reason = data.reason
-
-
-async def _owner_emails(session: AsyncSession, provider_id: uuid.UUID) -> list[str]:
-    rows = await session.execute(
-        select(Account.email).join(ProviderOwner, ProviderOwner.account_id == Account.id).where(ProviderOwner.provider_id == provider_id, Account.disabled.is_(False))
-    )
-    return list(rows.scalars())
 
 
 async def _mail_claimant(session: AsyncSession, claim: Claim, listing: str) -> None:

@@ -99,12 +99,11 @@ async def edit_page(
     listing = await listings.get(reader, visit.caller, str(key))
     members, invitations = await team.members(reader, visit.caller, listing.id)
     records = await verification.records(reader, visit.caller, str(listing.id), 5)
-    provider = await listings.load_readable(reader, visit.caller, listing.id)
     decision = (await mine.last_decisions(reader, [listing.id])).get(listing.id)
     values = context.pop("values", None) or forms.details_values(listing)
     return page(
         visit, "edit.html", status, listing=listing, values=values, members=members, invitations=invitations, records=records,
-        decision=decision, missing=mine.missing_for_publication(provider, account.email_verified_at is not None),
+        decision=decision, missing=mine.missing_for_publication(listing, account.email_verified_at is not None),
         location_values={location.id: forms.location_values(location) for location in listing.locations},
         clinician_values={clinician.id: forms.clinician_values(clinician) for clinician in listing.clinicians},
         forms=forms, **(await _catalog(reader, taxonomy)), **context,
@@ -125,7 +124,7 @@ async def conflict_context(reader: AsyncSession, listing_id: uuid.UUID, form: di
     try:
         since = datetime.fromisoformat(str(form.get("loaded_at", "")))
     except ValueError:
-        since = datetime.min.replace(tzinfo=None)
+        return {"conflict": True}  # what changed is unknown: the page says only that it did
     changes = await mine.changes_since(reader, listing_id, since) if since.tzinfo else []
     return {"conflict": changes or True}
 
