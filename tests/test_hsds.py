@@ -53,7 +53,7 @@ async def test_about_and_taxonomies(client):
     about = (await client.get("/hsds/")).json()
     assert about["version"] == "3.0" and about["openapi_url"].endswith("/schema/openapi.json")
     taxonomies = await get_page(client, "/hsds/taxonomies")
-    assert {t["name"] for t in taxonomies["contents"]} == {"Conditions treated", "Services offered"}
+    assert {t["name"] for t in taxonomies["contents"]} == {"Conditions treated", "Services offered", "Verification"}
     terms = await get_page(client, "/hsds/taxonomy_terms", per_page=100)
     ptsd = next(t for t in terms["contents"] if t["code"] == "ptsd")
     assert is_uuid(ptsd["id"]) and ptsd["taxonomy_id"] in {t["id"] for t in taxonomies["contents"]}
@@ -73,7 +73,8 @@ async def test_listing_as_organization_service_and_service_at_location(client):
     check("service", service)
     assert service["organization_id"] == body["id"] and service["status"] == "active"
     codes = {(a["taxonomy_term"]["taxonomy"], a["taxonomy_term"]["code"]) for a in service["attributes"]}
-    assert codes == {("service", "ketamine-iv"), ("condition", "ptsd"), ("condition", "treatment-resistant-depression")}
+    # The registry check is an attribute too (a new listing with an NPI waits for it).
+    assert codes == {("service", "ketamine-iv"), ("condition", "ptsd"), ("condition", "treatment-resistant-depression"), ("verification", "pending")}
     assert service["cost_options"][0]["amount"] == 400
     assert {language["code"] for language in service["languages"]} == {"en", "es"}
     [place] = full["locations"]

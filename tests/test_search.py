@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -169,10 +170,11 @@ async def test_every_filter_narrows_the_results(client, database):
     )
     await publish(client, "spanish aetna", NYC, languages=["en", "es"], insurance_carriers=["Aetna"], payment_options=["insurance", "sliding_scale"], **base)
     await publish(client, "cheap full", NYC, price={"min": 300, "max": 400}, accepting_new_patients=False, **base)
-    verified = await publish(client, "verified", NYC, **base)
-    await write_directly(
-        database, update(Provider).where(Provider.id == uuid.UUID(verified["id"])).values(verification_status="verified"), uuid.UUID(verified["id"])
-    )
+    now = datetime.now(timezone.utc)
+    for name, checked in (("verified", now - timedelta(days=10)), ("stale", now - timedelta(days=400))):
+        listing = await publish(client, name, NYC, **base)
+        key = uuid.UUID(listing["id"])
+        await write_directly(database, update(Provider).where(Provider.id == key).values(verification_status="verified", last_verified_at=checked), key)
 
     around = {"lat": NYC[0], "lon": NYC[1]}
     assert names(await search(client, **around, service="Spravato")) == ["iv spravato"]
@@ -184,8 +186,12 @@ async def test_every_filter_narrows_the_results(client, database):
     assert names(await search(client, **around, payment="sliding_scale")) == ["spanish aetna"]
     assert names(await search(client, **around, max_price=350)) == ["cheap full"]
     assert names(await search(client, **around, accepting_new_patients="false")) == ["cheap full"]
+    # Verified means checked within the window (365 days here): a stale check does not count.
     assert names(await search(client, **around, verified="true")) == ["verified"]
-    assert len(names(await search(client, **around, verified="false"))) == 5
+    assert len(names(await search(client, **around, verified="false"))) == 6
+    flags = {hit["provider"]["name"]: hit["provider"]["verification"] for hit in (await search(client, **around))["items"]}
+    assert flags["stale"]["stale"] is True and flags["stale"]["verified"] is True
+    assert flags["verified"]["stale"] is False and flags["plain"]["stale"] is False
     assert names(await search(client, **around, credential="CRNA", language="es")) == []
 
 

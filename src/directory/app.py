@@ -35,6 +35,7 @@ from directory.hsds.service import HsdsService
 from directory.imports.routes import import_listings
 from directory.imports.service import ImportService
 from directory.intake import check_request
+from directory.listings.confirmation import ConfirmationReminders
 from directory.listings.queries import published_counts
 from directory.listings.routes import ProviderController
 from directory.listings.service import ListingService
@@ -42,6 +43,7 @@ from directory.listings.team import Team
 from directory.logs import configure_logging
 from directory.mail import MailQueue, mailer_for
 from directory.metrics import PROMETHEUS, metrics
+from directory.moderation.duplicates import Duplicates
 from directory.moderation.reports import Reports
 from directory.moderation.routes import ClaimController, ModerationController
 from directory.moderation.service import ModerationService
@@ -154,7 +156,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.database = database
         app.state.geocoder = geocoder
         recorder = standard_recorder(settings.webhook_queue_limit)
-        app.state.listings = listings = ListingService(geocoder, settings.secret_key, recorder, settings.verification_max_age_days)
+        app.state.listings = listings = ListingService(
+            geocoder, settings.secret_key, recorder, settings.verification_max_age_days, settings.confirmation_max_age_days
+        )
         app.state.moderation = ModerationService(listings)
         app.state.taxonomy = TaxonomyService(published_counts)
         app.state.limits = limits = limit_store(settings.redis_url, settings.redis_when_down)
@@ -162,7 +166,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.accounts = AccountService(settings, limits, standing)
         app.state.api_keys = ApiKeyService(database.reader, limits)
         app.state.search = SearchService(
-            backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key, settings.exact_count_limit
+            backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key, settings.exact_count_limit,
+            stale_after=listings.stale_after, unconfirmed_after=listings.unconfirmed_after,
         )
         app.state.fhir = FhirService(app.state.search, settings.secret_key)
         app.state.hsds = HsdsService(app.state.search, geocoder)
@@ -178,10 +183,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.mail_queue = mail_queue = MailQueue(mailer, database.writer, settings.mail_retry_base_seconds, readers=database.reader)
         app.state.team = Team()
         app.state.reports = Reports(limits)
+        app.state.duplicates = Duplicates(recorder)
         # Verification and webhook deliveries run off the request path, in this process unless turned off.
         workers = []
         if settings.verification_worker:
             workers.append(asyncio.create_task(verification.work(settings.verification_interval_seconds)))
+            reminders = ConfirmationReminders(
+                database.writer,
+                remind_after=timedelta(days=settings.confirmation_reminder_days),
+                unconfirmed_after=listings.unconfirmed_after,
+                public_url=settings.public_url,
+            )
+            workers.append(asyncio.create_task(reminders.work(settings.confirmation_interval_seconds)))
         if settings.webhook_worker:
             workers.append(asyncio.create_task(sender.work(settings.webhook_interval_seconds)))
         if settings.mail_worker:

@@ -201,7 +201,7 @@ def _import(args: argparse.Namespace) -> int:
         settings = with_secret(get_settings())
         database = Database.from_settings(settings)
         geocoder = Geocoder(settings, database.writer)
-        service = ImportService(ListingService(geocoder, settings.secret_key, standard_recorder(settings.webhook_queue_limit), settings.verification_max_age_days))
+        service = ImportService(ListingService(geocoder, settings.secret_key, standard_recorder(settings.webhook_queue_limit), settings.verification_max_age_days, settings.confirmation_max_age_days))
         try:
             report = await service.run(database.writer, ADMIN, data, atomic=not args.partial, dry_run=args.dry_run)
             return report.as_json()
@@ -234,6 +234,40 @@ def _print_import(report: dict, as_json: bool) -> None:
                 print(f"line {row['line']} ({row['external_id']}): {row['result']}: {error['field']}: {error['reason']}")
     counts = ", ".join(f"{name}: {count}" for name, count in sorted(report["counts"].items()))
     print(("dry run, nothing written; " if report["dry_run"] else "") + f"rows {counts}")
+
+
+def _duplicates(args: argparse.Namespace) -> int:
+    import json
+
+    from sqlalchemy.orm import Session
+
+    from directory.database import create_engine
+    from directory.listings import duplicates
+
+    settings = get_settings()
+
+    async def run() -> duplicates.ScanReport:
+        engine = create_engine(settings.database_url, settings)
+        try:
+            async with engine.connect() as connection:
+                report = await connection.run_sync(lambda sync: duplicates.scan(Session(bind=sync), None if args.json else print))
+                await connection.commit()
+                return report
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        reasons = ", ".join(f"{name}: {count:,}" for name, count in sorted(report.by_reason.items())) or "none"
+        print(
+            f"{report.pairs:,} possible duplicate pairs ({report.new:,} new) among {report.listings:,} listings and "
+            f"{report.locations:,} locations in {report.seconds:.1f} s; reasons {reasons}"
+            + (f"; {report.crowded:,} phone numbers or domains shared too widely to pair" if report.crowded else "")
+        )
+        print("review them: GET /v1/moderation/duplicates, or the portal's moderation page")
+    return 0
 
 
 def _reindex(_args: argparse.Namespace) -> int:
@@ -322,6 +356,17 @@ def parser() -> argparse.ArgumentParser:
         "listing documents) from the listing tables, printing its progress. Safe while the server runs.",
     )
     reindex.set_defaults(run=_reindex)
+
+    dupes = command(
+        "duplicates",
+        "find every possible duplicate listing in the directory",
+        "Check the whole directory for pairs of listings that may be one clinic (a shared NPI, phone "
+        "number or website domain, or a location within 50 m under a similar name) and store them for "
+        "the moderators (GET /v1/moderation/duplicates). Pairs already decided stay decided. Safe while "
+        "the server runs; pairs are also found as listings change.",
+    )
+    dupes.add_argument("--json", action="store_true", help="print the report as JSON")
+    dupes.set_defaults(run=_duplicates)
 
     bench = command(
         "bench",

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from directory.accounts.models import Account, AccountNpi, AccountToken, ProviderOwner, WebSession
 from directory.geocoding.models import GeocodeCacheEntry
+from directory.listings.duplicates import DuplicateCandidate
 from directory.listings.held import PendingChange
 from directory.listings.models import Clinician, ListingChange, Location, OpeningInterval, Provider, ProviderClinician, ProviderCondition, ProviderService
 from directory.listings.team import ListingInvitation
@@ -17,6 +18,7 @@ from directory.verification.models import VerificationRecord
 metadata = SQLModel.metadata
 
 __all__ = [
+    "DuplicateCandidate",
     "Account",
     "AccountNpi",
     "AccountToken",

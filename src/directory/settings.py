@@ -113,6 +113,13 @@ class Settings(BaseSettings):
     """After this many days without a new check, a verified listing is flagged stale. The verification
     worker checks each verified listing again before then, by itself (after 75-90% of it, each at its
     own moment), and a failed one after 1, 2, 4... days (at most this)."""
+    confirmation_reminder_days: int = Field(default=80, ge=1)
+    """Owners are mailed a reminder to confirm their listing's details after this many days without
+    a confirmation (a save, or "Still correct")."""
+    confirmation_max_age_days: int = Field(default=180, ge=1)
+    """After this many days without a confirmation, a listing is marked ``unconfirmed``."""
+    confirmation_interval_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    """How often the app looks for listings whose owners are due a reminder (with the verification worker)."""
     webhook_worker: bool = True
     """Send webhook deliveries from inside the API process (turn off where a separate one runs)."""
     webhook_interval_seconds: float = Field(default=2.0, gt=0, le=3600)

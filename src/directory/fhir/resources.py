@@ -8,7 +8,7 @@ each clinician. Codes of our own taxonomies use code systems under ``<base>/Code
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from directory.listings.models import Clinician, Location, Provider, ProviderClinician
@@ -56,6 +56,8 @@ class Systems:
         self.credential = f"{self.base}/CodeSystem/credential"
         self.verification = f"{self.base}/CodeSystem/verification-status"
         self.slug = f"{self.base}/sid/listing-slug"
+        self.stale_after = timedelta(days=365)
+        """A verified listing not checked again within this is shown as ``stale`` (the deployment's setting)."""
 
 
 def role_id(provider_id: uuid.UUID, clinician_id: uuid.UUID) -> str:
@@ -110,6 +112,21 @@ def _verification(status: str, systems: Systems) -> dict[str, Any]:
         "url": VERIFICATION_URL,
         "valueCodeableConcept": {"coding": [{"system": systems.verification, "code": status}], "text": status},
     }
+
+
+def _listing_verification(provider: Provider, systems: Systems) -> dict[str, Any]:
+    """The listing's status; a verified listing not checked again within the window is ``stale``."""
+    checked = provider.last_verified_at
+    if provider.verification_status == "verified" and (checked is None or checked < datetime.now(timezone.utc) - systems.stale_after):
+        days = systems.stale_after.days
+        return {
+            "url": VERIFICATION_URL,
+            "valueCodeableConcept": {
+                "coding": [{"system": systems.verification, "code": "stale", "display": f"Verified, but not checked again within {days} days"}],
+                "text": "stale",
+            },
+        }
+    return _verification(provider.verification_status, systems)
 
 
 def _new_patients(accepting: bool | None) -> list[dict[str, Any]]:
@@ -172,7 +189,7 @@ def organization(provider: Provider, systems: Systems) -> dict[str, Any]:
         "resourceType": "Organization",
         "id": str(provider.id),
         "meta": _meta(provider),
-        "extension": [_verification(provider.verification_status, systems)],
+        "extension": [_listing_verification(provider, systems)],
         "identifier": [{"system": systems.slug, "value": provider.slug}],
         "active": True,
         "type": [{"coding": [{"system": ORGANIZATION_TYPE_SYSTEM, "code": "prov", "display": "Healthcare Provider"}]}],
@@ -238,7 +255,7 @@ def healthcare_service(provider: Provider, systems: Systems) -> dict[str, Any]:
     extensions = [
         *_new_patients(provider.accepting_new_patients),
         *_delivery_methods(provider),
-        _verification(provider.verification_status, systems),
+        _listing_verification(provider, systems),
     ]
     resource: dict[str, Any] = {
         "resourceType": "HealthcareService",

@@ -15,11 +15,12 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter as PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.errors import NotAcceptable
+from directory.errors import NotAcceptable, NotFound
 from directory.fhir.kinds import KINDS
 from directory.fhir.outcomes import only_xml
 from directory.fhir.resources import Systems
 from directory.fhir.service import FhirService
+from directory.listings.queries import merged_survivor
 
 FHIR_JSON = "application/fhir+json"
 
@@ -98,11 +99,20 @@ class FhirController(Controller):
         resource_type: Annotated[ResourceType, PathParameter(description="the resource type")],
         resource_id: Annotated[str, PathParameter(description="the resource's id", max_length=64)],
     ) -> Response[dict[str, Any]]:
-        """One resource; 404 when it does not exist or its listing is not published.
+        """One resource; 404 when it does not exist or its listing is not published; 301 to the
+        surviving listing's resource for an Organization or HealthcareService merged into another.
 
         Who: anyone; no key needed. Only published listings are served.
         """
-        resource = await fhir.read(reader, Systems(fhir_base(request, state)), resource_type.value, resource_id)
+        base = fhir_base(request, state)
+        try:
+            resource = await fhir.read(reader, Systems(base), resource_type.value, resource_id)
+        except NotFound:
+            # An Organization or HealthcareService whose listing was merged into another: that one's address.
+            survivor = await merged_survivor(reader, resource_id) if resource_type.value in ("Organization", "HealthcareService") else None
+            if survivor is None:
+                raise
+            return Response(content=b"", status_code=301, headers={"Location": f"{base.rstrip('/')}/{resource_type.value}/{survivor[0]}"})
         headers = {}
         if "versionId" in resource.get("meta", {}):
             headers["ETag"] = f'W/"{resource["meta"]["versionId"]}"'

@@ -58,6 +58,7 @@ class FhirService:
 
     async def read(self, session: AsyncSession, systems: Systems, kind: str, id_: str) -> dict[str, Any]:
         spec = KINDS[kind]
+        systems.stale_after = self.search_engine.stale_after
         where = spec.criteria["_id"][1](Parameter("_id", None, [id_]), systems)
         rows = (await session.execute(spec.base().where(where))).all()
         if not rows:
@@ -84,6 +85,7 @@ class FhirService:
         self, session: AsyncSession, systems: Systems, kind: str, request: SearchRequest, self_url: str
     ) -> dict[str, Any]:
         spec = KINDS[kind]
+        systems.stale_after = self.search_engine.stale_after
         for include in request.includes:
             if include not in spec.includes:
                 allowed = ", ".join(spec.includes) or "none"

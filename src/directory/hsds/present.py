@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from directory.hsds import ids
@@ -126,7 +127,25 @@ def location(provider: Provider, place: Location) -> dict[str, Any]:
     return body
 
 
-def service(provider: Provider, *, full: bool = False) -> dict[str, Any]:
+#: The verification taxonomy's terms: the listing's registry check as HSDS attributes.
+VERIFICATION_TERMS = {
+    "verified": "Verified against the NPPES registry",
+    "stale": "Verified, but not checked again within the window",
+    "pending": "Registry check pending",
+    "failed": "Registry check failed",
+    "unverified": "Not verified",
+}
+
+
+def verification_code(provider: Provider, stale_after: timedelta) -> str:
+    """The listing's verification status; a verified one not checked again within ``stale_after`` is ``stale``."""
+    checked = provider.last_verified_at
+    if provider.verification_status == "verified" and (checked is None or checked < datetime.now(timezone.utc) - stale_after):
+        return "stale"
+    return str(provider.verification_status)
+
+
+def service(provider: Provider, *, full: bool = False, stale_after: timedelta = timedelta(days=365)) -> dict[str, Any]:
     service_id = str(ids.service_id(provider.id))
     attributes = [
         _attribute(service_id, taxonomy_term("service", offer.service_code, offer.service.name), "offered")
@@ -135,6 +154,8 @@ def service(provider: Provider, *, full: bool = False) -> dict[str, Any]:
         _attribute(service_id, taxonomy_term("condition", link.condition_code, link.condition.name), "treated")
         for link in sorted(provider.conditions, key=lambda link: link.condition_code)
     ]
+    status = verification_code(provider, stale_after)
+    attributes.append(_attribute(service_id, taxonomy_term("verification", status, VERIFICATION_TERMS[status]), status))
     fees = cost_lines(provider)
     body: dict[str, Any] = {
         "id": service_id,
@@ -170,7 +191,7 @@ def service(provider: Provider, *, full: bool = False) -> dict[str, Any]:
     }
     if full:
         body["organization"] = organization(provider)
-        body["service_at_locations"] = [service_at_location(provider, place, nested=True) for place in provider.locations]
+        body["service_at_locations"] = [service_at_location(provider, place, nested=True, stale_after=stale_after) for place in provider.locations]
     return body
 
 
@@ -187,7 +208,7 @@ def _attribute(link_id: str, term: dict[str, Any], value: str) -> dict[str, Any]
 
 
 def service_at_location(
-    provider: Provider, place: Location, *, nested: bool = False, distance_m: float | None = None
+    provider: Provider, place: Location, *, nested: bool = False, distance_m: float | None = None, stale_after: timedelta = timedelta(days=365)
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": str(ids.service_at_location_id(place.id)),  # type: ignore[arg-type]
@@ -196,7 +217,7 @@ def service_at_location(
         "location": location(provider, place),
     }
     if not nested:
-        body["service"] = service(provider)
+        body["service"] = service(provider, stale_after=stale_after)
     if distance_m is not None:
         body["distance"] = round(distance_m, 1)
     return body

@@ -15,8 +15,9 @@ from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import BadParameter, NotFound
-from directory.hsds import present
+from directory.hsds import ids, present
 from directory.hsds.service import HsdsService, ListQuery, page_envelope
+from directory.listings.queries import merged_survivor
 from directory.validation import moment
 
 Page = Annotated[int, QueryParameter(ge=1, le=10_000, description="page number, from 1")]
@@ -128,9 +129,16 @@ class HsdsController(Controller):
     async def get_organization(self, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], organization_id: RecordId) -> dict[str, Any]:
         """The organization's id is the listing's id in /v1.
 
-        Who: anyone; no key needed. Only published listings are served.
+        Who: anyone; no key needed. Only published listings are served. The id of a listing merged
+        into another answers 301 with the other's address.
         """
-        return await hsds.organization(reader, organization_id)
+        try:
+            return await hsds.organization(reader, organization_id)
+        except NotFound:
+            survivor = await merged_survivor(reader, organization_id)
+            if survivor is None:
+                raise
+            return Response(content=b"", status_code=301, headers={"Location": f"/hsds/organizations/{survivor[0]}"})  # type: ignore[return-value]
 
     @get("/services", summary="HSDS services (one per published listing)", dependencies=LOCATED, opt={"problems": (422,)})
     async def list_services(
@@ -146,8 +154,16 @@ class HsdsController(Controller):
 
     @get("/services/{service_id:str}", summary="One HSDS service, with its organization and locations")
     async def get_service(self, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], service_id: RecordId) -> dict[str, Any]:
-        """Who: anyone; no key needed. Only published listings are served."""
-        return await hsds.service(reader, service_id)
+        """Who: anyone; no key needed. Only published listings are served. The id of a listing merged
+        into another answers 301 with the other's address."""
+        try:
+            return await hsds.service(reader, service_id)
+        except NotFound:
+            parsed = ids.parse(service_id)
+            survivor = await merged_survivor(reader, ids.provider_of_service(parsed)) if parsed else None
+            if survivor is None:
+                raise
+            return Response(content=b"", status_code=301, headers={"Location": f"/hsds/services/{ids.service_id(survivor[0])}"})  # type: ignore[return-value]
 
     @get("/service_at_locations", summary="HSDS service_at_locations (one per location of a published listing)", dependencies=LOCATED, opt={"problems": (422,)})
     async def list_service_at_locations(

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -29,6 +30,7 @@ MAX_NEAREST = 1000
 TAXONOMIES = {
     "condition": ("Conditions treated", "What a clinic treats, e.g. ptsd; the codes of GET /v1/conditions"),
     "service": ("Services offered", "What a clinic offers, e.g. ketamine-iv; the codes of GET /v1/services"),
+    "verification": ("Verification", "The listing's check against the national NPI registry (NPPES): verified, stale, pending, failed or unverified"),
 }
 
 
@@ -66,6 +68,7 @@ class HsdsService:
     def __init__(self, search: SearchService, geocoder: Geocoder) -> None:
         self.search_engine = search
         self.geocoder = geocoder
+        self.stale_after = search.stale_after
 
     # --- taxonomies ------------------------------------------------------------------------------
 
@@ -74,6 +77,7 @@ class HsdsService:
         for kind, table in (("condition", Condition), ("service", Service)):
             rows = await session.execute(select(table.code, table.name, table.description).order_by(table.code))
             found += [present.taxonomy_term(kind, code, name, description) for code, name, description in rows]
+        found += [present.taxonomy_term("verification", code, name) for code, name in present.VERIFICATION_TERMS.items()]
         return found
 
     def taxonomies(self) -> list[dict[str, Any]]:
@@ -92,6 +96,8 @@ class HsdsService:
             term = by_id.get(value.lower()) or by_code.get(value.lower())
             if term is None:
                 raise InvalidInput("taxonomy_term_id", f"no taxonomy term {value!r}; see GET /hsds/taxonomy_terms")
+            if term["taxonomy"] == "verification":
+                raise InvalidInput("taxonomy_term_id", f"{value!r} is a verification term: it describes listings but is not a filter; filter on conditions and services")
             query.terms.setdefault(term["taxonomy"], []).append(term["code"])
 
     # --- lists -----------------------------------------------------------------------------------
@@ -104,7 +110,7 @@ class HsdsService:
         await self._resolve_terms(session, query)
         if self._near(query):
             return await self._nearest(session, query, "provider")
-        return await self._provider_page(session, query, present.service)
+        return await self._provider_page(session, query, partial(present.service, stale_after=self.stale_after))
 
     async def _provider_page(self, session: AsyncSession, query: ListQuery, record: Callable[..., dict[str, Any]]) -> dict[str, Any]:
         """A page of published listings in name order, each presented as ``record`` (organization or service)."""
@@ -130,7 +136,7 @@ class HsdsService:
             provider = providers.get(provider_id)
             place = next((loc for loc in provider.locations if loc.id == location_id), None) if provider else None
             if place is not None:
-                contents.append(present.service_at_location(provider, place))  # type: ignore[arg-type]
+                contents.append(present.service_at_location(provider, place, stale_after=self.stale_after))  # type: ignore[arg-type]
         return page_envelope(contents, total, query)
 
     def _providers(self, query: ListQuery) -> Select[Any]:
@@ -223,9 +229,9 @@ class HsdsService:
             place = next((loc for loc in provider.locations if loc.id == hit.location.id), None)
             distance_m = (hit.distance or 0.0) * 1000
             if group == "location" and place is not None:
-                contents.append(present.service_at_location(provider, place, distance_m=distance_m))
+                contents.append(present.service_at_location(provider, place, distance_m=distance_m, stale_after=self.stale_after))
             elif group == "provider":
-                body = present.service(provider, full=query.full)
+                body = present.service(provider, full=query.full, stale_after=self.stale_after)
                 body["distance"] = round(distance_m, 1)
                 contents.append(body)
         return page_envelope(contents, result.total or 0, query)
@@ -239,7 +245,7 @@ class HsdsService:
     async def service(self, session: AsyncSession, value: str) -> dict[str, Any]:
         parsed = ids.parse(value)
         provider = await _one(session, ids.provider_of_service(parsed) if parsed else None, value)
-        return present.service(provider, full=True)
+        return present.service(provider, full=True, stale_after=self.stale_after)
 
     async def service_at_location(self, session: AsyncSession, value: str) -> dict[str, Any]:
         parsed = ids.parse(value)
@@ -249,8 +255,7 @@ class HsdsService:
             provider_id = (await session.execute(select(Location.provider_id).where(Location.id == location_id))).scalar_one_or_none()
         provider = await _one(session, provider_id, value)
         place = next(loc for loc in provider.locations if loc.id == location_id)
-        body = present.service_at_location(provider, place)
-        body["service"] = present.service(provider)
+        body = present.service_at_location(provider, place, stale_after=self.stale_after)
         return body
 
 

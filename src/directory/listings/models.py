@@ -21,6 +21,8 @@ class ProviderStatus(str, enum.Enum):
     published = "published"
     suspended = "suspended"
     closed = "closed"
+    merged = "merged"
+    """Merged into another listing (``merged_into``): its id and slug lead there."""
 
 
 class VerificationStatus(str, enum.Enum):
@@ -115,13 +117,18 @@ class Provider(SQLModel, table=True):
     """A listing: one clinic or practice (FHIR Organization, HSDS organization + service)."""
 
     __tablename__ = "provider"
-    __table_args__ = (UniqueConstraint("external_source", "external_id", name="uq_provider_external"),)
+    __table_args__ = (
+        UniqueConstraint("external_source", "external_id", name="uq_provider_external"),
+        Index("ix_provider_phone", "phone"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     slug: str = Field(max_length=120, unique=True)
     name: str = Field(max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     website: str | None = Field(default=None, max_length=500)
+    site_domain: str | None = Field(default=None, max_length=253, index=True)
+    """The website's registered domain, kept for finding duplicates (``duplicates.site_domain``)."""
     phone: str | None = Field(default=None, max_length=20)
     email: str | None = Field(default=None, max_length=254)
     npi: str | None = Field(default=None, max_length=10, index=True)
@@ -142,6 +149,12 @@ class Provider(SQLModel, table=True):
     verification_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """When the worker should check the listing next (while its verification is pending)."""
     verification_attempts: int = 0
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When an owner last saved the listing or said its details are still correct."""
+    confirm_reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When the owners were last reminded to confirm (once per unconfirmed stretch)."""
+    merged_into: uuid.UUID | None = Field(default=None, sa_type=Uuid)
+    """The listing this one was merged into (status ``merged``)."""
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
@@ -173,7 +186,11 @@ class Location(SQLModel, table=True):
     """
 
     __tablename__ = "location"
-    __table_args__ = (Index("ix_location_provider_id", "provider_id"),)
+    __table_args__ = (
+        Index("ix_location_provider_id", "provider_id"),
+        Index("ix_location_phone", "phone"),
+        Index("ix_location_lat_lon", "latitude", "longitude"),
+    )
 
     id: int | None = Field(default=None, sa_type=BigKey, primary_key=True)
     provider_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False))

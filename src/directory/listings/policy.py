@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts.callers import Caller, Role, ensure_can_write
 from directory.accounts.models import ProviderOwner
-from directory.errors import InvalidInput, NotFound, PermissionDenied
+from directory.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from directory.listings.models import Provider, ProviderStatus
 from directory.listings.queries import by_key, full_listing
 
@@ -67,6 +67,8 @@ async def changeable(session: AsyncSession, caller: Caller, key: str | uuid.UUID
     provider, allowed = row
     if not allowed:
         raise PermissionDenied(CLAIM_IT)
+    if provider.status == ProviderStatus.merged.value:
+        raise Conflict(f"this listing was merged into {provider.merged_into}; change that one")
     return provider
 
 
@@ -101,6 +103,8 @@ def imported_status(caller: Caller, wanted: str | None, current: str | None) -> 
     the ``publish`` scope (trusted publishers) set any; other keys follow the providers' rule:
     a row asking for ``published`` is held for review (``pending_review``) unless a moderator has
     already published the listing, and only a moderator suspends or restores one."""
+    if wanted == ProviderStatus.merged.value and current != wanted:
+        raise InvalidInput("status", "a listing is merged into another by a moderator's decision on a duplicate pair")
     if wanted is None or caller.moderates or "publish" in caller.scopes:
         return wanted
     if current == ProviderStatus.suspended.value:
@@ -114,7 +118,11 @@ def imported_status(caller: Caller, wanted: str | None, current: str | None) -> 
 
 def ensure_status_allowed(caller: Caller, status: str | None, current: str | None = None) -> None:
     """Owners move their listing between draft, pending_review and closed; publishing is moderated."""
-    if status is None or caller.moderates or status == current:
+    if status is None or status == current:
+        return
+    if status == ProviderStatus.merged.value:
+        raise InvalidInput("status", "a listing is merged into another by a moderator's decision on a duplicate pair (POST /v1/moderation/duplicates/{id}/merge)")
+    if caller.moderates:
         return
     if status in MODERATED_STATUSES:
         raise InvalidInput("status", f"only a moderator may set status {status!r}; submit with status 'pending_review'")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from directory.listings.models import Location, Provider, ProviderClinician
-from directory.listings.schemas import ClinicianPublic, LocationPublic, PriceRange, ProviderPublic, ServicePublic, TaxonomyRef, Verification
+from directory.listings.schemas import ClinicianPublic, Confirmation, LocationPublic, PriceRange, ProviderPublic, ServicePublic, TaxonomyRef, Verification
 
 _LOCATION_INPUT = (
     "name address_line1 address_line2 city state postal_code country latitude longitude phone timezone hours "
@@ -46,18 +46,29 @@ def verification(row: Provider, stale_after: timedelta | None) -> Verification:
     )
 
 
+def confirmation(row: Provider, unconfirmed_after: timedelta | None) -> Confirmation:
+    """When the clinic last confirmed the listing; ``unconfirmed_after`` None leaves ``unconfirmed`` false (decided when read)."""
+    unconfirmed = unconfirmed_after is not None and (
+        row.confirmed_at is None or row.confirmed_at < datetime.now(timezone.utc) - unconfirmed_after
+    )
+    return Confirmation(confirmed_at=row.confirmed_at, unconfirmed=unconfirmed)
+
+
 #: The listing's own fields, shown as stored.
 _PROVIDER_FIELDS = (
     "id slug name description website phone email npi status accepting_new_patients telehealth telehealth_states "
-    "payment_options insurance_carriers languages routes rems_certified created_at updated_at published_at version"
+    "payment_options insurance_carriers languages routes rems_certified created_at updated_at published_at version merged_into"
 ).split()
 
 
-def provider(row: Provider, stale_after: timedelta | None = timedelta(days=365)) -> ProviderPublic:
+def provider(
+    row: Provider, stale_after: timedelta | None = timedelta(days=365), unconfirmed_after: timedelta | None = timedelta(days=180)
+) -> ProviderPublic:
     return ProviderPublic(
         **{name: getattr(row, name) for name in _PROVIDER_FIELDS},
         price=price(row),
         verification=verification(row, stale_after),
+        confirmation=confirmation(row, unconfirmed_after),
         locations=[location(loc) for loc in row.locations],
         services=sorted(
             (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import selectinload
 
 from directory.listings.models import Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
@@ -62,3 +62,20 @@ async def naming(session: AsyncSession, table: type[Condition] | type[Service], 
         return []
     link, code = _LINKS[table]
     return list((await session.execute(select(link.provider_id).where(code.in_(codes)).distinct())).scalars())
+
+
+async def merged_survivor(session: AsyncSession | AsyncConnection, key: str | uuid.UUID) -> tuple[uuid.UUID, str] | None:
+    """For a listing merged into another (by id or slug): the listing it continues as, following
+    merges of merges (id and slug); None when the key names no merged listing."""
+    row = (await session.execute(select(Provider.merged_into).where(by_key(key), Provider.status == ProviderStatus.merged.value))).first()
+    target = row[0] if row else None
+    for _ in range(16):
+        if target is None:
+            return None
+        found = (await session.execute(select(Provider.id, Provider.slug, Provider.status, Provider.merged_into).where(Provider.id == target))).first()
+        if found is None:
+            return None
+        if found.status != ProviderStatus.merged.value:
+            return found.id, found.slug
+        target = found.merged_into
+    return None

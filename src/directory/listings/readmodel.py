@@ -51,6 +51,8 @@ search_location = Table(
     Column("accepting", Boolean),
     Column("telehealth", Boolean, nullable=False),
     Column("verified", Boolean, nullable=False),
+    Column("verified_at", UTCDateTime),
+    Column("confirmed_at", UTCDateTime),
     Column("telehealth_states", Text, nullable=False),
     Column("insurance", Text, nullable=False),
     Column("languages", Text, nullable=False),
@@ -72,6 +74,7 @@ listing_document = Table(
     Column("slug", String(120), nullable=False, unique=True),
     Column("version", Integer, nullable=False),
     Column("stale_from", UTCDateTime),
+    Column("confirmed_at", UTCDateTime),
     Column("document", Text, nullable=False),
 )
 
@@ -119,12 +122,13 @@ class TaxonomyBits:
 
 def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The stored document and the search rows of one published listing (fully loaded)."""
-    public = presenters.provider(provider, stale_after=None)  # staleness is decided when read
+    public = presenters.provider(provider, stale_after=None, unconfirmed_after=None)  # both decided when read
     document = {
         "provider_id": provider.id,
         "slug": provider.slug,
         "version": provider.version,
         "stale_from": _stale_from(provider),
+        "confirmed_at": provider.confirmed_at,
         "document": public.model_dump_json(),
     }
     # By code: the projection must not depend on the order the links were loaded or added in.
@@ -143,6 +147,8 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
         services=[TaxonomyRef(code=s.code, name=s.name) for s in public.services],
         website=provider.website,
         phone=provider.phone,
+        verification=public.verification,
+        confirmation=public.confirmation,
     ).model_dump_json()
     clinicians = [role.clinician for role in provider.clinician_roles]
     words = "\n".join(
@@ -161,6 +167,8 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
         "accepting": provider.accepting_new_patients,
         "telehealth": provider.telehealth,
         "verified": provider.verification_status == "verified",
+        "verified_at": provider.last_verified_at if provider.verification_status == "verified" else None,
+        "confirmed_at": provider.confirmed_at,
         "telehealth_states": json_list(provider.telehealth_states),
         "insurance": json_list(provider.insurance_carriers),
         "languages": json_list(provider.languages),
@@ -277,18 +285,29 @@ async def reindex(engine: Any, progress: Callable[[int, int], None] | None = Non
     return done
 
 
-async def published_document(session: AsyncSession | AsyncConnection, key: str, stale_after: timedelta) -> tuple[bytes, int]:
+async def published_document(
+    session: AsyncSession | AsyncConnection, key: str, stale_after: timedelta, unconfirmed_after: timedelta = timedelta(days=180)
+) -> tuple[bytes, int]:
     """The stored public document of a published listing, by id or slug, and its version: one
-    indexed row. What anonymous callers and partner keys read; its ``stale`` flag is decided now."""
+    indexed row. What anonymous callers and partner keys read; its ``stale`` and ``unconfirmed``
+    flags are decided now."""
     documents = listing_document.c
     provider_id = as_uuid(key)
     where = documents.provider_id == provider_id if provider_id else documents.slug == key
-    row = (await session.execute(select(documents.document, documents.version, documents.stale_from).where(where))).first()
+    row = (await session.execute(select(documents.document, documents.version, documents.stale_from, documents.confirmed_at).where(where))).first()
     if row is None:
         raise NotFound(f"no listing {key}")
-    document = row.document
-    if row.stale_from is not None and row.stale_from < utcnow() - stale_after:
-        public = json.loads(document)
-        public["verification"]["stale"] = True
-        document = json.dumps(public, separators=(",", ":"))
-    return document.encode(), row.version
+    now = utcnow()
+    stale = row.stale_from is not None and row.stale_from < now - stale_after
+    unconfirmed = row.confirmed_at is None or row.confirmed_at < now - unconfirmed_after
+    return decided(row.document, stale, unconfirmed).encode(), row.version
+
+
+def decided(document: str, stale: bool, unconfirmed: bool) -> str:
+    """A stored document or summary with its ``stale`` and ``unconfirmed`` flags as of now. Both are
+    stored false; the keys' quoted forms cannot occur inside a JSON string, so each is found once."""
+    if stale:
+        document = document.replace('"stale":false', '"stale":true', 1)
+    if unconfirmed:
+        document = document.replace('"unconfirmed":false', '"unconfirmed":true', 1)
+    return document

@@ -15,9 +15,10 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from directory.accounts.callers import Caller, Role, identify, writers_only
-from directory.errors import BadParameter
+from directory.errors import BadParameter, NotFound
 from directory.listings import schemas
 from directory.listings.models import ProviderStatus
+from directory.listings.queries import merged_survivor
 from directory.listings.service import ListingService
 from directory.validation import US_STATES, moment
 
@@ -140,7 +141,14 @@ class ProviderController(Controller):
         # level in a task group, which cost an eighth of the request.
         caller, listings = identify(request, state.settings), state.listings
         if caller.role in (Role.anonymous, Role.partner):
-            document, version = await listings.published_document(read_connection, key)
+            try:
+                document, version = await listings.published_document(read_connection, key)
+            except NotFound:
+                survivor = await merged_survivor(read_connection, key)
+                if survivor is None:
+                    raise
+                # Merged into another listing: its old id and slug lead there for good.
+                return Response(content=b"", status_code=301, headers={"Location": f"/v1/providers/{survivor[0]}", "Cache-Control": PUBLIC_CACHE})
             headers = {"ETag": f'"{version}"', "Cache-Control": PUBLIC_CACHE}
             if f'"{version}"' in (tag.strip().removeprefix("W/") for tag in if_none_match.split(",")):
                 return Response(content=b"", status_code=304, headers=headers)
@@ -210,6 +218,22 @@ class ProviderController(Controller):
         Who: the listing's owners and moderators; requires If-Match.
         """
         return _with_etag(await listings.close(change.session, change.caller, key, change.if_match))
+
+    @post("/{key:str}/confirmation", status_code=200, guards=[writers_only], security=WRITE_SECURITY, summary="Confirm a listing is still correct")
+    async def confirm_provider(
+        self,
+        key: Key,
+        listings: NamedDependency[ListingService],
+        change: NamedDependency[Change],
+    ) -> Response[schemas.ProviderPublic]:
+        """Say that every detail of the listing is still correct ("Still correct" in the portal).
+
+        Sets `confirmation.confirmed_at` to now, as any save by an owner does. A listing not confirmed
+        for 80 days brings its owners a reminder by mail; after 180 days it is shown as `unconfirmed`.
+
+        Who: the listing's owners (a moderator cannot confirm for the clinic). If-Match is optional.
+        """
+        return _with_etag(await listings.confirm(change.session, change.caller, key, change.if_match))
 
     @post("/{key:str}/locations", status_code=HTTP_201_CREATED, guards=[writers_only], security=WRITE_SECURITY, summary="Add a location")
     async def add_location(

@@ -279,6 +279,18 @@ class MatchedLocation(LocationSummary):
     open_now: bool | None = Field(description="open at the moment searched (now, or `at`); null without hours")
 
 
+class Verification(BaseModel):
+    verified: bool = Field(description="the listing's NPI and each clinician's NPI passed against the NPPES registry")
+    status: str = Field(description="unverified, pending, verified or failed")
+    last_verified_at: datetime | None
+    stale: bool = Field(description="verified, but not re-verified within the configured window (365 days by default)")
+
+
+class Confirmation(BaseModel):
+    confirmed_at: datetime | None = Field(description="when one of the clinic's own staff last saved the listing or confirmed it is still correct")
+    unconfirmed: bool = Field(description="not confirmed by the clinic within the configured window (180 days by default), or never")
+
+
 class ProviderSummary(BaseModel):
     """A listing as a search hit shows it."""
 
@@ -294,6 +306,8 @@ class ProviderSummary(BaseModel):
     services: list[TaxonomyRef]
     website: str | None = None
     phone: str | None = Field(default=None, description="the listing's main number (E.164); a location may have its own")
+    verification: Verification = Field(description="the registry check in full, `stale` included (`verified` above is its short form)")
+    confirmation: Confirmation
 
 
 class LocationPublic(LocationSummary):
@@ -314,11 +328,14 @@ class ClinicianPublic(BaseModel):
     verification_status: str
 
 
-class Verification(BaseModel):
-    verified: bool = Field(description="the listing's NPI and each clinician's NPI passed against the NPPES registry")
-    status: str = Field(description="unverified, pending, verified or failed")
-    last_verified_at: datetime | None
-    stale: bool = Field(description="verified, but not re-verified within the configured window (365 days by default)")
+
+
+class PossibleDuplicate(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    reasons: list[str] = Field(description="npi, phone, website (the same registered domain) or nearby (a location within 50 m under a similar name)")
+    score: float = Field(description="0-1: how likely the two are one clinic")
 
 
 class ProviderPublic(BaseModel):
@@ -341,6 +358,7 @@ class ProviderPublic(BaseModel):
     routes: list[str]
     rems_certified: bool
     verification: Verification
+    confirmation: Confirmation
     locations: list[LocationPublic]
     services: list[ServicePublic]
     conditions: list[TaxonomyRef]
@@ -349,6 +367,12 @@ class ProviderPublic(BaseModel):
     updated_at: datetime
     published_at: datetime | None
     version: int
+    merged_into: uuid.UUID | None = Field(default=None, description="status merged: the listing this one now leads to")
+    possible_duplicates: list[PossibleDuplicate] | None = Field(
+        default=None,
+        description="on creation only: published listings that may be the same clinic (moderators review the pair; nothing is blocked). "
+        "If one of them is yours, claim it (POST /v1/providers/{id}/claims) rather than keep two listings",
+    )
     pending_changes: list[PendingChangePublic] | None = Field(
         default=None,
         description="changes to trust fields (NPI, credentials, licenses) waiting for a moderator; shown to owners and moderators only",

@@ -20,7 +20,7 @@ from directory import cursors
 from directory.accounts.callers import Caller, Role, ensure_can_write
 from directory.accounts.models import ProviderOwner
 from directory.columns import utcnow
-from directory.errors import BadParameter, Conflict, InvalidInput, NotFound, invalid_input
+from directory.errors import BadParameter, Conflict, InvalidInput, NotFound, PermissionDenied, invalid_input
 from directory.geocoding import Geocoder
 from directory.listings import policy, presenters
 from directory.listings.changes import (
@@ -42,6 +42,7 @@ from directory.listings.changes import (
     taxonomy_entries,
     touch,
 )
+from directory.listings.duplicates import POSSIBLE, score
 from directory.listings.held import Decision, PendingChange, PendingChangePublic
 from directory.listings.models import ListingChange, Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
 from directory.listings.placement import PlacedLocation, Placement
@@ -56,6 +57,7 @@ from directory.listings.schemas import (
     LocationCreate,
     LocationPublic,
     LocationUpdate,
+    PossibleDuplicate,
     ProviderCreate,
     ProviderPage,
     ProviderPublic,
@@ -68,11 +70,14 @@ MAX_CLINICIANS = 50
 
 
 class ListingService:
-    def __init__(self, geocoder: Geocoder, secret_key: str, recorder: Recorder, stale_after_days: int = 365) -> None:
+    def __init__(
+        self, geocoder: Geocoder, secret_key: str, recorder: Recorder, stale_after_days: int = 365, unconfirmed_after_days: int = 180
+    ) -> None:
         self.placement = Placement(geocoder)
         self.recorder = recorder
         self.secret_key = secret_key
         self.stale_after = timedelta(days=stale_after_days)
+        self.unconfirmed_after = timedelta(days=unconfirmed_after_days)
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -84,7 +89,7 @@ class ListingService:
 
     async def present(self, session: AsyncSession, provider: Provider, may_change: bool = True) -> ProviderPublic:
         """The listing as its reader sees it; those who may change it also see the changes held for review."""
-        public = presenters.provider(provider, self.stale_after)
+        public = presenters.provider(provider, self.stale_after, self.unconfirmed_after)
         if may_change:
             pending = await session.execute(
                 select(PendingChange)
@@ -96,7 +101,7 @@ class ListingService:
 
     async def published_document(self, session: AsyncSession | AsyncConnection, key: str) -> tuple[bytes, int]:
         """The stored public document of a published listing and its version (see ``queries``)."""
-        return await published_document(session, key, self.stale_after)
+        return await published_document(session, key, self.stale_after, self.unconfirmed_after)
 
 
     async def list(
@@ -126,7 +131,7 @@ class ListingService:
             providers = providers[:limit]
             last = providers[-1]
             next_cursor = cursors.encode([last.updated_at.isoformat(), str(last.id)], self.secret_key)
-        return ProviderPage(items=[presenters.provider(p, self.stale_after) for p in providers], next_cursor=next_cursor)
+        return ProviderPage(items=[presenters.provider(p, self.stale_after, self.unconfirmed_after) for p in providers], next_cursor=next_cursor)
 
     def _decode_list_cursor(self, cursor: str) -> tuple[datetime, uuid.UUID]:
         values = cursors.decode(cursor, self.secret_key)
@@ -170,6 +175,9 @@ class ListingService:
             provider = await policy.changeable(session, caller, key)
             check_if_match(provider, if_match, required=required)
             yield provider
+            if caller.role is Role.provider:
+                # The clinic's own staff saved it: they stand by it (and the next reminder waits again).
+                provider.confirmed_at, provider.confirm_reminded_at = utcnow(), None
             await bump_version(session, provider)
             touch(session, provider)  # whole and changed in place: the read model projects it as it is
             await flush(session)
@@ -183,10 +191,14 @@ class ListingService:
         placed = [await self.placement.place(location, f"locations.{i}") for i, location in enumerate(data.locations)]
         async with self.recorder.transaction(session):
             provider = await self.insert(session, caller, data, placed)
+            if caller.role is Role.provider:
+                provider.confirmed_at = utcnow()
             if caller.account_id is not None:
                 session.add(ProviderOwner(provider_id=provider.id, account_id=caller.account_id))
                 await flush(session)
-        return await self.present(session, provider, may_change=True)
+        public = await self.present(session, provider, may_change=True)
+        public.possible_duplicates = await possible_duplicates(session, provider.id)
+        return public
 
     async def insert(
         self, session: AsyncSession, caller: Caller, data: ProviderCreate, placed: list[PlacedLocation], reason: str | None = None, **columns: object
@@ -241,6 +253,14 @@ class ListingService:
             record_change(session, provider.id, caller, "updated", diff(before, snapshot(provider)))
             if held:
                 record_change(session, provider.id, caller, "trust_change_requested", held)
+        return await self.present(session, provider)
+
+    async def confirm(self, session: AsyncSession, caller: Caller, key: str, if_match: str | None) -> ProviderPublic:
+        """The clinic says its listing is still correct: ``changing`` sets ``confirmed_at`` for an owner."""
+        if caller.role is not Role.provider:
+            raise PermissionDenied("only the clinic's own staff (an owner's account) can confirm its details")
+        async with self.changing(session, caller, key, if_match, required=False) as provider:
+            record_change(session, provider.id, caller, "confirmed", {})
         return await self.present(session, provider)
 
     async def close(self, session: AsyncSession, caller: Caller, key: str, if_match: str | None) -> ProviderPublic:
@@ -355,6 +375,18 @@ class ListingService:
                 await session.delete(role.clinician)
             record_change(session, provider.id, caller, "clinician_removed", {f"clinicians.{clinician_id}": {"before": before, "after": None}})
 
+
+
+async def possible_duplicates(session: AsyncSession, provider_id: uuid.UUID) -> list[PossibleDuplicate]:
+    """The published listings found to pair with this one in the transaction just committed."""
+    found = dict(session.sync_session.info.pop(POSSIBLE, {}).get(provider_id, []))
+    if not found:
+        return []
+    rows = await session.execute(select(Provider.id, Provider.slug, Provider.name).where(Provider.id.in_(found), Provider.status == ProviderStatus.published.value))
+    return sorted(
+        (PossibleDuplicate(id=key, slug=slug, name=name, reasons=[r["reason"] for r in found[key]], score=score(found[key])) for key, slug, name in rows),
+        key=lambda d: (-d.score, d.name),
+    )
 
 
 def _location_of(provider: Provider, location_id: int) -> Location:

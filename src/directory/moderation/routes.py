@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts.callers import Caller, writers_only
 from directory.listings.schemas import ProviderPublic
+from directory.moderation.duplicates import Duplicates
 from directory.moderation.reports import Reports
 from directory.moderation.schemas import (
     ClaimIn,
     ClaimPublic,
     DecisionIn,
+    DuplicateDecision,
+    DuplicatePublic,
     ListingAction,
     ModerationQueue,
     PendingChangePublic,
@@ -131,6 +134,43 @@ class ModerationController(Controller):
     ) -> ReportPublic:
         """resolve (the listing was wrong; correct it too) or dismiss (it was right). Who: moderators and administrators."""
         return await reports.decide(writer, caller, report_id, data)
+
+
+    @get("/duplicates", summary="Pairs of listings that may be one clinic")
+    async def duplicates(
+        self,
+        reader: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        duplicates: NamedDependency[Duplicates],
+        status: Annotated[Literal["open", "dismissed", "merged"], QueryParameter(description="open (to decide), dismissed or merged")] = "open",
+        limit: Annotated[int, QueryParameter(ge=1, le=200, description="at most this many")] = 50,
+    ) -> list[DuplicatePublic]:
+        """Possible duplicates, the likeliest first: two listings sharing an NPI, a phone number, a
+        website's domain, or a location within 50 m under a similar name, with each reason and a
+        score. Pairs are found as listings are created, imported and changed; `directory duplicates`
+        checks the whole directory again.
+
+        Who: moderators and administrators."""
+        return await duplicates.queue(reader, caller, status, limit)
+
+    @post("/duplicates/{candidate_id:uuid}/decision", status_code=HTTP_200_OK, summary="Dismiss or merge a pair")
+    async def decide_duplicate(
+        self,
+        candidate_id: FromPath[uuid.UUID],
+        data: JSONBody[DuplicateDecision],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        duplicates: NamedDependency[Duplicates],
+    ) -> DuplicatePublic:
+        """dismiss (two different clinics: the pair is not shown again) or merge into `keep`.
+
+        A merge retires the other listing (status `merged`): its owners own `keep` too, its pending
+        claims and open reports move there, its history and verification records stay under its id;
+        its id and slug answer 301 to `keep` (API, web page, FHIR, HSDS); the change feed has one
+        `merged` entry naming both (webhook `listing.merged`), and the export drops it.
+
+        Who: moderators and administrators."""
+        return await duplicates.decide(writer, caller, candidate_id, data)
 
 
 class ClaimController(Controller):

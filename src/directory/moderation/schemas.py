@@ -99,3 +99,42 @@ class ReportPublic(BaseModel):
 class ReportDecision(Schema):
     decision: Literal["resolve", "dismiss"] = Field(description="resolve: the listing was wrong (and is corrected); dismiss: it was right")
     note: Reason | None = None
+
+
+class DuplicateReason(BaseModel):
+    reason: Literal["npi", "phone", "website", "nearby"] = Field(
+        description="npi: the same organisation NPI; phone: the same phone number; website: the same registered domain; nearby: a location within 50 m under a similar name"
+    )
+    detail: str = Field(examples=["both list NPI 1234567893"])
+
+
+class DuplicateListing(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    status: str
+    npi: str | None
+    phone: str | None
+    website: str | None
+    city: str | None = Field(description="the city of its first location")
+    owners: int = Field(description="how many accounts own it")
+    updated_at: datetime
+
+
+class DuplicatePublic(BaseModel):
+    id: uuid.UUID
+    first: DuplicateListing
+    second: DuplicateListing
+    reasons: list[DuplicateReason]
+    score: float = Field(description="0-1: how likely the two are one clinic (each reason adds; an NPI most)")
+    status: str = Field(description="open, dismissed (not the same clinic) or merged")
+    found_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+
+
+class DuplicateDecision(Schema):
+    decision: Literal["dismiss", "merge"] = Field(description="dismiss: two different clinics; merge: one clinic, kept as `keep`")
+    keep: uuid.UUID | None = Field(default=None, description="for merge: the id of the listing that stays (one of the pair); the other leads to it")
+    note: Reason | None = None

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from directory.listings.readmodel import decided
 from directory.listings.schemas import MatchedLocation, ProviderSummary
 from directory.search.hours import is_open
 from directory.search.query import METRES, SearchQuery
@@ -22,13 +23,13 @@ class Hit:
     key: list[Any]
     """The sort key, which the next page's cursor continues after."""
     row: Any = None
-    """The projection row of the matched location (summary, location, hours, timezone)."""
-    summary: str | None = None
-    """The provider summary's JSON, for hits without a row (remote telehealth)."""
+    """The projection row of the matched location (summary, location, hours, timezone, dates)."""
+    listing: Any = None
+    """For hits without a row (remote telehealth): the listing's summary and dates from any of its rows."""
 
     @property
-    def summary_json(self) -> str:
-        return self.row.summary if self.row is not None else self.summary  # type: ignore[return-value]
+    def source(self) -> Any:
+        return self.row if self.row is not None else self.listing
 
 
 @dataclass
@@ -49,6 +50,13 @@ class Result:
     def _open_now(self, hit: Hit) -> bool | None:
         return is_open(json.loads(hit.row.hours), hit.row.timezone, self.query.moment)
 
+    def _summary(self, hit: Hit) -> str:
+        """The stored summary with ``stale`` and ``unconfirmed`` decided at the search's moment."""
+        source, query = hit.source, self.query
+        stale = source.verified and (source.verified_at is None or source.verified_at < query.moment - query.stale_after)
+        unconfirmed = source.confirmed_at is None or source.confirmed_at < query.moment - query.unconfirmed_after
+        return decided(source.summary, stale, unconfirmed)
+
     def _head(self) -> dict[str, Any]:
         query = self.query
         return {
@@ -67,7 +75,7 @@ class Result:
                 open_now = self._open_now(hit)
                 location = hit.row.location[:-1] + ',"open_now":' + ("null" if open_now is None else "true" if open_now else "false") + "}"
             items.append(
-                '{"provider":' + hit.summary_json + ',"location":' + location
+                '{"provider":' + self._summary(hit) + ',"location":' + location
                 + ',"distance":' + json.dumps(self._distance(hit)) + ',"remote":' + ("true" if self._remote(hit) else "false") + "}"
             )  # fmt: skip
         head = json.dumps(self._head(), separators=(",", ":"))[:-1]
@@ -88,7 +96,7 @@ class Result:
                 location = MatchedLocation.model_validate({**json.loads(hit.row.location), "open_now": self._open_now(hit)})
             items.append(
                 SearchHit(
-                    provider=ProviderSummary.model_validate_json(hit.summary_json),
+                    provider=ProviderSummary.model_validate_json(self._summary(hit)),
                     location=location,
                     distance=self._distance(hit),
                     remote=self._remote(hit),

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +45,10 @@ class ResolvedPlace:
     state: str | None = None
 
 
+#: The longest window ``confirmed_within_days`` takes (ten years).
+MAX_CONFIRMED_DAYS = 3650
+
+
 @dataclass
 class RawSearch:
     """The query parameters as received (after type parsing by the framework)."""
@@ -68,6 +72,7 @@ class RawSearch:
     language: list[str] = field(default_factory=list)
     max_price: int | None = None
     verified: bool | None = None
+    confirmed_within_days: int | None = None
     open_now: bool | None = None
     at: datetime | None = None
     q: str | None = None
@@ -98,6 +103,7 @@ class SearchQuery:
     languages: list[str]
     max_price: int | None
     verified: bool | None
+    confirmed_within_days: int | None
     open_at: datetime | None
     moment: datetime
     words: list[str]
@@ -109,6 +115,9 @@ class SearchQuery:
     want_total: bool
     want_facets: bool
     fingerprint: str
+    stale_after: timedelta = timedelta(days=365)
+    """The deployment's windows (settings): a verified listing turns stale, an unconfirmed one is flagged."""
+    unconfirmed_after: timedelta = timedelta(days=180)
 
     @property
     def remote_telehealth(self) -> bool:
@@ -264,6 +273,8 @@ async def build_query(
         raise BadParameter("max_price", "must not be negative")
     if raw.max_price is not None and raw.max_price > MAX_PRICE:
         raise BadParameter("max_price", f"at most {MAX_PRICE:,} (USD)")
+    if raw.confirmed_within_days is not None and not 1 <= raw.confirmed_within_days <= MAX_CONFIRMED_DAYS:
+        raise BadParameter("confirmed_within_days", f"a number of days from 1 to {MAX_CONFIRMED_DAYS:,}")
     if raw.at is not None and raw.at.tzinfo is None:
         raise BadParameter("at", "give a time zone offset, e.g. 2026-11-21T18:30:00-05:00")
     moment = raw.at or now or datetime.now(timezone.utc)
@@ -287,6 +298,7 @@ async def build_query(
         languages=languages,
         max_price=raw.max_price,
         verified=raw.verified,
+        confirmed_within_days=raw.confirmed_within_days,
         open_at=open_at,
         moment=moment,
         words=words,
@@ -317,7 +329,7 @@ async def build_query(
 def _fingerprint(query: SearchQuery) -> str:
     """What a cursor must agree on: everything that decides which hits exist and in what order."""
     shape = asdict(query)
-    for volatile in ("limit", "after", "want_total", "want_facets", "fingerprint", "moment"):
+    for volatile in ("limit", "after", "want_total", "want_facets", "fingerprint", "moment", "stale_after", "unconfirmed_after"):
         shape.pop(volatile)
     shape["open_at"] = shape["open_at"] is not None
     blob = json.dumps(shape, sort_keys=True, default=str)

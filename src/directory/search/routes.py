@@ -68,7 +68,13 @@ async def search(
     payment: Annotated[list[PaymentOption] | None, _q("payment option (repeatable)", "sliding_scale")] = None,
     language: Annotated[list[str] | None, _q("language spoken, ISO 639 code (repeatable)", "es")] = None,
     max_price: Annotated[int | None, _q("cheapest infusion at most this price (whole USD, at most 1,000,000)", 500)] = None,
-    verified: Annotated[bool | None, _q("only verified listings (or only unverified with false)", True)] = None,
+    verified: Annotated[
+        bool | None,
+        _q("true: only listings whose registry check passed and is current (not stale); false: every other listing", True),
+    ] = None,
+    confirmed_within_days: Annotated[
+        int | None, _q("only listings whose clinic confirmed their details within this many days (1-3,650)", 180)
+    ] = None,
     open_now: Annotated[bool | None, _q("only locations open now (or at `at`), from their hours in their time zone", True)] = None,
     at: Annotated[str | None, _q("the moment for open_now and open_now flags, ISO 8601 with offset", "2026-11-23T10:00:00-05:00", format="date-time", max_length=40)] = None,
     q: Annotated[str | None, _q("free text over names, descriptions, and condition and service names and synonyms", "spravato", max_length=200)] = None,
@@ -107,6 +113,7 @@ async def search(
         specialty=[s.value for s in specialty or []], telehealth=telehealth,
         accepting_new_patients=accepting_new_patients, insurance=insurance or [],
         payment=[p.value for p in payment or []], language=language or [], max_price=max_price, verified=verified,
+        confirmed_within_days=confirmed_within_days,
         open_now=open_now, at=moment("at", at), q=q, group=group, sort=sort, limit=limit, cursor=cursor, total=total, facets=facets,
     )  # fmt: skip
     searcher: SearchService = state.search

@@ -13,7 +13,7 @@ import copy
 import math
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal_column, not_, or_, select, true, tuple_
@@ -33,16 +33,26 @@ from directory.taxonomy.service import TaxonomyIndex
 
 S = search_location.c
 #: What a walk and a page read of each row: ids and position first, then the hit's ready JSON.
-_ROW = (S.location_id, S.provider_id, S.latitude, S.longitude, S.summary, S.location, S.hours, S.timezone)
+_ROW = (S.location_id, S.provider_id, S.latitude, S.longitude, S.summary, S.location, S.hours, S.timezone, S.verified, S.verified_at, S.confirmed_at)
 
 
 class SearchService:
     ZONES_TTL_SECONDS = 60.0
 
     def __init__(
-        self, backend: SearchBackend, geocoder: Geocoder, taxonomy: TaxonomyIndex, secret_key: str, exact_count_limit: int = 10_000
+        self,
+        backend: SearchBackend,
+        geocoder: Geocoder,
+        taxonomy: TaxonomyIndex,
+        secret_key: str,
+        exact_count_limit: int = 10_000,
+        *,
+        stale_after: timedelta = timedelta(days=365),
+        unconfirmed_after: timedelta = timedelta(days=180),
     ) -> None:
         self.backend = backend
+        self.stale_after = stale_after
+        self.unconfirmed_after = unconfirmed_after
         self.exact_count_limit = exact_count_limit
         self.geocoder = geocoder
         self.taxonomy = taxonomy
@@ -55,6 +65,7 @@ class SearchService:
 
     async def find(self, session: AsyncSession, raw: RawSearch) -> Result:
         query = await build_query(raw, session, self.taxonomy, self.geocoder, self.secret_key)
+        query.stale_after, query.unconfirmed_after = self.stale_after, self.unconfirmed_after
         if query.group == "location" and query.sort != "distance":
             raise BadParameter("group", "one hit per location comes in distance order: give a place and sort=distance")
         zones = await self._time_zones(session) if query.open_at else []
@@ -330,10 +341,15 @@ class _Search:
         missing = list({hit.provider_id for hit in hits if hit.row is None})
         if not missing:
             return
-        found = dict((await self.session.execute(select(S.provider_id, func.min(S.summary)).where(S.provider_id.in_(missing)).group_by(S.provider_id))).all())
+        # Every row of a listing carries the same summary and dates: any one will do.
+        first = select(S.provider_id, func.min(S.location_id).label("location_id")).where(S.provider_id.in_(missing)).group_by(S.provider_id).subquery()
+        rows = await self.session.execute(
+            select(S.provider_id, S.summary, S.verified, S.verified_at, S.confirmed_at).join(first, first.c.location_id == S.location_id)
+        )
+        found = {row.provider_id: row for row in rows}
         for hit in hits:
             if hit.row is None:
-                hit.summary = found[hit.provider_id]
+                hit.listing = found[hit.provider_id]
 
     # --- total and facets ------------------------------------------------------------------------
 

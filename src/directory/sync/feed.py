@@ -27,7 +27,7 @@ FEED_LOCK = 7_204_311
 
 def next_kind(published: bool, last_kind: str | None) -> ChangeKind | None:
     """What a partner must do now, given whether the listing is public and what it was last told."""
-    shown = last_kind is not None and last_kind != ChangeKind.removed.value
+    shown = last_kind is not None and last_kind not in (ChangeKind.removed.value, ChangeKind.merged.value)
     if published:
         return ChangeKind.updated if shown else ChangeKind.created
     return ChangeKind.removed if shown else None
@@ -55,7 +55,7 @@ def write_entries(
     )
     last_kinds = dict(session.execute(select(FeedEntry.provider_id, FeedEntry.kind).join(last, last.c.seq == FeedEntry.seq)).all())
     unread = [key for key in ids if key not in loaded]
-    rows = session.execute(select(Provider.id, Provider.status, Provider.version).where(Provider.id.in_(unread))).all() if unread else []
+    rows = session.execute(select(Provider.id, Provider.status, Provider.version, Provider.merged_into).where(Provider.id.in_(unread))).all() if unread else []
     present: dict[uuid.UUID, Any] = {row.id: row for row in rows} | dict(loaded)
     now = utcnow()
     entries = []
@@ -65,7 +65,10 @@ def write_entries(
         kind = next_kind(published, last_kinds.get(provider_id))
         if kind is None:
             continue
-        entries.append(FeedEntry(provider_id=provider_id, version=row.version if row is not None else 0, kind=kind.value, at=now))
+        merged_into = None
+        if kind is ChangeKind.removed and row is not None and row.status == ProviderStatus.merged.value:
+            kind, merged_into = ChangeKind.merged, row.merged_into
+        entries.append(FeedEntry(provider_id=provider_id, version=row.version if row is not None else 0, kind=kind.value, at=now, merged_into=merged_into))
     session.add_all(entries)
     session.flush()
     webhooks.enqueue(session, entries, queue_limit)

@@ -20,6 +20,8 @@ class ChangeKind(str, enum.Enum):
     """A public listing changed: fetch it again."""
     removed = "removed"
     """The listing is no longer public (closed, suspended, unpublished): drop it."""
+    merged = "merged"
+    """The listing was merged into another (``merged_into``): drop it; the other one is the clinic."""
 
 
 class FeedEntry(SQLModel, table=True):
@@ -32,6 +34,8 @@ class FeedEntry(SQLModel, table=True):
     version: int
     kind: str = Field(max_length=10)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    merged_into: uuid.UUID | None = Field(default=None, sa_type=Uuid)
+    """For ``merged``: the listing it continues as."""
 
 
 class WebhookStatus(str, enum.Enum):
@@ -40,7 +44,7 @@ class WebhookStatus(str, enum.Enum):
 
 
 #: The feed's kinds as webhook event types.
-EVENTS = {"created": "listing.published", "updated": "listing.updated", "removed": "listing.removed"}
+EVENTS = {"created": "listing.published", "updated": "listing.updated", "removed": "listing.removed", "merged": "listing.merged"}
 
 
 class WebhookSubscription(SQLModel, table=True):

@@ -89,7 +89,7 @@ async def export_providers(
     changed = moment("changed_since", changed_since)
     position = await service.feed_position(reader)
     # The stream outlives the handler and its request-scoped session: it reads with one of its own.
-    lines = service.export_stream(state.database.reader, changed_since=changed, after=since or None, stale_after=listings.stale_after)
+    lines = service.export_stream(state.database.reader, changed_since=changed, after=since or None, stale_after=listings.stale_after, unconfirmed_after=listings.unconfirmed_after)
     return Stream(lines, media_type=NDJSON, headers={"X-Feed-Cursor": str(position), "Cache-Control": "no-store"})
 
 

@@ -15,8 +15,11 @@ class Change(BaseModel):
     cursor: str = Field(description="this entry's position: pass it as `after` to read on from here")
     id: uuid.UUID = Field(description="the listing's id (GET /v1/providers/{id})")
     version: int = Field(description="the listing's version after this change (its ETag)")
-    kind: ChangeKind = Field(description="created: fetch and add; updated: fetch and replace; removed: delete")
+    kind: ChangeKind = Field(
+        description="created: fetch and add; updated: fetch and replace; removed: delete; merged: delete, the clinic continues as `merged_into`"
+    )
     at: datetime
+    merged_into: uuid.UUID | None = Field(default=None, description="for `merged`: the listing this one was merged into (its old id and slug now lead there)")
 
 
 class ChangePage(BaseModel):
@@ -27,15 +30,15 @@ class ChangePage(BaseModel):
     has_more: bool = Field(description="true when more entries wait right now")
 
 
-EventName = Literal["listing.published", "listing.updated", "listing.removed"]
-ALL_EVENTS: list[EventName] = ["listing.published", "listing.updated", "listing.removed"]
+EventName = Literal["listing.published", "listing.updated", "listing.removed", "listing.merged"]
+ALL_EVENTS: list[EventName] = ["listing.published", "listing.updated", "listing.removed", "listing.merged"]
 
 
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(min_length=8, max_length=2000, description="your HTTPS endpoint", examples=["https://partner.example/hooks/directory"])
-    events: list[EventName] = Field(default_factory=lambda: list(ALL_EVENTS), min_length=1, description="the events to receive; all three by default")
+    events: list[EventName] = Field(default_factory=lambda: list(ALL_EVENTS), min_length=1, description="the events to receive; all by default. A subscription without `listing.merged` gets a merge as `listing.removed` (with `merged_into`)")
 
 
 class WebhookUpdate(BaseModel):

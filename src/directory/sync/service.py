@@ -34,7 +34,7 @@ async def changes(session: AsyncSession, after: int, limit: int) -> ChangePage:
     ).scalars().all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    items = [Change(cursor=str(row.seq), id=row.provider_id, version=row.version, kind=row.kind, at=row.at) for row in rows]
+    items = [Change(cursor=str(row.seq), id=row.provider_id, version=row.version, kind=row.kind, at=row.at, merged_into=row.merged_into) for row in rows]
     return ChangePage(items=items, next_cursor=items[-1].cursor if items else str(after), has_more=has_more)
 
 
@@ -44,7 +44,7 @@ async def feed_position(session: AsyncSession) -> int:
 
 
 async def export_lines(
-    session: AsyncSession, *, changed_since: datetime | None, after: int | None, stale_after: timedelta
+    session: AsyncSession, *, changed_since: datetime | None, after: int | None, stale_after: timedelta, unconfirmed_after: timedelta = timedelta(days=180)
 ) -> AsyncIterator[bytes]:
     """Every published listing as one JSON line, read in keyset batches: memory stays flat."""
     last_id: uuid.UUID | None = None
@@ -59,7 +59,7 @@ async def export_lines(
         batch = (await session.execute(query.order_by(Provider.id).limit(EXPORT_BATCH))).scalars().all()
         if not batch:
             return
-        lines = [presenters.provider(provider, stale_after).model_dump_json() for provider in batch]
+        lines = [presenters.provider(provider, stale_after, unconfirmed_after).model_dump_json() for provider in batch]
         yield ("\n".join(lines) + "\n").encode()
         last_id = batch[-1].id
         session.expunge_all()  # let the batch go: the session would otherwise keep every row read
@@ -68,9 +68,9 @@ async def export_lines(
 
 
 async def export_stream(
-    sessions: async_sessionmaker[AsyncSession], *, changed_since: datetime | None, after: int | None, stale_after: timedelta
+    sessions: async_sessionmaker[AsyncSession], *, changed_since: datetime | None, after: int | None, stale_after: timedelta, unconfirmed_after: timedelta = timedelta(days=180)
 ) -> AsyncIterator[bytes]:
     """``export_lines`` in a session of its own, for a response that outlives its request."""
     async with sessions() as session:
-        async for chunk in export_lines(session, changed_since=changed_since, after=after, stale_after=stale_after):
+        async for chunk in export_lines(session, changed_since=changed_since, after=after, stale_after=stale_after, unconfirmed_after=unconfirmed_after):
             yield chunk

@@ -163,6 +163,17 @@ def new_secret() -> str:
 # --- enqueueing (inside the committing transaction) ----------------------------------------------
 
 
+def _event(kind: str, events: list[str]) -> str | None:
+    """The event a subscription gets for a feed entry of this kind, if any. A merge reaches
+    subscriptions made before ``listing.merged`` existed (or without it) as ``listing.removed``."""
+    event = EVENTS[kind]
+    if event in events:
+        return event
+    if event == "listing.merged" and "listing.removed" in events:
+        return "listing.removed"
+    return None
+
+
 def enqueue(session: Session, entries: list[Any], limit: int) -> None:
     """A delivery per feed entry for every subscription to its event, paused ones included (their
     queue waits for them), each queue holding at most ``limit`` pending deliveries. What does not fit
@@ -173,7 +184,7 @@ def enqueue(session: Session, entries: list[Any], limit: int) -> None:
         select(WebhookSubscription.id, WebhookSubscription.events, WebhookSubscription.status, WebhookSubscription.failures_in_row)
     ).all()
     for subscription_id, events, status, failures in subscriptions:
-        wanted = [entry for entry in entries if EVENTS[entry.kind] in events]
+        wanted = [(entry, event) for entry in entries if (event := _event(entry.kind, events))]
         if not wanted:
             continue
         room = len(wanted)
@@ -188,15 +199,14 @@ def enqueue(session: Session, entries: list[Any], limit: int) -> None:
                 )
             ).scalar_one()
             room = max(0, limit - queued)
-        for entry in wanted[:room]:
-            payload = {
-                "type": EVENTS[entry.kind],
-                "timestamp": entry.at.isoformat(),
-                "data": {"id": str(entry.provider_id), "version": entry.version, "cursor": str(entry.seq)},
-            }
-            session.add(WebhookDelivery(subscription_id=subscription_id, event=EVENTS[entry.kind], payload=payload, next_attempt_at=entry.at))
+        for entry, event in wanted[:room]:
+            data: dict[str, Any] = {"id": str(entry.provider_id), "version": entry.version, "cursor": str(entry.seq)}
+            if entry.merged_into is not None:
+                data["merged_into"] = str(entry.merged_into)
+            payload = {"type": event, "timestamp": entry.at.isoformat(), "data": data}
+            session.add(WebhookDelivery(subscription_id=subscription_id, event=event, payload=payload, next_attempt_at=entry.at))
         if room < len(wanted):
-            first_missed = wanted[room].seq
+            first_missed = wanted[room][0].seq
             session.execute(
                 update(WebhookSubscription)
                 .where(WebhookSubscription.id == subscription_id, WebhookSubscription.missed_after.is_(None))

@@ -23,6 +23,7 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from directory.errors import NotFound
+from directory.listings.queries import merged_survivor
 from directory.listings.service import ListingService
 from directory.settings import Settings
 
@@ -78,6 +79,9 @@ async def listing_page(
     try:
         await listings.published_document(read_connection, slug)
     except NotFound:
+        survivor = await merged_survivor(read_connection, slug)
+        if survivor is not None:  # merged into another listing: the old address leads there
+            return Response(content="", status_code=301, headers={"Location": f"/providers/{survivor[1]}"})
         return _render("listing.html", state.settings, status=404, slug=slug, source="", preview_note="")
     return _render("listing.html", state.settings, slug=slug, source="", preview_note="")
 

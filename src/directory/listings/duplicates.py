@@ -1,0 +1,378 @@
+"""Possible duplicates: pairs of listings that may be one clinic.
+
+A pair is a candidate when the two listings share
+
+- an organisation **NPI** (one NPI is one organisation);
+- a **phone** number (E.164; the listing's own or a location's);
+- a website's **registered domain** (``www.aurora-ketamine.com/denver`` and
+  ``aurora-ketamine.com`` share ``aurora-ketamine.com``; sites on shared hosts such as
+  ``wixsite.com`` are told apart by their own host name);
+- or a **location within 50 m** under a **similar name** (the same distinctive words, mostly: see
+  ``similar_names``).
+
+Each reason adds to the pair's score (``1 - Π(1 - weight)``): an NPI weighs most, a website least.
+A phone number or domain shared by more than ``CROWD`` listings is a chain's or a call centre's: it
+makes no pairs. Closed and merged listings are left out.
+
+Pairs are found as listings change (a follower of the recorder, in the same transaction: the
+creator of a listing hears of them in the answer) and over the whole directory by ``scan``
+(``directory duplicates``). Moderators dismiss a pair or merge it (``moderation.duplicates``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from difflib import SequenceMatcher
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Column, ForeignKey, UniqueConstraint, Uuid, and_, bindparam, delete, func, or_, select, union_all, update
+from sqlalchemy.orm import Session
+from sqlmodel import Field, SQLModel
+
+from directory.columns import JSONValue, UTCDateTime, utcnow
+from directory.listings.models import Location, Provider, ProviderStatus
+from directory.listings.names import distinctive, words
+
+#: What each reason adds to a pair's score.
+WEIGHTS = {"npi": 0.9, "phone": 0.6, "website": 0.4, "nearby": 0.7}
+NEARBY_M = 50.0
+#: A phone or domain shared by more listings than this belongs to a chain or a call centre.
+CROWD = 25
+#: Hosts whose sites belong to many unrelated owners: the site's own host name is its domain.
+SHARED_HOSTS = frozenset(
+    "wixsite.com squarespace.com business.site godaddysites.com wordpress.com weebly.com square.site webflow.io "
+    "carrd.co github.io netlify.app vercel.app myshopify.com site123.me jimdosite.com".split()
+)
+#: Hosts that are not the clinic's own site at all (a profile page): no domain.
+PROFILE_HOSTS = frozenset(
+    "facebook.com instagram.com linkedin.com twitter.com x.com yelp.com google.com goo.gl linktr.ee "
+    "psychologytoday.com zocdoc.com healthgrades.com".split()
+)
+#: Second-level labels under which a country's registrations sit (example.co.uk).
+_SECOND_LEVEL = frozenset("co com net org gov edu ac".split())
+LEFT_OUT = (ProviderStatus.closed.value, ProviderStatus.merged.value)
+POSSIBLE = "possible_duplicates"
+"""The session-info key where the pairs found for each listing in this transaction are left."""
+
+
+class DuplicateCandidate(SQLModel, table=True):
+    """Two listings that may be one clinic; ``first_id`` sorts before ``second_id``."""
+
+    __tablename__ = "duplicate_candidate"
+    __table_args__ = (UniqueConstraint("first_id", "second_id", name="uq_duplicate_pair"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    first_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False))
+    second_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False, index=True))
+    reasons: list[dict[str, str]] = Field(default_factory=list, sa_type=JSONValue)
+    """``[{"reason": "npi", "detail": "both list NPI 1234567893"}, ...]``"""
+    score: float
+    status: str = Field(default="open", max_length=20, index=True)
+    """open, dismissed (not the same clinic) or merged."""
+    found_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=80)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+# --- the rules --------------------------------------------------------------------------------
+
+
+def site_domain(url: str | None) -> str | None:
+    """The registered domain of a website, for comparing sites; None for none or a profile page."""
+    if not url:
+        return None
+    host = (urlsplit(url if "//" in url else "//" + url).hostname or "").lower().rstrip(".")
+    host = host.removeprefix("www.")
+    labels = host.split(".")
+    if len(labels) < 2:
+        return None
+    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
+    registered = ".".join(labels[-keep:])
+    if registered in PROFILE_HOSTS:
+        return None
+    if registered in SHARED_HOSTS:
+        return host
+    return registered
+
+
+def similar_names(first: str, second: str) -> bool:
+    """Two names a person would take for one clinic's: the same distinctive words, or one's within
+    the other's, or a typo apart (ratio ≥ 0.85); names with no distinctive word must be the same words."""
+    a, b = words(first), words(second)
+    own_a, own_b = distinctive(a), distinctive(b)
+    if not own_a or not own_b:
+        return bool(a) and a == b
+    if own_a <= own_b or own_b <= own_a:
+        return True
+    return SequenceMatcher(None, " ".join(sorted(own_a)), " ".join(sorted(own_b))).ratio() >= 0.85
+
+
+def score(reasons: Iterable[dict[str, str]]) -> float:
+    remaining = 1.0
+    for reason in reasons:
+        remaining *= 1 - WEIGHTS[reason["reason"]]
+    return round(1 - remaining, 3)
+
+
+def metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance: within 0.5% at 50 m, which is all a neighbour test needs."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def pair(a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    return (a, b) if str(a) < str(b) else (b, a)
+
+
+# --- as listings change -----------------------------------------------------------------------
+
+#: About 50 m of latitude in degrees, with room.
+_LAT_STEP = 0.00046
+
+
+@dataclass
+class _Listing:
+    id: uuid.UUID
+    name: str
+    npi: str | None
+    phones: set[str] = field(default_factory=set)
+    domain: str | None = None
+    points: list[tuple[float, float]] = field(default_factory=list)
+    left_out: bool = False
+
+
+def note(session: Session, provider_ids: set[uuid.UUID], loaded: Mapping[uuid.UUID, Provider]) -> None:
+    """Follower of the recorder: find the candidates of these listings and keep them in
+    ``duplicate_candidate``; each listing's list is left in ``session.info[POSSIBLE]``."""
+    found: dict[uuid.UUID, list[tuple[uuid.UUID, list[dict[str, str]]]]] = session.info.setdefault(POSSIBLE, {})
+    for listing in _read(session, provider_ids):
+        matches = {} if listing.left_out else _matches(session, listing)
+        _keep(session, listing.id, matches)
+        found[listing.id] = sorted(matches.items(), key=lambda item: -score(item[1]))
+
+
+def _read(session: Session, ids: Iterable[uuid.UUID]) -> list[_Listing]:
+    ids = list(ids)
+    rows = session.execute(select(Provider.id, Provider.name, Provider.npi, Provider.phone, Provider.website, Provider.site_domain, Provider.status).where(Provider.id.in_(ids))).all()
+    listings: dict[uuid.UUID, _Listing] = {}
+    for row in rows:
+        domain = site_domain(row.website)
+        if domain != row.site_domain:
+            session.execute(update(Provider).where(Provider.id == row.id).values(site_domain=domain).execution_options(synchronize_session=False))
+        listings[row.id] = _Listing(row.id, row.name, row.npi, {row.phone} if row.phone else set(), domain, left_out=row.status in LEFT_OUT)
+    for provider_id, lat, lon, phone in session.execute(select(Location.provider_id, Location.latitude, Location.longitude, Location.phone).where(Location.provider_id.in_(ids))):
+        listings[provider_id].points.append((lat, lon))
+        if phone:
+            listings[provider_id].phones.add(phone)
+    return list(listings.values())
+
+
+def _matches(session: Session, listing: _Listing) -> dict[uuid.UUID, list[dict[str, str]]]:
+    others = and_(Provider.id != listing.id, Provider.status.not_in(LEFT_OUT))
+    reasons: dict[uuid.UUID, list[dict[str, str]]] = defaultdict(list)
+    if listing.npi:
+        for (other,) in session.execute(select(Provider.id).where(others, Provider.npi == listing.npi)):
+            reasons[other].append({"reason": "npi", "detail": f"both list NPI {listing.npi}"})
+    if listing.phones:
+        phones = sorted(listing.phones)
+        sharing = union_all(
+            select(Provider.id.label("id"), Provider.phone.label("phone")).where(others, Provider.phone.in_(phones)),
+            select(Location.provider_id, Location.phone).join(Provider, Provider.id == Location.provider_id).where(others, Location.phone.in_(phones)),
+        ).subquery()
+        shared: dict[uuid.UUID, str] = {row.id: row.phone for row in session.execute(select(sharing.c.id, sharing.c.phone).limit(CROWD * 4 + 1))}
+        if len(shared) <= CROWD:
+            for other, phone in shared.items():
+                reasons[other].append({"reason": "phone", "detail": f"both list the phone number {phone}"})
+    if listing.domain:
+        same_site = session.execute(select(Provider.id).where(others, Provider.site_domain == listing.domain).limit(CROWD + 1)).scalars().all()
+        if len(same_site) <= CROWD:
+            for other in same_site:
+                reasons[other].append({"reason": "website", "detail": f"both have a website on {listing.domain}"})
+    near: dict[uuid.UUID, float] = {}
+    for lat, lon in listing.points:
+        lon_step = _LAT_STEP / max(math.cos(math.radians(lat)), 0.05)
+        rows = session.execute(
+            select(Location.provider_id, Location.latitude, Location.longitude, Provider.name)
+            .join(Provider, Provider.id == Location.provider_id)
+            .where(
+                others,
+                Location.latitude.between(lat - _LAT_STEP, lat + _LAT_STEP),
+                Location.longitude.between(lon - lon_step, lon + lon_step),
+            )
+        )
+        for other, other_lat, other_lon, other_name in rows:
+            distance = metres(lat, lon, other_lat, other_lon)
+            if distance <= NEARBY_M and similar_names(listing.name, other_name):
+                near[other] = min(distance, near.get(other, math.inf))
+    for other, distance in near.items():
+        reasons[other].append({"reason": "nearby", "detail": f"a location {distance:.0f} m from one of the other's, under a similar name"})
+    return dict(reasons)
+
+
+def _keep(session: Session, provider_id: uuid.UUID, matches: Mapping[uuid.UUID, list[dict[str, str]]]) -> None:
+    """Store this listing's pairs as found now: new ones open, open ones brought up to date (or
+    dropped when nothing links them any more); decided pairs stay as decided."""
+    C = DuplicateCandidate
+    existing = {
+        pair(c.first_id, c.second_id): c
+        for c in session.execute(select(C).where(or_(C.first_id == provider_id, C.second_id == provider_id))).scalars()
+    }
+    for other, reasons in matches.items():
+        key = pair(provider_id, other)
+        candidate = existing.pop(key, None)
+        if candidate is None:
+            session.add(C(first_id=key[0], second_id=key[1], reasons=reasons, score=score(reasons)))
+        elif candidate.status == "open" and candidate.reasons != reasons:
+            candidate.reasons, candidate.score = reasons, score(reasons)
+    for candidate in existing.values():
+        if candidate.status == "open":
+            session.delete(candidate)
+    session.flush()
+
+
+# --- over the whole directory -----------------------------------------------------------------
+
+
+@dataclass
+class ScanReport:
+    listings: int = 0
+    locations: int = 0
+    pairs: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+    new: int = 0
+    crowded: int = 0
+    """Phone numbers and domains shared by more than ``CROWD`` listings (no pairs made of them)."""
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "seconds": round(self.seconds, 1)}
+
+
+def scan(session: Session, progress: Callable[[str], None] | None = None) -> ScanReport:
+    """Every candidate in the directory, stored (new pairs open; open pairs no longer found dropped).
+
+    Shared keys are grouped by the database (NPI, phone, domain); locations are put on a grid of
+    cells at least 50 m on a side and compared with the neighbouring cells' only; names are read
+    only for the pairs that are near. Commits at the end."""
+    started = time.perf_counter()
+    report = ScanReport()
+    say = progress or (lambda _text: None)
+    live = Provider.status.not_in(LEFT_OUT)
+    report.listings = session.execute(select(func.count()).select_from(Provider).where(live)).scalar_one()
+    _refresh_domains(session)
+    found: dict[tuple[uuid.UUID, uuid.UUID], list[dict[str, str]]] = defaultdict(list)
+    phones = union_all(
+        select(Provider.id.label("id"), Provider.phone.label("key")).where(live, Provider.phone.is_not(None)),
+        select(Location.provider_id, Location.phone).join(Provider, Provider.id == Location.provider_id).where(live, Location.phone.is_not(None)),
+    ).subquery()
+    for reason, ids, key, crowd in (
+        ("npi", Provider.id, Provider.npi, None),
+        ("website", Provider.id, Provider.site_domain, CROWD),
+        ("phone", phones.c.id, phones.c.key, CROWD),
+    ):
+        source: Any = phones if reason == "phone" else Provider
+        where = [key.is_not(None)] if reason == "phone" else [live, key.is_not(None)]
+        shared = select(key).select_from(source).where(*where).group_by(key).having(func.count(func.distinct(ids)) > 1).subquery()
+        groups: dict[str, set[uuid.UUID]] = defaultdict(set)
+        for value, member in session.execute(select(key, ids).select_from(source).where(*where, key.in_(select(shared)))):
+            groups[value].add(member)
+        for value, members in groups.items():
+            if crowd is not None and len(members) > crowd:
+                report.crowded += 1
+                continue
+            detail = {"npi": f"both list NPI {value}", "website": f"both have a website on {value}", "phone": f"both list the phone number {value}"}[reason]
+            ordered = sorted(members, key=str)
+            for i, a in enumerate(ordered):
+                for b in ordered[i + 1 :]:
+                    found[(a, b)].append({"reason": reason, "detail": detail})
+        say(f"{reason}: {len(groups)} shared values")
+    near = _near_pairs(session, live, report)
+    say(f"nearby: {len(near)} pairs of locations within {NEARBY_M:.0f} m")
+    names = _names(session, {member for key in near for member in key})
+    for key, distance in near.items():
+        if similar_names(names[key[0]], names[key[1]]):
+            found[key].append({"reason": "nearby", "detail": f"a location {distance:.0f} m from one of the other's, under a similar name"})
+    report.pairs = len(found)
+    for reasons in found.values():
+        for reason in reasons:
+            report.by_reason[reason["reason"]] = report.by_reason.get(reason["reason"], 0) + 1
+    report.new = _store(session, found)
+    session.commit()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _refresh_domains(session: Session) -> None:
+    """Domains are kept as listings change; this catches rows written around the API (bulk loads)."""
+    rows = session.execute(select(Provider.id, Provider.website, Provider.site_domain).where(Provider.website.is_not(None))).all()
+    stale = [{"key": row.id, "domain": domain} for row in rows if (domain := site_domain(row.website)) != row.site_domain]
+    for start in range(0, len(stale), 1000):
+        session.execute(
+            update(Provider.__table__).where(Provider.__table__.c.id == bindparam("key")).values(site_domain=bindparam("domain")),  # type: ignore[attr-defined]
+            stale[start : start + 1000],
+        )
+
+
+def _near_pairs(session: Session, live: Any, report: ScanReport) -> dict[tuple[uuid.UUID, uuid.UUID], float]:
+    """Pairs of listings with locations within ``NEARBY_M``: a grid of cells 0.0005° of latitude
+    (55 m) by 0.0016° of longitude (at least 50 m up to 72° N), each compared with its neighbours."""
+    cells: dict[tuple[int, int], list[tuple[uuid.UUID, float, float]]] = defaultdict(list)
+    rows = session.execute(
+        select(Location.provider_id, Location.latitude, Location.longitude).join(Provider, Provider.id == Location.provider_id).where(live).execution_options(yield_per=20_000)
+    )
+    for provider_id, lat, lon in rows:
+        cells[(math.floor(lat / 0.0005), math.floor(lon / 0.0016))].append((provider_id, lat, lon))
+        report.locations += 1
+    near: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
+    for (y, x), members in cells.items():
+        # Each pair of cells once: this cell with itself and with the four "later" neighbours.
+        for dy, dx in ((0, 0), (0, 1), (1, -1), (1, 0), (1, 1)):
+            others = members if (dy, dx) == (0, 0) else cells.get((y + dy, x + dx))
+            if not others:
+                continue
+            for i, (a, lat_a, lon_a) in enumerate(members):
+                for b, lat_b, lon_b in others[i + 1 :] if (dy, dx) == (0, 0) else others:
+                    if a == b:
+                        continue
+                    distance = metres(lat_a, lon_a, lat_b, lon_b)
+                    if distance <= NEARBY_M:
+                        key = pair(a, b)
+                        near[key] = min(distance, near.get(key, math.inf))
+    return near
+
+
+def _names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    names: dict[uuid.UUID, str] = {}
+    ordered = sorted(ids, key=str)
+    for start in range(0, len(ordered), 500):
+        names.update(session.execute(select(Provider.id, Provider.name).where(Provider.id.in_(ordered[start : start + 500]))).all())
+    return names
+
+
+def _store(session: Session, found: Mapping[tuple[uuid.UUID, uuid.UUID], list[dict[str, str]]]) -> int:
+    """Found pairs stored; how many are new. Open pairs no longer found are dropped."""
+    C = DuplicateCandidate
+    existing = {(c.first_id, c.second_id): c for c in session.execute(select(C)).scalars()}
+    new = []
+    for key, reasons in found.items():
+        candidate = existing.pop(key, None)
+        if candidate is None:
+            new.append({"id": uuid.uuid4(), "first_id": key[0], "second_id": key[1], "reasons": reasons, "score": score(reasons), "status": "open", "found_at": utcnow()})
+        elif candidate.status == "open" and candidate.reasons != reasons:
+            candidate.reasons, candidate.score = reasons, score(reasons)
+    gone = [c.id for c in existing.values() if c.status == "open"]
+    for start in range(0, len(gone), 500):
+        session.execute(delete(C).where(C.id.in_(gone[start : start + 500])))
+    for start in range(0, len(new), 1000):
+        session.execute(C.__table__.insert(), new[start : start + 1000])  # type: ignore[attr-defined]
+    session.flush()
+    return len(new)
