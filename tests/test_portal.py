@@ -396,3 +396,36 @@ async def test_a_moderator_resolves_a_visitor_s_report_in_the_portal(portal, mai
     assert "Reported Clinic : the address is wrong" in queue and "They moved to Brooklyn." in queue
     await mod.submit("/portal/moderation", f"/portal/moderation/reports/{report.json()['id']}", {"decision": "resolve", "reason": "address corrected"})
     assert "No report waits." in text_of(await mod.open("/portal/moderation"))
+
+
+async def test_a_clinic_says_its_published_listing_is_still_correct(portal, mailbox):
+    dana = person(portal, mailbox)
+    await dana.sign_up()
+    listing_id = await dana.new_listing()
+    published = await portal.patch(f"/v1/providers/{listing_id}", json={"status": "published"}, headers={**ADMIN, "If-Match": "*"})
+    assert published.status_code == 200, published.text
+    page = await dana.open(f"/portal/listings/{listing_id}")
+    assert "Are the details still correct?" in text_of(page) and "Still correct" in page
+    response = await dana.submit(f"/portal/listings/{listing_id}", f"/portal/listings/{listing_id}/confirm", {})
+    assert response.headers["location"] == f"/portal/listings/{listing_id}"
+    assert "confirmed today" in text_of(await dana.open(f"/portal/listings/{listing_id}"))
+    public = (await portal.get(f"/v1/providers/{listing_id}")).json()
+    assert public["confirmation"]["confirmed_at"] is not None and public["confirmation"]["unconfirmed"] is False
+    history = (await portal.get(f"/v1/providers/{listing_id}/history", headers=ADMIN)).json()["items"]
+    assert history[0]["action"] == "confirmed" and history[0]["actor"].startswith("provider:")
+
+
+async def test_a_moderator_merges_a_duplicate_from_the_moderation_page(portal, mailbox):
+    made = []
+    for name in ("Cedar Ketamine", "Cedar Ketamine Clinic"):
+        response = await portal.post("/v1/providers", json={"name": name, "npi": "1234567893", "status": "published", "conditions": ["ptsd"], "locations": [{"latitude": 40.75, "longitude": -73.99, "state": "NY"}]}, headers=ADMIN)
+        assert response.status_code == 201, response.text
+        made.append(response.json())
+    mod = await moderator(portal, mailbox)
+    page = await mod.open("/portal/moderation")
+    assert "Possible duplicates (1)" in text_of(page) and "both list NPI 1234567893" in page
+    pair_id = re.search(r'action="/portal/moderation/duplicates/([0-9a-f-]+)"', page).group(1)
+    await mod.submit("/portal/moderation", f"/portal/moderation/duplicates/{pair_id}", {"decision": "merge", "keep": made[0]["id"], "reason": "one clinic"})
+    assert "Possible duplicates (0)" in text_of(await mod.open("/portal/moderation"))
+    moved = await portal.get(f"/providers/{made[1]['slug']}")
+    assert moved.status_code == 301 and moved.headers["location"] == f"/providers/{made[0]['slug']}"

@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.errors import Conflict, InvalidInput, PreconditionFailed
+from directory.errors import Conflict, InvalidInput, PermissionDenied, PreconditionFailed
 from directory.listings import mine
 from directory.listings.schemas import ProviderCreate, ProviderUpdate
 from directory.listings.service import ListingService
@@ -177,6 +177,18 @@ async def change_status(visit: ThisVisit, listing_id: FromPath[uuid.UUID], write
     return redirect(visit, f"/portal/listings/{listing_id}", words.get(wanted, "Saved."))
 
 
+@post("/listings/{listing_id:uuid}/confirm")
+async def confirm(visit: ThisVisit, listing_id: FromPath[uuid.UUID], writer: Writer, listings: Listings) -> Response[Any]:
+    """"Still correct": the clinic stands by every detail of its listing as it is."""
+    visit.signed_in()
+    await visit.form()  # the CSRF token is checked with the form
+    try:
+        await listings.confirm(writer, visit.caller, str(listing_id), None)
+    except (Conflict, PermissionDenied) as error:
+        return redirect(visit, f"/portal/listings/{listing_id}", f"Not confirmed: {error.detail}")
+    return redirect(visit, f"/portal/listings/{listing_id}", "Thank you: the listing now says its details were confirmed today.")
+
+
 @get("/listings/{listing_id:uuid}/preview")
 async def preview(visit: ThisVisit, listing_id: FromPath[uuid.UUID], reader: Reader, listings: Listings) -> Response[str]:
     """The listing exactly as its public page will show it (the same page and script), as it is now."""
@@ -202,4 +214,4 @@ async def history(visit: ThisVisit, listing_id: FromPath[uuid.UUID], reader: Rea
     return page(visit, "history.html", listing=listing, entries=entries)
 
 
-ROUTES = [portal_home, my_listings, new_listing_form, create_listing, edit_listing, save_details, change_status, preview, preview_document, history]
+ROUTES = [portal_home, my_listings, new_listing_form, create_listing, edit_listing, save_details, change_status, confirm, preview, preview_document, history]

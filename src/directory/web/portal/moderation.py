@@ -21,8 +21,9 @@ from directory.accounts.service import AccountService
 from directory.errors import DirectoryError, PermissionDenied, invalid_input
 from directory.listings.models import ProviderStatus
 from directory.moderation import review
+from directory.moderation.duplicates import Duplicates
 from directory.moderation.reports import KIND_WORDS, NEEDS_REVIEW, Reports
-from directory.moderation.schemas import DecisionIn, ListingAction, ReportDecision
+from directory.moderation.schemas import DecisionIn, DuplicateDecision, ListingAction, ReportDecision
 from directory.moderation.service import ModerationService
 from directory.partners.schemas import ApiKeyCreate
 from directory.partners.service import ApiKeyService
@@ -42,7 +43,9 @@ def _moderator(visit: ThisVisit) -> None:
 
 
 @get("/moderation")
-async def queue(visit: ThisVisit, reader: Reader, reports: NamedDependency[Reports], show: FromQuery[str] = "pending_review") -> Response[str]:
+async def queue(
+    visit: ThisVisit, reader: Reader, reports: NamedDependency[Reports], duplicates: NamedDependency[Duplicates], show: FromQuery[str] = "pending_review"
+) -> Response[str]:
     """Everything waiting for a moderator, oldest first; suspended listings on request."""
     _moderator(visit)
     status = show if show in (ProviderStatus.pending_review.value, ProviderStatus.suspended.value, ProviderStatus.published.value) else "pending_review"
@@ -52,6 +55,7 @@ async def queue(visit: ThisVisit, reader: Reader, reports: NamedDependency[Repor
         claims=await review.claim_reviews(reader, visit.caller, 50),
         changes=await review.change_reviews(reader, visit.caller, 50),
         reports=await reports.open_reports(reader, visit.caller, 50), needs_review=NEEDS_REVIEW, kind_words=KIND_WORDS,
+        duplicates=await duplicates.queue(reader, visit.caller, "open", 50),
     )  # fmt: skip
 
 
@@ -110,6 +114,18 @@ async def decide_report(visit: ThisVisit, report_id: FromPath[uuid.UUID], writer
     async def act(form: dict[str, Any]) -> None:
         decision = ReportDecision(decision=str(form.get("decision", "")), note=str(form.get("reason", "")).strip() or None)  # type: ignore[arg-type]
         await reports.decide(writer, visit.caller, report_id, decision)
+
+    return await _decided(visit, act, "Done.")
+
+
+@post("/moderation/duplicates/{candidate_id:uuid}")
+async def decide_duplicate(visit: ThisVisit, candidate_id: FromPath[uuid.UUID], writer: Writer, duplicates: NamedDependency[Duplicates]) -> Response[Any]:
+    _moderator(visit)
+
+    async def act(form: dict[str, Any]) -> None:
+        decision, keep = str(form.get("decision", "")), str(form.get("keep", "")).strip()
+        data = DuplicateDecision(decision=decision, keep=keep or None if decision == "merge" else None, note=str(form.get("reason", "")).strip() or None)  # type: ignore[arg-type]
+        await duplicates.decide(writer, visit.caller, candidate_id, data)
 
     return await _decided(visit, act, "Done.")
 
@@ -179,4 +195,4 @@ async def set_role(visit: ThisVisit, reader: Reader, writer: Writer, accounts: N
     return redirect(visit, "/portal/moderation/accounts", f"{email} is now {'an' if role == 'admin' else 'a'} {role}.")
 
 
-ROUTES = [queue, act_on_listing, decide_claim, decide_change, decide_report, keys, create_key, revoke_key, accounts_page, set_role]
+ROUTES = [queue, act_on_listing, decide_claim, decide_change, decide_report, decide_duplicate, keys, create_key, revoke_key, accounts_page, set_role]

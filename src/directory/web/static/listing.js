@@ -131,6 +131,15 @@ function definition(pairs) {
   return h("dl", { class: "facts" }, rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
 }
 
+// When the clinic itself last said the listing is right (an owner saved it or pressed "Still correct").
+function confirmedLine(confirmation) {
+  if (!confirmation || !confirmation.confirmed_at) return "The clinic has not confirmed these details yet.";
+  const on = date(confirmation.confirmed_at);
+  return confirmation.unconfirmed
+    ? `Details last confirmed by the clinic on ${on}: not in the last 6 months, so check with the clinic before you go.`
+    : `Details confirmed by the clinic on ${on}.`;
+}
+
 function render(p) {
   document.title = `${p.name} – Infusion provider directory`;
   const checked = p.verification && p.verification.last_verified_at;
@@ -192,7 +201,11 @@ function render(p) {
     ])),
     previewing ? null : reportForm(p),
     h("p", { class: "claim" }, "Is this your clinic? ", h("a", { href: `/portal/claim/${encodeURIComponent(p.slug)}` }, "Claim and update this listing"), "."),
-    h("p", { class: "hint" }, `Listing updated ${date(p.updated_at)}.`),
+    h("div", { class: "hint freshness" },
+      h("p", {}, confirmedLine(p.confirmation)),
+      checked ? h("p", {}, `NPI checked against the national registry on ${date(checked)}${p.verification.stale ? " (a new check is overdue)" : ""}.`) : null,
+      h("p", {}, `Listing updated ${date(p.updated_at)}. `, h("a", { href: "/how-we-check" }, "How we check listings")),
+    ),
   );
   document.getElementById("name").focus({ preventScroll: true });
 }
