@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from pathlib import Path
 
 import pytest
 from conftest import ADMIN
@@ -13,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from test_sync import sync_key
 
-from directory.listings.duplicates import DuplicateCandidate, scan, similar_names, site_domain
+from directory.listings.duplicate_scan import scan
+from directory.listings.duplicates import DuplicateCandidate, similar_names, site_domain
 
 
 def npi_with_check_digit(first_nine: str) -> str:
@@ -55,6 +57,7 @@ def test_a_website_is_compared_by_its_registered_domain(url, domain):
         ("Aurora Ketamine", "Harbor Ketamine", False),
         ("Ketamine Center", "Infusion Clinic", False),
         ("Smith Family Dentistry", "Aurora Ketamine", False),
+        ("Aurora Ketamine 12", "Aurora Ketamine 13", False),  # numbered branches, not a typo
     ],
 )
 def test_names_are_similar_when_their_distinctive_words_agree(first, second, similar):
@@ -85,6 +88,28 @@ async def test_a_second_listing_of_the_same_clinic_is_flagged_not_refused(client
     )
     assert moved.status_code == 200, moved.text
     assert (await client.get("/v1/moderation/duplicates", headers=ADMIN)).json() == []
+
+
+async def test_the_sample_import_made_twice_flags_every_second_listing(client):
+    """The README's sample import, once by an administrator and once by a partner's key, makes each
+    clinic twice: every second one is flagged in the import's report and queued for the moderators."""
+    csv = (Path(__file__).parent.parent / "seed" / "import-template.csv").read_bytes()
+    first = await client.post("/v1/imports", content=csv, headers={**ADMIN, "Content-Type": "text/csv"})
+    assert first.status_code == 200, first.text
+    key = await sync_key(client)
+    second = await client.post("/v1/imports", content=csv, headers={**key, "Content-Type": "text/csv"})
+    assert second.status_code == 200, second.text
+    firsts = {row["external_id"]: row["id"] for row in first.json()["rows"]}
+    published_twins = {}
+    for row in second.json()["rows"]:
+        if row["possible_duplicates"]:
+            published_twins[row["external_id"]] = {d["id"] for d in row["possible_duplicates"]}
+    queue = (await client.get("/v1/moderation/duplicates", params={"limit": 200}, headers=ADMIN)).json()
+    pairs = {frozenset((p["first"]["id"], p["second"]["id"])) for p in queue}
+    for row in second.json()["rows"]:
+        assert frozenset((firsts[row["external_id"]], row["id"])) in pairs, row["external_id"]
+    # In the report, each listing names its published twin (the partner's rows wait for review: not named).
+    assert all(firsts[external_id] in twins for external_id, twins in published_twins.items()) and published_twins
 
 
 async def _directory_with_planted_duplicates(client, rng: random.Random) -> tuple[list[dict], set[frozenset[str]]]:

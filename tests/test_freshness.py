@@ -99,3 +99,13 @@ async def test_a_stale_check_is_said_on_fhir_and_hsds(client, database):
     organization = (await client.get(f"/fhir/Organization/{made['id']}")).json()
     (status,) = [e for e in organization["extension"] if e["url"].endswith("verification-status")]
     assert status["valueCodeableConcept"]["coding"][0]["code"] == "verified"
+
+
+async def test_a_moment_out_of_range_is_a_400_not_a_500(client):
+    """Found by the contract test: `at` in year 1 overflowed the time-zone conversion (a 500)."""
+    await create(client, name="Early Ketamine")
+    for params in ({"verified": "true"}, {"confirmed_within_days": 30}, {}):
+        response = await client.get("/v1/search", params={"near": "10118", "at": "0001-01-01T01:00:00+00:00", **params})
+        assert_problem(response, 400, "at")
+    early = await client.get("/v1/search", params={"near": "10118", "at": "1900-01-01T00:00:00+00:00", "verified": "true", "confirmed_within_days": 30})
+    assert early.status_code == 200 and early.json()["items"] == []

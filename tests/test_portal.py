@@ -404,8 +404,12 @@ async def test_a_clinic_says_its_published_listing_is_still_correct(portal, mail
     listing_id = await dana.new_listing()
     published = await portal.patch(f"/v1/providers/{listing_id}", json={"status": "published"}, headers={**ADMIN, "If-Match": "*"})
     assert published.status_code == 200, published.text
+    reported = await portal.post(f"/v1/providers/{listing_id}/reports", json={"kind": "wrong_phone", "details": "Rings a pizzeria."})
+    assert reported.status_code == 202, reported.text
     page = await dana.open(f"/portal/listings/{listing_id}")
     assert "Are the details still correct?" in text_of(page) and "Still correct" in page
+    # The owner sees what visitors reported, to correct it.
+    assert "Visitors reported problems (1)" in text_of(page) and "the phone number is wrong: “Rings a pizzeria.”" in text_of(page)
     response = await dana.submit(f"/portal/listings/{listing_id}", f"/portal/listings/{listing_id}/confirm", {})
     assert response.headers["location"] == f"/portal/listings/{listing_id}"
     assert "confirmed today" in text_of(await dana.open(f"/portal/listings/{listing_id}"))

@@ -39,6 +39,7 @@ VALID_BODIES = {
     ("POST", "/v1/providers/{key:str}/claims"): {},
     ("POST", "/v1/providers/{key:str}/reports"): {"kind": "wrong_phone"},
     ("POST", "/v1/moderation/reports/{report_id:uuid}/decision"): {"decision": "dismiss"},
+    ("POST", "/v1/moderation/duplicates/{candidate_id:uuid}/decision"): {"decision": "dismiss"},
     ("POST", "/v1/admin/api-keys"): {"name": "Partner", "owner_contact": "dev@partner.example"},
 }
 
@@ -57,6 +58,7 @@ def filled(path: str) -> str:
         path.replace("{key:str}", "some-listing").replace("{location_id:int}", "1")
         .replace("{subscription_id:uuid}", ANY_ID).replace("{clinician_id:uuid}", ANY_ID)
         .replace("{account_id:uuid}", ANY_ID).replace("{change_id:uuid}", ANY_ID).replace("{claim_id:uuid}", ANY_ID).replace("{report_id:uuid}", ANY_ID)
+        .replace("{candidate_id:uuid}", ANY_ID)
     )  # fmt: skip
 
 

@@ -239,34 +239,17 @@ def _print_import(report: dict, as_json: bool) -> None:
 def _duplicates(args: argparse.Namespace) -> int:
     import json
 
-    from sqlalchemy.orm import Session
-
-    from directory.database import create_engine
-    from directory.listings import duplicates
+    from directory.listings import duplicate_scan
 
     settings = get_settings()
-
-    async def run() -> duplicates.ScanReport:
-        engine = create_engine(settings.database_url, settings)
-        try:
-            async with engine.connect() as connection:
-                report = await connection.run_sync(lambda sync: duplicates.scan(Session(bind=sync), None if args.json else print))
-                await connection.commit()
-                return report
-        finally:
-            await engine.dispose()
-
-    report = asyncio.run(run())
+    report = asyncio.run(duplicate_scan.scan_database(settings.database_url, settings, None if args.json else print))
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
-    else:
-        reasons = ", ".join(f"{name}: {count:,}" for name, count in sorted(report.by_reason.items())) or "none"
-        print(
-            f"{report.pairs:,} possible duplicate pairs ({report.new:,} new) among {report.listings:,} listings and "
-            f"{report.locations:,} locations in {report.seconds:.1f} s; reasons {reasons}"
-            + (f"; {report.crowded:,} phone numbers or domains shared too widely to pair" if report.crowded else "")
-        )
-        print("review them: GET /v1/moderation/duplicates, or the portal's moderation page")
+        return 0
+    reasons = ", ".join(f"{name}: {count:,}" for name, count in sorted(report.by_reason.items())) or "none"
+    crowded = f"; {report.crowded:,} phone numbers or domains shared too widely to pair" if report.crowded else ""
+    print(f"{report.pairs:,} possible duplicate pairs ({report.new:,} new) among {report.listings:,} listings in {report.seconds:.1f} s; reasons {reasons}{crowded}")
+    print("review them: GET /v1/moderation/duplicates, or the portal's moderation page")
     return 0
 
 

@@ -303,6 +303,10 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main() -> int:
+    if os.environ.get("BENCH_DUPLICATES"):  # the whole-directory duplicate check alone, on a scratch SQLite directory
+        from directory.bench import duplicates
+
+        return duplicates.main(int(os.environ["BENCH_DUPLICATES"]))
     backend = os.environ.get("BENCH_BACKEND", "postgres")
     if backend not in ("postgres", "sqlite"):
         print("BENCH_BACKEND is postgres or sqlite", file=sys.stderr)

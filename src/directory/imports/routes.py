@@ -40,7 +40,8 @@ async def import_listings(
     one row per location, the listing's columns repeated on each of its rows, `external_id` your own
     id for the listing. Every row is checked with the same rules as `POST /v1/providers`. The answer
     reports each row: created, updated, unchanged, invalid, failed, not_written (or valid in a dry
-    run), with the listing's id. Importing again finds listings by your external ids and updates
+    run), with the listing's id and, on a listing's first row, its `possible_duplicates`: published
+    listings that may be the same clinic (a moderator reviews each pair; nothing is refused). Importing again finds listings by your external ids and updates
     them in place; a file imported twice changes nothing the second time. An all-or-nothing import
     with any invalid row is a 422 problem naming each line and column, with the report in `report`,
     and writes nothing.

@@ -24,6 +24,7 @@ from directory.imports import csvfile
 from directory.imports.csvfile import Group, Row
 from directory.listings import policy
 from directory.listings.changes import PROVIDER_SCALARS, bump_version, diff, due_now, new_location, offer, record_change, set_price, snapshot
+from directory.listings.duplicates import POSSIBLE, describe_duplicates
 from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
 from directory.listings.placement import PlacedLocation
 from directory.listings.queries import full_listing
@@ -45,6 +46,8 @@ class RowReport:
     """created, updated, unchanged, invalid, failed, or not_written (an all-or-nothing import stopped)"""
     id: uuid.UUID | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
+    possible_duplicates: list[dict[str, Any]] = field(default_factory=list)
+    """Published listings that may be the same clinic (on the listing's first row)."""
 
 
 @dataclass
@@ -77,7 +80,8 @@ class ImportReport:
             "dry_run": self.dry_run,
             "counts": self.counts,
             "rows": [
-                {"line": r.line, "external_id": r.external_id, "result": r.result, "id": str(r.id) if r.id else None, "errors": r.errors}
+                {"line": r.line, "external_id": r.external_id, "result": r.result, "id": str(r.id) if r.id else None, "errors": r.errors,
+                 "possible_duplicates": r.possible_duplicates}  # fmt: skip
                 for r in self.rows
             ],
         }
@@ -170,6 +174,7 @@ class ImportService:
                     reports[id(failed.group.first)].result = "failed"
                     reports[id(failed.group.first)].errors = [{"field": "external_id", "reason": reason}]
                     raise ImportRejected(report) from error
+                await self._note_duplicates(session, reports, prepared)
         else:
             for ready in prepared:
                 async with sessions() as session:
@@ -182,7 +187,18 @@ class ImportService:
                             reports[id(row)].result = "failed"
                             reports[id(row)].id = None
                         reports[id(ready.group.first)].errors = [{"field": "external_id", "reason": reason}]
+                        continue
+                    await self._note_duplicates(session, reports, [ready])
         return report
+
+    @staticmethod
+    async def _note_duplicates(session: AsyncSession, reports: dict[int, RowReport], written: list[Prepared]) -> None:
+        """Each written listing's possible duplicates, found as it was written, on its first row."""
+        found = session.sync_session.info.pop(POSSIBLE, {})
+        for ready in written:
+            entry = reports[id(ready.group.first)]
+            if entry.id is not None and found.get(entry.id):
+                entry.possible_duplicates = [d.model_dump(mode="json") for d in await describe_duplicates(session, found[entry.id])]
 
     @staticmethod
     def _mark(reports: dict[int, RowReport], ready: Prepared, result: str, provider_id: uuid.UUID) -> None:

@@ -16,29 +16,29 @@ makes no pairs. Closed and merged listings are left out.
 
 Pairs are found as listings change (a follower of the recorder, in the same transaction: the
 creator of a listing hears of them in the answer) and over the whole directory by ``scan``
-(``directory duplicates``). Moderators dismiss a pair or merge it (``moderation.duplicates``).
+(``duplicate_scan``, ``directory duplicates``). Moderators dismiss a pair or merge it (``moderation.duplicates``).
 """
 
 from __future__ import annotations
 
 import math
-import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
-from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Column, ForeignKey, UniqueConstraint, Uuid, and_, bindparam, delete, func, or_, select, union_all, update
+from sqlalchemy import Column, ForeignKey, UniqueConstraint, Uuid, and_, or_, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from directory.columns import JSONValue, UTCDateTime, utcnow
 from directory.listings.models import Location, Provider, ProviderStatus
 from directory.listings.names import distinctive, words
+from directory.listings.schemas import PossibleDuplicate
 
 #: What each reason adds to a pair's score.
 WEIGHTS = {"npi": 0.9, "phone": 0.6, "website": 0.4, "nearby": 0.7}
@@ -105,14 +105,20 @@ def site_domain(url: str | None) -> str | None:
 
 def similar_names(first: str, second: str) -> bool:
     """Two names a person would take for one clinic's: the same distinctive words, or one's within
-    the other's, or a typo apart (ratio ≥ 0.85); names with no distinctive word must be the same words."""
+    the other's, or a typo apart (ratio ≥ 0.85, numbers alike); names with no distinctive word must be the same words."""
     a, b = words(first), words(second)
     own_a, own_b = distinctive(a), distinctive(b)
     if not own_a or not own_b:
         return bool(a) and a == b
+    if _numbers(own_a) != _numbers(own_b):  # "Clinic 2" is not a typo of "Clinic 3"
+        return False
     if own_a <= own_b or own_b <= own_a:
         return True
     return SequenceMatcher(None, " ".join(sorted(own_a)), " ".join(sorted(own_b))).ratio() >= 0.85
+
+
+def _numbers(name_words: frozenset[str]) -> frozenset[str]:
+    return frozenset(word for word in name_words if any(char.isdigit() for char in word))
 
 
 def score(reasons: Iterable[dict[str, str]]) -> float:
@@ -154,14 +160,30 @@ def note(session: Session, provider_ids: set[uuid.UUID], loaded: Mapping[uuid.UU
     """Follower of the recorder: find the candidates of these listings and keep them in
     ``duplicate_candidate``; each listing's list is left in ``session.info[POSSIBLE]``."""
     found: dict[uuid.UUID, list[tuple[uuid.UUID, list[dict[str, str]]]]] = session.info.setdefault(POSSIBLE, {})
-    for listing in _read(session, provider_ids):
+    in_hand = [_in_hand(loaded[key]) for key in provider_ids if key in loaded]
+    for listing in in_hand + _read(session, [key for key in provider_ids if key not in loaded]):
         matches = {} if listing.left_out else _matches(session, listing)
         _keep(session, listing.id, matches)
         found[listing.id] = sorted(matches.items(), key=lambda item: -score(item[1]))
 
 
-def _read(session: Session, ids: Iterable[uuid.UUID]) -> list[_Listing]:
-    ids = list(ids)
+def _in_hand(provider: Provider) -> _Listing:
+    """A listing loaded whole by the change itself: nothing to read again."""
+    domain = site_domain(provider.website)
+    if domain != provider.site_domain:
+        provider.site_domain = domain  # flushed with the rest of the change
+    listing = _Listing(provider.id, provider.name, provider.npi, {provider.phone} if provider.phone else set(), domain)
+    listing.left_out = provider.status in LEFT_OUT
+    for location in provider.locations:
+        listing.points.append((location.latitude, location.longitude))
+        if location.phone:
+            listing.phones.add(location.phone)
+    return listing
+
+
+def _read(session: Session, ids: list[uuid.UUID]) -> list[_Listing]:
+    if not ids:
+        return []
     rows = session.execute(select(Provider.id, Provider.name, Provider.npi, Provider.phone, Provider.website, Provider.site_domain, Provider.status).where(Provider.id.in_(ids))).all()
     listings: dict[uuid.UUID, _Listing] = {}
     for row in rows:
@@ -239,140 +261,21 @@ def _keep(session: Session, provider_id: uuid.UUID, matches: Mapping[uuid.UUID, 
     session.flush()
 
 
-# --- over the whole directory -----------------------------------------------------------------
+# --- what a listing's creator is told -----------------------------------------------------------
 
 
-@dataclass
-class ScanReport:
-    listings: int = 0
-    locations: int = 0
-    pairs: int = 0
-    by_reason: dict[str, int] = field(default_factory=dict)
-    new: int = 0
-    crowded: int = 0
-    """Phone numbers and domains shared by more than ``CROWD`` listings (no pairs made of them)."""
-    seconds: float = 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "seconds": round(self.seconds, 1)}
+async def possible_duplicates(session: AsyncSession, provider_id: uuid.UUID) -> list[PossibleDuplicate]:
+    """The published listings found to pair with this one in the transaction just committed."""
+    return await describe_duplicates(session, session.sync_session.info.pop(POSSIBLE, {}).get(provider_id, []))
 
 
-def scan(session: Session, progress: Callable[[str], None] | None = None) -> ScanReport:
-    """Every candidate in the directory, stored (new pairs open; open pairs no longer found dropped).
-
-    Shared keys are grouped by the database (NPI, phone, domain); locations are put on a grid of
-    cells at least 50 m on a side and compared with the neighbouring cells' only; names are read
-    only for the pairs that are near. Commits at the end."""
-    started = time.perf_counter()
-    report = ScanReport()
-    say = progress or (lambda _text: None)
-    live = Provider.status.not_in(LEFT_OUT)
-    report.listings = session.execute(select(func.count()).select_from(Provider).where(live)).scalar_one()
-    _refresh_domains(session)
-    found: dict[tuple[uuid.UUID, uuid.UUID], list[dict[str, str]]] = defaultdict(list)
-    phones = union_all(
-        select(Provider.id.label("id"), Provider.phone.label("key")).where(live, Provider.phone.is_not(None)),
-        select(Location.provider_id, Location.phone).join(Provider, Provider.id == Location.provider_id).where(live, Location.phone.is_not(None)),
-    ).subquery()
-    for reason, ids, key, crowd in (
-        ("npi", Provider.id, Provider.npi, None),
-        ("website", Provider.id, Provider.site_domain, CROWD),
-        ("phone", phones.c.id, phones.c.key, CROWD),
-    ):
-        source: Any = phones if reason == "phone" else Provider
-        where = [key.is_not(None)] if reason == "phone" else [live, key.is_not(None)]
-        shared = select(key).select_from(source).where(*where).group_by(key).having(func.count(func.distinct(ids)) > 1).subquery()
-        groups: dict[str, set[uuid.UUID]] = defaultdict(set)
-        for value, member in session.execute(select(key, ids).select_from(source).where(*where, key.in_(select(shared)))):
-            groups[value].add(member)
-        for value, members in groups.items():
-            if crowd is not None and len(members) > crowd:
-                report.crowded += 1
-                continue
-            detail = {"npi": f"both list NPI {value}", "website": f"both have a website on {value}", "phone": f"both list the phone number {value}"}[reason]
-            ordered = sorted(members, key=str)
-            for i, a in enumerate(ordered):
-                for b in ordered[i + 1 :]:
-                    found[(a, b)].append({"reason": reason, "detail": detail})
-        say(f"{reason}: {len(groups)} shared values")
-    near = _near_pairs(session, live, report)
-    say(f"nearby: {len(near)} pairs of locations within {NEARBY_M:.0f} m")
-    names = _names(session, {member for key in near for member in key})
-    for key, distance in near.items():
-        if similar_names(names[key[0]], names[key[1]]):
-            found[key].append({"reason": "nearby", "detail": f"a location {distance:.0f} m from one of the other's, under a similar name"})
-    report.pairs = len(found)
-    for reasons in found.values():
-        for reason in reasons:
-            report.by_reason[reason["reason"]] = report.by_reason.get(reason["reason"], 0) + 1
-    report.new = _store(session, found)
-    session.commit()
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _refresh_domains(session: Session) -> None:
-    """Domains are kept as listings change; this catches rows written around the API (bulk loads)."""
-    rows = session.execute(select(Provider.id, Provider.website, Provider.site_domain).where(Provider.website.is_not(None))).all()
-    stale = [{"key": row.id, "domain": domain} for row in rows if (domain := site_domain(row.website)) != row.site_domain]
-    for start in range(0, len(stale), 1000):
-        session.execute(
-            update(Provider.__table__).where(Provider.__table__.c.id == bindparam("key")).values(site_domain=bindparam("domain")),  # type: ignore[attr-defined]
-            stale[start : start + 1000],
-        )
-
-
-def _near_pairs(session: Session, live: Any, report: ScanReport) -> dict[tuple[uuid.UUID, uuid.UUID], float]:
-    """Pairs of listings with locations within ``NEARBY_M``: a grid of cells 0.0005° of latitude
-    (55 m) by 0.0016° of longitude (at least 50 m up to 72° N), each compared with its neighbours."""
-    cells: dict[tuple[int, int], list[tuple[uuid.UUID, float, float]]] = defaultdict(list)
-    rows = session.execute(
-        select(Location.provider_id, Location.latitude, Location.longitude).join(Provider, Provider.id == Location.provider_id).where(live).execution_options(yield_per=20_000)
+async def describe_duplicates(session: AsyncSession, pairs: list[tuple[uuid.UUID, list[dict[str, str]]]]) -> list[PossibleDuplicate]:
+    """Pairs found for a listing (other id, reasons), as its creator may see them: published ones only."""
+    found = dict(pairs)
+    if not found:
+        return []
+    rows = await session.execute(select(Provider.id, Provider.slug, Provider.name).where(Provider.id.in_(found), Provider.status == ProviderStatus.published.value))
+    return sorted(
+        (PossibleDuplicate(id=key, slug=slug, name=name, reasons=[r["reason"] for r in found[key]], score=score(found[key])) for key, slug, name in rows),
+        key=lambda d: (-d.score, d.name),
     )
-    for provider_id, lat, lon in rows:
-        cells[(math.floor(lat / 0.0005), math.floor(lon / 0.0016))].append((provider_id, lat, lon))
-        report.locations += 1
-    near: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
-    for (y, x), members in cells.items():
-        # Each pair of cells once: this cell with itself and with the four "later" neighbours.
-        for dy, dx in ((0, 0), (0, 1), (1, -1), (1, 0), (1, 1)):
-            others = members if (dy, dx) == (0, 0) else cells.get((y + dy, x + dx))
-            if not others:
-                continue
-            for i, (a, lat_a, lon_a) in enumerate(members):
-                for b, lat_b, lon_b in others[i + 1 :] if (dy, dx) == (0, 0) else others:
-                    if a == b:
-                        continue
-                    distance = metres(lat_a, lon_a, lat_b, lon_b)
-                    if distance <= NEARBY_M:
-                        key = pair(a, b)
-                        near[key] = min(distance, near.get(key, math.inf))
-    return near
-
-
-def _names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    names: dict[uuid.UUID, str] = {}
-    ordered = sorted(ids, key=str)
-    for start in range(0, len(ordered), 500):
-        names.update(session.execute(select(Provider.id, Provider.name).where(Provider.id.in_(ordered[start : start + 500]))).all())
-    return names
-
-
-def _store(session: Session, found: Mapping[tuple[uuid.UUID, uuid.UUID], list[dict[str, str]]]) -> int:
-    """Found pairs stored; how many are new. Open pairs no longer found are dropped."""
-    C = DuplicateCandidate
-    existing = {(c.first_id, c.second_id): c for c in session.execute(select(C)).scalars()}
-    new = []
-    for key, reasons in found.items():
-        candidate = existing.pop(key, None)
-        if candidate is None:
-            new.append({"id": uuid.uuid4(), "first_id": key[0], "second_id": key[1], "reasons": reasons, "score": score(reasons), "status": "open", "found_at": utcnow()})
-        elif candidate.status == "open" and candidate.reasons != reasons:
-            candidate.reasons, candidate.score = reasons, score(reasons)
-    gone = [c.id for c in existing.values() if c.status == "open"]
-    for start in range(0, len(gone), 500):
-        session.execute(delete(C).where(C.id.in_(gone[start : start + 500])))
-    for start in range(0, len(new), 1000):
-        session.execute(C.__table__.insert(), new[start : start + 1000])  # type: ignore[attr-defined]
-    session.flush()
-    return len(new)

@@ -42,7 +42,7 @@ from directory.listings.changes import (
     taxonomy_entries,
     touch,
 )
-from directory.listings.duplicates import POSSIBLE, score
+from directory.listings.duplicates import possible_duplicates
 from directory.listings.held import Decision, PendingChange, PendingChangePublic
 from directory.listings.models import ListingChange, Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
 from directory.listings.placement import PlacedLocation, Placement
@@ -57,7 +57,6 @@ from directory.listings.schemas import (
     LocationCreate,
     LocationPublic,
     LocationUpdate,
-    PossibleDuplicate,
     ProviderCreate,
     ProviderPage,
     ProviderPublic,
@@ -375,18 +374,6 @@ class ListingService:
                 await session.delete(role.clinician)
             record_change(session, provider.id, caller, "clinician_removed", {f"clinicians.{clinician_id}": {"before": before, "after": None}})
 
-
-
-async def possible_duplicates(session: AsyncSession, provider_id: uuid.UUID) -> list[PossibleDuplicate]:
-    """The published listings found to pair with this one in the transaction just committed."""
-    found = dict(session.sync_session.info.pop(POSSIBLE, {}).get(provider_id, []))
-    if not found:
-        return []
-    rows = await session.execute(select(Provider.id, Provider.slug, Provider.name).where(Provider.id.in_(found), Provider.status == ProviderStatus.published.value))
-    return sorted(
-        (PossibleDuplicate(id=key, slug=slug, name=name, reasons=[r["reason"] for r in found[key]], score=score(found[key])) for key, slug, name in rows),
-        key=lambda d: (-d.score, d.name),
-    )
 
 
 def _location_of(provider: Provider, location_id: int) -> Location:

@@ -68,6 +68,13 @@ class Reports:
         )
         return [(report, name, slug, count) for report, name, slug, count in rows]
 
+    async def open_for(self, session: AsyncSession, provider_id: uuid.UUID) -> list[ListingReport]:
+        """A listing's open reports, oldest first: for its owners' page (the caller decides who sees them)."""
+        rows = await session.execute(
+            select(ListingReport).where(ListingReport.provider_id == provider_id, ListingReport.status == "open").order_by(ListingReport.created_at).limit(50)
+        )
+        return list(rows.scalars())
+
     async def decide(self, session: AsyncSession, caller: Caller, report_id: uuid.UUID, data: ReportDecision) -> ReportPublic:
         callers.ensure_moderator(caller)
         async with session.begin():

@@ -8,7 +8,7 @@ Different kinds of filter are ANDed; the values of one kind are ORed (conditions
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, not_, or_, select, true
@@ -88,10 +88,10 @@ def listing_filters(query: SearchQuery, bits: dict[str, dict[str, int]]) -> list
         where.append(S.price_min <= query.max_price)
     if query.verified is not None:
         # Verified means verified and not stale: checked within the window, as of the search's moment.
-        current = and_(S.verified == true(), S.verified_at.is_not(None), S.verified_at >= query.moment - query.stale_after)
+        current = and_(S.verified == true(), S.verified_at.is_not(None), S.verified_at >= query.stale_before)
         where.append(current if query.verified else not_(current))
     if query.confirmed_within_days is not None:
-        where.append(S.confirmed_at >= query.moment - timedelta(days=query.confirmed_within_days))
+        where.append(S.confirmed_at >= query.confirmed_since())
     for word in query.words:
         where.append(_contains(S.words, word))
     return where

@@ -53,8 +53,8 @@ class Result:
     def _summary(self, hit: Hit) -> str:
         """The stored summary with ``stale`` and ``unconfirmed`` decided at the search's moment."""
         source, query = hit.source, self.query
-        stale = source.verified and (source.verified_at is None or source.verified_at < query.moment - query.stale_after)
-        unconfirmed = source.confirmed_at is None or source.confirmed_at < query.moment - query.unconfirmed_after
+        stale = source.verified and (source.verified_at is None or source.verified_at < query.stale_before)
+        unconfirmed = source.confirmed_at is None or source.confirmed_at < query.unconfirmed_before
         return decided(source.summary, stale, unconfirmed)
 
     def _head(self) -> dict[str, Any]:

@@ -120,6 +120,18 @@ class SearchQuery:
     unconfirmed_after: timedelta = timedelta(days=180)
 
     @property
+    def stale_before(self) -> datetime:
+        """A verified listing checked before this is stale, as of the search's moment."""
+        return _before(self.moment, self.stale_after)
+
+    @property
+    def unconfirmed_before(self) -> datetime:
+        return _before(self.moment, self.unconfirmed_after)
+
+    def confirmed_since(self) -> datetime:
+        return _before(self.moment, timedelta(days=self.confirmed_within_days or 0))
+
+    @property
     def remote_telehealth(self) -> bool:
         """Telehealth providers licensed for the searcher's state count even when far away."""
         return bool(self.telehealth and self.place and self.place.state and self.radius_m is not None)
@@ -127,6 +139,14 @@ class SearchQuery:
     def cursor_for(self, key: list[Any], secret: str) -> str:
         # The moment travels with the cursor so that "open now" means the same on every page.
         return cursors.encode([self.fingerprint, self.moment.isoformat(), *key], secret)
+
+
+def _before(moment: datetime, span: timedelta) -> datetime:
+    """``moment - span``, or the earliest time there is when that is before year 1 (``at`` may be that early)."""
+    try:
+        return moment - span
+    except OverflowError:
+        return datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _split(values: list[str]) -> list[str]:
@@ -277,6 +297,8 @@ async def build_query(
         raise BadParameter("confirmed_within_days", f"a number of days from 1 to {MAX_CONFIRMED_DAYS:,}")
     if raw.at is not None and raw.at.tzinfo is None:
         raise BadParameter("at", "give a time zone offset, e.g. 2026-11-21T18:30:00-05:00")
+    if raw.at is not None and not 1900 <= raw.at.year <= 9998:
+        raise BadParameter("at", "give a moment between the years 1900 and 9998, e.g. 2026-11-21T18:30:00-05:00")
     moment = raw.at or now or datetime.now(timezone.utc)
     open_at = moment if (raw.open_now or raw.at is not None) and raw.open_now is not False else None
 

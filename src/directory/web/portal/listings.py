@@ -20,6 +20,7 @@ from directory.listings.schemas import ProviderCreate, ProviderUpdate
 from directory.listings.service import ListingService
 from directory.listings.team import Team
 from directory.moderation import review
+from directory.moderation.reports import KIND_WORDS, Reports
 from directory.taxonomy.models import Condition, Service
 from directory.taxonomy.service import TaxonomyService
 from directory.verification.service import VerificationService
@@ -100,10 +101,13 @@ async def edit_page(
     members, invitations = await team.members(reader, visit.caller, listing.id)
     records = await verification.records(reader, visit.caller, str(listing.id), 5)
     decision = (await mine.last_decisions(reader, [listing.id])).get(listing.id)
+    # Visitors' open reports, for those who may change the listing (they see what waits for review too).
+    reports: Reports = visit.state.reports
+    open_reports = await reports.open_for(reader, listing.id) if listing.pending_changes is not None else []
     values = context.pop("values", None) or forms.details_values(listing)
     return page(
         visit, "edit.html", status, listing=listing, values=values, members=members, invitations=invitations, records=records,
-        decision=decision, missing=mine.missing_for_publication(listing, account.email_verified_at is not None),
+        decision=decision, open_reports=open_reports, report_words=KIND_WORDS, missing=mine.missing_for_publication(listing, account.email_verified_at is not None),
         location_values={location.id: forms.location_values(location) for location in listing.locations},
         clinician_values={clinician.id: forms.clinician_values(clinician) for clinician in listing.clinicians},
         forms=forms, **(await _catalog(reader, taxonomy)), **context,
