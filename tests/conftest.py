@@ -28,6 +28,10 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 #: The admin, changing a listing whatever its current version (If-Match: *).
 ADMIN_ANY = {**ADMIN, "If-Match": "*"}
 LISTING_TABLES = (
+    "consultation_access",
+    "consultation_tally",
+    "consultation_request",
+    "duplicate_candidate",
     "mail_queue",
     "web_session",
     "account_token",
@@ -79,6 +83,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "verification_worker": False,
         "webhook_worker": False,
         "mail_worker": False,
+        "consultation_worker": False,
     }
     values.update(overrides)
     return Settings(**values)

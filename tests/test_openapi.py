@@ -7,8 +7,8 @@ async def test_every_route_is_documented(client):
     document = (await client.get("/schema/openapi.json")).json()
     assert document["openapi"].startswith("3.1")
     operations = [op for path in document["paths"].values() for op in path.values() if isinstance(op, dict)]
-    # Anyone may sign up, log in, and report a problem with a listing.
-    public_writes = {"/v1/accounts", "/v1/auth/token", "/v1/providers/{key}/reports"}
+    # Anyone may sign up, log in, report a problem with a listing, request a consultation and withdraw it.
+    public_writes = {"/v1/accounts", "/v1/auth/token", "/v1/providers/{key}/reports", "/v1/providers/{key}/consultation-requests", "/v1/consultation-requests/{request_id}/withdrawal"}
     writes = [
         op
         for url, path in document["paths"].items()

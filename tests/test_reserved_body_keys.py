@@ -40,6 +40,11 @@ VALID_BODIES = {
     ("POST", "/v1/providers/{key:str}/reports"): {"kind": "wrong_phone"},
     ("POST", "/v1/moderation/reports/{report_id:uuid}/decision"): {"decision": "dismiss"},
     ("POST", "/v1/moderation/duplicates/{candidate_id:uuid}/decision"): {"decision": "dismiss"},
+    ("POST", "/v1/providers/{key:str}/consultation-requests"): {"name": "Sam", "phone": "(303) 555-0142", "consent": True, "form_token": "x"},
+    ("PATCH", "/v1/providers/{key:str}/consultation-requests/{request_id:uuid}"): {"status": "contacted"},
+    ("PUT", "/v1/providers/{key:str}/consultation-settings"): {"accepting": False},
+    ("POST", "/v1/consultation-requests/{request_id:uuid}/withdrawal"): {"token": "a-token-of-the-link"},
+    ("POST", "/v1/moderation/consultation-requests/{request_id:uuid}/reading"): {"reason": "looking into abuse"},
     ("POST", "/v1/admin/api-keys"): {"name": "Partner", "owner_contact": "dev@partner.example"},
 }
 
@@ -58,7 +63,7 @@ def filled(path: str) -> str:
         path.replace("{key:str}", "some-listing").replace("{location_id:int}", "1")
         .replace("{subscription_id:uuid}", ANY_ID).replace("{clinician_id:uuid}", ANY_ID)
         .replace("{account_id:uuid}", ANY_ID).replace("{change_id:uuid}", ANY_ID).replace("{claim_id:uuid}", ANY_ID).replace("{report_id:uuid}", ANY_ID)
-        .replace("{candidate_id:uuid}", ANY_ID)
+        .replace("{candidate_id:uuid}", ANY_ID).replace("{request_id:uuid}", ANY_ID)
     )  # fmt: skip
 
 

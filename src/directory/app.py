@@ -21,6 +21,10 @@ from directory import problems, tracing
 from directory.accounts.routes import AccountController
 from directory.accounts.service import AccountService
 from directory.accounts.standing import Standing
+from directory.consultations.delivery import Delivery
+from directory.consultations.routes import ConsultationController, ConsultationModerationController, WithdrawalController
+from directory.consultations.sealing import Sealer
+from directory.consultations.service import Consultations
 from directory.database import Database
 from directory.dependencies import DEPENDENCIES
 from directory.edge import EdgeMiddleware
@@ -90,7 +94,8 @@ def _openapi() -> OpenAPIConfig:
             Tag(name="sync", description="Mirror the directory: change feed, bulk export, webhooks; import listings from CSV"),
             Tag(name="listings", description="Providers (clinics) with their locations and clinicians"),
             Tag(name="accounts", description="Provider accounts and bearer tokens"),
-            Tag(name="moderation", description="Reviewing listings, claims and trust changes (moderators)"),
+            Tag(name="consultations", description="Patients ask a clinic to contact them; the clinic's inbox; withdrawal (personal data: sealed, owners only)"),
+            Tag(name="moderation", description="Reviewing listings, claims, trust changes, reports and duplicates (moderators)"),
             Tag(name="partners", description="API keys for partner sites (administrators)"),
             Tag(name="taxonomy", description="Conditions treated and services offered"),
             Tag(name="fhir", description="FHIR R4, read-only: Organization, Location, HealthcareService, Practitioner, PractitionerRole"),
@@ -184,6 +189,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.team = Team()
         app.state.reports = Reports(limits)
         app.state.duplicates = Duplicates(recorder)
+        app.state.consultations = consultations = Consultations(
+            Sealer.from_settings(settings), limits, settings.secret_key, timedelta(days=settings.consultation_retention_days), recorder
+        )
         # Verification and webhook deliveries run off the request path, in this process unless turned off.
         workers = []
         if settings.verification_worker:
@@ -197,6 +205,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             workers.append(asyncio.create_task(reminders.work(settings.confirmation_interval_seconds)))
         if settings.webhook_worker:
             workers.append(asyncio.create_task(sender.work(settings.webhook_interval_seconds)))
+        if settings.consultation_worker:
+            delivery = Delivery(database.writer, consultations, mailer, settings.mail_retry_base_seconds)
+            workers.append(asyncio.create_task(delivery.work(settings.consultation_interval_seconds)))
         if settings.mail_worker:
             workers.append(asyncio.create_task(mail_queue.work(settings.mail_interval_seconds)))
         try:
@@ -230,6 +241,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AccountController,
             ModerationController,
             ClaimController,
+            ConsultationController,
+            WithdrawalController,
+            ConsultationModerationController,
             ApiKeyController,
             TaxonomyController,
             FhirController,

@@ -39,7 +39,7 @@ async def provide_caller(request: Request, state: State) -> Caller:
 
 
 #: The services the app builds at start-up (see ``app.create_app``), each injected by its name.
-SERVICES = ("listings", "taxonomy", "accounts", "moderation", "api_keys", "verification", "imports", "fhir", "hsds", "subscriptions", "team", "reports", "duplicates")
+SERVICES = ("listings", "taxonomy", "accounts", "moderation", "api_keys", "verification", "imports", "fhir", "hsds", "subscriptions", "team", "reports", "duplicates", "consultations")
 
 
 def _service(name: str) -> Provide:

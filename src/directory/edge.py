@@ -120,6 +120,8 @@ class EdgeMiddleware:
         return await state.limits.hit(f"addr:{_client_address(scope)}", limit, PERIOD_SECONDS), {}
 
 
+#: The writes a partner's page may make with its browser key: a patient's consultation request.
+_PAGE_WRITES = re.compile(r"/v1/providers/[^/]+/consultation-requests")
 _BROWSER_EXPOSED = "ETag, Location, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After"
 
 
@@ -149,8 +151,8 @@ def _key_may_be_used_here(scope: Scope, known: Any, *, in_url: bool, configured:
             )
         return {}
     cors = {} if origin is None or origin in configured else {"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Access-Control-Expose-Headers": _BROWSER_EXPOSED}
-    if scope["method"] not in ("GET", "HEAD"):
-        raise PermissionDenied("a browser key can only read (GET); changes need a secret key or an account", headers=cors)
+    if scope["method"] not in ("GET", "HEAD") and not (scope["method"] == "POST" and _PAGE_WRITES.fullmatch(scope.get("path", ""))):
+        raise PermissionDenied("a browser key can only read (GET) and send consultation requests; changes need a secret key or an account", headers=cors)
     if origin is None:
         raise PermissionDenied("a browser key works only from the web pages of its allowed origins, and this request sent no Origin header")
     if origin.lower() not in known.allowed_origins:

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from directory.accounts.models import Account, AccountNpi, AccountToken, ProviderOwner, WebSession
+from directory.consultations.models import ConsultationAccess, ConsultationRequest, ConsultationTally
 from directory.geocoding.models import GeocodeCacheEntry
 from directory.listings.duplicates import DuplicateCandidate
 from directory.listings.held import PendingChange
@@ -18,6 +19,9 @@ from directory.verification.models import VerificationRecord
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ConsultationAccess",
+    "ConsultationRequest",
+    "ConsultationTally",
     "DuplicateCandidate",
     "Account",
     "AccountNpi",

@@ -120,6 +120,16 @@ class Settings(BaseSettings):
     """After this many days without a confirmation, a listing is marked ``unconfirmed``."""
     confirmation_interval_seconds: float = Field(default=3600.0, gt=0, le=86400)
     """How often the app looks for listings whose owners are due a reminder (with the verification worker)."""
+    consultation_keys: str | None = Field(default=None, repr=False)
+    """Fernet keys sealing consultation requests at rest, separated by commas: the first seals, all
+    open (rotate: put a new key first, run `directory consultations reseal`, then drop the old one).
+    Unset: one key derived from the secret key."""
+    consultation_retention_days: int = Field(default=90, ge=1, le=3650)
+    """Consultation requests are deleted this many days after they were made (at once when withdrawn)."""
+    consultation_worker: bool = True
+    """Deliver consultation requests by mail (and delete expired ones) from inside the API process."""
+    consultation_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """How often the consultation worker looks for mails due and requests past their retention."""
     webhook_worker: bool = True
     """Send webhook deliveries from inside the API process (turn off where a separate one runs)."""
     webhook_interval_seconds: float = Field(default=2.0, gt=0, le=3600)

@@ -87,11 +87,17 @@ def _url(value: str) -> str:
     return value
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+#: White space, named character by character: the schema's patterns are read by other regular
+#: expression engines (JavaScript's \s, Python's and Rust's differ on \x1c-\x1f, \x85 and \ufeff),
+#: and pydantic strips what Rust calls white space. Spelled out, every reader agrees.
+WHITE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_WHITE_CHARS = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000"
+_EMAIL_PART = f"[^@{WHITE}\x00-\x1f\x7f-\x9f]+"
+_EMAIL = re.compile(f"^{_EMAIL_PART}@{_EMAIL_PART}\\.[A-Za-z]{{2,}}$")
 
 
 def _email(value: str) -> str:
-    value = value.strip()
+    value = value.strip(_WHITE_CHARS)
     if not _EMAIL.match(value):
         raise ValueError("expected an email address such as intake@example.com")
     return value.lower()
@@ -112,7 +118,7 @@ PHONE_PATTERN = (
 )
 STATE_PATTERN = r"^\s*(" + "|".join(_any_case(code) for code in sorted(US_STATES)) + r")\s*$"
 NPI_PATTERN = r"^\s*[0-9]{10}\s*$"
-EMAIL_PATTERN = r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[A-Za-z]{2,}\s*$"  # no NUL, as no body string holds one
+EMAIL_PATTERN = f"^[{WHITE}]*{_EMAIL_PART}@{_EMAIL_PART}\\.[A-Za-z]{{2,}}[{WHITE}]*$"  # no control characters
 
 NPI = Annotated[
     str,
@@ -133,9 +139,11 @@ Phone = Annotated[
 ]
 Url = Annotated[str, StringConstraints(max_length=500), AfterValidator(_url)]
 Email = Annotated[str, Field(max_length=254, json_schema_extra={"pattern": EMAIL_PATTERN}), AfterValidator(_email)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+#: A stripped text must hold something besides white space: said in the schema too, as a pattern.
+NOT_BLANK = f"^[^\x00]*[^{WHITE}\x00][^\x00]*$"  # and no NUL, as no body string holds one
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Field(json_schema_extra={"pattern": NOT_BLANK})]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Field(json_schema_extra={"pattern": NOT_BLANK})]
 LanguageCode = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z]{2,3}$")]
 Latitude = Annotated[float, Field(ge=-90, le=90, description="WGS84 latitude in decimal degrees")]
 Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS84 longitude in decimal degrees")]

@@ -153,6 +153,10 @@ class Provider(SQLModel, table=True):
     """When an owner last saved the listing or said its details are still correct."""
     confirm_reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """When the owners were last reminded to confirm (once per unconfirmed stretch)."""
+    consultations_accepted: bool = False
+    """The owners take consultation requests (see ``directory.consultations``)."""
+    consultation_email: str | None = Field(default=None, max_length=254)
+    """Where consultation requests are mailed: the confirmed address of one of the owners. Never public."""
     merged_into: uuid.UUID | None = Field(default=None, sa_type=Uuid)
     """The listing this one was merged into (status ``merged``)."""
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

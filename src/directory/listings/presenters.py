@@ -69,6 +69,7 @@ def provider(
         price=price(row),
         verification=verification(row, stale_after),
         confirmation=confirmation(row, unconfirmed_after),
+        accepts_consultation_requests=bool(row.consultations_accepted and row.consultation_email),
         locations=[location(loc) for loc in row.locations],
         services=sorted(
             (

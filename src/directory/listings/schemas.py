@@ -359,6 +359,9 @@ class ProviderPublic(BaseModel):
     rems_certified: bool
     verification: Verification
     confirmation: Confirmation
+    accepts_consultation_requests: bool = Field(
+        default=False, description="the clinic takes consultation requests: GET /v1/providers/{id}/consultation-form, then POST .../consultation-requests"
+    )
     locations: list[LocationPublic]
     services: list[ServicePublic]
     conditions: list[TaxonomyRef]

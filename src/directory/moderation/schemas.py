@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from directory.listings.held import PendingChangePublic
-from directory.validation import Schema
+from directory.validation import NOT_BLANK, Schema
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), Field(json_schema_extra={"pattern": NOT_BLANK})]
 
 
 class ListingAction(Schema):

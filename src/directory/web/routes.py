@@ -107,6 +107,12 @@ async def checks_page(state: State) -> Response[str]:
     return _render("checks.html", state.settings)
 
 
+@get("/consultations/withdraw", include_in_schema=False, opt={"web": True})
+async def withdraw_page(state: State) -> Response[str]:
+    """Where the link of a consultation request's confirmation mail leads: a button that withdraws it."""
+    return _render("withdraw.html", state.settings)  # every page sends Referrer-Policy: no-referrer (the token is in the address)
+
+
 @get("/embed/demo", include_in_schema=False, opt={"web": True})
 async def embed_demo(request: Request, state: State) -> Response[str]:
     """The finder on a mock partner page, with the snippet to copy."""
@@ -130,4 +136,4 @@ static_files = create_static_files_router(
     path="/static", directories=[STATIC], include_in_schema=False, cache_control=None, name="static", opt={"web": True}
 )
 
-ROUTES = [directory_page, listing_page, claim_page, checks_page, embed_demo, embed_script, static_files]
+ROUTES = [directory_page, listing_page, claim_page, checks_page, withdraw_page, embed_demo, embed_script, static_files]
