@@ -11,8 +11,11 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -38,12 +41,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DIRECTORY_WEBHOOK_WORKER": "false",
         "DIRECTORY_ANONYMOUS_RATE_LIMIT": "100000",
         "DIRECTORY_MAP_TILES_URL": "",
+        "DIRECTORY_MAIL_OUTBOX": str(folder / "outbox"),
+        "DIRECTORY_CONSULTATION_INTERVAL_SECONDS": "0.5",
     }
     url, server = serve(folder, env)
+    _FOLDERS[url] = folder
     try:
         yield url
     finally:
         stop(server)
+
+
+_FOLDERS: dict[str, Path] = {}
+
+
+def site_folder(site: str) -> Path:
+    """Where the served site keeps its database and outbox."""
+    return _FOLDERS[site]
 
 
 def _api_names(site: str, **params: object) -> list[str]:
@@ -163,6 +177,60 @@ def test_a_listing_page_shows_hours_clinicians_and_the_claim_link(site, visit):
     assert "not in the directory" in missing.inner_text("h1")
     assert httpx.get(f"{site}/providers/no-such-clinic").status_code == 404
     assert httpx.get(f"{site}/providers/{slug}").status_code == 200
+
+
+def _clinic_taking_requests(site: str) -> tuple[dict, dict[str, str]]:
+    """A published listing owned by an account with a confirmed address, taking consultation requests."""
+    email = f"owner{free_port()}@cedar-clinic.example"
+    assert httpx.post(f"{site}/v1/accounts", json={"email": email, "password": "a long passphrase 1"}).status_code == 201
+    database = sqlite3.connect(site_folder(site) / "directory.db")
+    with database:  # the address confirmed, as its mailed link would
+        database.execute("UPDATE account SET email_verified_at = '2026-12-01 00:00:00.000000' WHERE email = ?", (email,))
+    database.close()
+    token = httpx.post(f"{site}/v1/auth/token", json={"email": email, "password": "a long passphrase 1"}).json()["access_token"]
+    owner = {"Authorization": f"Bearer {token}"}
+    body = {"name": "Cedar Ketamine Clinic", "phone": "(212) 555-0190", "status": "draft", "conditions": ["ptsd"],
+            "locations": [{"address_line1": "350 Fifth Avenue", "city": "New York", "state": "NY", "postal_code": "10118"}]}  # fmt: skip
+    made = httpx.post(f"{site}/v1/providers", json=body, headers=owner).json()
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}", "If-Match": "*"}
+    assert httpx.patch(f"{site}/v1/providers/{made['id']}", json={"status": "published"}, headers=admin).status_code == 200
+    assert httpx.put(f"{site}/v1/providers/{made['id']}/consultation-settings", json={"accepting": True, "email": email}, headers=owner).status_code == 200
+    return made, owner
+
+
+def test_a_patient_requests_a_consultation_from_a_listing_page(site, visit):
+    listing, owner = _clinic_taking_requests(site)
+    one = visit()
+    page = one.open(f"{site}/providers/{listing['slug']}")
+    form = page.locator(".consult-part")
+    expect(form.get_by_role("heading", name="Request a free consultation")).to_be_visible()
+    assert "null" not in page.inner_text("#listing")  # parts the listing lacks (no payment details here) are left out
+    # Sent empty: each problem next to its field, nothing sent.
+    form.get_by_role("button", name="Send the request").click()
+    expect(form.locator("#consult-name-error")).to_contain_text("how to address you")
+    expect(form.locator("#consult-consent-error")).to_contain_text("Tick the box")
+    page.wait_for_timeout(3000)  # a person takes longer than the form's minimum to fill it in
+    form.get_by_label("Your name").fill("Sam Rivera")
+    form.get_by_label("Phone", exact=True).fill("(303) 555-0142")
+    form.get_by_label("Email", exact=True).fill("sam@patients.example")
+    form.get_by_label("By phone", exact=True).check()
+    form.get_by_label("Best time to reach you").fill("weekday mornings")
+    form.get_by_label("I agree").check()
+    assert not _serious_violations(page), _serious_violations(page)
+    _shoot(page, "consultation-form")
+    form.get_by_role("button", name="Send the request").click()
+    expect(page.locator(".consult-part h2")).to_have_text("Your request was sent")
+    expect(page.locator(".consult-part")).to_contain_text("Cedar Ketamine Clinic will contact you by phone")
+    (request,) = httpx.get(f"{site}/v1/providers/{listing['id']}/consultation-requests", headers=owner).json()
+    assert request["name"] == "Sam Rivera" and request["phone"] == "+13035550142" and request["preferred_contact"] == "phone"
+    # The app's own worker mails the clinic and the requester (here: the outbox folder).
+    outbox = site_folder(site) / "outbox"
+    deadline = time.monotonic() + 20
+    while len(list(outbox.glob("*.eml"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    subjects = sorted(line for path in outbox.glob("*.eml") for line in path.read_text().splitlines() if line.startswith("Subject:"))
+    assert "Subject: New consultation request for Cedar Ketamine Clinic" in subjects and "Subject: Your request to Cedar Ketamine Clinic" in subjects
+    assert not one.errors, one.errors
 
 
 def test_a_visitor_reports_a_problem_from_a_listing_page(site, visit):

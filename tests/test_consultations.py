@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import ADMIN, write_directly
+from cryptography.fernet import Fernet
 from factories import account, assert_problem, listing
 from smtp_inbox import Mailbox
 from sqlalchemy import select, text, update
@@ -23,7 +24,7 @@ from directory.accounts.models import Account
 from directory.columns import utcnow
 from directory.consultations.delivery import Delivery
 from directory.consultations.models import ConsultationAccess, ConsultationRequest, ConsultationTally
-from directory.consultations.sealing import Sealer
+from directory.consultations.sealing import Sealer, derived_key, reseal_database
 from directory.consultations.service import Consultations
 from directory.mail import SmtpMailer
 from directory.ratelimit import MemoryLimitStore
@@ -214,3 +215,18 @@ async def test_a_clinic_mail_that_cannot_be_sent_waits_and_is_retried(client, da
     assert len(mailbox.to(clinic_email)) == 1
     (item,) = (await client.get(f"/v1/providers/{key}/consultation-requests", headers=owner)).json()
     assert item["delivered"] is True
+
+
+async def test_the_sealing_key_is_rotated_without_losing_a_request(client, database, settings):
+    listing_, owner, _ = await clinic(client, database)
+    key = listing_["id"]
+    await client.post(f"/v1/providers/{key}/consultation-requests", json={**PATIENT, "form_token": aged_token(settings, key)})
+    new_key = Fernet.generate_key().decode()
+    # A new key first, the old one (here derived from the secret) still there to open what it sealed.
+    rotating = settings.model_copy(update={"consultation_keys": f"{new_key},{derived_key(settings.secret_key)}"})
+    assert await reseal_database(rotating) == 1
+    async with database.reader() as session:
+        sealed = (await session.execute(select(ConsultationRequest.sealed))).scalar_one()
+    assert Sealer([new_key], settings.secret_key).open(sealed)["name"] == "Sam Rivera"  # the old key is no longer needed
+    with pytest.raises(ValueError):
+        Sealer([], settings.secret_key).open(sealed)

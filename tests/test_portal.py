@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -433,3 +434,31 @@ async def test_a_moderator_merges_a_duplicate_from_the_moderation_page(portal, m
     assert "Possible duplicates (0)" in text_of(await mod.open("/portal/moderation"))
     moved = await portal.get(f"/providers/{made[1]['slug']}")
     assert moved.status_code == 301 and moved.headers["location"] == f"/providers/{made[0]['slug']}"
+
+
+async def test_a_clinic_takes_consultation_requests_and_works_through_its_inbox(portal, mailbox):
+    from test_consultations import PATIENT
+
+    from directory import cursors
+
+    dana = person(portal, mailbox)
+    await dana.sign_up()
+    listing_id = await dana.new_listing()
+    assert (await portal.patch(f"/v1/providers/{listing_id}", json={"status": "published"}, headers={**ADMIN, "If-Match": "*"})).status_code == 200
+    page = await dana.open(f"/portal/listings/{listing_id}/consultations")
+    assert "No request yet." in text_of(page) and dana.email in page
+    await dana.submit(f"/portal/listings/{listing_id}/consultations", f"/portal/listings/{listing_id}/consultations/settings", {"accepting": "on", "email": dana.email})
+    assert "now takes consultation requests" in text_of(await dana.open(f"/portal/listings/{listing_id}/consultations"))
+    token = cursors.encode([listing_id, int(time.time()) - 10], "test-secret-that-is-at-least-32-characters-long")
+    sent = await portal.post(f"/v1/providers/{listing_id}/consultation-requests", json={**PATIENT, "form_token": token})
+    assert sent.status_code == 202, sent.text
+    page = text_of(await dana.open(f"/portal/listings/{listing_id}/consultations"))
+    assert "Sam Rivera" in page and "+13035550142" in page and "Mail not sent yet" in page
+    reference = sent.json()["reference"]
+    await dana.submit(f"/portal/listings/{listing_id}/consultations", f"/portal/listings/{listing_id}/consultations/{reference}", {"status": "contacted"})
+    assert "Marked contacted." in text_of(await dana.open(f"/portal/listings/{listing_id}/consultations"))
+    # Another clinic's account sees nothing of it.
+    eve_browser = await another(portal)
+    eve = person(eve_browser, mailbox, "eve")
+    await eve.sign_up()
+    assert (await eve_browser.get(f"/portal/listings/{listing_id}/consultations")).status_code == 404

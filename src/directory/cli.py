@@ -12,6 +12,7 @@ import socket
 import sys
 from datetime import timedelta
 
+from directory import upkeep
 from directory.settings import get_settings, with_secret
 
 
@@ -236,48 +237,6 @@ def _print_import(report: dict, as_json: bool) -> None:
     print(("dry run, nothing written; " if report["dry_run"] else "") + f"rows {counts}")
 
 
-def _duplicates(args: argparse.Namespace) -> int:
-    import json
-
-    from directory.listings import duplicate_scan
-
-    settings = get_settings()
-    report = asyncio.run(duplicate_scan.scan_database(settings.database_url, settings, None if args.json else print))
-    if args.json:
-        print(json.dumps(report.as_json(), indent=2))
-        return 0
-    reasons = ", ".join(f"{name}: {count:,}" for name, count in sorted(report.by_reason.items())) or "none"
-    crowded = f"; {report.crowded:,} phone numbers or domains shared too widely to pair" if report.crowded else ""
-    print(f"{report.pairs:,} possible duplicate pairs ({report.new:,} new) among {report.listings:,} listings in {report.seconds:.1f} s; reasons {reasons}{crowded}")
-    print("review them: GET /v1/moderation/duplicates, or the portal's moderation page")
-    return 0
-
-
-def _reindex(_args: argparse.Namespace) -> int:
-    import time
-
-    from directory.database import create_engine
-    from directory.listings import readmodel
-
-    settings = get_settings()
-    started = time.perf_counter()
-
-    def progress(done: int, total: int) -> None:
-        if done == total or done % 10_000 == 0:
-            print(f"  {done:,} of {total:,} listings, {time.perf_counter() - started:.0f} s", flush=True)
-
-    async def run() -> int:
-        engine = create_engine(settings.database_url, settings)
-        try:
-            return await readmodel.reindex(engine, progress) or 0
-        finally:
-            await engine.dispose()
-
-    done = asyncio.run(run())
-    print(f"read model rebuilt: {done:,} published listings in {time.perf_counter() - started:.0f} s")
-    return 0
-
-
 def _bench(_args: argparse.Namespace) -> int:
     from directory.bench.run import main as bench_main
 
@@ -332,24 +291,7 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--older-than", type=_duration, default=timedelta(days=365), help="re-check listings last checked before this (365d)")
     verify.set_defaults(run=_verify)
 
-    reindex = command(
-        "reindex",
-        "rebuild the read model (search projection, stored listings) from the tables",
-        "Rebuild the read model that search and listing reads use (the search projection and the stored "
-        "listing documents) from the listing tables, printing its progress. Safe while the server runs.",
-    )
-    reindex.set_defaults(run=_reindex)
-
-    dupes = command(
-        "duplicates",
-        "find every possible duplicate listing in the directory",
-        "Check the whole directory for pairs of listings that may be one clinic (a shared NPI, phone "
-        "number or website domain, or a location within 50 m under a similar name) and store them for "
-        "the moderators (GET /v1/moderation/duplicates). Pairs already decided stay decided. Safe while "
-        "the server runs; pairs are also found as listings change.",
-    )
-    dupes.add_argument("--json", action="store_true", help="print the report as JSON")
-    dupes.set_defaults(run=_duplicates)
+    upkeep.add_commands(command)
 
     bench = command(
         "bench",

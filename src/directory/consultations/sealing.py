@@ -53,3 +53,29 @@ class Sealer:
     def fold_key(self, *parts: str) -> str:
         """A keyed digest of a request's contents: identical repeats are found without storing them in clear."""
         return hmac.new(self._fold_key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+async def reseal_database(settings: Any, batch: int = 500) -> int:
+    """Seal every stored request again with the first key (``directory consultations reseal``); how
+    many. In batches, each in a transaction of its own: safe while the server runs."""
+    from sqlalchemy import select, update
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from directory.consultations.models import ConsultationRequest
+    from directory.database import create_engine
+
+    sealer = Sealer.from_settings(settings)
+    engine = create_engine(settings.database_url, settings)
+    done, last = 0, None
+    try:
+        while True:
+            async with AsyncSession(engine) as session, session.begin():
+                query = select(ConsultationRequest.id, ConsultationRequest.sealed).order_by(ConsultationRequest.id).limit(batch)
+                rows = (await session.execute(query if last is None else query.where(ConsultationRequest.id > last))).all()
+                for request_id, sealed in rows:
+                    await session.execute(update(ConsultationRequest).where(ConsultationRequest.id == request_id).values(sealed=sealer.reseal(sealed)))
+            if not rows:
+                return done
+            done, last = done + len(rows), rows[-1][0]
+    finally:
+        await engine.dispose()

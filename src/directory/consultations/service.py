@@ -141,6 +141,17 @@ class Consultations:
         provider = await _owned(session, caller, key)
         return ConsultationSettingsPublic(accepting=provider.consultations_accepted, email=provider.consultation_email)
 
+    async def addresses(self, session: AsyncSession, caller: Caller, key: str) -> list[str]:
+        """The confirmed addresses of the listing's owners: where its requests may be mailed."""
+        provider = await _owned(session, caller, key)
+        rows = await session.execute(
+            select(Account.email)
+            .join(ProviderOwner, ProviderOwner.account_id == Account.id)
+            .where(ProviderOwner.provider_id == provider.id, Account.email_verified_at.is_not(None), Account.disabled.is_(False))
+            .order_by(Account.email)
+        )
+        return [email.lower() for email in rows.scalars()]
+
     async def configure(self, session: AsyncSession, caller: Caller, key: str, data: ConsultationSettings) -> ConsultationSettingsPublic:
         async with self.recorder.transaction(session):
             provider = await _owned(session, caller, key)

@@ -19,7 +19,7 @@ from litestar.exceptions import HTTPException
 from litestar.static_files import create_static_files_router
 
 from directory.errors import DirectoryError
-from directory.web.portal import account, claims, listings, moderation, parts
+from directory.web.portal import account, claims, consultations, listings, moderation, parts
 from directory.web.portal.pages import page
 from directory.web.portal.visits import CSRF_COOKIE, FormRefused, SignInFirst, Visit, provide_visit, redirect
 
@@ -55,7 +55,7 @@ def _problem_page(request: Request, error: Exception) -> Response[Any]:
 
 ROUTER = Router(
     path="/portal",
-    route_handlers=[*account.ROUTES, *listings.ROUTES, *parts.ROUTES, *claims.ROUTES, *moderation.ROUTES],
+    route_handlers=[*account.ROUTES, *listings.ROUTES, *parts.ROUTES, *claims.ROUTES, *moderation.ROUTES, *consultations.ROUTES],
     dependencies={"visit": Provide(provide_visit)},
     exception_handlers={SignInFirst: _sign_in_first, DirectoryError: _problem_page, HTTPException: _problem_page},
     include_in_schema=False,

@@ -1,4 +1,5 @@
 // A listing's page: everything the public may see of one provider, from GET /v1/providers/{slug}.
+import { consultationForm } from "./consult.js";
 import { api, h, web, price, phone, address, language, date, verifiedBadge, chips, PAYMENT, ROUTES, ApiError } from "./common.js";
 
 // Said of a listing without the badge, so that its absence is not read as a verdict nor missed.
@@ -171,7 +172,8 @@ function render(p) {
     const cost = price({ min: s.price_min, max: s.price_max });
     return h("li", {}, s.name, cost ? ` · ${cost}` : "", s.session_minutes ? ` · ${s.session_minutes} min` : "");
   });
-  main.replaceChildren(
+  // replaceChildren would write a null as the text "null": parts a listing lacks are left out first.
+  main.replaceChildren(...[
     h("p", {}, h("a", { href: `/${sessionStorage.getItem("directory.search") || ""}` }, "← Back to the search")),
     h("h1", { tabindex: "-1", id: "name" }, p.name),
     h("p", { class: "meta" },
@@ -199,6 +201,7 @@ function render(p) {
       ["REMS-certified (Spravato)", p.rems_certified ? "Yes" : null],
       ["Organization NPI", p.npi],
     ])),
+    previewing ? null : consultationForm(p),
     previewing ? null : reportForm(p),
     h("p", { class: "claim" }, "Is this your clinic? ", h("a", { href: `/portal/claim/${encodeURIComponent(p.slug)}` }, "Claim and update this listing"), "."),
     h("div", { class: "hint freshness" },
@@ -206,7 +209,7 @@ function render(p) {
       checked ? h("p", {}, `NPI checked against the national registry on ${date(checked)}${p.verification.stale ? " (a new check is overdue)" : ""}.`) : null,
       h("p", {}, `Listing updated ${date(p.updated_at)}. `, h("a", { href: "/how-we-check" }, "How we check listings")),
     ),
-  );
+  ].filter(Boolean));
   document.getElementById("name").focus({ preventScroll: true });
 }
 
