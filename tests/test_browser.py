@@ -179,7 +179,7 @@ def test_a_listing_page_shows_hours_clinicians_and_the_claim_link(site, visit):
     assert httpx.get(f"{site}/providers/{slug}").status_code == 200
 
 
-def _clinic_taking_requests(site: str) -> tuple[dict, dict[str, str]]:
+def _clinic_taking_requests(site: str, name: str = "Cedar Ketamine Clinic") -> tuple[dict, dict[str, str]]:
     """A published listing owned by an account with a confirmed address, taking consultation requests."""
     email = f"owner{free_port()}@cedar-clinic.example"
     assert httpx.post(f"{site}/v1/accounts", json={"email": email, "password": "a long passphrase 1"}).status_code == 201
@@ -189,7 +189,7 @@ def _clinic_taking_requests(site: str) -> tuple[dict, dict[str, str]]:
     database.close()
     token = httpx.post(f"{site}/v1/auth/token", json={"email": email, "password": "a long passphrase 1"}).json()["access_token"]
     owner = {"Authorization": f"Bearer {token}"}
-    body = {"name": "Cedar Ketamine Clinic", "phone": "(212) 555-0190", "status": "draft", "conditions": ["ptsd"],
+    body = {"name": name, "phone": "(212) 555-0190", "status": "draft", "conditions": ["ptsd"],
             "locations": [{"address_line1": "350 Fifth Avenue", "city": "New York", "state": "NY", "postal_code": "10118"}]}  # fmt: skip
     made = httpx.post(f"{site}/v1/providers", json=body, headers=owner).json()
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}", "If-Match": "*"}
@@ -368,5 +368,34 @@ def test_the_embed_works_on_another_origin_with_its_browser_key_and_is_refused_e
         expect(other.page.locator("provider-finder .status")).to_contain_text("not set up", timeout=20_000)
         assert "not allowed on pages of" in other.page.locator("provider-finder .status").inner_text()
         assert other.page.locator("provider-finder li").count() == 0
+    finally:
+        host.close()
+
+
+def test_a_patient_requests_a_consultation_through_a_partners_embed(site, visit):
+    listing, owner = _clinic_taking_requests(site, "Juniper Infusions")
+    host = HostPage(site)
+    try:
+        allowed = f"http://127.0.0.1:{host.port}"
+        key = _browser_key(site, allowed)
+        host.show(f'<provider-finder condition="ptsd" near="10118" key="{key}" limit="20" radius="1"></provider-finder>')
+        one = visit(DESKTOP)
+        page = one.page
+        page.goto(f"{allowed}/")
+        finder = page.locator("provider-finder")
+        hit = finder.locator("li", has_text="Juniper Infusions")
+        expect(hit).to_be_visible(timeout=20_000)
+        hit.get_by_role("button", name="Request a free consultation").click()
+        page.wait_for_timeout(3000)  # a person takes longer than the form's minimum
+        hit.get_by_label("Your name").fill("Robin Vega")
+        hit.get_by_label("Email", exact=True).fill("robin@patients.example")
+        hit.get_by_label("I agree").check()
+        assert not _serious_violations(page), _serious_violations(page)
+        hit.get_by_role("button", name="Send the request").click()
+        expect(hit.locator("[role=status]")).to_contain_text("Juniper Infusions will contact you", timeout=10_000)
+        requests = httpx.get(f"{site}/v1/providers/{listing['id']}/consultation-requests", headers=owner).json()
+        assert [(r["name"], r["email"], r["via_partner"]) for r in requests] == [("Robin Vega", "robin@patients.example", True)]
+        assert one.hosts() == {urlsplit(allowed).netloc, urlsplit(site).netloc}
+        assert not one.errors, one.errors
     finally:
         host.close()

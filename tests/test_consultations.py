@@ -230,3 +230,35 @@ async def test_the_sealing_key_is_rotated_without_losing_a_request(client, datab
     assert Sealer([new_key], settings.secret_key).open(sealed)["name"] == "Sam Rivera"  # the old key is no longer needed
     with pytest.raises(ValueError):
         Sealer([], settings.secret_key).open(sealed)
+
+
+async def test_a_partner_page_sends_requests_with_its_browser_key_and_sees_only_counts(client, database, settings):
+    listing_, owner, _ = await clinic(client, database)
+    key = listing_["id"]
+    site = "https://www.publisher.example"
+    created = await client.post(
+        "/v1/admin/api-keys",
+        json={"name": "Publisher widget", "owner_contact": "dev@publisher.example", "kind": "browser", "allowed_origins": [site]},
+        headers=ADMIN,
+    )
+    browser_key = created.json()["key"]
+    path = f"/v1/providers/{key}/consultation-requests?key={browser_key}"
+    # The browser asks first (a JSON POST from another origin): yes for the key's origins only.
+    preflight = await client.options(path, headers={"Origin": site, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == site
+    assert "content-type" in preflight.headers["access-control-allow-headers"]
+    elsewhere = await client.options(path, headers={"Origin": "https://copycat.example", "Access-Control-Request-Method": "POST"})
+    assert elsewhere.status_code == 204 and "access-control-allow-origin" not in elsewhere.headers
+    form = await client.get(f"/v1/providers/{key}/consultation-form?key={browser_key}", headers={"Origin": site})
+    assert form.status_code == 200 and form.headers["access-control-allow-origin"] == site
+    sent = await client.post(path, json={**PATIENT, "form_token": aged_token(settings, key)}, headers={"Origin": site})
+    assert sent.status_code == 202, sent.text
+    assert sent.headers["access-control-allow-origin"] == site
+    # Other writes stay closed to browser keys.
+    assert_problem(await client.patch(f"/v1/providers/{key}?key={browser_key}", json={"name": "x"}, headers={"Origin": site, "If-Match": "*"}), 403)
+    (item,) = (await client.get(f"/v1/providers/{key}/consultation-requests", headers=owner)).json()
+    assert item["via_partner"] is True
+    (listed,) = (await client.get("/v1/admin/api-keys", headers=ADMIN)).json()
+    assert sum(listed["consultation_requests"].values()) == 1  # counts only
+    volumes = (await client.get("/v1/moderation/consultations", headers=ADMIN)).json()
+    assert volumes["by_partner"] == [{"id": created.json()["id"], "name": "Publisher widget", "last_30_days": 1, "total": 1}]

@@ -169,7 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.limits = limits = limit_store(settings.redis_url, settings.redis_when_down)
         app.state.standing = standing = Standing(database.reader)
         app.state.accounts = AccountService(settings, limits, standing)
-        app.state.api_keys = ApiKeyService(database.reader, limits)
+        app.state.api_keys = api_keys = ApiKeyService(database.reader, limits)
         app.state.search = SearchService(
             backend_for(database.dialect), geocoder, TaxonomyIndex(), settings.secret_key, settings.exact_count_limit,
             stale_after=listings.stale_after, unconfirmed_after=listings.unconfirmed_after,
@@ -192,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.consultations = consultations = Consultations(
             Sealer.from_settings(settings), limits, settings.secret_key, timedelta(days=settings.consultation_retention_days), recorder
         )
+        api_keys.sent_through = consultations.sent_through  # a key's usage counts the requests sent through it
         # Verification and webhook deliveries run off the request path, in this process unless turned off.
         workers = []
         if settings.verification_worker:

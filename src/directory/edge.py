@@ -80,6 +80,9 @@ class EdgeMiddleware:
             return
         window: Window | None = None
         cors: dict[str, str] = {}
+        if scope["method"] == "OPTIONS" and _PAGE_WRITES.fullmatch(path) and _header(scope, b"origin") is not None:
+            await self._preflight(scope, send, security)
+            return
         if not path.startswith(_UNLIMITED_PREFIXES) and scope["method"] != "OPTIONS":
             try:
                 window, cors = await self._count(scope)
@@ -102,6 +105,28 @@ class EdgeMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _preflight(self, scope: Scope, send: Send, security: list[tuple[bytes, bytes]]) -> None:
+        """The browser's question before a partner page sends a consultation request (a JSON POST from
+        another origin): yes, for the origins of the browser key in the query (``key``), else no."""
+        state: Any = scope["litestar_app"].state
+        origin = _header(scope, b"origin") or ""
+        key = _take_query_key(scope)
+        try:
+            known = await state.api_keys.recognise(key) if key else None
+        except DirectoryError:
+            known = None  # a wrong key: the browser is told no (the POST itself would say why)
+        allowed = known is not None and known.browser and not known.revoked and origin.lower() in known.allowed_origins
+        headers = [*security, (b"vary", b"Origin")]
+        if allowed:
+            headers += [
+                (b"access-control-allow-origin", origin.encode()),
+                (b"access-control-allow-methods", b"POST"),
+                (b"access-control-allow-headers", b"content-type, accept"),
+                (b"access-control-max-age", b"600"),
+            ]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
 
     async def _count(self, scope: Scope) -> tuple[Window, dict[str, str]]:
         """The caller's window of the rate limit, and the CORS headers a browser key's answer carries."""

@@ -219,6 +219,15 @@ class Consultations:
             by_partner=[VolumeRow(id=None if kid == NO_KEY else kid, name=name or "the directory's own pages and direct API calls", total=total, last_30_days=last) for kid, name, total, last in partners],
         )
 
+    async def sent_through(self, session: AsyncSession) -> dict[uuid.UUID, dict[str, int]]:
+        """Requests sent through each partner key, per month (for the key's usage)."""
+        T = ConsultationTally
+        rows = await session.execute(select(T.key_id, T.month, func.sum(T.count)).where(T.key_id != NO_KEY).group_by(T.key_id, T.month))
+        counts: dict[uuid.UUID, dict[str, int]] = {}
+        for key_id, month, count in rows:
+            counts.setdefault(key_id, {})[month] = int(count)
+        return counts
+
     async def read_for_abuse(self, session: AsyncSession, caller: Caller, request_id: uuid.UUID, reason: str) -> ConsultationPublic:
         """A moderator reads one request (reported abuse): the reading is recorded with its reason."""
         ensure_moderator(caller)

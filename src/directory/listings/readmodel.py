@@ -149,6 +149,7 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
         phone=provider.phone,
         verification=public.verification,
         confirmation=public.confirmation,
+        accepts_consultation_requests=public.accepts_consultation_requests,
     ).model_dump_json()
     clinicians = [role.clinician for role in provider.clinician_roles]
     words = "\n".join(

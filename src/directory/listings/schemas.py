@@ -308,6 +308,7 @@ class ProviderSummary(BaseModel):
     phone: str | None = Field(default=None, description="the listing's main number (E.164); a location may have its own")
     verification: Verification = Field(description="the registry check in full, `stale` included (`verified` above is its short form)")
     confirmation: Confirmation
+    accepts_consultation_requests: bool = Field(default=False, description="the clinic takes consultation requests (see the listing)")
 
 
 class LocationPublic(LocationSummary):

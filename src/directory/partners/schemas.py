@@ -76,6 +76,9 @@ class ApiKeyPublic(BaseModel):
     created_at: datetime
     revoked_at: datetime | None
     usage: dict[str, int] = Field(default_factory=dict, description="requests per UTC day, last 7 days")
+    consultation_requests: dict[str, int] = Field(
+        default_factory=dict, description="consultation requests patients sent through the key, per month (YYYY-MM): counts only"
+    )
 
 
 class ApiKeyCreated(ApiKeyPublic):

@@ -7,6 +7,7 @@ import hmac
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -68,9 +69,14 @@ class ApiKeyService:
 
     CACHE_SECONDS = 30.0
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], limits: LimitStore) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], limits: LimitStore,
+        sent_through: Callable[[AsyncSession], Awaitable[dict[uuid.UUID, dict[str, int]]]] | None = None,
+    ) -> None:  # fmt: skip
         self.sessions = sessions
         self.limits = limits
+        self.sent_through = sent_through
+        """Consultation requests sent through each key, per month (counts only), from the area that keeps them."""
         self._cache: dict[str, tuple[float, KnownKey | None]] = {}
 
     async def create(self, session: AsyncSession, caller: Caller, data: ApiKeyCreate) -> ApiKeyCreated:
@@ -94,11 +100,13 @@ class ApiKeyService:
 
     async def list(self, session: AsyncSession, caller: Caller) -> list[ApiKeyPublic]:
         callers.ensure_admin(caller)
-        rows = (await session.execute(select(ApiKey).order_by(ApiKey.created_at))).scalars()
+        rows = (await session.execute(select(ApiKey).order_by(ApiKey.created_at))).scalars().all()
+        consultations = await self.sent_through(session) if self.sent_through else {}
         keys = []
         for row in rows:
             public = ApiKeyPublic.model_validate(row, from_attributes=True)
             public.usage = await self.usage(row.id)
+            public.consultation_requests = consultations.get(row.id, {})
             keys.append(public)
         return keys
 

@@ -47,6 +47,13 @@
     ".verified { color: #1e6b35; font-weight: 600; }",
     ".error { color: #8a1c1c; }",
     ".credit { margin-top: 8px; font-size: 0.8em; }",
+    ".consult { display: grid; gap: 6px; margin: 8px 0; align-items: stretch; }",
+    ".consult label { flex: none; }",
+    ".consult textarea, .consult select { font: inherit; color: inherit; background: var(--pf-bg, #fff); border: 1px solid #6b7a89; border-radius: 6px; padding: 8px; min-height: 44px; width: 100%; }",
+    ".consult .check { display: flex; gap: 6px; align-items: center; font-weight: 400; }",
+    ".consult .check input { width: auto; min-height: auto; }",
+    ".trap { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }",
+    "button.secondary { background: transparent; color: var(--pf-accent, #0b5cad); }",
   ].join("\n");
 
   function el(tag, attributes, children) {
@@ -196,10 +203,90 @@
           ]),
           el("p", { class: "muted", text: [location.city, location.state].filter(Boolean).join(", ") + (location.open_now ? " · Open now" : "") }),
           p.verified ? el("p", { class: "verified", text: "✓ Verified against the NPI registry" }) : null,
+          p.accepts_consultation_requests ? self.consultButton(p) : null,
         ]);
       }));
     }
   }
+
+  // "Request a free consultation" inside the finder: the same API as the directory's own page, with
+  // the site's browser key (the partner is counted; the person's details go to the clinic only).
+  ProviderFinder.prototype.consultButton = function (p) {
+    var self = this;
+    var holder = el("div", {}, []);
+    var open = el("button", { type: "button", class: "secondary", text: "Request a free consultation", "aria-expanded": "false" });
+    open.addEventListener("click", function () {
+      open.setAttribute("aria-expanded", "true");
+      open.hidden = true;
+      holder.replaceChildren(self.consultForm(p));
+      holder.querySelector("input").focus();
+    });
+    holder.appendChild(open);
+    return holder;
+  };
+
+  ProviderFinder.prototype.consultForm = function (p) {
+    var key = this.getAttribute("key") || "";
+    var base = ORIGIN + "/v1/providers/" + encodeURIComponent(p.id);
+    var query = key ? "?key=" + encodeURIComponent(key) : "";
+    var token = null;
+    fetch(base + "/consultation-form" + query, { headers: { Accept: "application/json" }, credentials: "omit", mode: "cors" })
+      .then(function (response) { return response.json(); })
+      .then(function (body) { token = body.form_token; })
+      .catch(function () { token = null; });
+    var id = "pf-" + p.id.slice(0, 8);
+    function input(name, label, attributes) {
+      var control = el(name === "message" ? "textarea" : "input", Object.assign({ id: id + "-" + name, name: name }, attributes || {}), []);
+      return el("label", { for: id + "-" + name }, [label, control]);
+    }
+    var status = el("p", { class: "status", role: "status" }, []);
+    var form = el("form", { class: "consult", novalidate: "" }, [
+      el("p", { class: "muted", text: p.name + " will contact you about a free first consultation. No account needed." }, []),
+      input("name", "Your name", { autocomplete: "name", maxlength: "100" }),
+      input("phone", "Phone", { type: "tel", autocomplete: "tel", maxlength: "20" }),
+      input("email", "Email", { type: "email", autocomplete: "email", maxlength: "254" }),
+      el("label", { for: id + "-preferred" }, ["How should the clinic contact you?", el("select", { id: id + "-preferred", name: "preferred_contact" }, [
+        el("option", { value: "either", text: "By phone or email" }, []), el("option", { value: "phone", text: "By phone" }, []), el("option", { value: "email", text: "By email" }, []),
+      ])]),
+      input("preferred_time", "Best time to reach you (optional)", { maxlength: "100" }),
+      input("message", "A short note (optional; nothing about your health, please)", { rows: "2", maxlength: "500" }),
+      el("div", { class: "trap", "aria-hidden": "true" }, [el("input", { name: "website", tabindex: "-1", autocomplete: "off" }, [])]),
+      el("label", { class: "check", for: id + "-consent" }, [el("input", { type: "checkbox", id: id + "-consent", name: "consent" }, []),
+        "I agree that this request is sent to " + p.name + ". It is deleted after 90 days."]),
+      el("button", { type: "submit", text: "Send the request" }, []),
+      status,
+    ]);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var f = form.elements;
+      var body = {
+        name: f.name.value.trim(), phone: f.phone.value.trim() || null, email: f.email.value.trim() || null,
+        preferred_contact: f.preferred_contact.value, preferred_time: f.preferred_time.value.trim() || null,
+        message: f.message.value.trim() || null, consent: f.consent.checked, website: f.website.value || null, form_token: token,
+      };
+      if (!body.name || (!body.phone && !body.email) || !body.consent) {
+        status.textContent = !body.name ? "Please give your name." : !body.consent ? "Please tick the box to send the request." : "Please give a phone number or an email address.";
+        return;
+      }
+      fetch(base + "/consultation-requests" + query, {
+        method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body), credentials: "omit", mode: "cors",
+      })
+        .then(function (response) {
+          return response.json().catch(function () { return {}; }).then(function (answer) { return { status: response.status, answer: answer }; });
+        })
+        .then(function (result) {
+          if (result.status === 202) {
+            form.replaceChildren(el("p", { class: "status", role: "status", text: "Sent. " + p.name + " will contact you. Your reference: " + result.answer.reference + "." }, []));
+            return;
+          }
+          var first = result.answer.errors && result.answer.errors[0];
+          status.textContent = result.status === 429 ? "Too many requests from here in the last hour. Please try later, or call the clinic."
+            : first ? first.reason : (result.answer.detail || "The request could not be sent.");
+        })
+        .catch(function () { status.textContent = "The directory could not be reached. Please try again."; });
+    });
+    return form;
+  };
 
   window.customElements.define("provider-finder", ProviderFinder);
 })();
