@@ -9,6 +9,8 @@ Without Chromium these tests are skipped, unless DIRECTORY_TEST_REQUIRE_BROWSER 
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
 import http.server
 import os
 import sqlite3
@@ -230,6 +232,14 @@ def test_a_patient_requests_a_consultation_from_a_listing_page(site, visit):
         time.sleep(0.3)
     subjects = sorted(line for path in outbox.glob("*.eml") for line in path.read_text().splitlines() if line.startswith("Subject:"))
     assert "Subject: New consultation request for Cedar Ketamine Clinic" in subjects and "Subject: Your request to Cedar Ketamine Clinic" in subjects
+    # The requester changes their mind: the link of their mail, one button, and the request is gone.
+    mails = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in outbox.glob("*.eml")]
+    confirmation = next(m for m in mails if m["Subject"] == "Your request to Cedar Ketamine Clinic")
+    link = next(word for word in confirmation.get_content().split() if "/consultations/withdraw?" in word)
+    withdraw = one.open(link)
+    withdraw.get_by_role("button", name="Withdraw my request").click()
+    expect(withdraw.locator("#result")).to_have_text("Your request was withdrawn and deleted.")
+    assert httpx.get(f"{site}/v1/providers/{listing['id']}/consultation-requests", headers=owner).json() == []
     assert not one.errors, one.errors
 
 
@@ -355,9 +365,9 @@ def test_the_embed_works_on_another_origin_with_its_browser_key_and_is_refused_e
         href = finder.locator("li a").first.get_attribute("href")
         assert href.startswith("https://partner.example/clinics/")
         # The hostile page's CSS does not reach inside: results shown, in the element's own colours.
-        assert finder.locator("li").first.is_visible() and finder.locator("button").is_visible()
+        assert finder.locator("li").first.is_visible() and finder.locator("form button[type=submit]").first.is_visible()
         assert finder.locator("li a").first.evaluate("a => getComputedStyle(a).color") == "rgb(122, 62, 0)"
-        assert finder.locator("button").evaluate("b => getComputedStyle(b).fontSize") == "16px"
+        assert finder.locator("form button[type=submit]").first.evaluate("b => getComputedStyle(b).fontSize") == "16px"
         assert one.hosts() == {urlsplit(allowed).netloc, urlsplit(site).netloc}
         _shoot(page, "embed-host-desktop")
 

@@ -25,7 +25,7 @@ from directory.validation import NUL_REASON
 PERIOD_SECONDS = 60
 _UNLIMITED_PREFIXES = ("/health", "/ready", "/schema", "/static/", "/embed.js", "/portal/static/")
 #: The web pages set their own Content-Security-Policy (see ``directory.web``).
-_PAGE_PREFIXES = ("/providers/", "/claim", "/embed/", "/portal", "/how-we-check")
+_PAGE_PREFIXES = ("/providers/", "/claim", "/embed/", "/portal", "/how-we-check", "/consultations/")
 _API_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
