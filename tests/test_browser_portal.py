@@ -75,6 +75,7 @@ def portal_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         "DIRECTORY_MAP_TILES_URL": "",
         "DIRECTORY_SMTP_URL": mailbox.url,
         "DIRECTORY_MAIL_INTERVAL_SECONDS": "0.5",
+        "DIRECTORY_CONSULTATION_INTERVAL_SECONDS": "0.5",
         "DIRECTORY_ARGON2_MEMORY_KIB": "1024",
         "DIRECTORY_ARGON2_TIME_COST": "1",
     }
@@ -250,6 +251,56 @@ def test_a_listing_is_claimed_from_its_public_page(portal_site, visit):
     page.goto(f"{site}/portal/listings")
     expect(page.locator(".listing-rows")).to_contain_text(hit["name"])
     assert "approved" in str(mailbox.wait_for(email, 2)[-1]["Subject"])
+
+
+def test_a_clinic_takes_a_consultation_request_and_the_patient_withdraws_it(portal_site, visit):
+    site, mailbox, backend = portal_site
+    email = _email("inbox")
+    clinic = visit()
+    sign_up(clinic.page, site, mailbox, email)
+    confirm(clinic.page, site, mailbox, email)
+    bearer = {"Authorization": "Bearer " + httpx.post(f"{site}/v1/auth/token", json={"email": email, "password": PASSWORD}).json()["access_token"]}
+    admin = {"Authorization": "Bearer " + httpx.post(f"{site}/v1/auth/token", json={"email": ADMIN_EMAIL, "password": PASSWORD}).json()["access_token"]}
+    body = {"name": f"Willow Ketamine {backend}", "status": "draft", "conditions": ["ptsd"], "locations": [{"latitude": 40.75, "longitude": -73.99, "state": "NY", "city": "New York"}]}
+    listing = httpx.post(f"{site}/v1/providers", json=body, headers=bearer).json()
+    assert httpx.patch(f"{site}/v1/providers/{listing['id']}", json={"status": "published"}, headers={**admin, "If-Match": "*"}).status_code == 200
+    # The clinic turns requests on in its portal.
+    clinic.page.goto(f"{site}/portal/listings/{listing['id']}")
+    clinic.page.get_by_role("link", name="Consultation requests").click()
+    clinic.page.get_by_label("Show a \"Request a free consultation\" form").check()
+    expect(clinic.page.get_by_label("Mail each request to")).to_have_value(email)
+    clinic.page.get_by_role("button", name="Save").click()
+    expect(clinic.page.locator(".flash")).to_contain_text("now takes consultation requests")
+    assert not serious_violations(clinic.page), serious_violations(clinic.page)
+
+    patient_email = _email("patient")
+    patient = visit(PHONE)
+    patient.open(f"{site}/providers/{listing['slug']}")
+    form = patient.page.locator(".consult-part")
+    patient.page.wait_for_timeout(3000)
+    form.get_by_label("Your name").fill("Robin Vega")
+    form.get_by_label("Email", exact=True).fill(patient_email)
+    form.get_by_label("I agree").check()
+    form.get_by_role("button", name="Send the request").click()
+    expect(patient.page.locator(".consult-part h2")).to_have_text("Your request was sent")
+    assert no_horizontal_scroll(patient.page)
+    # Both mails reach the SMTP server: the clinic's with the details, the patient's with the withdrawal link.
+    (to_clinic,) = [m for m in mailbox.wait_for(email, 2) if "consultation request" in str(m["Subject"])]
+    assert "Robin Vega" in Mailbox.text(to_clinic) and patient_email in Mailbox.text(to_clinic)
+    withdraw_link = _link(mailbox, patient_email, "/consultations/withdraw")
+
+    clinic.page.goto(f"{site}/portal/listings/{listing['id']}/consultations")
+    request = clinic.page.locator("article.review", has_text="Robin Vega")
+    expect(request).to_contain_text(patient_email)
+    request.get_by_role("button", name="Mark contacted").click()
+    expect(clinic.page.locator(".flash")).to_contain_text("Marked contacted.")
+    expect(clinic.page.locator("article.review", has_text="Robin Vega")).to_contain_text("Contacted")
+
+    patient.open(withdraw_link)
+    patient.page.get_by_role("button", name="Withdraw my request").click()
+    expect(patient.page.locator("#result")).to_have_text("Your request was withdrawn and deleted.")
+    clinic.page.reload()
+    expect(clinic.page.locator("#requests-heading")).to_have_text("Requests (0)")
 
 
 def test_two_tabs_editing_at_once_see_the_conflict_and_keep_what_was_typed(portal_site, visit):
