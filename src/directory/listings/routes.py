@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from directory.accounts.callers import Caller, Role, identify, writers_only
 from directory.errors import BadParameter, NotFound
 from directory.listings import schemas
+from directory.listings.history import HistoryPage
 from directory.listings.models import ProviderStatus
 from directory.listings.queries import merged_survivor
 from directory.listings.service import ListingService
@@ -167,7 +168,7 @@ class ProviderController(Controller):
         listings: NamedDependency[ListingService],
         limit: Annotated[int, QueryParameter(ge=1, le=200, description="entries per page")] = 50,
         cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page", max_length=500)] = None,
-    ) -> schemas.HistoryPage:
+    ) -> HistoryPage:
         """Who changed what and when, with each field's value before and after; newest first.
 
         Who: the listing's owners and moderators.

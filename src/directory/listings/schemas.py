@@ -386,17 +386,3 @@ class ProviderPublic(BaseModel):
 class ProviderPage(BaseModel):
     items: list[ProviderPublic]
     next_cursor: str | None = Field(description="pass as `cursor` to get the next page; null on the last page")
-
-
-class HistoryEntry(BaseModel):
-    id: int
-    at: datetime
-    actor: str = Field(description="admin, or <role>:<account id>")
-    action: str = Field(examples=["updated"])
-    changes: dict[str, Any] = Field(description='{field: {"before": ..., "after": ...}}')
-    reason: str | None
-
-
-class HistoryPage(BaseModel):
-    items: list[HistoryEntry]
-    next_cursor: str | None

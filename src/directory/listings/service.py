@@ -44,6 +44,7 @@ from directory.listings.changes import (
 )
 from directory.listings.duplicates import possible_duplicates
 from directory.listings.held import Decision, PendingChange, PendingChangePublic
+from directory.listings.history import HistoryEntry, HistoryPage
 from directory.listings.models import ListingChange, Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
 from directory.listings.placement import PlacedLocation, Placement
 from directory.listings.queries import by_key, full_listing
@@ -52,8 +53,6 @@ from directory.listings.schemas import (
     ClinicianCreate,
     ClinicianPublic,
     ClinicianUpdate,
-    HistoryEntry,
-    HistoryPage,
     LocationCreate,
     LocationPublic,
     LocationUpdate,
