@@ -250,3 +250,14 @@ async def test_a_dismissed_pair_stays_dismissed(client):
     assert (await client.get("/v1/moderation/duplicates", headers=ADMIN)).json() == []
     kept = (await client.get("/v1/moderation/duplicates", params={"status": "dismissed"}, headers=ADMIN)).json()
     assert [p["id"] for p in kept] == [pair["id"]] and {kept[0]["first"]["id"], kept[0]["second"]["id"]} == {first["id"], second["id"]}
+
+
+async def test_a_zip_codes_centre_is_not_a_shared_place(client):
+    """Two locations placed at a ZIP code's centre (no street, or different streets) are not one place."""
+    await create(client, name="Phoenix Ketamine Wellness", npi=None, phone="(602) 555-0101", website=None, locations=[{"postal_code": "85004", "state": "AZ"}])
+    await create(client, name="Phoenix Ketamine Clinic", npi=None, phone="(602) 555-0102", website=None, locations=[{"address_line1": "1 Main Street", "postal_code": "85004", "state": "AZ"}])
+    assert (await client.get("/v1/moderation/duplicates", headers=ADMIN)).json() == []
+    # The same street address at that ZIP code is one place.
+    third = await create(client, name="Phoenix Ketamine", npi=None, phone="(602) 555-0103", website=None, locations=[{"address_line1": "1 Main St.", "postal_code": "85004", "state": "AZ"}])
+    (pair,) = (await client.get("/v1/moderation/duplicates", headers=ADMIN)).json()
+    assert third["id"] in (pair["first"]["id"], pair["second"]["id"]) and [r["reason"] for r in pair["reasons"]] == ["nearby"]

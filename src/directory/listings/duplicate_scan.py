@@ -21,7 +21,20 @@ from sqlalchemy.orm import Session
 
 from directory.columns import utcnow
 from directory.database import create_engine
-from directory.listings.duplicates import CROWD, LEFT_OUT, NEARBY_M, DuplicateCandidate, metres, pair, score, similar_names, site_domain
+from directory.listings.duplicates import (
+    CROWD,
+    LEFT_OUT,
+    NEARBY_M,
+    PRECISE,
+    DuplicateCandidate,
+    metres,
+    pair,
+    place_key,
+    same_place,
+    score,
+    similar_names,
+    site_domain,
+)
 from directory.listings.models import Location, Provider
 
 
@@ -120,12 +133,11 @@ def _refresh_domains(session: Session) -> None:
 def _near_pairs(session: Session, live: Any, report: ScanReport) -> dict[tuple[uuid.UUID, uuid.UUID], float]:
     """Pairs of listings with locations within ``NEARBY_M``: a grid of cells 0.0005° of latitude
     (55 m) by 0.0016° of longitude (at least 50 m up to 72° N), each compared with its neighbours."""
-    cells: dict[tuple[int, int], list[tuple[uuid.UUID, float, float]]] = defaultdict(list)
-    rows = session.execute(
-        select(Location.provider_id, Location.latitude, Location.longitude).join(Provider, Provider.id == Location.provider_id).where(live).execution_options(yield_per=20_000)
-    )
-    for provider_id, lat, lon in rows:
-        cells[(math.floor(lat / 0.0005), math.floor(lon / 0.0016))].append((provider_id, lat, lon))
+    cells: dict[tuple[int, int], list[tuple[uuid.UUID, float, float, bool, str]]] = defaultdict(list)
+    located = select(Location.provider_id, Location.latitude, Location.longitude, Location.coordinate_precision, Location.address_line1, Location.postal_code)
+    rows = session.execute(located.join(Provider, Provider.id == Location.provider_id).where(live).execution_options(yield_per=20_000))
+    for provider_id, lat, lon, precision, line1, postal in rows:
+        cells[(math.floor(lat / 0.0005), math.floor(lon / 0.0016))].append((provider_id, lat, lon, precision in PRECISE, place_key(line1, postal)))
         report.locations += 1
     near: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
     for (y, x), members in cells.items():
@@ -134,9 +146,9 @@ def _near_pairs(session: Session, live: Any, report: ScanReport) -> dict[tuple[u
             others = members if (dy, dx) == (0, 0) else cells.get((y + dy, x + dx))
             if not others:
                 continue
-            for i, (a, lat_a, lon_a) in enumerate(members):
-                for b, lat_b, lon_b in others[i + 1 :] if (dy, dx) == (0, 0) else others:
-                    if a == b:
+            for i, (a, lat_a, lon_a, precise_a, key_a) in enumerate(members):
+                for b, lat_b, lon_b, precise_b, key_b in others[i + 1 :] if (dy, dx) == (0, 0) else others:
+                    if a == b or not same_place(precise_a, key_a, precise_b, key_b):
                         continue
                     distance = metres(lat_a, lon_a, lat_b, lon_b)
                     if distance <= NEARBY_M:

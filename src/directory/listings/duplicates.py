@@ -8,7 +8,9 @@ A pair is a candidate when the two listings share
   ``aurora-ketamine.com`` share ``aurora-ketamine.com``; sites on shared hosts such as
   ``wixsite.com`` are told apart by their own host name);
 - or a **location within 50 m** under a **similar name** (the same distinctive words, mostly: see
-  ``similar_names``).
+  ``similar_names``). Only coordinates placed at an address or given exactly say where a clinic is:
+  two locations placed at a ZIP code's or a city's centre are the same place only when their street
+  address and ZIP code are the same too (``same_place``).
 
 Each reason adds to the pair's score (``1 - Π(1 - weight)``): an NPI weighs most, a website least.
 A phone number or domain shared by more than ``CROWD`` listings is a chain's or a call centre's: it
@@ -22,6 +24,7 @@ creator of a listing hears of them in the answer) and over the whole directory b
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -121,6 +124,30 @@ def _numbers(name_words: frozenset[str]) -> frozenset[str]:
     return frozenset(word for word in name_words if any(char.isdigit() for char in word))
 
 
+#: Coordinate precisions that place a location at its own spot (not a ZIP code's or city's centre).
+PRECISE = frozenset({"exact", "address"})
+
+
+def place_key(line1: str | None, postal_code: str | None) -> str:
+    """A street address and ZIP code compared loosely ("20 Market St." is "20 market st 12601"); "" without a street."""
+    if not line1:
+        return ""
+    words = [_STREET_WORDS.get(word, word) for word in re.sub(r"[^a-z0-9]+", " ", line1.lower()).split()]
+    return " ".join(words) + " " + (postal_code or "")[:5]
+
+
+#: The USPS abbreviations of the commonest street words, so that "Main Street" is "Main St".
+_STREET_WORDS = {
+    "street": "st", "avenue": "ave", "av": "ave", "road": "rd", "boulevard": "blvd", "drive": "dr", "lane": "ln", "court": "ct",
+    "place": "pl", "parkway": "pkwy", "highway": "hwy", "suite": "ste", "north": "n", "south": "s", "east": "e", "west": "w",
+}  # fmt: skip
+
+
+def same_place(precise_a: bool, key_a: str, precise_b: bool, key_b: str) -> bool:
+    """Two locations within 50 m are one place when both were placed precisely, or share a street address."""
+    return (precise_a and precise_b) or (bool(key_a) and key_a == key_b)
+
+
 def score(reasons: Iterable[dict[str, str]]) -> float:
     remaining = 1.0
     for reason in reasons:
@@ -152,7 +179,8 @@ class _Listing:
     npi: str | None
     phones: set[str] = field(default_factory=set)
     domain: str | None = None
-    points: list[tuple[float, float]] = field(default_factory=list)
+    points: list[tuple[float, float, bool, str]] = field(default_factory=list)
+    """(latitude, longitude, placed precisely, street address key) of each location."""
     left_out: bool = False
 
 
@@ -175,7 +203,7 @@ def _in_hand(provider: Provider) -> _Listing:
     listing = _Listing(provider.id, provider.name, provider.npi, {provider.phone} if provider.phone else set(), domain)
     listing.left_out = provider.status in LEFT_OUT
     for location in provider.locations:
-        listing.points.append((location.latitude, location.longitude))
+        listing.points.append((location.latitude, location.longitude, location.coordinate_precision in PRECISE, place_key(location.address_line1, location.postal_code)))
         if location.phone:
             listing.phones.add(location.phone)
     return listing
@@ -191,8 +219,9 @@ def _read(session: Session, ids: list[uuid.UUID]) -> list[_Listing]:
         if domain != row.site_domain:
             session.execute(update(Provider).where(Provider.id == row.id).values(site_domain=domain).execution_options(synchronize_session=False))
         listings[row.id] = _Listing(row.id, row.name, row.npi, {row.phone} if row.phone else set(), domain, left_out=row.status in LEFT_OUT)
-    for provider_id, lat, lon, phone in session.execute(select(Location.provider_id, Location.latitude, Location.longitude, Location.phone).where(Location.provider_id.in_(ids))):
-        listings[provider_id].points.append((lat, lon))
+    located = select(Location.provider_id, Location.latitude, Location.longitude, Location.phone, Location.coordinate_precision, Location.address_line1, Location.postal_code)
+    for provider_id, lat, lon, phone, precision, line1, postal in session.execute(located.where(Location.provider_id.in_(ids))):
+        listings[provider_id].points.append((lat, lon, precision in PRECISE, place_key(line1, postal)))
         if phone:
             listings[provider_id].phones.add(phone)
     return list(listings.values())
@@ -220,10 +249,10 @@ def _matches(session: Session, listing: _Listing) -> dict[uuid.UUID, list[dict[s
             for other in same_site:
                 reasons[other].append({"reason": "website", "detail": f"both have a website on {listing.domain}"})
     near: dict[uuid.UUID, float] = {}
-    for lat, lon in listing.points:
+    for lat, lon, precise, key in listing.points:
         lon_step = _LAT_STEP / max(math.cos(math.radians(lat)), 0.05)
         rows = session.execute(
-            select(Location.provider_id, Location.latitude, Location.longitude, Provider.name)
+            select(Location.provider_id, Location.latitude, Location.longitude, Provider.name, Location.coordinate_precision, Location.address_line1, Location.postal_code)
             .join(Provider, Provider.id == Location.provider_id)
             .where(
                 others,
@@ -231,9 +260,10 @@ def _matches(session: Session, listing: _Listing) -> dict[uuid.UUID, list[dict[s
                 Location.longitude.between(lon - lon_step, lon + lon_step),
             )
         )
-        for other, other_lat, other_lon, other_name in rows:
+        for other, other_lat, other_lon, other_name, precision, line1, postal in rows:
             distance = metres(lat, lon, other_lat, other_lon)
-            if distance <= NEARBY_M and similar_names(listing.name, other_name):
+            here = same_place(precise, key, precision in PRECISE, place_key(line1, postal))
+            if distance <= NEARBY_M and here and similar_names(listing.name, other_name):
                 near[other] = min(distance, near.get(other, math.inf))
     for other, distance in near.items():
         reasons[other].append({"reason": "nearby", "detail": f"a location {distance:.0f} m from one of the other's, under a similar name"})
