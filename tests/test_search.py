@@ -416,3 +416,17 @@ async def test_in_name_and_updated_order_a_walk_is_exact_for_the_listings_that_d
     assert [name for name in walked if name in unchanged] == unchanged
     for name in moved:
         assert sum(1 for seen in walked if seen.endswith(name)) <= 2
+
+
+async def test_unknown_parameters_are_named_and_an_empty_q_is_refused(client):
+    await publish(client, "named", NYC)
+    page = await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1], "accessibility": "wheelchair", "rems_certified": "true"})
+    assert page.status_code == 200 and page.json()["ignored_parameters"] == ["accessibility", "rems_certified"]
+    assert page.headers["x-ignored-parameters"] == "accessibility, rems_certified"
+    geojson = await client.get("/v1/search.geojson", params={"lat": NYC[0], "lon": NYC[1], "colour": "red"})
+    assert geojson.json()["properties"]["ignored_parameters"] == ["colour"]
+    clean = await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1], "condition": "ptsd"})
+    assert clean.json()["ignored_parameters"] == [] and "x-ignored-parameters" not in clean.headers
+    for nothing in ("%", "\\", "\ufffd\ufffd", "  --  "):
+        assert_problem(await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1], "q": nothing}), 400, "q")
+    assert (await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1], "q": ""})).status_code == 200

@@ -39,5 +39,6 @@ def feature_collection(page: SearchPage) -> dict[str, Any]:
             "total": page.total,
             "facets": page.facets.model_dump(mode="json") if page.facets else None,
             "estimated": page.estimated,
+            "ignored_parameters": page.ignored_parameters,
         },
     }

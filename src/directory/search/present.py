@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from directory.listings.readmodel import decided
@@ -40,6 +40,8 @@ class Result:
     total: int | None = None
     facets: Facets | None = None
     estimated: bool = False
+    ignored: list[str] = field(default_factory=list)
+    """Query parameters search does not know (kept out of the search, named in the answer)."""
 
     def _distance(self, hit: Hit) -> float | None:
         return round(hit.distance_m / METRES[self.query.unit], 4) if hit.distance_m is not None else None
@@ -84,6 +86,7 @@ class Result:
             "total": self.total,
             "facets": self.facets.model_dump(mode="json") if self.facets else None,
             "estimated": self.estimated,
+            "ignored_parameters": self.ignored,
         }
         return (head + ',"items":[' + ",".join(items) + "]," + json.dumps(tail, separators=(",", ":"))[1:]).encode()
 
@@ -113,4 +116,5 @@ class Result:
             total=self.total,
             facets=self.facets,
             estimated=self.estimated,
+            ignored_parameters=self.ignored,
         )

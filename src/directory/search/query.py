@@ -278,6 +278,8 @@ async def build_query(
         raise BadParameter("sort", "sorting by relevance needs q")
 
     words = [w for w in re.split(r"\W+", (raw.q or "").lower()) if w][:8]
+    if raw.q and raw.q.strip() and not words:
+        raise BadParameter("q", "nothing to search for in q: give a word or a name, e.g. spravato")
     if raw.q is not None and len(raw.q) > 200:
         raise BadParameter("q", "at most 200 characters")
     word_codes = [

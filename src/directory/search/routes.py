@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+from functools import cache
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
@@ -118,6 +121,7 @@ async def search(
     )  # fmt: skip
     searcher: SearchService = state.search
     result = await searcher.find(read_connection, raw)
+    result.ignored = sorted({name for name in request.query_params if name not in _known_parameters()})
     wants_geojson = (
         request.url.path.endswith(".geojson") or format == "geojson" or (format is None and GEOJSON in request.headers.get("accept", ""))
     )
@@ -127,6 +131,14 @@ async def search(
         body, media_type = result.json(), "application/json"
     etag = 'W/"' + hashlib.sha256(body).hexdigest()[:20] + '"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept"}
+    if result.ignored:  # accepted (partners may send extras), but named, so that a typo is seen
+        headers["X-Ignored-Parameters"] = ", ".join(quote(name, safe="") for name in result.ignored)
     if etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
         return Response(content=b"", status_code=304, headers=headers)
     return Response(content=body, media_type=media_type, headers=headers)
+
+
+@cache
+def _known_parameters() -> frozenset[str]:
+    """The query parameters search reads (``key`` is the edge's, taken out before the route sees it)."""
+    return frozenset(inspect.signature(search.fn).parameters) - {"request", "state", "read_connection"}

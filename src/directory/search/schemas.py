@@ -55,3 +55,7 @@ class SearchPage(BaseModel):
         default=False,
         description="true when total and facets are estimates from a sample: only over areas with very many matches (see the API guide)",
     )
+    ignored_parameters: list[str] = Field(
+        default_factory=list,
+        description="query parameters search does not know, accepted and ignored (also in the X-Ignored-Parameters header): check them for typos",
+    )
