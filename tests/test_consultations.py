@@ -135,7 +135,7 @@ async def test_a_patient_asks_the_clinic_hears_and_the_patient_can_withdraw(clie
     # The counts stay (no contents).
     volumes = (await client.get("/v1/moderation/consultations", headers=ADMIN)).json()
     assert volumes["by_listing"][0]["id"] == key and volumes["by_listing"][0]["total"] == 1
-    assert volumes["by_partner"][0]["id"] is None and volumes["by_partner"][0]["last_30_days"] == 1
+    assert volumes["by_partner"][0]["id"] is None and volumes["by_partner"][0]["this_month"] == 1
     # And no log line of all this named the person: ids only. (The test's own SMTP server, standing for
     # the clinic's mail server, logs what it receives under mail.log: that is not the directory's log.)
     logged = "\n".join(record.getMessage() for record in caplog.records if not record.name.startswith("mail.log")).lower()
@@ -261,4 +261,4 @@ async def test_a_partner_page_sends_requests_with_its_browser_key_and_sees_only_
     (listed,) = (await client.get("/v1/admin/api-keys", headers=ADMIN)).json()
     assert sum(listed["consultation_requests"].values()) == 1  # counts only
     volumes = (await client.get("/v1/moderation/consultations", headers=ADMIN)).json()
-    assert volumes["by_partner"] == [{"id": created.json()["id"], "name": "Publisher widget", "last_30_days": 1, "total": 1}]
+    assert volumes["by_partner"] == [{"id": created.json()["id"], "name": "Publisher widget", "this_month": 1, "total": 1}]

@@ -147,8 +147,8 @@ class ConsultationModerationController(Controller):
         consultations: NamedDependency[Consultations],
         limit: Annotated[int, QueryParameter(ge=1, le=200, description="rows of each list")] = 50,
     ) -> Volumes:
-        """How many requests each listing received and each partner key sent, in all and in the last
-        30 days: counts only, to spot abuse. Who: moderators and administrators."""
+        """How many requests each listing received and each partner key sent, in all and this calendar
+        month: counts only, to spot abuse. Who: moderators and administrators."""
         return await consultations.volumes(reader, caller, limit)
 
     @post("/consultation-requests/{request_id:uuid}/reading", status_code=HTTP_200_OK, summary="Read one consultation request (recorded)")

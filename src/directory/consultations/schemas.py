@@ -98,7 +98,7 @@ class Withdrawal(Schema):
 class VolumeRow(BaseModel):
     id: uuid.UUID | None
     name: str
-    last_30_days: int
+    this_month: int = Field(description="in the current calendar month (UTC)")
     total: int
 
 

@@ -18,6 +18,11 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory.consultations.models import ConsultationRequest
+from directory.database import create_engine
 
 
 def derived_key(secret: str) -> str:
@@ -58,12 +63,6 @@ class Sealer:
 async def reseal_database(settings: Any, batch: int = 500) -> int:
     """Seal every stored request again with the first key (``directory consultations reseal``); how
     many. In batches, each in a transaction of its own: safe while the server runs."""
-    from sqlalchemy import select, update
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from directory.consultations.models import ConsultationRequest
-    from directory.database import create_engine
-
     sealer = Sealer.from_settings(settings)
     engine = create_engine(settings.database_url, settings)
     done, last = 0, None

@@ -143,14 +143,7 @@ class Consultations:
 
     async def addresses(self, session: AsyncSession, caller: Caller, key: str) -> list[str]:
         """The confirmed addresses of the listing's owners: where its requests may be mailed."""
-        provider = await _owned(session, caller, key)
-        rows = await session.execute(
-            select(Account.email)
-            .join(ProviderOwner, ProviderOwner.account_id == Account.id)
-            .where(ProviderOwner.provider_id == provider.id, Account.email_verified_at.is_not(None), Account.disabled.is_(False))
-            .order_by(Account.email)
-        )
-        return [email.lower() for email in rows.scalars()]
+        return await _confirmed_addresses(session, (await _owned(session, caller, key)).id)
 
     async def configure(self, session: AsyncSession, caller: Caller, key: str, data: ConsultationSettings) -> ConsultationSettingsPublic:
         async with self.recorder.transaction(session):
@@ -159,12 +152,7 @@ class Consultations:
             if data.accepting and email is None:
                 raise InvalidInput("email", "give the address requests are mailed to: the confirmed address of one of the listing's owners")
             if email is not None:
-                confirmed = await session.execute(
-                    select(Account.id)
-                    .join(ProviderOwner, ProviderOwner.account_id == Account.id)
-                    .where(ProviderOwner.provider_id == provider.id, func.lower(Account.email) == email, Account.email_verified_at.is_not(None), Account.disabled.is_(False))
-                )
-                if confirmed.first() is None:
+                if email not in await _confirmed_addresses(session, provider.id):
                     raise InvalidInput("email", "requests go only to the confirmed address of one of the listing's owners (confirm it, or invite that person first)")
             if (provider.consultations_accepted, provider.consultation_email) != (data.accepting, email):
                 before = provider.consultations_accepted
@@ -204,19 +192,19 @@ class Consultations:
 
     async def volumes(self, session: AsyncSession, caller: Caller, limit: int) -> Volumes:
         ensure_moderator(caller)
-        since = (utcnow() - timedelta(days=30)).strftime("%Y-%m")
+        month = utcnow().strftime("%Y-%m")
         T = ConsultationTally
         listings = await session.execute(
-            select(T.provider_id, Provider.name, func.sum(T.count), func.sum(_recent(T, since)))
+            select(T.provider_id, Provider.name, func.sum(T.count), func.sum(_in_month(T, month)))
             .join(Provider, Provider.id == T.provider_id).group_by(T.provider_id, Provider.name).order_by(func.sum(T.count).desc()).limit(limit)
         )  # fmt: skip
         partners = await session.execute(
-            select(T.key_id, func.max(ApiKey.name), func.sum(T.count), func.sum(_recent(T, since)))
+            select(T.key_id, func.max(ApiKey.name), func.sum(T.count), func.sum(_in_month(T, month)))
             .outerjoin(ApiKey, ApiKey.id == T.key_id).group_by(T.key_id).order_by(func.sum(T.count).desc()).limit(limit)
         )  # fmt: skip
         return Volumes(
-            by_listing=[VolumeRow(id=pid, name=name, total=total, last_30_days=last) for pid, name, total, last in listings],
-            by_partner=[VolumeRow(id=None if kid == NO_KEY else kid, name=name or "the directory's own pages and direct API calls", total=total, last_30_days=last) for kid, name, total, last in partners],
+            by_listing=[VolumeRow(id=pid, name=name, total=total, this_month=last) for pid, name, total, last in listings],
+            by_partner=[VolumeRow(id=None if kid == NO_KEY else kid, name=name or "the directory's own pages and direct API calls", total=total, this_month=last) for kid, name, total, last in partners],
         )
 
     async def sent_through(self, session: AsyncSession) -> dict[uuid.UUID, dict[str, int]]:
@@ -251,9 +239,9 @@ class Consultations:
         return result.rowcount or 0
 
 
-def _recent(T: type[ConsultationTally], since: str) -> Any:
-    """A month's count when it is within the window, else nothing."""
-    return case((T.month >= since, T.count), else_=0)
+def _in_month(T: type[ConsultationTally], month: str) -> Any:
+    """A tally row's count when it is of this month, else nothing."""
+    return case((T.month == month, T.count), else_=0)
 
 
 def _digest(token: str) -> str:
@@ -286,6 +274,16 @@ async def _owned(session: AsyncSession, caller: Caller, key: str) -> Provider:
     if row is None or row[1] is None:
         raise NotFound(f"no listing {key} of yours")
     return row[0]
+
+
+async def _confirmed_addresses(session: AsyncSession, provider_id: uuid.UUID) -> list[str]:
+    rows = await session.execute(
+        select(Account.email)
+        .join(ProviderOwner, ProviderOwner.account_id == Account.id)
+        .where(ProviderOwner.provider_id == provider_id, Account.email_verified_at.is_not(None), Account.disabled.is_(False))
+        .order_by(Account.email)
+    )
+    return [address.lower() for address in rows.scalars()]
 
 
 async def _tally(session: AsyncSession, provider_id: uuid.UUID, key_id: uuid.UUID | None) -> None:

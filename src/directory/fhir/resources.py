@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from directory.listings.models import Clinician, Location, Provider, ProviderClinician
-from directory.listings.presenters import cost_lines
+from directory.listings.presenters import cost_lines, is_stale
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
@@ -116,8 +116,7 @@ def _verification(status: str, systems: Systems) -> dict[str, Any]:
 
 def _listing_verification(provider: Provider, systems: Systems) -> dict[str, Any]:
     """The listing's status; a verified listing not checked again within the window is ``stale``."""
-    checked = provider.last_verified_at
-    if provider.verification_status == "verified" and (checked is None or checked < datetime.now(timezone.utc) - systems.stale_after):
+    if is_stale(provider, systems.stale_after):
         days = systems.stale_after.days
         return {
             "url": VERIFICATION_URL,

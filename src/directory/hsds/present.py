@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from directory.hsds import ids
 from directory.listings.models import Location, Provider
-from directory.listings.presenters import cost_lines
+from directory.listings.presenters import cost_lines, is_stale
 
 _BYDAY = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA", "sun": "SU"}
 _LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "zh": "Chinese", "vi": "Vietnamese", "ko": "Korean", "ru": "Russian", "fr": "French", "ar": "Arabic", "pt": "Portuguese", "ht": "Haitian Creole", "tl": "Tagalog", "de": "German", "it": "Italian", "pl": "Polish", "hi": "Hindi"}
@@ -139,8 +139,7 @@ VERIFICATION_TERMS = {
 
 def verification_code(provider: Provider, stale_after: timedelta) -> str:
     """The listing's verification status; a verified one not checked again within ``stale_after`` is ``stale``."""
-    checked = provider.last_verified_at
-    if provider.verification_status == "verified" and (checked is None or checked < datetime.now(timezone.utc) - stale_after):
+    if is_stale(provider, stale_after):
         return "stale"
     return str(provider.verification_status)
 

@@ -33,11 +33,15 @@ def cost_lines(row: Provider) -> list[str]:
     return lines
 
 
+def is_stale(row: Provider, stale_after: timedelta) -> bool:
+    """Verified, but not checked again within ``stale_after`` (or never given a date)."""
+    checked = row.last_verified_at
+    return row.verification_status == "verified" and (checked is None or checked < datetime.now(timezone.utc) - stale_after)
+
+
 def verification(row: Provider, stale_after: timedelta | None) -> Verification:
     """The listing's verification; ``stale_after`` None leaves ``stale`` false (the read model decides it when read)."""
-    stale = stale_after is not None and row.verification_status == "verified" and (
-        row.last_verified_at is None or row.last_verified_at < datetime.now(timezone.utc) - stale_after
-    )
+    stale = stale_after is not None and is_stale(row, stale_after)
     return Verification(
         verified=row.verification_status == "verified",
         status=row.verification_status,
