@@ -59,7 +59,8 @@ async def test_capability_statement_lists_what_is_supported(client):
     statement = await fhir_get(client, "/fhir/metadata")
     assert statement["fhirVersion"] == "4.0.1"
     by_type = {entry["type"]: entry for entry in statement["rest"][0]["resource"]}
-    assert set(by_type) == {"Organization", "Location", "HealthcareService", "Practitioner", "PractitionerRole"}
+    assert set(by_type) == {"Organization", "Location", "HealthcareService", "Practitioner", "PractitionerRole", "CodeSystem"}
+    assert [i["code"] for i in by_type.pop("CodeSystem")["interaction"]] == ["read"]
     for entry in by_type.values():
         assert [i["code"] for i in entry["interaction"]] == ["read", "search-type"]
     location_params = {p["name"] for p in by_type["Location"]["searchParam"]}
@@ -324,6 +325,8 @@ async def test_every_advertised_search_parameter_filters(client):
     checked = 0
     for entry in statement["rest"][0]["resource"]:
         kind = entry["type"]
+        if "search-type" not in [i["code"] for i in entry["interaction"]]:
+            continue  # CodeSystem: read only
         everything = await follow(client, await fhir_get(client, f"/fhir/{kind}", _count=100))
         mine = [r for r in everything if _belongs(r, first)]
         theirs = [r for r in everything if _belongs(r, second)]
@@ -393,3 +396,28 @@ async def test_fhir_errors_are_operation_outcomes_whatever_the_accept_header(cli
         assert_outcome(await client.get("/fhir/Organization/00000000-0000-0000-0000-000000000000", headers=headers), 404)
         assert_outcome(await client.get("/fhir/Organization", params={"bogus": "1"}, headers=headers), 400, "bogus")
     assert_outcome(await client.get("/fhir/Organization", headers={"Accept": "application/fhir+xml"}), 406)
+
+
+async def test_the_taxonomies_are_code_systems_with_their_hierarchy(client):
+    condition = await fhir_get(client, "/fhir/CodeSystem/condition")
+    assert condition["resourceType"] == "CodeSystem" and condition["hierarchyMeaning"] == "is-a"
+    assert condition["url"].endswith("/fhir/CodeSystem/condition")
+    roots = {concept["code"]: concept for concept in condition["concept"]}
+    narrower = {concept["code"]: concept for concept in roots["depression"]["concept"]}
+    assert set(narrower) == {"major-depression", "treatment-resistant-depression", "postpartum-depression", "bipolar-depression"}
+    assert {"code": "parent", "valueCode": "depression"} in narrower["postpartum-depression"]["property"]
+    assert {"code": "icd-10-cm", "valueCode": "F53.0"} in narrower["postpartum-depression"]["property"]
+    assert "postpartum-depression" not in roots
+    service = await fhir_get(client, "/fhir/CodeSystem/service")
+    assert "ketamine-iv" in {c["code"] for c in next(c for c in service["concept"] if c["code"] == "ketamine")["concept"]}
+    missing = await client.get("/fhir/CodeSystem/other", headers=FHIR)
+    assert missing.status_code == 404
+
+
+async def test_a_broad_characteristic_finds_the_narrower_ones_and_standard_codes_are_given(client):
+    await create(client, name="Perinatal Care", status="published", conditions=["postpartum-depression"])
+    found = await fhir_get(client, "/fhir/HealthcareService", characteristic="depression")
+    assert [entry["resource"]["name"] for entry in found.get("entry", [])] == ["Perinatal Care"]
+    coding = found["entry"][0]["resource"]["characteristic"][0]["coding"]
+    assert {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F53.0", "display": "Postpartum depression"} in coding
+    assert (await fhir_get(client, "/fhir/HealthcareService", characteristic="major-depression")).get("entry", []) == []

@@ -193,3 +193,12 @@ async def test_the_schema_check_on_every_hsds_answer_catches_a_broken_one(client
     assert any("'name' is a required property" in p for p in hsds_schema.problems(f"/hsds/services/{service['id']}", nameless))
     assert any("is not a 'uuid'" in p for p in hsds_schema.problems("/hsds/services/x", {**service, "organization_id": "x"}))
     assert any("contents/0" in p for p in hsds_schema.problems("/hsds/services", {**page, "contents": [nameless]}))
+
+
+async def test_terms_name_their_parents_and_a_broad_term_filters_for_the_narrower(client):
+    await create(client, name="Perinatal Care", status="published", conditions=["postpartum-depression"])
+    term = (await client.get("/hsds/taxonomy_terms/postpartum-depression")).json()
+    broad = (await client.get("/hsds/taxonomy_terms/depression")).json()
+    assert term["parent_id"] == broad["id"] and broad.get("parent_id") is None
+    page = await get_page(client, "/hsds/services", taxonomy_term_id="depression")
+    assert [item["name"] for item in page["contents"]] == ["Perinatal Care"]

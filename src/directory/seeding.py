@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts.callers import ADMIN
 from directory.database import Database
@@ -20,7 +21,7 @@ from directory.listings.slugs import slugify
 from directory.recording import standard_recorder
 from directory.settings import Settings
 from directory.taxonomy.models import Condition, Service
-from directory.taxonomy.service import TaxonomyService
+from directory.taxonomy.service import TaxonomyService, descendants
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "seed"
 
@@ -41,10 +42,21 @@ async def load_taxonomy(database: Database, folder: Path = SEED_DIR) -> int:
         changed, conditions = await service.load(session, Condition, taxonomy["conditions"])
         more, services = await service.load(session, Service, taxonomy["services"])
         await session.flush()
-        # Listings show the names and search the synonyms of their entries: renamed ones are shown anew.
-        affected = [*await naming(session, Condition, conditions), *await naming(session, Service, services)]
+        # Listings show the names and search the synonyms of their entries and of the entries above
+        # them: the listings of a changed entry, or of any entry below it, are shown anew.
+        affected = [
+            *await naming(session, Condition, await _with_narrower(session, Condition, conditions)),
+            *await naming(session, Service, await _with_narrower(session, Service, services)),
+        ]
         await Recorder().refresh(session, affected)
     return changed + more
+
+
+async def _with_narrower(session: AsyncSession, table: type[Condition] | type[Service], codes: list[str]) -> list[str]:
+    if not codes:
+        return []
+    below = descendants({row.code: row.parent for row in await session.execute(select(table.code, table.parent))})
+    return sorted({code for changed in codes for code in below.get(changed, [changed])})
 
 
 async def seed(settings: Settings, *, samples: bool = True, only_if_empty: bool = False, folder: Path = SEED_DIR) -> SeedReport:

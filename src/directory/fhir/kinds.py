@@ -7,12 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, select, true, tuple_
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true, tuple_
 
 from directory.fhir import params, resources
 from directory.fhir.params import Parameter
 from directory.fhir.resources import Systems
 from directory.listings.models import Clinician, Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
+from directory.taxonomy.models import Condition, Service
 
 PUBLISHED = Provider.status == ProviderStatus.published.value
 NEAR = r"lat|lon|distance|units"
@@ -46,18 +47,30 @@ def _active(p: Parameter, s: Systems) -> ColumnElement[bool]:
     return PUBLISHED if wanted in (None, True) else ~PUBLISHED
 
 
+def _with_narrower(table: type[Condition] | type[Service], codes: list[str]) -> Any:
+    """The codes and every code below them (the taxonomies are at most three levels deep)."""
+    below = select(table.code).where(table.parent.in_(codes))
+    return select(table.code).where(or_(table.code.in_(codes), table.parent.in_(codes), table.parent.in_(below)))
+
+
 def _service_type(column: Any) -> Criterion:
-    return lambda p, s: column.in_(
-        select(ProviderService.provider_id).where(params.in_or_nothing(ProviderService.service_code, params.tokens(p, {s.service})))
-    )
+    def criterion(p: Parameter, s: Systems) -> ColumnElement[bool]:
+        codes = params.tokens(p, {s.service})
+        if not codes:
+            return false()
+        return column.in_(select(ProviderService.provider_id).where(ProviderService.service_code.in_(_with_narrower(Service, codes))))
+
+    return criterion
 
 
 def _characteristic(column: Any) -> Criterion:
-    return lambda p, s: column.in_(
-        select(ProviderCondition.provider_id).where(
-            params.in_or_nothing(ProviderCondition.condition_code, params.tokens(p, {s.condition}))
-        )
-    )
+    def criterion(p: Parameter, s: Systems) -> ColumnElement[bool]:
+        codes = params.tokens(p, {s.condition})
+        if not codes:
+            return false()
+        return column.in_(select(ProviderCondition.provider_id).where(ProviderCondition.condition_code.in_(_with_narrower(Condition, codes))))
+
+    return criterion
 
 
 def _specialty_codes(p: Parameter, s: Systems) -> list[str]:
@@ -118,11 +131,7 @@ class Kind:
         if self.name == "PractitionerRole":
             return statement.join(Provider, Provider.id == ProviderClinician.provider_id).where(PUBLISHED)
         return statement.where(
-            Clinician.id.in_(
-                select(ProviderClinician.clinician_id)
-                .join(Provider, Provider.id == ProviderClinician.provider_id)
-                .where(PUBLISHED)
-            )
+            Clinician.id.in_(select(ProviderClinician.clinician_id).join(Provider, Provider.id == ProviderClinician.provider_id).where(PUBLISHED))
         )
 
 
@@ -219,16 +228,12 @@ KINDS: dict[str, Kind] = {
             "service": ("reference", _reference_uuid(ProviderClinician.provider_id, "HealthcareService"), "HealthcareService/<id>"),
             "location": (
                 "reference",
-                lambda p, s: ProviderClinician.provider_id.in_(
-                    select(Location.provider_id).where(params.in_or_nothing(Location.id, _location_ids(p)))
-                ),
+                lambda p, s: ProviderClinician.provider_id.in_(select(Location.provider_id).where(params.in_or_nothing(Location.id, _location_ids(p)))),
                 "Location/<id>",
             ),
             "specialty": (
                 "token",
-                lambda p, s: ProviderClinician.clinician_id.in_(
-                    select(Clinician.id).where(params.in_or_nothing(Clinician.specialty, _specialty_codes(p, s)))
-                ),
+                lambda p, s: ProviderClinician.clinician_id.in_(select(Clinician.id).where(params.in_or_nothing(Clinician.specialty, _specialty_codes(p, s)))),
                 "the clinician's specialty: a NUCC code or ours",
             ),
             "active": ("token", _active, "always true"),

@@ -138,9 +138,7 @@ def _new_patients(accepting: bool | None) -> list[dict[str, Any]]:
             "extension": [
                 {
                     "url": "acceptingPatients",
-                    "valueCodeableConcept": {
-                        "coding": [{"system": ACCEPTING_PATIENTS_SYSTEM, "code": code, "display": display}]
-                    },
+                    "valueCodeableConcept": {"coding": [{"system": ACCEPTING_PATIENTS_SYSTEM, "code": code, "display": display}]},
                 }
             ],
         }
@@ -269,8 +267,7 @@ def healthcare_service(provider: Provider, systems: Systems) -> dict[str, Any]:
     services = sorted(provider.services, key=lambda offer: offer.service_code)
     if services:
         resource["type"] = [
-            {"coding": [{"system": systems.service, "code": o.service_code, "display": o.service.name}], "text": o.service.name}
-            for o in services
+            {"coding": [{"system": systems.service, "code": o.service_code, "display": o.service.name}], "text": o.service.name} for o in services
         ]
     specialties = sorted({role.clinician.specialty for role in provider.clinician_roles if role.clinician.specialty})
     if specialties:
@@ -288,7 +285,11 @@ def healthcare_service(provider: Provider, systems: Systems) -> dict[str, Any]:
     conditions = sorted(provider.conditions, key=lambda link: link.condition_code)
     if conditions:
         resource["characteristic"] = [
-            {"coding": [{"system": systems.condition, "code": c.condition_code, "display": c.condition.name}], "text": c.condition.name}
+            {
+                # Our code first, then the same concept in ICD-10-CM and SNOMED CT where it has one.
+                "coding": [{"system": systems.condition, "code": c.condition_code, "display": c.condition.name}, *(c.condition.codings or [])],
+                "text": c.condition.name,
+            }
             for c in conditions
         ]
     if provider.languages:
@@ -326,9 +327,7 @@ def practitioner(person: Clinician, systems: Systems) -> dict[str, Any]:
     }
     if person.npi:
         resource["identifier"] = [{"use": "official", "system": NPI_SYSTEM, "value": person.npi}]
-    qualifications: list[dict[str, Any]] = [
-        {"code": {"coding": [{"system": systems.credential, "code": person.credential}], "text": person.credential}}
-    ]
+    qualifications: list[dict[str, Any]] = [{"code": {"coding": [{"system": systems.credential, "code": person.credential}], "text": person.credential}}]
     for license_ in person.licenses:
         entry: dict[str, Any] = {
             "identifier": [{"value": license_["number"]}],

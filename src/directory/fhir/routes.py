@@ -16,6 +16,7 @@ from litestar.params import Parameter as PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import NotAcceptable, NotFound
+from directory.fhir.codesystems import code_system
 from directory.fhir.kinds import KINDS
 from directory.fhir.outcomes import only_xml
 from directory.fhir.resources import Systems
@@ -61,6 +62,24 @@ class FhirController(Controller):
         Who: anyone; no key needed.
         """
         return _answer(capability_statement(fhir_base(request, state)))
+
+    @get("/CodeSystem/{name:str}", summary="Our condition or service codes as a CodeSystem, with their hierarchy", media_type=FHIR_JSON)
+    async def read_code_system(
+        self,
+        request: Request,
+        state: State,
+        reader: NamedDependency[AsyncSession],
+        name: Annotated[str, PathParameter(description="condition or service", max_length=64)],
+    ) -> Response[dict[str, Any]]:
+        """The codes used in `HealthcareService.characteristic` (conditions) and `.type` (services),
+        at the address their `system` names: broader concepts hold the narrower ones (`hierarchyMeaning`
+        is-a; each narrower one also has a `parent` property), synonyms are designations, and the
+        ICD-10-CM and SNOMED CT codes of a concept are properties. A search for a broader code finds
+        listings of every code below it.
+
+        Who: anyone; no key needed.
+        """
+        return _answer(await code_system(reader, Systems(fhir_base(request, state)), name))
 
     @get("/{resource_type:str}", summary="Search a FHIR resource type", media_type=FHIR_JSON)
     async def search_resources(
@@ -129,9 +148,7 @@ def _version() -> str:
 def capability_statement(base: str) -> dict[str, Any]:
     resources = []
     for name, kind in KINDS.items():
-        search_params = [
-            {"name": param, "type": type_, "documentation": doc} for param, (type_, _, doc) in kind.criteria.items()
-        ]
+        search_params = [{"name": param, "type": type_, "documentation": doc} for param, (type_, _, doc) in kind.criteria.items()]
         search_params.append({"name": "_lastUpdated", "type": "date", "documentation": "when the resource last changed (eq, ne, gt, ge, lt, le, sa, eb)"})
         entry: dict[str, Any] = {
             "type": name,
@@ -144,6 +161,7 @@ def capability_statement(base: str) -> dict[str, Any]:
         if kind.includes:
             entry["searchInclude"] = list(kind.includes)
         resources.append(entry)
+    resources.append({"type": "CodeSystem", "interaction": [{"code": "read"}], "documentation": "CodeSystem/condition and CodeSystem/service"})
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",

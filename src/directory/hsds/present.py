@@ -10,7 +10,23 @@ from directory.listings.models import Location, Provider
 from directory.listings.presenters import cost_lines, is_stale
 
 _BYDAY = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA", "sun": "SU"}
-_LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "zh": "Chinese", "vi": "Vietnamese", "ko": "Korean", "ru": "Russian", "fr": "French", "ar": "Arabic", "pt": "Portuguese", "ht": "Haitian Creole", "tl": "Tagalog", "de": "German", "it": "Italian", "pl": "Polish", "hi": "Hindi"}
+_LANGUAGE_NAMES = {
+    "en": "English",
+    "es": "Spanish",
+    "zh": "Chinese",
+    "vi": "Vietnamese",
+    "ko": "Korean",
+    "ru": "Russian",
+    "fr": "French",
+    "ar": "Arabic",
+    "pt": "Portuguese",
+    "ht": "Haitian Creole",
+    "tl": "Tagalog",
+    "de": "German",
+    "it": "Italian",
+    "pl": "Polish",
+    "hi": "Hindi",
+}
 
 
 def _date(moment: Any) -> str:
@@ -41,13 +57,14 @@ def _phones(owner: str, owner_id: str, number: str | None) -> list[dict[str, Any
     return [{"id": ids.child("phone", owner, owner_id), f"{owner}_id": owner_id, "number": number, "type": "voice", "languages": []}]
 
 
-def taxonomy_term(kind: str, code: str, name: str, description: str | None = None) -> dict[str, Any]:
+def taxonomy_term(kind: str, code: str, name: str, description: str | None = None, parent: str | None = None) -> dict[str, Any]:
+    """A term; ``parent``: the code of the broader term of the same taxonomy, whose id becomes ``parent_id``."""
     return {
         "id": ids.term_id(kind, code),
         "code": code,
         "name": name,
         "description": description or name,
-        "parent_id": None,
+        "parent_id": ids.term_id(kind, parent) if parent else None,
         "taxonomy": kind,
         "language": "en",
         "taxonomy_id": ids.taxonomy_id(kind),
@@ -113,8 +130,7 @@ def location(provider: Provider, place: Location) -> dict[str, Any]:
                 "byday": _BYDAY[interval["day"]],
                 "opens_at": interval["opens"],
                 "closes_at": "23:59" if interval["closes"] == "24:00" else interval["closes"],
-                "description": f"{interval['day'].title()} {interval['opens']}-{interval['closes']}"
-                + (f" ({place.timezone})" if place.timezone else ""),
+                "description": f"{interval['day'].title()} {interval['opens']}-{interval['closes']}" + (f" ({place.timezone})" if place.timezone else ""),
             }
             for index, interval in enumerate(place.hours)
         ],
@@ -147,10 +163,10 @@ def verification_code(provider: Provider, stale_after: timedelta) -> str:
 def service(provider: Provider, *, full: bool = False, stale_after: timedelta = timedelta(days=365)) -> dict[str, Any]:
     service_id = str(ids.service_id(provider.id))
     attributes = [
-        _attribute(service_id, taxonomy_term("service", offer.service_code, offer.service.name), "offered")
+        _attribute(service_id, taxonomy_term("service", offer.service_code, offer.service.name, parent=offer.service.parent), "offered")
         for offer in sorted(provider.services, key=lambda o: o.service_code)
     ] + [
-        _attribute(service_id, taxonomy_term("condition", link.condition_code, link.condition.name), "treated")
+        _attribute(service_id, taxonomy_term("condition", link.condition_code, link.condition.name, parent=link.condition.parent), "treated")
         for link in sorted(provider.conditions, key=lambda link: link.condition_code)
     ]
     status = verification_code(provider, stale_after)

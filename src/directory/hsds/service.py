@@ -75,16 +75,13 @@ class HsdsService:
     async def terms(self, session: AsyncSession) -> list[dict[str, Any]]:
         found = []
         for kind, table in (("condition", Condition), ("service", Service)):
-            rows = await session.execute(select(table.code, table.name, table.description).order_by(table.code))
-            found += [present.taxonomy_term(kind, code, name, description) for code, name, description in rows]
+            rows = await session.execute(select(table.code, table.name, table.description, table.parent).order_by(table.code))
+            found += [present.taxonomy_term(kind, code, name, description, parent) for code, name, description, parent in rows]
         found += [present.taxonomy_term("verification", code, name) for code, name in present.VERIFICATION_TERMS.items()]
         return found
 
     def taxonomies(self) -> list[dict[str, Any]]:
-        return [
-            {"id": ids.taxonomy_id(kind), "name": name, "description": description, "version": "1"}
-            for kind, (name, description) in TAXONOMIES.items()
-        ]
+        return [{"id": ids.taxonomy_id(kind), "name": name, "description": description, "version": "1"} for kind, (name, description) in TAXONOMIES.items()]
 
     async def _resolve_terms(self, session: AsyncSession, query: ListQuery) -> None:
         """taxonomy_term_id: term ids (or our plain codes), comma-separated; any of each taxonomy."""
@@ -97,8 +94,11 @@ class HsdsService:
             if term is None:
                 raise InvalidInput("taxonomy_term_id", f"no taxonomy term {value!r}; see GET /hsds/taxonomy_terms")
             if term["taxonomy"] == "verification":
-                raise InvalidInput("taxonomy_term_id", f"{value!r} is a verification term: it describes listings but is not a filter; filter on conditions and services")
-            query.terms.setdefault(term["taxonomy"], []).append(term["code"])
+                raise InvalidInput(
+                    "taxonomy_term_id", f"{value!r} is a verification term: it describes listings but is not a filter; filter on conditions and services"
+                )
+            # A broad term matches the listings of the terms below it (depression: postpartum depression too).
+            query.terms.setdefault(term["taxonomy"], []).extend(_below(term["id"], by_id))
 
     # --- lists -----------------------------------------------------------------------------------
 
@@ -160,9 +160,7 @@ class HsdsService:
                 Provider.id.in_(select(ProviderCondition.provider_id).where(ProviderCondition.condition_code.in_(query.terms["condition"])))
             )
         if query.terms.get("service"):
-            statement = statement.where(
-                Provider.id.in_(select(ProviderService.provider_id).where(ProviderService.service_code.in_(query.terms["service"])))
-            )
+            statement = statement.where(Provider.id.in_(select(ProviderService.provider_id).where(ProviderService.service_code.in_(query.terms["service"]))))
         if query.postcode and not self._near(query):
             statement = statement.where(Provider.id.in_(select(Location.provider_id).where(Location.postal_code == query.postcode)))
         return statement
@@ -171,9 +169,7 @@ class HsdsService:
         self, session: AsyncSession, statement: Select[Any], query: ListQuery, order: tuple[Any, ...], whole_rows: bool = False
     ) -> tuple[int, list[Any]]:
         total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
-        rows = await session.execute(
-            statement.order_by(*order).offset((query.page - 1) * query.per_page).limit(query.per_page)
-        )
+        rows = await session.execute(statement.order_by(*order).offset((query.page - 1) * query.per_page).limit(query.per_page))
         return total, (list(rows.all()) if whole_rows else list(rows.scalars()))
 
     # --- by distance -----------------------------------------------------------------------------
@@ -271,3 +267,13 @@ async def _one(session: AsyncSession, provider_id: uuid.UUID | None, value: str)
     if not found:
         raise NotFound(f"no record {value} (only published listings are served)")
     return next(iter(found.values()))
+
+
+def _below(term_id: str, by_id: dict[str, dict[str, Any]]) -> list[str]:
+    """The codes of the term and of every term under it."""
+    codes, todo = [], [term_id]
+    while todo:
+        current = todo.pop()
+        codes.append(by_id[current]["code"])
+        todo += [other["id"] for other in by_id.values() if other["parent_id"] == current and other["id"] not in todo]
+    return codes

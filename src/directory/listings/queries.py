@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -44,16 +44,28 @@ def by_key(key: str | uuid.UUID) -> ColumnElement[bool]:
     return Provider.id == provider_id if provider_id else Provider.slug == str(key)
 
 
-async def published_counts(session: AsyncSession, table: type[Condition] | type[Service]) -> dict[str, int]:
-    """How many published listings name each entry of a taxonomy (entries named by none are left out)."""
+async def published_counts(
+    session: AsyncSession, table: type[Condition] | type[Service], groups: dict[str, list[str]]
+) -> dict[str, int]:
+    """How many published listings name any code of each group (each listing once), by the group's
+    key: one pass over the links, one count per group."""
     link, code = _LINKS[table]
-    rows = await session.execute(
-        select(code, func.count())
-        .join(Provider, Provider.id == link.provider_id)
-        .where(Provider.status == ProviderStatus.published)
-        .group_by(code)
-    )
-    return {entry: count for entry, count in rows}
+    keys = list(groups)
+    if not keys:
+        return {}
+    # A listing links a code once: a lone code's rows are its listings; a group's must be told apart.
+    counts = [
+        func.count(func.distinct(case((code.in_(groups[key]), link.provider_id))))
+        if len(groups[key]) > 1
+        else func.coalesce(func.sum(case((code == groups[key][0], 1), else_=0)), 0)
+        for key in keys
+    ]
+    row = (
+        await session.execute(
+            select(*counts).join(Provider, Provider.id == link.provider_id).where(Provider.status == ProviderStatus.published)
+        )
+    ).one()
+    return dict(zip(keys, row, strict=True))
 
 
 async def naming(session: AsyncSession, table: type[Condition] | type[Service], codes: list[str]) -> list[uuid.UUID]:

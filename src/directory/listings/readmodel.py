@@ -115,9 +115,20 @@ class TaxonomyBits:
         self.bits: dict[str, dict[str, int]] = {}
         self.words: dict[str, dict[str, str]] = {}
         for kind, table in (("conditions", Condition), ("services", Service)):
-            rows = session.execute(select(table.code, table.name, table.synonyms, table.bit)).all()
-            self.bits[kind] = {code: bit for code, _, _, bit in rows if bit is not None}
-            self.words[kind] = {code: " ".join([code, name, *(synonyms or [])]).lower() for code, name, synonyms, _ in rows}
+            rows = session.execute(select(table.code, table.name, table.synonyms, table.bit, table.parent)).all()
+            self.bits[kind] = {row.code: row.bit for row in rows if row.bit is not None}
+            own = {row.code: " ".join([row.code, row.name, *(row.synonyms or [])]).lower() for row in rows}
+            parents = {row.code: row.parent for row in rows}
+            # A listing of an entry is found by the words of the entries above it too (fibromyalgia: chronic pain).
+            self.words[kind] = {code: " ".join(own[above] for above in _lineage(code, parents)) for code in own}
+
+
+def _lineage(code: str, parents: dict[str, str | None]) -> list[str]:
+    """The code and the codes above it, nearest first (a loop in the seed stops the walk)."""
+    found = [code]
+    while (parent := parents.get(found[-1])) is not None and parent not in found:
+        found.append(parent)
+    return found
 
 
 def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -8,6 +8,7 @@ Different kinds of filter are ANDed; the values of one kind are ORed (conditions
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,13 @@ def _holds(column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]
     return or_(*(_contains(func.lower(column), json.dumps(value.lower())) for value in values))
 
 
+def _union(masks: Iterable[int]) -> int:
+    total = 0
+    for value in masks:
+        total |= value
+    return total
+
+
 def word_matches(word: str, conditions: int, services: int) -> list[tuple[ColumnElement[bool], int]]:
     """Where a free-text word matches, with the weight relevance gives each place: the name 3, a
     condition or service whose names mention it 2, anywhere else (the description) 1."""
@@ -63,11 +71,15 @@ def _word_masks(codes: tuple[list[str], list[str]], bits: dict[str, dict[str, in
 def listing_filters(query: SearchQuery, bits: dict[str, dict[str, int]]) -> list[ColumnElement[bool]]:
     """Filters on the listing's attributes (the same on every row of a listing)."""
     where: list[ColumnElement[bool]] = []
-    if query.conditions:
-        wanted = mask(bits["conditions"], query.conditions)
-        where.append(S.conditions.op("&")(wanted) == wanted if query.condition_match == "all" else _any_bit(S.conditions, wanted))
-    if query.services:
-        where.append(_any_bit(S.services, mask(bits["services"], query.services)))
+    # A broad term matches a listing of any entry below it: each term is the mask of its group.
+    if query.condition_groups:
+        groups = [mask(bits["conditions"], group) for group in query.condition_groups]
+        if query.condition_match == "all":
+            where += [_any_bit(S.conditions, group) for group in groups]
+        else:
+            where.append(_any_bit(S.conditions, _union(groups)))
+    if query.service_groups:
+        where.append(_any_bit(S.services, _union(mask(bits["services"], group) for group in query.service_groups)))
     for values, column, kind in (
         (query.routes, S.routes, "routes"),
         (query.payment, S.payment, "payment"),

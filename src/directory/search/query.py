@@ -93,6 +93,9 @@ class SearchQuery:
     conditions: list[str]
     condition_match: str
     services: list[str]
+    condition_groups: list[list[str]]
+    """Each condition asked for with every narrower one: what it matches."""
+    service_groups: list[list[str]]
     routes: list[str]
     credentials: list[str]
     specialties: list[str]
@@ -178,9 +181,7 @@ def _parse_bbox(text: str) -> Box:
         raise BadParameter("bbox", "min_lat is north of max_lat: the box is upside down")
     width = east - west if west <= east else east + 360 - west
     if width > MAX_BOX_WIDTH or north - south > MAX_BOX_HEIGHT:
-        raise BadParameter(
-            "bbox", f"the box is larger than {MAX_BOX_WIDTH:g} by {MAX_BOX_HEIGHT:g} degrees; search without a place instead"
-        )
+        raise BadParameter("bbox", f"the box is larger than {MAX_BOX_WIDTH:g} by {MAX_BOX_HEIGHT:g} degrees; search without a place instead")
     return Box(west, south, east, north)
 
 
@@ -192,9 +193,7 @@ def _box_center(box: Box) -> tuple[float, float]:
     return (box.south + box.north) / 2, lon
 
 
-async def _resolve_terms(
-    session: AsyncSession, taxonomy: TaxonomyIndex, kind: str, parameter: str, terms: list[str]
-) -> list[str]:
+async def _resolve_terms(session: AsyncSession, taxonomy: TaxonomyIndex, kind: str, parameter: str, terms: list[str]) -> list[str]:
     codes: dict[str, None] = {}
     for term in terms:
         code = await taxonomy.resolve(session, kind, term)
@@ -241,14 +240,14 @@ async def build_query(
             place = ResolvedPlace("point", lat, lon, state=geocoder.state_at(lat, lon))
         else:
             if "|" in raw.near:
-                raise BadParameter("near", "expected latitude|longitude|distance|units, the distance positive and the units km or [mi_i], such as 40.75|-73.99|10|km")
+                raise BadParameter(
+                    "near", "expected latitude|longitude|distance|units, the distance positive and the units km or [mi_i], such as 40.75|-73.99|10|km"
+                )
             if len(raw.near) > 200:
                 raise BadParameter("near", "at most 200 characters")
             found = await geocoder.locate(raw.near)
             if found is None:
-                raise InvalidInput(
-                    "near", f"no place called {raw.near!r} is known; try a 5-digit ZIP code or 'City, ST' such as 'Austin, TX'"
-                )
+                raise InvalidInput("near", f"no place called {raw.near!r} is known; try a 5-digit ZIP code or 'City, ST' such as 'Austin, TX'")
             state = found.state or geocoder.state_at(found.latitude, found.longitude)
             place = ResolvedPlace("near", found.latitude, found.longitude, found.label, found.precision, state)
     elif raw.bbox:
@@ -282,10 +281,7 @@ async def build_query(
         raise BadParameter("q", "nothing to search for in q: give a word or a name, e.g. spravato")
     if raw.q is not None and len(raw.q) > 200:
         raise BadParameter("q", "at most 200 characters")
-    word_codes = [
-        (await taxonomy.mentioning(session, "condition", w), await taxonomy.mentioning(session, "service", w))
-        for w in words
-    ]
+    word_codes = [(await taxonomy.mentioning(session, "condition", w), await taxonomy.mentioning(session, "service", w)) for w in words]
 
     languages = [language.lower() for language in _split(raw.language)]
     for language in languages:
@@ -304,14 +300,18 @@ async def build_query(
     moment = raw.at or now or datetime.now(timezone.utc)
     open_at = moment if (raw.open_now or raw.at is not None) and raw.open_now is not False else None
 
+    conditions = await _resolve_terms(session, taxonomy, "condition", "condition", _split(raw.condition))
+    services = await _resolve_terms(session, taxonomy, "service", "service", _split(raw.service))
     query = SearchQuery(
         place=place,
         radius_m=radius_m,
         box=box,
         unit=unit,
-        conditions=await _resolve_terms(session, taxonomy, "condition", "condition", _split(raw.condition)),
+        conditions=conditions,
         condition_match=raw.condition_match,
-        services=await _resolve_terms(session, taxonomy, "service", "service", _split(raw.service)),
+        services=services,
+        condition_groups=[await taxonomy.below(session, "condition", code) for code in conditions],
+        service_groups=[await taxonomy.below(session, "service", code) for code in services],
         routes=_split(raw.route),
         credentials=_split(raw.credential),
         specialties=_split(raw.specialty),

@@ -17,6 +17,10 @@ class TaxonomyEntryBase(SQLModel):
     synonyms: list[str] = Field(default_factory=list, sa_type=JSONValue)
     bit: int | None = Field(default=None, sa_type=SmallInteger)
     """The entry's bit in the read model's masks: given once, when the entry is added, and kept."""
+    parent: str | None = Field(default=None, max_length=64)
+    """The broader entry (``depression`` for ``postpartum-depression``): a search for it finds this one too."""
+    codings: list[dict[str, str]] = Field(default_factory=list, sa_type=JSONValue)
+    """The same concept in standard code systems (ICD-10-CM, SNOMED CT): ``system``, ``code``, ``display``."""
 
 
 #: A bit mask is a 64-bit signed integer: bits 0-62.

@@ -13,8 +13,27 @@ from directory.taxonomy.models import MAX_ENTRIES, Condition, Service
 from directory.taxonomy.schemas import TaxonomyEntry, TaxonomyList
 
 Table = type[Condition] | type[Service]
-#: How many published listings name each entry of a taxonomy (given by the listings, which sit above).
-Counter = Callable[[AsyncSession, Table], Awaitable[dict[str, int]]]
+#: How many published listings name any entry of each group, by the group's code (given by the
+#: listings, which sit above): a broad entry's group is itself and every entry below it.
+Counter = Callable[[AsyncSession, Table, dict[str, list[str]]], Awaitable[dict[str, int]]]
+
+
+def descendants(parents: dict[str, str | None]) -> dict[str, list[str]]:
+    """Each code with every code below it (itself first, then the narrower ones by code)."""
+    children: dict[str, list[str]] = {}
+    for code, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(code)
+    found: dict[str, list[str]] = {}
+    for code in parents:
+        seen, todo = [code], sorted(children.get(code, []))
+        while todo:
+            child = todo.pop(0)
+            if child not in seen:
+                seen.append(child)
+                todo += sorted(children.get(child, []))
+        found[code] = [code, *sorted(seen[1:])]
+    return found
 
 
 class TaxonomyService:
@@ -36,8 +55,9 @@ class TaxonomyService:
         return entries
 
     async def _count(self, session: AsyncSession, table: Table) -> TaxonomyList:
-        counts = await self.count_listings(session, table) if self.count_listings else {}
-        rows = await session.execute(select(table).order_by(table.name))
+        entries = list((await session.execute(select(table).order_by(table.name))).scalars())
+        groups = descendants({entry.code: entry.parent for entry in entries})
+        counts = await self.count_listings(session, table, groups) if self.count_listings else {}
         return TaxonomyList(
             items=[
                 TaxonomyEntry(
@@ -45,15 +65,16 @@ class TaxonomyService:
                     name=entry.name,
                     description=entry.description,
                     synonyms=entry.synonyms,
+                    parent=entry.parent,
+                    children=sorted(e.code for e in entries if e.parent == entry.code),
+                    codings=entry.codings or [],
                     provider_count=counts.get(entry.code, 0),
                 )
-                for entry in rows.scalars()
+                for entry in entries
             ]
         )
 
-    async def load(
-        self, session: AsyncSession, table: Table, entries: list[dict[str, Any]]
-    ) -> tuple[int, list[str]]:
+    async def load(self, session: AsyncSession, table: Table, entries: list[dict[str, Any]]) -> tuple[int, list[str]]:
         """Insert or update entries by code: how many rows changed, and the codes of the entries changed.
 
         A new entry takes the next free bit of the read model's masks; an entry keeps its bit for good.
@@ -62,9 +83,20 @@ class TaxonomyService:
         renamed: list[str] = []
         top = (await session.execute(select(func.max(table.bit)))).scalar()
         next_bit = 0 if top is None else top + 1
+        known = set((await session.execute(select(table.code))).scalars())
         for entry in entries:
+            parent = entry.get("parent")
+            if parent is not None and parent not in known:
+                raise ValueError(f"{entry['code']!r} names {parent!r} as its parent: list the parent first")
+            known.add(entry["code"])
             current = await session.get(table, entry["code"])
-            values = {"name": entry["name"], "description": entry.get("description"), "synonyms": entry.get("synonyms", [])}
+            values = {
+                "name": entry["name"],
+                "description": entry.get("description"),
+                "synonyms": entry.get("synonyms", []),
+                "parent": parent,
+                "codings": entry.get("codings", []),
+            }
             if current is None:
                 if next_bit >= MAX_ENTRIES:
                     raise ValueError(f"a taxonomy holds at most {MAX_ENTRIES} entries; {entry['code']!r} is one too many")
@@ -90,34 +122,50 @@ class TaxonomyIndex:
     def __init__(self) -> None:
         self._loaded_at = -1e9
         self._entries: dict[str, list[tuple[str, list[str]]]] = {}
+        self._names: dict[str, dict[str, str]] = {}
         self._bits: dict[str, dict[str, int]] = {}
+        self._below: dict[str, dict[str, list[str]]] = {}
 
     async def _refresh(self, session: AsyncSession) -> None:
         if time.monotonic() - self._loaded_at < self.TTL_SECONDS:
             return
         entries: dict[str, list[tuple[str, list[str]]]] = {}
+        names: dict[str, dict[str, str]] = {}
         bits: dict[str, dict[str, int]] = {}
+        below: dict[str, dict[str, list[str]]] = {}
         for kind, table in (("condition", Condition), ("service", Service)):
-            rows = (await session.execute(select(table.code, table.name, table.synonyms, table.bit))).all()
-            entries[kind] = [(code, [code, name, *synonyms]) for code, name, synonyms, _ in rows]
-            bits[f"{kind}s"] = {code: bit for code, _, _, bit in rows if bit is not None}
-        self._entries, self._bits = entries, bits
+            rows = (await session.execute(select(table.code, table.name, table.synonyms, table.bit, table.parent))).all()
+            entries[kind] = [(row.code, [row.code, row.name, *row.synonyms]) for row in rows]
+            # An entry's own code and name before any synonym: a synonym never takes another's name.
+            named: dict[str, str] = {}
+            for row in rows:
+                for word in (row.code, row.name):
+                    named.setdefault(word.lower(), row.code)
+            for row in rows:
+                for word in row.synonyms:
+                    named.setdefault(word.lower(), row.code)
+            names[kind] = named
+            bits[f"{kind}s"] = {row.code: row.bit for row in rows if row.bit is not None}
+            below[kind] = descendants({row.code: row.parent for row in rows})
+        self._entries, self._names, self._bits, self._below = entries, names, bits, below
         self._loaded_at = time.monotonic()
 
     async def resolve(self, session: AsyncSession, kind: str, term: str) -> str | None:
         """The code a term names exactly (its code, name or a synonym, any case), or None."""
         await self._refresh(session)
-        wanted = term.strip().lower()
-        for code, names in self._entries[kind]:
-            if any(wanted == name.lower() for name in names):
-                return code
-        return None
+        return self._names[kind].get(term.strip().lower())
+
+    async def below(self, session: AsyncSession, kind: str, code: str) -> list[str]:
+        """The code and every narrower code under it: what a search for it matches."""
+        await self._refresh(session)
+        return self._below[kind].get(code, [code])
 
     async def mentioning(self, session: AsyncSession, kind: str, word: str) -> list[str]:
         """Codes whose code, name or synonyms contain the word (for free-text search)."""
         await self._refresh(session)
         word = word.lower()
-        return [code for code, names in self._entries[kind] if any(word in name.lower() for name in names)]
+        mentioned = [code for code, names in self._entries[kind] if any(word in name.lower() for name in names)]
+        return list(dict.fromkeys(found for code in mentioned for found in self._below[kind].get(code, [code])))
 
     async def bits(self, session: AsyncSession) -> dict[str, dict[str, int]]:
         """Each code's bit in the read model's masks, by ``conditions`` and ``services``."""

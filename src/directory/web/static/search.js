@@ -25,11 +25,22 @@ let generation = 0;
 async function loadTaxonomy() {
   const [conditions, services] = await Promise.all([api("/v1/conditions"), api("/v1/services")]);
   taxonomy.conditions = conditions.items;
+  // As the API reads them: an entry's code and name before any other's synonym.
+  for (const item of conditions.items) for (const word of [item.code, item.name]) taxonomy.byWord.set(word.toLowerCase(), item);
   for (const item of conditions.items) {
-    for (const word of [item.code, item.name, ...(item.synonyms || [])]) taxonomy.byWord.set(word.toLowerCase(), item);
-    ui.names.append(h("option", { value: item.name }));
-    for (const synonym of item.synonyms || []) ui.names.append(h("option", { value: synonym }, item.name));
+    for (const word of item.synonyms || []) if (!taxonomy.byWord.has(word.toLowerCase())) taxonomy.byWord.set(word.toLowerCase(), item);
   }
+  // The suggestions as a tree: each broad condition ("all kinds"), then the kinds below it.
+  const byCode = new Map(conditions.items.map((item) => [item.code, item]));
+  const suggest = (item, depth) => {
+    const label = item.children && item.children.length ? `${item.name}: all kinds` : depth ? `${byCode.get(item.parent).name} › ${item.name}` : item.name;
+    ui.names.append(h("option", { value: item.name }, label));
+    for (const synonym of item.synonyms || []) {
+      if (synonym.toLowerCase() !== item.name.toLowerCase()) ui.names.append(h("option", { value: synonym }, label));
+    }
+    for (const child of item.children || []) if (byCode.has(child)) suggest(byCode.get(child), depth + 1);
+  };
+  for (const item of conditions.items) if (!item.parent || !byCode.has(item.parent)) suggest(item, 0);
   for (const item of services.items) taxonomy.services.set(item.code, item.name);
 }
 
