@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test coverage bench install clean vendor settings-table
+.PHONY: run test coverage bench relevance install clean vendor settings-table
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ coverage: install
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || echo "wrk could not be installed: the benchmark drives the load from Python instead"
 	$(BIN)/directory bench
+
+# recall@10 and nDCG@10 of the search judgement set (seed/judgements/); RELEVANCE_ARGS=--misses lists the misses.
+relevance: install
+	$(BIN)/python -m directory.bench.relevance $(RELEVANCE_ARGS)
 
 # Refresh the browser libraries under src/directory/web/static/vendor from the npm registry (committed; not needed to run).
 vendor:
