@@ -11,7 +11,8 @@ the place as the directory's geocoder reads it.
 A careful person expects, with a place: every match within 25 miles, nearest first (ten at most);
 then the clinics that serve the place's state by telehealth, by name (those with no location at
 all, and, when telehealth is asked for, every telehealth clinic licensed there that is not near);
-then, when fewer than ten were near, the three nearest beyond. Without a place: the matches by name.
+then, when fewer than ten were near, the three nearest beyond (within 1,500 km, about 930 mi:
+farther is no longer a clinic a patient could go to). Without a place: the matches by name.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from directory.bench.relevance import CASES, SYNTHETIC, TOP, served  # noqa: E40
 
 RADIUS_MI = 25.0
 BEYOND = 3
+#: Beyond the radius, a clinic this far (1,500 km) is no longer one a patient could go to.
+BEYOND_MI = 1_500_000 / 1609.344
 
 
 def fold(text: str) -> str:
@@ -109,7 +112,7 @@ def expect(case: dict[str, Any], listings: list[dict[str, Any]], where: dict[str
             near.append((miles, slug))
         elif (case["intent"].get("telehealth") or not points) and place.get("state") in listing.get("telehealth_states", []):
             remote.append(slug)
-        elif miles is not None:
+        elif miles is not None and miles <= BEYOND_MI:
             far.append((miles, slug))
     found = [slug for _, slug in sorted(near)][:TOP] + sorted(remote)
     if len(near) < TOP:

@@ -220,3 +220,23 @@ async def test_estimates_stay_within_the_sampling_error_on_the_benchmark_data(tm
     worst = max(math.sqrt(answer["total"] * (scale - 1)) / answer["total"] for answer in exact)
     assert error["total_max_pct"] <= 100 * 4 * worst
     assert error["facets_pooled_pct"] is None or error["facets_pooled_pct"] < 100 * 4 * worst
+
+
+async def test_remote_and_beyond_hits_come_in_the_same_statement(client, backend):
+    """A page that does not fill: the telehealth-only listings serving the state come with the walk,
+    and on PostgreSQL the nearest beyond the radius too (SQLite grows its box a step at a time)."""
+    await create(client)
+    body = {"name": "Online", "status": "published", "conditions": ["ptsd"], "telehealth": True, "telehealth_states": ["NY"]}
+    assert (await client.post("/v1/providers", json=body, headers=ADMIN)).status_code == 201
+    near = {"lat": 40.7484, "lon": -73.9857, "radius": 3, "condition": "ptsd"}
+    assert (await client.get("/v1/search", params=near)).status_code == 200
+    statements = _count_statements(client)
+    page = (await client.get("/v1/search", params=near)).json()
+    assert [hit["remote"] for hit in page["items"]] == [False, True]
+    assert len(statements) == 1
+    statements.clear()
+    far = {"lat": 41.5, "lon": -74.5, "radius": 3, "condition": "ptsd", "beyond_radius": "true"}
+    page = (await client.get("/v1/search", params=far)).json()
+    assert [hit["remote"] for hit in page["items"]] == [True] and len(page["beyond_radius"]) == 1
+    if backend == "postgres":
+        assert len(statements) == 1

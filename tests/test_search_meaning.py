@@ -3,7 +3,10 @@ the taxonomies are trees with standard codes, and counts include what lies below
 
 from __future__ import annotations
 
+from typing import Any
+
 from conftest import ADMIN
+from geopy.distance import geodesic
 from test_search import NYC, names, offset, publish, search
 
 
@@ -68,3 +71,83 @@ async def test_a_listing_may_name_the_broad_term_itself(client):
     assert names(await search(client, lat=NYC[0], lon=NYC[1], condition="depression")) == ["General"]
     # It says depression, not which kind: it is not a match for postpartum depression.
     assert names(await search(client, lat=NYC[0], lon=NYC[1], condition="postpartum-depression")) == []
+
+
+# --- telehealth-only listings: found by the states they serve -----------------------------------
+
+SACRAMENTO = (38.5816, -121.4944)
+BILLINGS = (45.7833, -108.5007)
+ABSAROKEE = (45.5205, -109.4429)
+
+
+async def telehealth_only(client, name: str, states: list[str], **fields: Any) -> dict[str, Any]:
+    body = {"name": name, "status": "published", "conditions": ["ptsd"], "telehealth": True, "telehealth_states": states, **fields}
+    response = await client.post("/v1/providers", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_a_telehealth_only_listing_is_a_remote_hit_for_searchers_in_its_states(client):
+    await publish(client, "Near Clinic", offset(SACRAMENTO, 3))
+    await telehealth_only(client, "Online Only", ["CA", "OR"])
+    await telehealth_only(client, "Elsewhere Online", ["NY"])
+    page = await search(client, lat=SACRAMENTO[0], lon=SACRAMENTO[1], condition="ptsd", total="true", facets="true")
+    assert names(page) == ["Near Clinic", "Online Only"]
+    remote = page["items"][1]
+    assert remote["remote"] is True and remote["distance"] is None and remote["location"] is None
+    assert page["items"][0]["remote"] is False and page["total"] == 2
+    assert {"value": "ptsd", "count": 2} in page["facets"]["condition"]
+    # A searcher in New York sees the New York one; telehealth=false leaves them out.
+    assert names(await search(client, lat=NYC[0], lon=NYC[1], condition="ptsd")) == ["Elsewhere Online"]
+    assert names(await search(client, lat=SACRAMENTO[0], lon=SACRAMENTO[1], telehealth="false")) == ["Near Clinic"]
+    # Nationwide, and a nationwide telehealth search, include both.
+    assert set(names(await search(client, telehealth="true"))) == {"Online Only", "Elsewhere Online"}
+    everyone = await search(client, total="true")
+    assert everyone["total"] == 3 and all(hit["location"] is None for hit in everyone["items"] if hit["provider"]["name"] != "Near Clinic")
+    # Text and other orders find it too; a map viewport (no state) does not.
+    assert names(await search(client, q="online", lat=SACRAMENTO[0], lon=SACRAMENTO[1], sort="name")) == ["Online Only"]
+    assert names(await search(client, bbox="-122,38,-121,39")) == ["Near Clinic"]
+
+
+async def test_remote_hits_page_after_the_near_ones(client):
+    await publish(client, "Near", offset(SACRAMENTO, 1))
+    for n in range(3):
+        await telehealth_only(client, f"Online {n}", ["CA"])
+    first = await search(client, lat=SACRAMENTO[0], lon=SACRAMENTO[1], limit=2)
+    assert names(first) == ["Near", "Online 0"] and first["next_cursor"]
+    second = await search(client, lat=SACRAMENTO[0], lon=SACRAMENTO[1], limit=2, cursor=first["next_cursor"])
+    assert names(second) == ["Online 1", "Online 2"] and second["next_cursor"] is None
+
+
+# --- the nearest beyond the radius ---------------------------------------------------------------
+
+
+async def test_beyond_the_radius_answers_the_nearest_apart_with_exact_distances(client):
+    for name, miles in (("Billings", 0), ("Farther", 60), ("Farthest", 200), ("Other condition", 10)):
+        await publish(client, name, offset(BILLINGS, miles, bearing=90) if miles else BILLINGS, conditions=["crps" if name == "Other condition" else "ptsd"])
+    page = await search(client, lat=ABSAROKEE[0], lon=ABSAROKEE[1], condition="ptsd", beyond_radius="true")
+    assert page["items"] == [] and [hit["provider"]["name"] for hit in page["beyond_radius"]] == ["Billings", "Farther", "Farthest"]
+    for hit in page["beyond_radius"]:
+        location = hit["location"]
+        exact = geodesic(ABSAROKEE, (location["latitude"], location["longitude"])).miles
+        assert abs(hit["distance"] - exact) <= exact * 1e-6 and hit["distance"] > 25 and hit["remote"] is False
+    # Not asked: null. A near match: it comes in items and the rest beyond.
+    assert (await search(client, lat=ABSAROKEE[0], lon=ABSAROKEE[1], condition="ptsd"))["beyond_radius"] is None
+    wide = await search(client, lat=ABSAROKEE[0], lon=ABSAROKEE[1], condition="ptsd", radius=50, beyond_radius="true")
+    assert names(wide) == ["Billings"] and [hit["provider"]["name"] for hit in wide["beyond_radius"]] == ["Farther", "Farthest"]
+    # A full page has nothing beyond; a limit leaves room for at most that many.
+    full = await search(client, lat=ABSAROKEE[0], lon=ABSAROKEE[1], condition="ptsd", radius=500, limit=2, beyond_radius="true")
+    assert names(full) == ["Billings", "Farther"] and full["beyond_radius"] == []
+    room = await search(client, lat=ABSAROKEE[0], lon=ABSAROKEE[1], condition="ptsd", radius=50, limit=2, beyond_radius="true")
+    assert [hit["provider"]["name"] for hit in room["beyond_radius"]] == ["Farther"]
+
+
+async def test_beyond_the_radius_per_location_and_as_geojson(client):
+    await publish(client, "Two places", BILLINGS, offset(BILLINGS, 30), conditions=["ptsd"])
+    page = await search(client, lat=ABSAROKEE[0], lon=ABSAROKEE[1], beyond_radius="true", group="location")
+    distances = [hit["distance"] for hit in page["beyond_radius"]]
+    assert len(distances) == 2 and distances == sorted(distances)
+    geo = await client.get("/v1/search.geojson", params={"lat": ABSAROKEE[0], "lon": ABSAROKEE[1], "beyond_radius": "true"})
+    assert geo.status_code == 200
+    beyond = [f for f in geo.json()["features"] if f["properties"].get("beyond_radius")]
+    assert [f["properties"]["provider"]["name"] for f in beyond] == ["Two places"]

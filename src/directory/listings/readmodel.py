@@ -2,7 +2,8 @@
 
 Two tables, both derived from the listing tables and never written anywhere else:
 
-- ``search_location``: one row per location of a published listing, carrying everything search
+- ``search_location``: one row per location of a published listing (one with no place for a
+  listing that only offers telehealth: found by the states it serves), carrying everything search
   filters and sorts on as compact columns (bit masks for conditions, services, routes, payment,
   credentials and specialties; flags; JSON arrays of states, insurance carriers and languages; the
   words free text matches) and the ready-to-send JSON of the hit (provider summary and location).
@@ -40,8 +41,8 @@ search_location = Table(
     SQLModel.metadata,
     Column("location_id", BigKey, primary_key=True, autoincrement=False),
     Column("provider_id", Uuid, nullable=False, index=True),
-    Column("latitude", Float, nullable=False),
-    Column("longitude", Float, nullable=False),
+    Column("latitude", Float),
+    Column("longitude", Float),
     Column("conditions", BigInteger, nullable=False),
     Column("services", BigInteger, nullable=False),
     Column("routes", Integer, nullable=False),
@@ -203,7 +204,15 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
         }
         for location in provider.locations
     ]
+    if not rows and provider.telehealth and provider.telehealth_states:
+        # A telehealth-only listing: one row with no place, found by the states it serves (a remote hit).
+        rows.append({**common, "location_id": remote_row_id(provider.id), "latitude": None, "longitude": None, "timezone": None, "hours": "[]", "location": "null"})
     return document, rows
+
+
+def remote_row_id(provider_id: uuid.UUID) -> int:
+    """The key of a telehealth-only listing's row: negative, so never a location's id, and stable."""
+    return -1 - (provider_id.int & (2**62 - 1))
 
 
 def _stale_from(provider: Provider) -> datetime | None:

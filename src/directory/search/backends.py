@@ -7,10 +7,10 @@ exact WGS84 distance of each candidate, so that both return the same hits in the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, literal_column, or_, text
+from sqlalchemy import ColumnElement, CompoundSelect, Float, Select, and_, cast, func, literal_column, or_, select, text, union_all
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,13 +102,15 @@ class SearchBackend:
         within_m: float,
         beyond_m: float,
         limit: int,
+        also: Select[Any] | None = None,
     ) -> Walk:
         """Up to ``limit`` locations of ``base`` nearest the point, between the two sphere distances.
 
         ``base`` selects projection rows (location id, provider id, latitude, longitude first) with
         every filter applied. The candidates need not come in distance order, but every matching
         location between the two distances that is not among them lies at least ``horizon_m`` away
-        on the sphere.
+        on the sphere. ``also``: rows with no place (the same columns and a null last), read in the
+        same statement and returned apart.
         """
         raise NotImplementedError
 
@@ -118,15 +120,32 @@ class Walk:
     candidates: list[Candidate]
     horizon_m: float
     """No matching location left out is nearer than this on the sphere (infinite: none was left out)."""
+    remote: list[Any] = field(default_factory=list)
+    """The rows of ``also`` (rows with no place), read by the same statement."""
 
 
-def _sphere_walk(rows: list[Candidate], limit: int) -> Walk:
+def _sphere_walk(rows: list[Candidate], limit: int, remote: list[Any]) -> Walk:
     """Candidates in sphere order: the last one bounds those left out, if any was."""
-    return Walk(rows, rows[-1].sphere_m if len(rows) >= limit else math.inf)
+    return Walk(rows, rows[-1].sphere_m if len(rows) >= limit else math.inf, remote)
 
 
-def _candidates(rows: Any) -> list[Candidate]:
-    return [Candidate(r[0], r[1], r[2], r[3], r, float(r[-1])) for r in rows]
+def _with_also(walk: Select[Any], also: Select[Any] | None) -> Select[Any] | CompoundSelect:
+    """The walk, and in the same statement the rows of ``also`` (same columns, a null distance last)."""
+    if also is None:
+        return walk
+    return union_all(select(walk.subquery()), select(also.subquery()))
+
+
+def _candidates(rows: Any) -> tuple[list[Candidate], list[Any]]:
+    """The walk's rows as candidates in sphere order, and apart the rows with no place (from ``also``)."""
+    found, remote = [], []
+    for r in rows:
+        if r[2] is None:
+            remote.append(r)
+        else:
+            found.append(Candidate(r[0], r[1], r[2], r[3], r, float(r[-1])))
+    found.sort(key=lambda c: c.sphere_m)  # stable: the walk's own order among equals
+    return found, remote
 
 
 def planar_reach(lat: float, lon: float, metres: float) -> float | None:
@@ -194,7 +213,7 @@ class PostgisBackend(SearchBackend):
     def json_values(self, column: Any) -> Any:
         return func.jsonb_array_elements_text(cast(column, JSONB)).table_valued("value").alias("element")
 
-    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit):  # noqa: ANN001
+    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, also=None):  # noqa: ANN001
         # One index scan: the box around the disc is the index condition, the plain-degree distance
         # its order (three times cheaper per row than the geography's), and the filters are tests
         # on each row it reaches; the scan stops at the limit. How far it went in plain degrees
@@ -206,8 +225,8 @@ class PostgisBackend(SearchBackend):
             query = base.add_columns(sphere).where(self.within(lat, lon, within_m))
             if beyond_m > 0:
                 query = query.where(sphere >= beyond_m)
-            rows = _candidates(await session.execute(query.order_by(sphere, S.location_id).limit(limit)))
-            return _sphere_walk(rows, limit)
+            rows, remote = _candidates(await session.execute(_with_also(query.order_by(sphere, S.location_id).limit(limit), also)))
+            return _sphere_walk(rows, limit, remote)
         point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
         distance = self._geom.op("<->", return_type=Float())(point)
         # A walk in plain degrees proves a narrower disc on the sphere: take more to prove ``limit``.
@@ -218,11 +237,11 @@ class PostgisBackend(SearchBackend):
             # Plain degrees never shrink a sphere distance (in radians): what lies beyond ``beyond_m``
             # lies beyond this many degrees.
             query = query.where(distance >= math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-6))
-        rows = _candidates(await session.execute(query.order_by(distance).limit(fetch)))
+        rows, remote = _candidates(await session.execute(_with_also(query.order_by(distance).limit(fetch), also)))
         if len(rows) < fetch:
-            return Walk([row for row in rows if row.sphere_m <= reach], math.inf)  # the whole box was read
+            return Walk([row for row in rows if row.sphere_m <= reach], math.inf, remote)  # the whole box was read
         horizon = sphere_horizon(lat, lon, rows[-1].sphere_m, within_m)
-        return Walk([row for row in rows if row.sphere_m <= reach], horizon)
+        return Walk([row for row in rows if row.sphere_m <= reach], horizon, remote)
 
 
 class SqliteBackend(SearchBackend):
@@ -266,18 +285,20 @@ class SqliteBackend(SearchBackend):
     def json_values(self, column: Any) -> Any:
         return func.json_each(column).table_valued("value").alias("element")
 
-    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit):  # noqa: ANN001
+    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, also=None):  # noqa: ANN001
         distance = self.sphere_distance(lat, lon)
         step = max(self.FIRST_STEP_M, beyond_m * 1.5)
+        remote: list[Any] | None = None
         while True:
             reach = min(step, within_m)
             # Every location within `reach` lies in the box around it, so this disc is complete.
             query = base.add_columns(distance).where(self.within(lat, lon, reach))
             if beyond_m > 0:
                 query = query.where(distance >= beyond_m)
-            rows = _candidates(await session.execute(query.order_by(distance).limit(limit)))
+            rows, found = _candidates(await session.execute(_with_also(query.order_by(distance).limit(limit), also if remote is None else None)))
+            remote = found if remote is None else remote
             if len(rows) >= limit or reach >= within_m:
-                return _sphere_walk(rows, limit)
+                return _sphere_walk(rows, limit, remote)
             # Grow the disc by what the matches found so far say the page needs (its area grows
             # with the square of the step), not blindly: a box four times wider holds sixteen
             # times the rows, and in a dense metro those rows are the cost.

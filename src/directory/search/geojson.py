@@ -10,8 +10,10 @@ GEOJSON = "application/geo+json"
 
 
 def feature_collection(page: SearchPage) -> dict[str, Any]:
+    """The hits as features, then those beyond the radius (``beyond_radius: true`` in their properties)."""
     features = []
-    for hit in page.items:
+    hits = [(hit, False) for hit in page.items] + [(hit, True) for hit in page.beyond_radius or []]
+    for hit, beyond in hits:
         location = hit.location
         features.append(
             {
@@ -24,6 +26,7 @@ def feature_collection(page: SearchPage) -> dict[str, Any]:
                     "location": location.model_dump(mode="json") if location else None,
                     "distance": hit.distance,
                     "remote": hit.remote,
+                    "beyond_radius": beyond,
                 },
             }
         )

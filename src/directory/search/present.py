@@ -42,12 +42,15 @@ class Result:
     estimated: bool = False
     ignored: list[str] = field(default_factory=list)
     """Query parameters search does not know (kept out of the search, named in the answer)."""
+    beyond: list[Hit] = field(default_factory=list)
+    """With ``beyond_radius``: the nearest matches beyond the radius."""
 
     def _distance(self, hit: Hit) -> float | None:
         return round(hit.distance_m / METRES[self.query.unit], 4) if hit.distance_m is not None else None
 
     def _remote(self, hit: Hit) -> bool:
-        return self.query.place is not None and self.query.sort == "distance" and hit.location_id is None
+        """Found by the state it serves by telehealth, not by a location near the place."""
+        return self.query.place is not None and self.query.radius_m is not None and hit.location_id is None
 
     def _open_now(self, hit: Hit) -> bool | None:
         return is_open(json.loads(hit.row.hours), hit.row.timezone, self.query.moment)
@@ -68,43 +71,43 @@ class Result:
             "sort": query.sort,
         }
 
+    def _item(self, hit: Hit) -> str:
+        location = "null"
+        if hit.row is not None and hit.location_id is not None:
+            open_now = self._open_now(hit)
+            location = hit.row.location[:-1] + ',"open_now":' + ("null" if open_now is None else "true" if open_now else "false") + "}"
+        return (
+            '{"provider":' + self._summary(hit) + ',"location":' + location
+            + ',"distance":' + json.dumps(self._distance(hit)) + ',"remote":' + ("true" if self._remote(hit) else "false") + "}"
+        )  # fmt: skip
+
     def json(self) -> bytes:
         """The page as SearchPage's JSON, spliced from the stored fragments without a model round trip."""
-        items = []
-        for hit in self.hits:
-            location = "null"
-            if hit.row is not None and hit.location_id is not None:
-                open_now = self._open_now(hit)
-                location = hit.row.location[:-1] + ',"open_now":' + ("null" if open_now is None else "true" if open_now else "false") + "}"
-            items.append(
-                '{"provider":' + self._summary(hit) + ',"location":' + location
-                + ',"distance":' + json.dumps(self._distance(hit)) + ',"remote":' + ("true" if self._remote(hit) else "false") + "}"
-            )  # fmt: skip
+        items = [self._item(hit) for hit in self.hits]
         head = json.dumps(self._head(), separators=(",", ":"))[:-1]
+        beyond = "[" + ",".join(self._item(hit) for hit in self.beyond) + "]" if self.query.beyond_radius else "null"
         tail = {
+            "beyond_radius": None,
             "next_cursor": self.next_cursor,
             "total": self.total,
             "facets": self.facets.model_dump(mode="json") if self.facets else None,
             "estimated": self.estimated,
             "ignored_parameters": self.ignored,
         }
-        return (head + ',"items":[' + ",".join(items) + "]," + json.dumps(tail, separators=(",", ":"))[1:]).encode()
+        rest = json.dumps(tail, separators=(",", ":"))[1:].replace('"beyond_radius":null', '"beyond_radius":' + beyond, 1)
+        return (head + ',"items":[' + ",".join(items) + "]," + rest).encode()
+
+    def _hit(self, hit: Hit) -> SearchHit:
+        location = None
+        if hit.row is not None and hit.location_id is not None:
+            location = MatchedLocation.model_validate({**json.loads(hit.row.location), "open_now": self._open_now(hit)})
+        return SearchHit(
+            provider=ProviderSummary.model_validate_json(self._summary(hit)), location=location, distance=self._distance(hit), remote=self._remote(hit)
+        )
 
     def model(self) -> SearchPage:
         query = self.query
-        items = []
-        for hit in self.hits:
-            location = None
-            if hit.row is not None and hit.location_id is not None:
-                location = MatchedLocation.model_validate({**json.loads(hit.row.location), "open_now": self._open_now(hit)})
-            items.append(
-                SearchHit(
-                    provider=ProviderSummary.model_validate_json(self._summary(hit)),
-                    location=location,
-                    distance=self._distance(hit),
-                    remote=self._remote(hit),
-                )
-            )
+        items = [self._hit(hit) for hit in self.hits]
         head = self._head()
         return SearchPage(
             place=PlaceOut(**head["place"]) if query.place else None,
@@ -117,4 +120,5 @@ class Result:
             facets=self.facets,
             estimated=self.estimated,
             ignored_parameters=self.ignored,
+            beyond_radius=[self._hit(hit) for hit in self.beyond] if query.beyond_radius else None,
         )

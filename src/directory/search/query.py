@@ -82,6 +82,7 @@ class RawSearch:
     cursor: str | None = None
     total: bool = False
     facets: bool = False
+    beyond_radius: bool = False
 
 
 @dataclass
@@ -118,6 +119,8 @@ class SearchQuery:
     want_total: bool
     want_facets: bool
     fingerprint: str
+    beyond_radius: bool = False
+    """With fewer near matches than the page holds: the nearest beyond the radius, apart (first page only)."""
     stale_after: timedelta = timedelta(days=365)
     """The deployment's windows (settings): a verified listing turns stale, an unconfirmed one is flagged."""
     unconfirmed_after: timedelta = timedelta(days=180)
@@ -135,9 +138,15 @@ class SearchQuery:
         return _before(self.moment, timedelta(days=self.confirmed_within_days or 0))
 
     @property
+    def remote(self) -> bool:
+        """Listings serving the searcher's state by telehealth count as remote hits, after the near ones:
+        those with no location always, and with ``telehealth=true`` every telehealth listing licensed there."""
+        return bool(self.telehealth is not False and self.place and self.place.state and self.radius_m is not None)
+
+    @property
     def remote_telehealth(self) -> bool:
-        """Telehealth providers licensed for the searcher's state count even when far away."""
-        return bool(self.telehealth and self.place and self.place.state and self.radius_m is not None)
+        """``telehealth=true`` with a place: every telehealth listing licensed for the state, even far away."""
+        return bool(self.telehealth and self.remote)
 
     def cursor_for(self, key: list[Any], secret: str) -> str:
         # The moment travels with the cursor so that "open now" means the same on every page.
@@ -334,6 +343,7 @@ async def build_query(
         want_total=raw.total,
         want_facets=raw.facets,
         fingerprint="",
+        beyond_radius=raw.beyond_radius and radius_m is not None and sort == "distance",
     )
     query.fingerprint = _fingerprint(query)
     if raw.cursor:
@@ -353,7 +363,7 @@ async def build_query(
 def _fingerprint(query: SearchQuery) -> str:
     """What a cursor must agree on: everything that decides which hits exist and in what order."""
     shape = asdict(query)
-    for volatile in ("limit", "after", "want_total", "want_facets", "fingerprint", "moment", "stale_after", "unconfirmed_after"):
+    for volatile in ("limit", "after", "want_total", "want_facets", "fingerprint", "moment", "stale_after", "unconfirmed_after", "beyond_radius"):
         shape.pop(volatile)
     shape["open_at"] = shape["open_at"] is not None
     blob = json.dumps(shape, sort_keys=True, default=str)

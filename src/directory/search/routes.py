@@ -64,7 +64,11 @@ async def search(
     specialty: Annotated[list[Specialty] | None, _q("specialty of any clinician (repeatable)", "psychiatry")] = None,
     telehealth: Annotated[
         bool | None,
-        _q("true: telehealth providers only, including those licensed for the searcher's state beyond the radius (remote)", True),
+        _q(
+            "true: telehealth providers only, including those licensed for the searcher's state beyond the radius (remote). "
+            "Without it, telehealth-only providers (no location) serving the searcher's state come as remote hits too",
+            True,
+        ),
     ] = None,
     accepting_new_patients: Annotated[bool | None, _q("only providers accepting (or not) new patients", True)] = None,
     insurance: Annotated[list[str] | None, _q("insurance carrier accepted (repeatable, any case)", "Aetna")] = None,
@@ -90,6 +94,14 @@ async def search(
     cursor: Annotated[str | None, _q("next_cursor of the previous page", max_length=1000)] = None,
     total: Annotated[bool, _q("also count every match (slower)", True)] = False,
     facets: Annotated[bool, _q("also count matches per filter value, for a filter sidebar (slower)", True)] = False,
+    beyond_radius: Annotated[
+        bool,
+        _q(
+            "with a place and a radius, in distance order: when fewer than `limit` providers match within the radius, "
+            "also answer the nearest matches beyond it in `beyond_radius` (at most 5, within 1,500 km; first page only)",
+            True,
+        ),
+    ] = False,
     format: Annotated[Literal["json", "geojson"] | None, _q("geojson for an RFC 7946 FeatureCollection (or send Accept: application/geo+json)", "geojson")] = None,  # noqa: A002
 ) -> Response[SearchPage]:
     """Find published providers by place, radius or map viewport, with any mix of filters.
@@ -118,6 +130,7 @@ async def search(
         payment=[p.value for p in payment or []], language=language or [], max_price=max_price, verified=verified,
         confirmed_within_days=confirmed_within_days,
         open_now=open_now, at=moment("at", at), q=q, group=group, sort=sort, limit=limit, cursor=cursor, total=total, facets=facets,
+        beyond_radius=beyond_radius,
     )  # fmt: skip
     searcher: SearchService = state.search
     result = await searcher.find(read_connection, raw)

@@ -48,6 +48,13 @@ class SearchPage(BaseModel):
     unit: Literal["mi", "km"]
     sort: str
     items: list[SearchHit]
+    beyond_radius: list[SearchHit] | None = Field(
+        default=None,
+        description=(
+            "with beyond_radius=true: when fewer matches than `limit` lie within the radius, the nearest ones beyond it "
+            "(at most 5, within 1,500 km), nearest first with their distances; [] when there are none; null when not asked"
+        ),
+    )
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
     total: int | None = Field(default=None, description="exact number of matches, with total=true")
     facets: Facets | None = Field(default=None, description="counts among all matches, with facets=true")

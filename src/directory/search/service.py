@@ -1,39 +1,27 @@
-"""Provider search: which listings match, in what order, page by page, read from the search projection.
+"""Provider search: which listings match, in what order, page by page, read from the search
+projection (the execution itself is ``matching.Search``)."""
 
-Distance order is exact on the WGS84 ellipsoid on both databases. The database walks projection
-rows nearest-first on a sphere or in plain degrees (cheap, index-driven, every filter a test on the
-row it reaches); each candidate's geodesic distance is computed here; and the walk goes on until
-the sphere/ellipsoid margin proves that no location not yet seen could still rank within the page.
-Ties are broken by id. The hits' JSON comes ready-made from the rows.
-"""
 
 from __future__ import annotations
 
-import copy
-import math
 import time
-import uuid
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, not_, or_, select, true, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import BadParameter
 from directory.geocoding import Geocoder
 from directory.listings.readmodel import SAMPLE_BUCKETS, SAMPLED, search_location
-from directory.search import filters
-from directory.search.backends import RADIUS_TOLERANCE_M, SPHERE_ERROR, SearchBackend
-from directory.search.facets import count_facets, scaled
-from directory.search.geodesy import geodesic_m
-from directory.search.present import Hit, Result
-from directory.search.query import RawSearch, SearchQuery, build_query
-from directory.search.schemas import Facets, SearchPage
+from directory.search.backends import SearchBackend
+from directory.search.facets import scaled
+from directory.search.matching import Search
+from directory.search.present import Result
+from directory.search.query import RawSearch, build_query
+from directory.search.schemas import SearchPage
 from directory.taxonomy.service import TaxonomyIndex
 
 S = search_location.c
-#: What a walk and a page read of each row: ids and position first, then the hit's ready JSON.
-_ROW = (S.location_id, S.provider_id, S.latitude, S.longitude, S.summary, S.location, S.hours, S.timezone, S.verified, S.verified_at, S.confirmed_at)
 
 
 class SearchService:
@@ -69,15 +57,15 @@ class SearchService:
         if query.group == "location" and query.sort != "distance":
             raise BadParameter("group", "one hit per location comes in distance order: give a place and sort=distance")
         zones = await self._time_zones(session) if query.open_at else []
-        search = _Search(self.backend, session, query, zones, await self.taxonomy.bits(session))
+        search = Search(self.backend, session, query, zones, await self.taxonomy.bits(session))
         hits, has_more = await search.page()
         await search.fill(hits)
-        result = Result(query=query, hits=hits, next_cursor=query.cursor_for(hits[-1].key, self.secret_key) if has_more and hits else None)
+        result = Result(query=query, hits=hits, next_cursor=query.cursor_for(hits[-1].key, self.secret_key) if has_more and hits else None, beyond=search.beyond)
         if query.want_facets or query.want_total:
             await self._count(search, result)
         return result
 
-    async def _count(self, search: _Search, result: Result) -> None:
+    async def _count(self, search: Search, result: Result) -> None:
         """Total and facets: exact up to ``exact_count_limit`` matching listings, estimated beyond
         from the sample (a fixed sixteenth of the listings, by a hash of their id), marked so."""
         query = search.query
@@ -104,266 +92,4 @@ class SearchService:
             self._zones = (time.monotonic(), zones)
         return zones
 
-
-class _Search:
-    """One request's search: the SQL conditions built once, then the page, total and facets."""
-
-    def __init__(
-        self, backend: SearchBackend, session: AsyncSession, query: SearchQuery, zones: list[str], bits: dict[str, dict[str, int]]
-    ) -> None:
-        self.backend = backend
-        self.session = session
-        self.query = query
-        self.bits = bits
-        self.listing_where = filters.listing_filters(query, bits)
-        self.location_where = filters.location_filters(query, backend, zones)
-        self.point = (query.place.latitude, query.place.longitude) if query.place else None
-        self.sampled = False
-        """Only the rows of the listings in the sample (``sample < SAMPLED``), for estimates."""
-        self._near: ColumnElement[bool] | None = None
-        self._distances: dict[tuple[float, float], float] = {}
-
-    def in_sample(self) -> _Search:
-        """The same search over the sampled listings only: the radius taken on the sphere (the
-        ellipsoid's band at the edge is below the sample's own error)."""
-        sampled = copy.copy(self)
-        sampled.sampled, sampled._near = True, None
-        return sampled
-
-    def _sample(self) -> list[ColumnElement[bool]]:
-        # A literal, not a parameter: the planner must see it to use the partial index of the sample.
-        return [S.sample < literal_column(str(SAMPLED))] if self.sampled else []
-
-    # --- the set of matches ----------------------------------------------------------------------
-
-    def distance(self, latitude: float, longitude: float) -> float:
-        """Metres from the searched place on the WGS84 ellipsoid (remembered for the request)."""
-        assert self.point is not None
-        known = self._distances.get((latitude, longitude))
-        if known is None:
-            known = self._distances[(latitude, longitude)] = geodesic_m(*self.point, latitude, longitude)
-        return known
-
-    async def near_condition(self) -> ColumnElement[bool]:
-        """Rows whose location counts: within the radius (exactly), in the box, open if asked."""
-        if self._near is not None:
-            return self._near
-        conditions = [*self._sample(), *self.location_where]
-        if self.query.radius_m is not None and self.point is not None:
-            if self.sampled:
-                conditions.append(self.backend.within(*self.point, self.query.radius_m))
-            else:
-                conditions.append(await self._exactly_within(self.query.radius_m))
-        self._near = and_(true(), *conditions)
-        return self._near
-
-    async def _exactly_within(self, radius: float) -> ColumnElement[bool]:
-        # Everything within the sphere's outer margin, less the few locations of the thin band
-        # around the radius that the ellipsoid puts outside. Written as one index-driven range
-        # and a short exclusion list (an OR of two conditions would defeat the index).
-        lat, lon = self.point  # type: ignore[misc]
-        reach = self.backend.within(lat, lon, radius * (1 + SPHERE_ERROR))
-        band = await self.session.execute(
-            select(S.location_id, S.latitude, S.longitude).where(
-                *self.listing_where, *self.location_where, reach, not_(self.backend.within(lat, lon, radius * (1 - SPHERE_ERROR)))
-            )
-        )
-        outside = [row.location_id for row in band if self.distance(row.latitude, row.longitude) > radius + RADIUS_TOLERANCE_M]
-        return and_(reach, S.location_id.not_in(outside)) if outside else reach
-
-    def _remote(self, near: ColumnElement[bool]) -> ColumnElement[bool]:
-        """Rows of telehealth listings licensed for the searcher's state that have no location near."""
-        assert self.query.place is not None and self.query.place.state is not None
-        near_providers = select(S.provider_id).where(near).correlate(None)
-        return and_(filters.serves_state(self.query.place.state), S.provider_id.not_in(near_providers))
-
-    async def matching_rows(self) -> ColumnElement[bool]:
-        """Rows of the matching listings: every match has at least one, and only matches have any."""
-        if self.query.place is None and not self.location_where:
-            return and_(true(), *self._sample(), *self.listing_where)
-        near = await self.near_condition()
-        where = near
-        if self.query.remote_telehealth:
-            where = or_(near, self._remote(near))
-        return and_(*self.listing_where, where)
-
-    # --- a page ----------------------------------------------------------------------------------
-
-    async def page(self) -> tuple[list[Hit], bool]:
-        if self.query.sort == "distance":
-            return await self._by_distance()
-        return await self._by_provider_key()
-
-    async def _by_distance(self) -> tuple[list[Hit], bool]:
-        query = self.query
-        after = query.after
-        phase = after[0] if after else 0
-        wanted = query.limit + 1
-        hits: list[Hit] = []
-        if phase == 0:
-            hits = await self._nearest(wanted, after[1:] if after else None)
-        if len(hits) < wanted and query.remote_telehealth:
-            hits += await self._remote_hits(wanted - len(hits), after[1:] if phase == 1 else None)
-        return hits[: query.limit], len(hits) > query.limit
-
-    async def _nearest(self, wanted: int, after: list[Any] | None) -> list[Hit]:
-        query = self.query
-        assert self.point is not None
-        lat, lon = self.point
-        radius = query.radius_m
-        reach = (radius if radius is not None else self._box_reach()) * (1 + SPHERE_ERROR)
-        after_distance = float(after[0]) if after else 0.0
-        base = select(*_ROW).where(*self.listing_where, *self.location_where)
-        fetch = wanted + 8
-        while True:
-            walk = await self.backend.nearest(
-                self.session, base, lat, lon, within_m=reach, beyond_m=after_distance / (1 + SPHERE_ERROR), limit=fetch
-            )
-            candidates = walk.candidates
-            exhausted = walk.horizon_m == math.inf
-            # No location left unfetched can be nearer than this on the ellipsoid.
-            horizon = walk.horizon_m * (1 - SPHERE_ERROR)
-            limit_m = radius + RADIUS_TOLERANCE_M if radius is not None else math.inf
-            if query.group == "location":
-                ranked = sorted(
-                    (d, c.location_id, c)
-                    for c in candidates
-                    if (d := self.distance(c.latitude, c.longitude)) <= limit_m
-                )
-                ranked = [r for r in ranked if not after or (r[0], r[1]) > (float(after[0]), int(after[1]))]
-                hits = [Hit(c.provider_id, lid, d, [0, d, lid], c.row) for d, lid, c in ranked if d < horizon]
-            else:
-                hits = [h for h in await self._nearest_per_provider(candidates, after) if h.distance_m < horizon]  # type: ignore[operator]
-            if len(hits) >= wanted or exhausted:
-                return hits[:wanted]
-            fetch *= 4
-
-    async def _nearest_per_provider(self, candidates: list[Any], after: list[Any] | None) -> list[Hit]:
-        """Each candidate provider at its nearest matching location, wherever that location is."""
-        provider_ids = list({c.provider_id for c in candidates})
-        if not provider_ids:
-            return []
-        rows: Any
-        if after is None:
-            # On the first page the walk already holds each provider's nearest matching location:
-            # any location it has not reached is farther than the horizon the caller keeps to.
-            rows = [c.row for c in candidates]
-        else:
-            # After a cursor, a provider's nearer locations were skipped: look at all of them to
-            # tell whether it was already shown on an earlier page.
-            rows = await self.session.execute(select(*_ROW).where(S.provider_id.in_(provider_ids), *self.location_where))
-        best: dict[uuid.UUID, tuple[float, int, Any]] = {}
-        for row in rows:
-            d = self.distance(row.latitude, row.longitude)
-            if self.query.radius_m is not None and d > self.query.radius_m + RADIUS_TOLERANCE_M:
-                continue
-            current = best.get(row.provider_id)
-            if current is None or (d, row.location_id) < current[:2]:
-                best[row.provider_id] = (d, row.location_id, row)
-        ranked = sorted((d, str(pid), lid, pid, row) for pid, (d, lid, row) in best.items())
-        if after:
-            ranked = [r for r in ranked if (r[0], r[1]) > (float(after[0]), str(after[1]))]
-        return [Hit(pid, lid, d, [0, d, key], row) for d, key, lid, pid, row in ranked]
-
-    def _box_reach(self) -> float:
-        box = self.query.box
-        assert box is not None and self.point is not None
-        corners = [(box.south, box.west), (box.south, box.east), (box.north, box.west), (box.north, box.east)]
-        edges = [(self.point[0], box.west), (self.point[0], box.east), (box.south, self.point[1]), (box.north, self.point[1])]
-        return max(self.distance(lat, lon) for lat, lon in corners + edges) * 1.05 + 1.0
-
-    async def _remote_hits(self, wanted: int, after: list[Any] | None) -> list[Hit]:
-        statement = (
-            select(S.provider_id, S.name_key)
-            .where(*self.listing_where, self._remote(await self.near_condition()))
-            .group_by(S.provider_id, S.name_key)
-        )
-        if after:
-            statement = statement.where(tuple_(S.name_key, S.provider_id) > tuple_(after[0], uuid.UUID(after[1])))
-        rows = await self.session.execute(statement.order_by(S.name_key, S.provider_id).limit(wanted))
-        return [Hit(pid, None, None, [1, name, str(pid)]) for pid, name in rows]
-
-    async def _by_provider_key(self) -> tuple[list[Hit], bool]:
-        """Name, newest change or relevance order; each hit still gets its nearest matching location."""
-        query = self.query
-        statement, key_of = self._keyed(select(S.provider_id).where(await self.matching_rows()))
-        rows = (await self.session.execute(statement.limit(query.limit + 1))).all()
-        has_more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        nearest = await self._locations_for([row[0] for row in rows])
-        hits = []
-        for row in rows:
-            location_id, distance, found = nearest.get(row[0], (None, None, None))
-            hits.append(Hit(row[0], location_id, distance, key_of(row), found))
-        return hits, has_more
-
-    def _keyed(self, statement: Any) -> tuple[Any, Any]:
-        """Add the sort key columns (grouped: one per listing), the keyset condition after the cursor, and the ORDER BY."""
-        query, after = self.query, self.query.after
-        if query.sort == "name":
-            statement = statement.add_columns(S.name_key).group_by(S.provider_id, S.name_key)
-            if after:
-                statement = statement.where(tuple_(S.name_key, S.provider_id) > tuple_(after[0], uuid.UUID(after[1])))
-            return statement.order_by(S.name_key, S.provider_id), lambda r: [r[1], str(r[0])]
-        if query.sort == "updated":
-            statement = statement.add_columns(S.updated_at).group_by(S.provider_id, S.updated_at)
-            if after:
-                moment = datetime.fromisoformat(after[0])
-                statement = statement.where(tuple_(S.updated_at, S.provider_id) < tuple_(moment, uuid.UUID(after[1])))
-            return (
-                statement.order_by(S.updated_at.desc(), S.provider_id.desc()),
-                lambda r: [r[1].isoformat(), str(r[0])],
-            )
-        score = filters.relevance(query, self.bits).label("score")
-        statement = statement.add_columns(func.max(score), S.name_key).group_by(S.provider_id, S.name_key)
-        if after:
-            statement = statement.where(
-                or_(score < after[0], and_(score == after[0], tuple_(S.name_key, S.provider_id) > tuple_(after[1], uuid.UUID(after[2]))))
-            )
-        return statement.order_by(func.max(score).desc(), S.name_key, S.provider_id), lambda r: [int(r[1]), r[2], str(r[0])]
-
-    async def _locations_for(self, provider_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, float | None, Any]]:
-        """The matching location to show for each provider: the nearest, or the first without a place."""
-        if not provider_ids:
-            return {}
-        near = await self.near_condition()
-        rows = await self.session.execute(select(*_ROW).where(S.provider_id.in_(provider_ids), near))
-        chosen: dict[uuid.UUID, tuple[int, float | None, Any]] = {}
-        for row in rows:
-            d = self.distance(row.latitude, row.longitude) if self.point else None
-            current = chosen.get(row.provider_id)
-            if current is None or (d is not None and (d, row.location_id) < (current[1], current[0])) or (d is None and row.location_id < current[0]):
-                chosen[row.provider_id] = (row.location_id, d, row)
-        return chosen
-
-    async def fill(self, hits: list[Hit]) -> None:
-        """Give every hit the provider summary its row did not bring (remote telehealth hits)."""
-        missing = list({hit.provider_id for hit in hits if hit.row is None})
-        if not missing:
-            return
-        # Every row of a listing carries the same summary and dates: any one will do.
-        first = select(S.provider_id, func.min(S.location_id).label("location_id")).where(S.provider_id.in_(missing)).group_by(S.provider_id).subquery()
-        rows = await self.session.execute(
-            select(S.provider_id, S.summary, S.verified, S.verified_at, S.confirmed_at).join(first, first.c.location_id == S.location_id)
-        )
-        found = {row.provider_id: row for row in rows}
-        for hit in hits:
-            if hit.row is None:
-                hit.listing = found[hit.provider_id]
-
-    # --- total and facets ------------------------------------------------------------------------
-
-    async def facets(self) -> tuple[Facets, int]:
-        return await count_facets(self.session, self.backend, self.bits, await self.matching_rows())
-
-    async def total(self) -> int:
-        if self.query.group == "location":
-            statement = select(func.count()).select_from(search_location).where(*self.listing_where, await self.near_condition())
-            count = (await self.session.execute(statement)).scalar_one()
-            if self.query.remote_telehealth:
-                remote = select(func.count(func.distinct(S.provider_id))).where(*self.listing_where, self._remote(await self.near_condition()))
-                count += (await self.session.execute(remote)).scalar_one()
-            return count
-        statement = select(func.count(func.distinct(S.provider_id))).where(await self.matching_rows())
-        return (await self.session.execute(statement)).scalar_one()
 
