@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -421,3 +422,12 @@ async def test_a_broad_characteristic_finds_the_narrower_ones_and_standard_codes
     coding = found["entry"][0]["resource"]["characteristic"][0]["coding"]
     assert {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F53.0", "display": "Postpartum depression"} in coding
     assert (await fhir_get(client, "/fhir/HealthcareService", characteristic="major-depression")).get("entry", []) == []
+
+
+async def test_a_telehealth_only_listing_is_a_virtual_service_with_its_coverage_area(client):
+    body = {"name": "Online Only", "status": "published", "telehealth": True, "telehealth_states": ["CA"], "conditions": ["ptsd"]}
+    created = (await client.post("/v1/providers", json=body, headers=ADMIN)).json()
+    service = await fhir_get(client, f"/fhir/HealthcareService/{created['id']}")
+    assert service["coverageArea"] == [{"display": "Telehealth in CA"}]
+    assert "virtual" in json.dumps(service["extension"])
+    assert "location" not in service

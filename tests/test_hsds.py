@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from conftest import ADMIN
 from factories import assert_problem, create, location
 
 ENVELOPE = {"total_items", "total_pages", "page_number", "size", "first_page", "last_page", "empty", "contents"}
@@ -202,3 +203,11 @@ async def test_terms_name_their_parents_and_a_broad_term_filters_for_the_narrowe
     assert term["parent_id"] == broad["id"] and broad.get("parent_id") is None
     page = await get_page(client, "/hsds/services", taxonomy_term_id="depression")
     assert [item["name"] for item in page["contents"]] == ["Perinatal Care"]
+
+
+async def test_a_telehealth_only_listing_is_a_service_with_service_areas(client):
+    body = {"name": "Online Only", "status": "published", "telehealth": True, "telehealth_states": ["CA", "OR"], "conditions": ["ptsd"]}
+    created = (await client.post("/v1/providers", json=body, headers=ADMIN)).json()
+    service = next(item for item in (await get_page(client, "/hsds/services"))["contents"] if item["organization_id"] == created["id"])
+    assert [area["name"] for area in service["service_areas"]] == ["CA (telehealth)", "OR (telehealth)"]
+    assert all(area["service_id"] == service["id"] for area in service["service_areas"])

@@ -201,6 +201,16 @@ def service(provider: Provider, *, full: bool = False, stale_after: timedelta = 
             for offer in sorted(provider.services, key=lambda o: o.service_code)
             if offer.price_min is not None and offer.price_max is not None
         ],
+        # Telehealth reaches patients by the state they are in: each licensed state is a service area.
+        "service_areas": [
+            {
+                "id": ids.child("service_area", service_id, state),
+                "service_id": service_id,
+                "name": f"{state} (telehealth)",
+                "description": f"Telehealth to patients in {state}",
+            }
+            for state in (provider.telehealth_states if provider.telehealth else [])
+        ],
         "attributes": attributes,
         "metadata": _metadata(service_id, "service", provider),
     }
