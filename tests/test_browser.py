@@ -152,13 +152,37 @@ def test_an_empty_search_says_what_to_do(site, visit):
     with _suspended(site, near="10001", radius=10, condition="crps"):
         assert _api_names(site, near="10001", radius=10, condition="crps") == []
         page = one.open(f"{site}/?near=10001&radius=10&condition=crps")
-        assert "No providers within 10 mi treating Complex regional pain syndrome" in page.inner_text("#status")
-        page.click("#notice button:has-text('Widen to 25 mi')")
+        status = page.inner_text("#status")
+        assert "No providers within 10 mi of New York, NY 10001 treating Complex regional pain syndrome." in status
+        # The nearest beyond the radius are named and listed apart, and the searched place is pinned.
+        beyond = httpx.get(f"{site}/v1/search", params={"near": "10001", "radius": 10, "condition": "crps", "beyond_radius": "true"}).json()["beyond_radius"]
+        assert beyond and f"The nearest: {beyond[0]['provider']['name']}" in status
+        assert page.locator("#beyond-list > li h3").all_inner_texts() == [hit["provider"]["name"] for hit in beyond]
+        assert page.locator(".leaflet-marker-pane .pin.place").count() == 1
+        # Widening goes as far as the nearest one needs.
+        wider = next(r for r in (25, 50, 100, 250, 500) if r >= beyond[0]["distance"])
+        page.click(f"#notice button:has-text('Widen to {wider} mi')")
         one.settled()
-        assert "radius=25" in page.url
+        assert f"radius={wider}" in page.url
     unknown = one.open(f"{site}/?near=Nowhere%20Special%2C%20ZZ")
     assert unknown.locator("#notice [role=alert]").count() == 1
     assert "Nowhere Special" in unknown.inner_text("#notice")
+
+
+def test_a_rural_search_names_the_place_and_the_nearest_clinics_beyond_the_radius(site, visit):
+    one = visit()
+    page = one.open(f"{site}/?near=59001&condition=ptsd")
+    status = page.inner_text("#status")
+    answer = httpx.get(f"{site}/v1/search", params={"near": "59001", "condition": "ptsd", "beyond_radius": "true"}).json()
+    label = answer["place"]["label"]
+    assert answer["items"] == [] and answer["beyond_radius"]
+    nearest = answer["beyond_radius"][0]
+    assert f"No providers within 25 mi of {label} treating Post-traumatic stress disorder." in status
+    assert f"The nearest: {nearest['provider']['name']} in {nearest['location']['city']}, {round(nearest['distance'])} mi." in status
+    assert page.locator("#beyond").is_visible() and label in page.inner_text("#beyond-heading")
+    first = page.locator("#beyond-list > li").first
+    assert f"{nearest['distance']:.1f} mi" in first.locator(".distance").inner_text()
+    assert not one.errors, one.errors
 
 
 def test_a_listing_page_shows_hours_clinicians_and_the_claim_link(site, visit):

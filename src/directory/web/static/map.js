@@ -5,6 +5,7 @@ export function resultsMap(element) {
   let map = null;
   let group = null;
   const byNumber = new Map();
+  let searched = null;
 
   async function init() {
     if (!window.L) return;
@@ -33,6 +34,14 @@ export function resultsMap(element) {
     clear() {
       byNumber.clear();
       if (group) group.clearLayers();
+      if (searched) searched.remove();
+      searched = null;
+    },
+    /** The searched place, pinned apart from the numbered results. */
+    place(latitude, longitude, label) {
+      if (!map) return;
+      const icon = L.divIcon({ className: "pin place", html: "<span>●</span>", iconSize: [22, 22], iconAnchor: [11, 11] });
+      searched = L.marker([latitude, longitude], { icon, keyboard: false, title: `Searched: ${label}`, alt: `Searched: ${label}`, zIndexOffset: 2000 }).addTo(map);
     },
     add(hit, number, card) {
       const location = hit.location;
@@ -58,8 +67,10 @@ export function resultsMap(element) {
       else marker.setZIndexOffset(0);
     },
     fit() {
-      if (!map || !group || byNumber.size === 0) return;
-      const bounds = L.latLngBounds([...byNumber.values()].map((m) => m.getLatLng()));
+      if (!map || !group || (byNumber.size === 0 && !searched)) return;
+      const points = [...byNumber.values()].map((m) => m.getLatLng());
+      if (searched) points.push(searched.getLatLng());
+      const bounds = L.latLngBounds(points);
       const tiles = document.querySelector('meta[name="directory-map-tiles"]').content;
       map.fitBounds(bounds.pad(0.2), { maxZoom: tiles ? 13 : 8 });
     },

@@ -5,7 +5,7 @@ import { api, h, web, price, phone, address, language, verifiedBadge, chips, Api
 import { resultsMap } from "./map.js";
 
 const PAGE = 20;
-const RADII = [10, 25, 50, 100, 250];
+const RADII = [10, 25, 50, 100, 250, 500];
 const FILTERS = ["radius", "service", "accepting_new_patients", "telehealth", "open_now", "verified", "payment", "insurance", "max_price", "language"];
 const PLACE = ["near", "lat", "lon"];
 
@@ -14,6 +14,7 @@ const ui = {
   search: $("search"), where: $("where"), locate: $("locate"), condition: $("condition"), names: $("condition-names"),
   filters: $("filters"), services: $("services"), insurance: $("insurance"), language: $("language"),
   status: $("status"), notice: $("notice"), list: $("list"), more: $("more"),
+  beyond: $("beyond"), beyondHeading: $("beyond-heading"), beyondList: $("beyond-list"),
 };
 
 const taxonomy = { conditions: [], services: new Map(), byWord: new Map() };
@@ -119,6 +120,8 @@ async function search(params) {
   const mine = ++generation;
   current = { params, cursor: null, count: 0 };
   ui.list.replaceChildren();
+  ui.beyondList.replaceChildren();
+  ui.beyond.hidden = true;
   ui.more.hidden = true;
   hideNotice();
   markers.clear();
@@ -128,13 +131,17 @@ async function search(params) {
   }
   announce("Searching…");
   try {
-    const answer = await api("/v1/search", { ...query(params), limit: PAGE, total: "true", facets: "true" });
+    const extra = hasPlace(params) ? { beyond_radius: "true" } : {};
+    const answer = await api("/v1/search", { ...query(params), ...extra, limit: PAGE, total: "true", facets: "true" });
     if (mine !== generation) return;
     showFacets(answer.facets, params);
     current.cursor = answer.next_cursor;
+    searchedState = answer.place ? answer.place.state : null;
+    if (answer.place && hasPlace(params)) markers.place(answer.place.latitude, answer.place.longitude, answer.place.label || "Your location");
     addHits(answer.items);
+    addBeyond(answer, params);
     ui.more.hidden = !answer.next_cursor;
-    if (answer.items.length === 0) await explainEmpty(params, answer, mine);
+    if (!answer.items.some((hit) => !hit.remote)) await explainEmpty(params, answer, mine);
     else announce(summary(answer, params));
     markers.fit();
   } catch (error) {
@@ -172,22 +179,58 @@ async function more() {
   }
 }
 
+function providers(count, about = "") {
+  return `${about}${count.toLocaleString("en-US")} provider${count === 1 ? "" : "s"}`;
+}
+
+function placeName(answer) {
+  return answer.place ? answer.place.label || "your location" : "your location";
+}
+
+/** What was found, in words. A remote (telehealth) hit is never counted "within" the radius. */
 function summary(answer, params) {
   const total = answer.total ?? answer.items.length;
   const about = answer.estimated ? "About " : "";
-  const providers = `${about}${total.toLocaleString("en-US")} provider${total === 1 ? "" : "s"}`;
-  const where = hasPlace(params) && answer.place ? ` within ${answer.radius} ${answer.unit} of ${answer.place.label || "your location"}` : "";
   const treating = params.get("condition") ? ` treating ${conditionName(params.get("condition"))}` : "";
-  return `${providers}${where}${treating}.`;
+  if (!(hasPlace(params) && answer.place)) return `${providers(total, about)}${treating}.`;
+  const within = ` within ${answer.radius} ${answer.unit} of ${placeName(answer)}`;
+  const remote = answer.items.filter((hit) => hit.remote).length;
+  const state = answer.place.state;
+  if (answer.next_cursor && state && !answer.estimated) {
+    // Not every hit is shown yet: the count may hold remote ones still to come.
+    return `${providers(total)}${within} or offering telehealth in ${state}${treating}.`;
+  }
+  if (!remote) return `${providers(total, about)}${within}${treating}.`;
+  const near = answer.items.length - remote;
+  return `${providers(near)}${within}${treating}; ${remote} more offer${remote === 1 ? "s" : ""} telehealth in ${state}.`;
+}
+
+function addBeyond(answer, params) {
+  const beyond = answer.beyond_radius || [];
+  if (!beyond.length) return;
+  ui.beyondHeading.textContent = `The nearest beyond ${answer.radius} ${answer.unit} of ${placeName(answer)}`;
+  for (const hit of beyond) {
+    current.count += 1;
+    const card = renderCard(hit, current.count);
+    ui.beyondList.append(card);
+    markers.add(hit, current.count, card);
+  }
+  ui.beyond.hidden = false;
 }
 
 async function explainEmpty(params, answer, mine) {
   const radius = Number(params.get("radius") || 25);
   const treating = params.get("condition") ? ` treating ${conditionName(params.get("condition"))}` : "";
-  const where = hasPlace(params) ? ` within ${radius} mi` : "";
-  announce(`No providers${where}${treating}.`);
+  const where = hasPlace(params) ? ` within ${radius} mi${answer.place ? ` of ${placeName(answer)}` : ""}` : "";
+  const remote = answer.items.filter((hit) => hit.remote).length;
+  const beyond = answer.beyond_radius || [];
+  const nearest = beyond.length ? ` The nearest: ${beyond[0].provider.name}${beyond[0].location && beyond[0].location.city ? ` in ${beyond[0].location.city}` : ""}, ${Math.round(beyond[0].distance)} ${answer.unit}.` : "";
+  const offering = remote ? ` ${remote} offer${remote === 1 ? "s" : ""} telehealth in ${answer.place.state}.` : "";
+  announce(`No providers${where}${treating}.${nearest}${offering}`);
   const actions = [];
-  const wider = RADII.find((r) => r > radius);
+  // Wide enough to reach the nearest beyond, when a radius the API takes can.
+  const reach = beyond.length ? beyond[0].distance : 0;
+  const wider = RADII.find((r) => r > radius && r >= reach) || (reach ? null : RADII.find((r) => r > radius));
   if (hasPlace(params) && wider) {
     actions.push(h("button", { type: "button", class: "secondary", onclick: () => changeParams({ radius: String(wider) }) }, `Widen to ${wider} mi`));
   }
@@ -196,7 +239,7 @@ async function explainEmpty(params, answer, mine) {
     actions.push(h("button", { type: "button", class: "secondary", onclick: () => changeParams(Object.fromEntries(narrowing.map((n) => [n, null]))) }, "Clear the filters"));
   }
   let telehealth = null;
-  if (hasPlace(params) && !params.has("telehealth") && answer.place && answer.place.state) {
+  if (hasPlace(params) && !params.has("telehealth") && !remote && answer.place && answer.place.state) {
     try {
       const remote = await api("/v1/search", { ...query(params), telehealth: "true", limit: 100 });
       if (mine !== generation) return;
@@ -209,7 +252,7 @@ async function explainEmpty(params, answer, mine) {
       // the suggestion is a courtesy: without it the page still says what to do
     }
   }
-  showNotice(h("p", {}, `No providers${where}${treating}.`, wider && hasPlace(params) ? ` Widen to ${wider} mi?` : "", telehealth ? ` ${telehealth}` : ""), actions);
+  showNotice(h("p", {}, `No providers${where}${treating}.`, nearest, offering, wider && hasPlace(params) ? ` Widen to ${wider} mi?` : "", telehealth ? ` ${telehealth}` : ""), actions);
 }
 
 function changeParams(changes) {
@@ -287,7 +330,7 @@ function addHits(hits) {
 function renderCard(hit, number) {
   const p = hit.provider;
   const location = hit.location || {};
-  const distance = hit.remote ? "Telehealth" : hit.distance != null ? `${hit.distance.toFixed(1)} mi` : null;
+  const distance = hit.remote ? `Telehealth${placeState() ? ` in ${placeState()}` : ""}` : hit.distance != null ? `${hit.distance.toFixed(1)} mi` : null;
   const open = location.open_now === true ? h("span", { class: "open" }, "Open now") : location.open_now === false ? h("span", { class: "closed" }, "Closed now") : null;
   const tel = location.phone || p.phone;
   const card = h(
@@ -301,6 +344,7 @@ function renderCard(hit, number) {
       ),
       h("p", { class: "meta" }, verifiedBadge(p.verified, p.last_verified_at), p.accepting_new_patients ? h("span", { class: "badge" }, "Accepting new patients") : null, p.telehealth ? h("span", { class: "badge" }, "Telehealth") : null),
       location.city ? h("p", { class: "address" }, address(location), " ", open) : null,
+      hit.remote ? h("p", { class: "address" }, `Offers telehealth in ${placeState() || "your state"}: no clinic near you.`) : null,
       chips(p.conditions, "Conditions treated"),
       chips(p.services, "Services"),
       h("p", { class: "contact" },
@@ -315,6 +359,11 @@ function renderCard(hit, number) {
   card.addEventListener("focusin", () => markers.highlight(number, true));
   card.addEventListener("focusout", () => markers.highlight(number, false));
   return card;
+}
+
+let searchedState = null;
+function placeState() {
+  return searchedState;
 }
 
 const markers = resultsMap("map");
