@@ -151,3 +151,36 @@ async def test_beyond_the_radius_per_location_and_as_geojson(client):
     assert geo.status_code == 200
     beyond = [f for f in geo.json()["features"] if f["properties"].get("beyond_radius")]
     assert [f["properties"]["provider"]["name"] for f in beyond] == ["Two places"]
+
+
+# --- overnight hours: one interval past midnight ---------------------------------------------------
+
+
+async def test_overnight_hours_are_one_interval_and_open_now_holds_across_midnight_and_dst(client):
+    night = [{"day": "sat", "opens": "22:00", "closes": "02:00"}, {"day": "sun", "opens": "00:00", "closes": "01:00"}]
+    created = await publish(client, "Night Owl", offset(NYC, 1), hours=night)
+    location = created["locations"][0]
+    # Shown as entered: the overnight interval is one, not two.
+    assert {"day": "sat", "opens": "22:00", "closes": "02:00"} in location["hours"] and len(location["hours"]) == 2
+
+    async def open_at(moment: str) -> list[str]:
+        return names(await search(client, lat=NYC[0], lon=NYC[1], open_now="true", at=moment))
+
+    # Saturday 2026-10-24, an ordinary weekend (EDT, -04:00).
+    assert await open_at("2026-10-24T21:59:00-04:00") == []
+    assert await open_at("2026-10-24T22:00:00-04:00") == ["Night Owl"]
+    assert await open_at("2026-10-25T01:30:00-04:00") == ["Night Owl"]
+    assert await open_at("2026-10-25T02:00:00-04:00") == []
+    # The night the clocks go back (2026-11-01 02:00 EDT becomes 01:00 EST): 01:30 happens twice, open both times.
+    assert await open_at("2026-11-01T01:30:00-04:00") == ["Night Owl"]
+    assert await open_at("2026-11-01T01:30:00-05:00") == ["Night Owl"]
+    assert await open_at("2026-11-01T02:30:00-05:00") == []
+    hit = (await search(client, lat=NYC[0], lon=NYC[1], at="2026-10-25T01:00:00-04:00"))["items"][0]
+    assert hit["location"]["open_now"] is True
+
+
+async def test_an_interval_that_opens_and_closes_at_once_is_refused(client):
+    body = {"name": "Odd", "status": "published", "locations": [{"latitude": NYC[0], "longitude": NYC[1], "timezone": "America/New_York", "hours": [{"day": "mon", "opens": "09:00", "closes": "09:00"}]}]}
+    response = await client.post("/v1/providers", json=body, headers=ADMIN)
+    assert response.status_code == 422
+    assert any(error["field"].startswith("locations.0.hours.0") for error in response.json()["errors"])

@@ -36,7 +36,7 @@ BAD_LISTINGS = [
     ({"locations": [location(postal_code="1234")]}, "locations.0.postal_code"),
     ({"locations": [location(country="CA")]}, "locations.0.country"),
     ({"locations": [location(timezone="Mars/Olympus")]}, "locations.0.timezone"),
-    ({"locations": [location(hours=[{"day": "mon", "opens": "17:00", "closes": "09:00"}])]}, "locations.0.hours.0"),
+    ({"locations": [location(hours=[{"day": "mon", "opens": "09:00", "closes": "09:00"}])]}, "locations.0.hours.0"),
     ({"locations": [location(hours=[{"day": "someday", "opens": "09:00", "closes": "17:00"}])]}, "locations.0.hours.0.day"),
     ({"locations": [location(hours=[{"day": "mon", "opens": "9am", "closes": "17:00"}])]}, "locations.0.hours.0.opens"),
     ({"locations": [{"name": "nowhere"}]}, "locations.0"),

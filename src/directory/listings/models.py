@@ -32,7 +32,21 @@ class VerificationStatus(str, enum.Enum):
     failed = "failed"
 
 
-class Route(str, enum.Enum):
+class AnyCase(str, enum.Enum):
+    """A vocabulary a person types: a value in any case, with spaces or hyphens for underscores,
+    means its member (``md`` is ``MD``, ``Pain Medicine`` is ``pain_medicine``)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if isinstance(value, str):
+            wanted = value.strip().replace(" ", "_").replace("-", "_").lower()
+            for member in cls:
+                if member.value.lower() == wanted:
+                    return member
+        return None
+
+
+class Route(AnyCase):
     """How ketamine is given: IV infusion, IM injection, intranasal (esketamine), oral or sublingual at home."""
 
     iv = "iv"
@@ -41,7 +55,7 @@ class Route(str, enum.Enum):
     oral = "oral"
 
 
-class PaymentOption(str, enum.Enum):
+class PaymentOption(AnyCase):
     self_pay = "self_pay"
     insurance = "insurance"
     financing = "financing"
@@ -49,7 +63,7 @@ class PaymentOption(str, enum.Enum):
     hsa_fsa = "hsa_fsa"
 
 
-class Credential(str, enum.Enum):
+class Credential(AnyCase):
     MD = "MD"
     DO = "DO"
     CRNA = "CRNA"
@@ -63,7 +77,7 @@ class Credential(str, enum.Enum):
     LMFT = "LMFT"
 
 
-class Specialty(str, enum.Enum):
+class Specialty(AnyCase):
     anesthesiology = "anesthesiology"
     psychiatry = "psychiatry"
     emergency_medicine = "emergency_medicine"
@@ -224,10 +238,20 @@ class Location(SQLModel, table=True):
     def set_hours(self, hours: list[dict[str, str]]) -> None:
         """Store the weekly hours, and the same as minute intervals that search can query."""
         self.hours = hours
-        self.opening_intervals = [
-            OpeningInterval(day=WEEKDAYS.index(h["day"]), opens=_minutes(h["opens"]), closes=_minutes(h["closes"]))
-            for h in hours
-        ]
+        self.opening_intervals = [OpeningInterval(day=day, opens=opens, closes=closes) for (day, opens), closes in minute_intervals(hours).items()]
+
+
+def minute_intervals(hours: list[dict[str, str]]) -> dict[tuple[int, int], int]:
+    """The weekly hours as (day, opening minute) -> closing minute, each within its day: an
+    overnight interval is split at midnight; intervals opening at the same minute keep the longer."""
+    found: dict[tuple[int, int], int] = {}
+    for h in hours:
+        day, opens, closes = WEEKDAYS.index(h["day"]), _minutes(h["opens"]), _minutes(h["closes"])
+        parts = [(day, opens, closes)] if opens < closes else [(day, opens, 1440), ((day + 1) % 7, 0, closes)]
+        for part_day, start, end in parts:
+            if end > start:
+                found[(part_day, start)] = max(end, found.get((part_day, start), 0))
+    return found
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -56,11 +56,13 @@ TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_time
 
 
 class OpeningHours(Schema):
-    """One opening interval on one weekday, in the location's local time ("24:00" closes at midnight)."""
+    """One opening interval starting on one weekday, in the location's local time ("24:00" closes at
+    midnight). An interval that closes before it opens runs past midnight into the next day: Friday
+    22:00-02:00 is one interval, open until 2 a.m. on Saturday."""
 
     day: Weekday
     opens: str = Field(examples=["09:00"])
-    closes: str = Field(examples=["17:00"])
+    closes: str = Field(examples=["17:00"], description="before opens: the next day (overnight)")
 
     @field_validator("opens", "closes")
     @classmethod
@@ -71,9 +73,17 @@ class OpeningHours(Schema):
 
     @model_validator(mode="after")
     def _in_order(self) -> OpeningHours:
-        if self.opens >= self.closes:
-            raise ValueError("opens must be earlier than closes")
+        if self.closes == "00:00" and self.opens != "00:00":
+            self.closes = "24:00"  # until midnight
+        if self.opens == self.closes or (self.opens == "00:00" and self.closes == "00:00"):
+            raise ValueError("opens and closes are the same time: give when it opens and when it closes (22:00-02:00 runs past midnight)")
+        if self.opens == "24:00":
+            raise ValueError("opens at 24:00 is the next day's 00:00: give that day instead")
         return self
+
+    @property
+    def overnight(self) -> bool:
+        return self.closes < self.opens
 
 
 class PriceRange(Schema):

@@ -3,7 +3,7 @@ values as the ``ProviderUpdate``, ``LocationCreate`` and ``ClinicianCreate`` the
 each schema error named after the form field it belongs to.
 
 Weekly hours are edited a row per weekday with up to two intervals; an interval that closes at or
-before it opens runs past midnight and is stored as two (until 24:00, then from 00:00 the next day),
+before it opens runs past midnight and is stored as one overnight interval (as the API takes it),
 and such a pair is shown again as the one interval it was typed as.
 """
 
@@ -168,7 +168,7 @@ def _hours(form: dict[str, Any]) -> list[dict[str, str]]:
     order = [day for day, _ in DAYS]
     hours: list[dict[str, str]] = []
     problems: dict[str, str] = {}
-    for index, day in enumerate(order):
+    for day in order:
         for number in INTERVALS:
             opens, closes = (str(form.get(f"hours-{day}-{end}-{number}", "")).strip()[:5] for end in ("opens", "closes"))
             if not opens and not closes:
@@ -176,12 +176,8 @@ def _hours(form: dict[str, Any]) -> list[dict[str, str]]:
             if not opens or not closes:
                 problems[f"hours-{day}-opens-{number}"] = f"give both times of {dict(DAYS)[day]}'s hours, or neither"
                 continue
-            if opens < closes or closes == "24:00":
-                hours.append({"day": day, "opens": opens, "closes": closes})
-            else:  # overnight: until midnight, then on into the next day
-                hours.append({"day": day, "opens": opens, "closes": "24:00"})
-                if closes != "00:00":
-                    hours.append({"day": order[(index + 1) % 7], "opens": "00:00", "closes": closes})
+            # One interval, overnight when it closes before it opens (the API's own rule).
+            hours.append({"day": day, "opens": opens, "closes": "24:00" if closes == "00:00" else closes})
     if problems:
         raise FormInvalid(problems)
     return hours

@@ -85,7 +85,15 @@ const minutes = (hhmm) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5
 function openNow(location) {
   const now = location.timezone ? nowIn(location.timezone) : null;
   if (!now || !location.hours || !location.hours.length) return null;
-  return location.hours.some((slot) => slot.day === now.day && minutes(slot.opens) <= now.minutes && now.minutes < minutes(slot.closes));
+  const days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  const yesterday = days[(days.indexOf(now.day) + 6) % 7];
+  return location.hours.some((slot) => {
+    const opens = minutes(slot.opens);
+    const closes = minutes(slot.closes);
+    if (opens < closes) return slot.day === now.day && opens <= now.minutes && now.minutes < closes;
+    // overnight: from opening until midnight, then the next day until it closes
+    return (slot.day === now.day && now.minutes >= opens) || (slot.day === yesterday && now.minutes < closes);
+  });
 }
 
 function clock(hhmm) {
@@ -113,7 +121,7 @@ function hoursTable(location, index) {
     h("tbody", {},
       DAYS.map(([code, name]) => {
         const slots = location.hours.filter((slot) => slot.day === code);
-        const text = slots.length ? slots.map((s) => `${clock(s.opens)} – ${clock(s.closes)}`).join(", ") : "Closed";
+        const text = slots.length ? slots.map((s) => `${clock(s.opens)} – ${clock(s.closes)}${s.closes < s.opens ? " (next day)" : ""}`).join(", ") : "Closed";
         return h("tr", { class: today && today.day === code ? "today" : null }, h("th", { scope: "row" }, name, today && today.day === code ? h("span", { class: "visually-hidden" }, " (today)") : null), h("td", {}, text));
       }),
     ),
