@@ -431,3 +431,12 @@ async def test_a_telehealth_only_listing_is_a_virtual_service_with_its_coverage_
     assert service["coverageArea"] == [{"display": "Telehealth in CA"}]
     assert "virtual" in json.dumps(service["extension"])
     assert "location" not in service
+
+
+async def test_accessibility_terms_are_ndh_extensions_and_rems_is_described(client):
+    created = await create(client, name="Accessible", status="published", locations=[location(accessibility_features=["elevator", "near_public_transit"], rems_certified_on="2025-03-01")])
+    resource = await fhir_get(client, f"/fhir/Location/{created['locations'][0]['id']}")
+    found = [e["valueCodeableConcept"] for e in resource["extension"] if e["url"].endswith("base-ext-accessibility")]
+    assert [concept["text"] for concept in found] == ["Elevator", "Near public transit"]
+    assert {"system": "http://hl7.org/fhir/us/ndh/CodeSystem/AccessibilityCS", "code": "pubtrans", "display": "public transit options"} in found[1]["coding"]
+    assert "REMS" in resource["description"] and "2025-03-01" in resource["description"]

@@ -211,3 +211,12 @@ async def test_a_telehealth_only_listing_is_a_service_with_service_areas(client)
     service = next(item for item in (await get_page(client, "/hsds/services"))["contents"] if item["organization_id"] == created["id"])
     assert [area["name"] for area in service["service_areas"]] == ["CA (telehealth)", "OR (telehealth)"]
     assert all(area["service_id"] == service["id"] for area in service["service_areas"])
+
+
+async def test_accessibility_terms_are_accessibility_records(client):
+    created = await create(client, name="Accessible", status="published", locations=[location(accessibility_features=["elevator"], accessibility="Side door ramp.", rems_certified=True)])
+    full = check("organization", (await client.get(f"/hsds/organizations/{created['id']}")).json())
+    [place] = full["locations"]
+    check("location", place)
+    assert [item["description"] for item in place["accessibility"]] == ["Elevator", "Side door ramp."]
+    assert "REMS" in place["description"]

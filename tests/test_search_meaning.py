@@ -184,3 +184,61 @@ async def test_an_interval_that_opens_and_closes_at_once_is_refused(client):
     response = await client.post("/v1/providers", json=body, headers=ADMIN)
     assert response.status_code == 422
     assert any(error["field"].startswith("locations.0.hours.0") for error in response.json()["errors"])
+
+
+# --- one clinician with both; accessibility and REMS per location -----------------------------------
+
+
+async def test_credential_and_specialty_together_mean_one_clinician(client):
+    person = lambda first, credential, specialty: {"first_name": first, "last_name": "Test", "credential": credential, "specialty": specialty}  # noqa: E731
+    await publish(client, "MD anesthesiologist", offset(SACRAMENTO, 1), clinicians=[person("A", "MD", "anesthesiology")])
+    await publish(client, "Two people", offset(SACRAMENTO, 2), clinicians=[person("B", "MD", "psychiatry"), person("C", "CRNA", "anesthesiology")])
+    at = {"lat": SACRAMENTO[0], "lon": SACRAMENTO[1]}
+    assert names(await search(client, **at, credential="MD", specialty="anesthesiology")) == ["MD anesthesiologist"]
+    # Any case; each alone still means any clinician.
+    assert names(await search(client, **at, credential="md", specialty="Anesthesiology")) == ["MD anesthesiologist"]
+    assert names(await search(client, **at, credential="md")) == ["MD anesthesiologist", "Two people"]
+    assert names(await search(client, **at, specialty="anesthesiology")) == ["MD anesthesiologist", "Two people"]
+    # Either of two credentials, with the specialty.
+    assert names(await search(client, **at, credential=["CRNA", "DO"], specialty="anesthesiology")) == ["Two people"]
+    bad = await client.get("/v1/search", params={**at, "credential": "wizard"})
+    assert bad.status_code == 400 and "credential" in bad.text
+
+
+async def test_accessibility_terms_and_rems_are_per_location(client):
+    created = await publish(client, "Accessible", offset(SACRAMENTO, 1))
+    location_id = created["locations"][0]["id"]
+    change = {"accessibility_features": ["Step-Free-Entrance", "elevator"], "accessibility": "Ramp by the side door.", "rems_certified_on": "2025-03-01"}
+    response = await client.patch(f"/v1/providers/{created['id']}/locations/{location_id}", json=change, headers={**ADMIN, "If-Match": "*"})
+    assert response.status_code == 200, response.text
+    shown = response.json()
+    assert shown["accessibility_features"] == ["step_free_entrance", "elevator"] and shown["rems_certified"] is True and shown["rems_certified_on"] == "2025-03-01"
+    await publish(client, "Plain", offset(SACRAMENTO, 2))
+    at = {"lat": SACRAMENTO[0], "lon": SACRAMENTO[1]}
+    assert names(await search(client, **at, accessibility="step_free_entrance")) == ["Accessible"]
+    assert names(await search(client, **at, accessibility=["elevator", "step_free_entrance"])) == ["Accessible"]
+    assert names(await search(client, **at, accessibility=["elevator", "hearing_loop"])) == []
+    assert names(await search(client, **at, rems_certified="true")) == ["Accessible"]
+    assert names(await search(client, **at, rems_certified="false")) == ["Plain"]
+    # Free text finds the terms and the note.
+    assert names(await search(client, **at, q="elevator")) == ["Accessible"]
+    assert names(await search(client, **at, q="ramp")) == ["Accessible"]
+    hit = (await search(client, **at, accessibility="elevator"))["items"][0]
+    assert hit["location"]["accessibility_features"] == ["step_free_entrance", "elevator"] and hit["location"]["rems_certified"] is True
+    bad = await client.patch(f"/v1/providers/{created['id']}/locations/{location_id}", json={"rems_certified": False, "rems_certified_on": "2025-03-01"}, headers={**ADMIN, "If-Match": "*"})
+    assert bad.status_code == 422 and "rems" in bad.text
+
+
+def test_the_migration_reads_the_terms_a_note_clearly_says():
+    import importlib.util
+    from pathlib import Path
+
+    path = next((Path(__file__).resolve().parents[1] / "migrations" / "versions").glob("*_0020_*.py"))
+    spec = importlib.util.spec_from_file_location("m0020", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    assert module.terms_in("Wheelchair accessible entrance and restroom; free parking.") == ["step_free_entrance"]
+    assert module.terms_in("Accessible restroom, elevator to the 2nd floor, ADA parking") == ["accessible_restroom", "elevator", "accessible_parking"]
+    assert module.terms_in("ASL interpreters on request. Service dogs welcome.") == ["sign_language_interpreter", "service_animals_welcome"]
+    assert module.terms_in("Second floor, no elevator.") == []
+    assert module.terms_in(None) == []

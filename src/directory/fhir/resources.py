@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from directory.listings.models import Clinician, Location, Provider, ProviderClinician
+from directory.listings.models import ACCESSIBILITY_LABELS, Clinician, Location, Provider, ProviderClinician
 from directory.listings.presenters import cost_lines, is_stale
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -55,6 +55,7 @@ class Systems:
         self.specialty = f"{self.base}/CodeSystem/specialty"
         self.credential = f"{self.base}/CodeSystem/credential"
         self.verification = f"{self.base}/CodeSystem/verification-status"
+        self.accessibility = f"{self.base}/CodeSystem/accessibility"
         self.slug = f"{self.base}/sid/listing-slug"
         self.stale_after = timedelta(days=365)
         """A verified listing not checked again within this is shown as ``stale`` (the deployment's setting)."""
@@ -219,6 +220,32 @@ def _hours(location: Location) -> list[dict[str, Any]]:
     return hours
 
 
+#: NDH's accessibility extension and its general categories; each of our terms is also given in our own system.
+NDH_ACCESSIBILITY_URL = "http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-accessibility"
+NDH_ACCESSIBILITY_SYSTEM = "http://hl7.org/fhir/us/ndh/CodeSystem/AccessibilityCS"
+_NDH_ACCESSIBILITY = {
+    "step_free_entrance": ("mobility", "mobility"),
+    "accessible_restroom": ("mobility", "mobility"),
+    "elevator": ("mobility", "mobility"),
+    "accessible_parking": ("mobility", "mobility"),
+    "sign_language_interpreter": ("handiaccess", "handicap accessible"),
+    "service_animals_welcome": ("handiaccess", "handicap accessible"),
+    "hearing_loop": ("handiaccess", "handicap accessible"),
+    "large_print": ("handiaccess", "handicap accessible"),
+    "quiet_room": ("cognitive", "cognitive"),
+    "near_public_transit": ("pubtrans", "public transit options"),
+}
+
+
+def _accessibility(feature: str, systems: Systems) -> dict[str, Any]:
+    label = ACCESSIBILITY_LABELS.get(feature, feature)
+    coding = [{"system": systems.accessibility, "code": feature, "display": label}]
+    if feature in _NDH_ACCESSIBILITY:
+        code, display = _NDH_ACCESSIBILITY[feature]
+        coding.append({"system": NDH_ACCESSIBILITY_SYSTEM, "code": code, "display": display})
+    return {"url": NDH_ACCESSIBILITY_URL, "valueCodeableConcept": {"coding": coding, "text": label}}
+
+
 def location(row: Location, provider: Provider, systems: Systems) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Location",
@@ -235,13 +262,18 @@ def location(row: Location, provider: Provider, systems: Systems) -> dict[str, A
     }
     if row.timezone:
         resource["extension"].append({"url": TIMEZONE_URL, "valueCode": row.timezone})
+    resource["extension"] += [_accessibility(feature, systems) for feature in row.accessibility_features or []]
     if not resource["extension"]:
         del resource["extension"]
     telecom = _telecom(row.phone or provider.phone)
     if telecom:
         resource["telecom"] = telecom
-    if row.accessibility:
-        resource["description"] = f"Accessibility: {row.accessibility}"
+    notes = [f"Accessibility: {row.accessibility}"] if row.accessibility else []
+    if row.rems_certified:
+        since = f" since {row.rems_certified_on.isoformat()}" if row.rems_certified_on else ""
+        notes.append(f"Certified under the Spravato (esketamine) REMS program{since}.")
+    if notes:
+        resource["description"] = " ".join(notes)
     hours = _hours(row)
     if hours:
         resource["hoursOfOperation"] = hours

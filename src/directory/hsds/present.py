@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from directory.hsds import ids
-from directory.listings.models import Location, Provider
+from directory.listings.models import ACCESSIBILITY_LABELS, Location, Provider
 from directory.listings.presenters import cost_lines, is_stale
 
 _BYDAY = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA", "sun": "SU"}
@@ -134,12 +134,18 @@ def location(provider: Provider, place: Location) -> dict[str, Any]:
             }
             for index, interval in enumerate(place.hours)
         ],
-        "accessibility": [{"id": ids.child("accessibility", location_id), "location_id": location_id, "description": place.accessibility}]
-        if place.accessibility
-        else [],
+        # Each term of the vocabulary, then the clinic's own note.
+        "accessibility": [
+            {"id": ids.child("accessibility", location_id, feature), "location_id": location_id, "description": ACCESSIBILITY_LABELS.get(feature, feature)}
+            for feature in place.accessibility_features or []
+        ]
+        + ([{"id": ids.child("accessibility", location_id), "location_id": location_id, "description": place.accessibility}] if place.accessibility else []),
         "external_identifier": str(place.id),
         "external_identifier_type": "directory location id",
     }
+    if place.rems_certified:
+        since = f" since {place.rems_certified_on.isoformat()}" if place.rems_certified_on else ""
+        body["description"] = f"Certified under the Spravato (esketamine) REMS program{since}."
     return body
 
 

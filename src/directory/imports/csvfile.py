@@ -21,11 +21,11 @@ PROVIDER_COLUMNS = [
 ]  # fmt: skip
 LOCATION_COLUMNS = [
     "location_name", "address_line1", "address_line2", "city", "state", "postal_code", "latitude", "longitude",
-    "location_phone", "timezone", "hours", "accessibility",
+    "location_phone", "timezone", "hours", "accessibility", "accessibility_features", "rems_certified_on",
 ]  # fmt: skip
 COLUMNS = PROVIDER_COLUMNS + LOCATION_COLUMNS
 REQUIRED = ("external_id", "name")
-LISTS = {"telehealth_states", "payment_options", "insurance_carriers", "languages", "routes", "services", "conditions"}
+LISTS = {"telehealth_states", "payment_options", "insurance_carriers", "languages", "routes", "services", "conditions", "accessibility_features"}
 BOOLEANS = {"accepting_new_patients", "telehealth", "rems_certified"}
 NUMBERS = {"price_min", "price_max", "latitude", "longitude"}
 # Location columns whose names differ from the API's location fields.

@@ -26,7 +26,7 @@ from directory.listings import policy
 from directory.listings.changes import PROVIDER_SCALARS, bump_version, diff, due_now, new_location, offer, record_change, set_price, snapshot
 from directory.listings.duplicates import POSSIBLE, describe_duplicates
 from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
-from directory.listings.placement import PlacedLocation
+from directory.listings.placement import PlacedLocation, inherit_rems
 from directory.listings.queries import full_listing
 from directory.listings.schemas import ProviderCreate
 from directory.listings.service import ListingService
@@ -34,8 +34,11 @@ from directory.taxonomy.models import Condition, Service
 
 MAX_ROWS = 5000
 _COMPARED_LOCATION_FIELDS = (
-    "name address_line1 address_line2 city state postal_code country latitude longitude phone timezone hours accessibility"
+    "name address_line1 address_line2 city state postal_code country latitude longitude phone timezone hours accessibility "
+    "accessibility_features rems_certified rems_certified_on"
 ).split()
+#: What a location holds when the file leaves these out.
+_LOCATION_DEFAULTS: dict[str, Any] = {"accessibility_features": [], "rems_certified": False}
 
 
 @dataclass
@@ -234,6 +237,7 @@ class ImportService:
                     row.errors.append((csvfile.API_TO_COLUMN.get(problem.field, problem.field), problem.reason))
         if any(row.errors for row in group.rows):
             return None
+        inherit_rems(data.rems_certified, data.locations, placed)
         return Prepared(group, data, placed)
 
     async def _write(self, session: AsyncSession, caller: Caller, source: str, ready: Prepared) -> tuple[str, uuid.UUID]:
@@ -311,7 +315,7 @@ async def _known_codes(session: AsyncSession) -> dict[str, set[str]]:
 
 
 def _location_values(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: values.get(name) for name in _COMPARED_LOCATION_FIELDS}
+    return {name: values.get(name, _LOCATION_DEFAULTS.get(name)) for name in _COMPARED_LOCATION_FIELDS}
 
 
 def _same(existing: Provider, data: ProviderCreate, scalars: dict[str, Any], placed: list[PlacedLocation]) -> bool:
@@ -342,7 +346,7 @@ def _replace_locations(provider: Provider, placed: list[PlacedLocation]) -> None
             hours = fields.pop("hours")
             for name in _COMPARED_LOCATION_FIELDS:
                 if name != "hours" and name != "country":
-                    setattr(location, name, fields.get(name))
+                    setattr(location, name, fields.get(name, _LOCATION_DEFAULTS.get(name)))
             location.coordinate_source = fields["coordinate_source"]
             location.coordinate_precision = fields["coordinate_precision"]
             location.set_hours(hours)

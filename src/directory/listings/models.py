@@ -5,7 +5,7 @@ These never leave the service layer; the routes answer with the schemas in ``sch
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint, Uuid
@@ -227,6 +227,11 @@ class Location(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     hours: list[dict[str, str]] = Field(default_factory=list, sa_type=JSONValue)
     accessibility: str | None = Field(default=None, max_length=1000)
+    """A note in the clinic's own words; ``accessibility_features`` are the searchable terms."""
+    accessibility_features: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    rems_certified: bool = False
+    """This setting is certified under the Spravato (esketamine) REMS program."""
+    rems_certified_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -260,6 +265,37 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def _minutes(hh_mm: str) -> int:
     hours, minutes = hh_mm.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+class AccessibilityFeature(AnyCase):
+    """What a location offers people with disabilities (members are only ever appended: their order
+    gives their bits in the read model)."""
+
+    step_free_entrance = "step_free_entrance"
+    accessible_restroom = "accessible_restroom"
+    elevator = "elevator"
+    accessible_parking = "accessible_parking"
+    sign_language_interpreter = "sign_language_interpreter"
+    service_animals_welcome = "service_animals_welcome"
+    hearing_loop = "hearing_loop"
+    large_print = "large_print"
+    quiet_room = "quiet_room"
+    near_public_transit = "near_public_transit"
+
+
+#: Each accessibility feature in words, as pages and other formats show it.
+ACCESSIBILITY_LABELS = {
+    "step_free_entrance": "Step-free entrance",
+    "accessible_restroom": "Accessible restroom",
+    "elevator": "Elevator",
+    "accessible_parking": "Accessible parking",
+    "sign_language_interpreter": "Sign language interpreter on request",
+    "service_animals_welcome": "Service animals welcome",
+    "hearing_loop": "Hearing loop",
+    "large_print": "Large-print materials",
+    "quiet_room": "Quiet, low-stimulation room",
+    "near_public_transit": "Near public transit",
+}
 
 
 class OpeningInterval(SQLModel, table=True):

@@ -11,7 +11,8 @@ from directory.listings.models import Location
 from directory.listings.schemas import LocationFields
 
 LOCATION_SCALARS = (
-    "name address_line1 address_line2 city state postal_code country phone timezone accessibility"
+    "name address_line1 address_line2 city state postal_code country phone timezone accessibility accessibility_features "
+    "rems_certified rems_certified_on"
 ).split()
 
 
@@ -67,3 +68,11 @@ class Placement:
         if fields["hours"] and not fields.get("timezone"):
             raise InvalidInput(f"{where}timezone", "opening hours need a time zone and none could be inferred")
         return PlacedLocation(fields)
+
+
+def inherit_rems(listing_certified: bool | None, given: list[Any], placed: list[PlacedLocation]) -> None:
+    """A listing that says it is REMS-certified as a whole: each location that does not say otherwise is."""
+    if listing_certified:
+        for data, place in zip(given, placed, strict=True):
+            if data.rems_certified is None:
+                place.fields["rems_certified"] = True

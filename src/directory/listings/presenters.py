@@ -10,7 +10,7 @@ from directory.listings.schemas import ClinicianPublic, Confirmation, LocationPu
 
 _LOCATION_INPUT = (
     "name address_line1 address_line2 city state postal_code country latitude longitude phone timezone hours "
-    "accessibility"
+    "accessibility accessibility_features rems_certified rems_certified_on"
 ).split()
 
 
@@ -103,8 +103,11 @@ def location(row: Location) -> LocationPublic:
 
 
 def location_input(row: Location) -> dict[str, Any]:
-    """The stored location as the fields a client would send, to merge a partial update into."""
-    return {name: getattr(row, name) for name in _LOCATION_INPUT if getattr(row, name) is not None}
+    """The stored location as the fields a client would send (JSON values), to merge a partial update into."""
+    values = {name: getattr(row, name) for name in _LOCATION_INPUT if getattr(row, name) is not None}
+    if "rems_certified_on" in values:
+        values["rems_certified_on"] = values["rems_certified_on"].isoformat()
+    return values
 
 
 def clinician(role: ProviderClinician) -> ClinicianPublic:

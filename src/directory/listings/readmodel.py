@@ -31,7 +31,7 @@ from sqlmodel import SQLModel
 from directory.columns import BigKey, UTCDateTime, utcnow
 from directory.errors import NotFound
 from directory.listings import presenters
-from directory.listings.models import Credential, PaymentOption, Provider, ProviderStatus, Route, Specialty
+from directory.listings.models import ACCESSIBILITY_LABELS, AccessibilityFeature, Credential, PaymentOption, Provider, ProviderStatus, Route, Specialty
 from directory.listings.queries import as_uuid, full_listing
 from directory.listings.schemas import LocationSummary, ProviderSummary, TaxonomyRef
 from directory.taxonomy.models import Condition, Service
@@ -49,6 +49,9 @@ search_location = Table(
     Column("payment", Integer, nullable=False),
     Column("credentials", Integer, nullable=False),
     Column("specialties", Integer, nullable=False),
+    Column("clinicians", Text, nullable=False),
+    Column("access", Integer, nullable=False),
+    Column("rems", Boolean, nullable=False),
     Column("accepting", Boolean),
     Column("telehealth", Boolean, nullable=False),
     Column("verified", Boolean, nullable=False),
@@ -82,7 +85,10 @@ listing_document = Table(
 #: Bit positions of the enumerations: their order of declaration (members are only ever appended).
 ENUM_BITS: dict[str, dict[str, int]] = {
     name: {member.value: i for i, member in enumerate(enum)}
-    for name, enum in (("routes", Route), ("payment", PaymentOption), ("credentials", Credential), ("specialties", Specialty))
+    for name, enum in (
+        ("routes", Route), ("payment", PaymentOption), ("credentials", Credential), ("specialties", Specialty),
+        ("accessibility", AccessibilityFeature),
+    )  # fmt: skip
 }
 #: The sample a provider falls in, 0-63 from a hash of its id; counts over huge areas read only ``sample < SAMPLED``.
 SAMPLE_BUCKETS = 64
@@ -177,6 +183,8 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
         "payment": mask(ENUM_BITS["payment"], provider.payment_options),
         "credentials": mask(ENUM_BITS["credentials"], [c.credential for c in clinicians]),
         "specialties": mask(ENUM_BITS["specialties"], [c.specialty for c in clinicians if c.specialty]),
+        # One clinician with both: "md:anesthesiology" (a credential alone: "md:").
+        "clinicians": json_list(clinician_pair(c.credential, c.specialty) for c in clinicians),
         "accepting": provider.accepting_new_patients,
         "telehealth": provider.telehealth,
         "verified": provider.verification_status == "verified",
@@ -200,14 +208,24 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
             "longitude": location.longitude,
             "timezone": location.timezone,
             "hours": json.dumps(location.hours, separators=(",", ":")),
+            "access": mask(ENUM_BITS["accessibility"], location.accessibility_features or []),
+            "rems": bool(location.rems_certified),
+            # Free text finds a location by its accessibility terms and note too.
+            "words": "\n".join([words, *(ACCESSIBILITY_LABELS.get(f, f).lower() for f in location.accessibility_features or []), (location.accessibility or "").lower()]),
             "location": LocationSummary.model_validate(location, from_attributes=True).model_dump_json(),
         }
         for location in provider.locations
     ]
     if not rows and provider.telehealth and provider.telehealth_states:
         # A telehealth-only listing: one row with no place, found by the states it serves (a remote hit).
-        rows.append({**common, "location_id": remote_row_id(provider.id), "latitude": None, "longitude": None, "timezone": None, "hours": "[]", "location": "null"})
+        rows.append(
+            {**common, "location_id": remote_row_id(provider.id), "latitude": None, "longitude": None, "timezone": None, "hours": "[]", "location": "null", "access": 0, "rems": False}
+        )
     return document, rows
+
+
+def clinician_pair(credential: str, specialty: str | None) -> str:
+    return f"{credential}:{specialty or ''}".lower()
 
 
 def remote_row_id(provider_id: uuid.UUID) -> int:

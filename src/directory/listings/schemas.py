@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from directory.listings.held import PendingChangePublic
-from directory.listings.models import Credential, PaymentOption, ProviderStatus, Route, Specialty
+from directory.listings.models import AccessibilityFeature, Credential, PaymentOption, ProviderStatus, Route, Specialty
 from directory.validation import (
     NPI,
     Email,
@@ -116,12 +116,35 @@ class LocationFields(Schema):
     phone: Phone | None = None
     timezone: TimeZone | None = Field(default=None, description="IANA zone of the opening hours")
     hours: list[OpeningHours] | None = Field(default=None, max_length=28)
-    accessibility: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    accessibility: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
+        default=None, description="a note in the clinic's own words; the searchable terms are accessibility_features"
+    )
+    accessibility_features: list[AccessibilityFeature] | None = Field(
+        default=None, max_length=10, examples=[["step_free_entrance", "accessible_restroom"]], description="what the location offers people with disabilities (any case)"
+    )
+    rems_certified: bool | None = Field(default=None, description="this setting is certified under the Spravato (esketamine) REMS program")
+    rems_certified_on: date | None = Field(default=None, description="when it was certified (implies rems_certified)", examples=["2025-03-01"])
+
+    @field_validator("accessibility_features", mode="before")
+    @classmethod
+    def _null_features(cls, values: object) -> object:
+        return [] if values is None else values
+
+    @field_validator("accessibility_features")
+    @classmethod
+    def _unique_features(cls, values: list | None) -> list | None:
+        return None if values is None else unique(values)
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> LocationFields:
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("give latitude and longitude together")
+        if self.rems_certified_on is not None:
+            if self.rems_certified is False:
+                raise ValueError("rems_certified_on gives a certification date: rems_certified cannot be false")
+            if self.rems_certified_on > date.today():
+                raise ValueError("rems_certified_on is in the future: give the date the certification was granted")
+            self.rems_certified = True
         if self.latitude == 0 and self.longitude == 0:
             raise ValueError("latitude 0, longitude 0 is in the Gulf of Guinea, not a clinic: give the location's coordinates, or leave them out to geocode its address")
         return self
@@ -283,6 +306,9 @@ class LocationSummary(BaseModel):
     timezone: str | None
     hours: list[dict[str, str]]
     accessibility: str | None
+    accessibility_features: list[str] = Field(default_factory=list, description="what the location offers people with disabilities")
+    rems_certified: bool = Field(default=False, description="certified under the Spravato (esketamine) REMS program")
+    rems_certified_on: date | None = None
 
 
 class MatchedLocation(LocationSummary):

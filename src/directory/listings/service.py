@@ -46,7 +46,7 @@ from directory.listings.duplicates import possible_duplicates
 from directory.listings.held import Decision, PendingChange, PendingChangePublic
 from directory.listings.history import HistoryEntry, HistoryPage
 from directory.listings.models import ListingChange, Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
-from directory.listings.placement import PlacedLocation, Placement
+from directory.listings.placement import PlacedLocation, Placement, inherit_rems
 from directory.listings.queries import by_key, full_listing
 from directory.listings.readmodel import published_document
 from directory.listings.schemas import (
@@ -211,6 +211,7 @@ class ListingService:
             due_now(provider)  # without an organisation NPI there is nothing to verify
         city = placed[0].fields.get("city") if placed else None
         provider.slug = await named_slug(session, data.name, city)
+        inherit_rems(data.rems_certified, data.locations, placed)
         provider.locations = [new_location(p.fields) for p in placed]
         provider.conditions = [ProviderCondition(condition_code=code, condition=conditions[code]) for code in data.conditions or []]
         provider.services = [ProviderService(service_code=s.code, service=services[s.code], **offer(s)) for s in data.services or []]

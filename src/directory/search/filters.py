@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, not_, or_, select, true
 
 from directory.listings.models import OpeningInterval
-from directory.listings.readmodel import ENUM_BITS, mask, search_location
+from directory.listings.readmodel import ENUM_BITS, clinician_pair, mask, search_location
 from directory.search.backends import SearchBackend
 from directory.search.query import SearchQuery
 
@@ -88,6 +88,10 @@ def listing_filters(query: SearchQuery, bits: dict[str, dict[str, int]]) -> list
     ):
         if values:
             where.append(_any_bit(column, mask(ENUM_BITS[kind], values)))
+    if query.credentials and query.specialties:
+        # Together they describe one clinician: an MD who is an anesthesiologist, not an MD and another's specialty.
+        pairs = [clinician_pair(c, s) for c in query.credentials for s in query.specialties]
+        where.append(or_(*(_contains(S.clinicians, json.dumps(pair)) for pair in pairs)))
     if query.telehealth is not None:
         where.append(S.telehealth == query.telehealth)
     if query.accepting_new_patients is not None:
@@ -134,6 +138,11 @@ def open_at(moment: datetime, zones: list[str]) -> ColumnElement[bool]:
 def location_filters(query: SearchQuery, backend: SearchBackend, zones: list[str]) -> list[ColumnElement[bool]]:
     """Conditions on the location itself (the radius is handled apart, exactly)."""
     where: list[ColumnElement[bool]] = []
+    if query.accessibility:
+        wanted = mask(ENUM_BITS["accessibility"], query.accessibility)
+        where.append(S.access.op("&")(wanted) == wanted)
+    if query.rems_certified is not None:
+        where.append(S.rems == query.rems_certified)
     if query.box is not None:
         where.append(backend.inside(query.box))
     if query.open_at is not None:

@@ -65,6 +65,8 @@ class RawSearch:
     route: list[str] = field(default_factory=list)
     credential: list[str] = field(default_factory=list)
     specialty: list[str] = field(default_factory=list)
+    accessibility: list[str] = field(default_factory=list)
+    rems_certified: bool | None = None
     telehealth: bool | None = None
     accepting_new_patients: bool | None = None
     insurance: list[str] = field(default_factory=list)
@@ -100,6 +102,9 @@ class SearchQuery:
     routes: list[str]
     credentials: list[str]
     specialties: list[str]
+    accessibility: list[str]
+    """Terms one location must offer, all of them."""
+    rems_certified: bool | None
     telehealth: bool | None
     accepting_new_patients: bool | None
     insurance: list[str]
@@ -324,6 +329,8 @@ async def build_query(
         routes=_split(raw.route),
         credentials=_split(raw.credential),
         specialties=_split(raw.specialty),
+        accessibility=_split(raw.accessibility),
+        rems_certified=raw.rems_certified,
         telehealth=raw.telehealth,
         accepting_new_patients=raw.accepting_new_patients,
         insurance=[carrier.lower() for carrier in _split(raw.insurance)],

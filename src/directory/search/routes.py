@@ -16,7 +16,7 @@ from litestar.openapi.spec import Example
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from directory.listings.models import Credential, PaymentOption, Route, Specialty
+from directory.listings.models import AccessibilityFeature, Credential, PaymentOption, Route, Specialty
 from directory.search.geojson import GEOJSON, feature_collection
 from directory.search.query import RawSearch
 from directory.search.schemas import SearchPage
@@ -60,8 +60,21 @@ async def search(
     condition_match: Annotated[Literal["any", "all"], _q("any (default) or all of the conditions", "all")] = "any",
     service: Annotated[list[str] | None, _q("service code or synonym (repeatable)", "ketamine-iv", "Spravato")] = None,
     route: Annotated[list[Route] | None, _q("route of administration offered (repeatable)", "iv")] = None,
-    credential: Annotated[list[Credential] | None, _q("credential of any clinician at the provider (repeatable)", "CRNA")] = None,
-    specialty: Annotated[list[Specialty] | None, _q("specialty of any clinician (repeatable)", "psychiatry")] = None,
+    credential: Annotated[
+        list[Credential] | None,
+        _q("credential of a clinician at the provider (repeatable, any case); with specialty: one clinician with both", "CRNA", "md"),
+    ] = None,
+    specialty: Annotated[
+        list[Specialty] | None,
+        _q("specialty of a clinician (repeatable, any case); with credential: one clinician with both", "psychiatry", "anesthesiology"),
+    ] = None,
+    accessibility: Annotated[
+        list[AccessibilityFeature] | None,
+        _q("what one location offers people with disabilities: every term given (repeatable, any case)", "step_free_entrance"),
+    ] = None,
+    rems_certified: Annotated[
+        bool | None, _q("true: only locations certified under the Spravato (esketamine) REMS program; false: the others", True)
+    ] = None,
     telehealth: Annotated[
         bool | None,
         _q(
@@ -126,6 +139,7 @@ async def search(
         condition=condition or [], condition_match=condition_match, service=service or [],
         route=[r.value for r in route or []], credential=[c.value for c in credential or []],
         specialty=[s.value for s in specialty or []], telehealth=telehealth,
+        accessibility=[a.value for a in accessibility or []], rems_certified=rems_certified,
         accepting_new_patients=accepting_new_patients, insurance=insurance or [],
         payment=[p.value for p in payment or []], language=language or [], max_price=max_price, verified=verified,
         confirmed_within_days=confirmed_within_days,
