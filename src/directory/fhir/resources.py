@@ -11,7 +11,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from directory.listings.models import ACCESSIBILITY_LABELS, Clinician, Location, Provider, ProviderClinician
+from directory.fhir.accessibility import accessibility_extension
+from directory.listings.models import Clinician, Location, Provider, ProviderClinician
 from directory.listings.presenters import cost_lines, is_stale
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -220,32 +221,6 @@ def _hours(location: Location) -> list[dict[str, Any]]:
     return hours
 
 
-#: NDH's accessibility extension and its general categories; each of our terms is also given in our own system.
-NDH_ACCESSIBILITY_URL = "http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-accessibility"
-NDH_ACCESSIBILITY_SYSTEM = "http://hl7.org/fhir/us/ndh/CodeSystem/AccessibilityCS"
-_NDH_ACCESSIBILITY = {
-    "step_free_entrance": ("mobility", "mobility"),
-    "accessible_restroom": ("mobility", "mobility"),
-    "elevator": ("mobility", "mobility"),
-    "accessible_parking": ("mobility", "mobility"),
-    "sign_language_interpreter": ("handiaccess", "handicap accessible"),
-    "service_animals_welcome": ("handiaccess", "handicap accessible"),
-    "hearing_loop": ("handiaccess", "handicap accessible"),
-    "large_print": ("handiaccess", "handicap accessible"),
-    "quiet_room": ("cognitive", "cognitive"),
-    "near_public_transit": ("pubtrans", "public transit options"),
-}
-
-
-def _accessibility(feature: str, systems: Systems) -> dict[str, Any]:
-    label = ACCESSIBILITY_LABELS.get(feature, feature)
-    coding = [{"system": systems.accessibility, "code": feature, "display": label}]
-    if feature in _NDH_ACCESSIBILITY:
-        code, display = _NDH_ACCESSIBILITY[feature]
-        coding.append({"system": NDH_ACCESSIBILITY_SYSTEM, "code": code, "display": display})
-    return {"url": NDH_ACCESSIBILITY_URL, "valueCodeableConcept": {"coding": coding, "text": label}}
-
-
 def location(row: Location, provider: Provider, systems: Systems) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Location",
@@ -262,7 +237,7 @@ def location(row: Location, provider: Provider, systems: Systems) -> dict[str, A
     }
     if row.timezone:
         resource["extension"].append({"url": TIMEZONE_URL, "valueCode": row.timezone})
-    resource["extension"] += [_accessibility(feature, systems) for feature in row.accessibility_features or []]
+    resource["extension"] += [accessibility_extension(feature, systems) for feature in row.accessibility_features or []]
     if not resource["extension"]:
         del resource["extension"]
     telecom = _telecom(row.phone or provider.phone)
