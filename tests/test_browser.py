@@ -185,6 +185,22 @@ def test_a_rural_search_names_the_place_and_the_nearest_clinics_beyond_the_radiu
     assert not one.errors, one.errors
 
 
+def test_the_clinician_filters_ask_for_one_clinician_with_both(site, visit):
+    one = visit()
+    page = one.open(f"{site}/?near=10001&radius=500")
+    page.select_option("#credential", "MD")
+    one.settled()
+    page.select_option("#specialty", "anesthesiology")
+    one.settled()
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["credential"] == ["MD"] and query["specialty"] == ["anesthesiology"]
+    expected = _api_names(site, near="10001", radius=500, credential="MD", specialty="anesthesiology")
+    assert _card_names(page) == expected
+    # Fewer than a specialty alone would give: each filter alone means any clinician.
+    assert len(expected) <= len(_api_names(site, near="10001", radius=500, specialty="anesthesiology"))
+    assert not one.errors, one.errors
+
+
 def test_a_listing_page_shows_hours_clinicians_and_the_claim_link(site, visit):
     one = visit()
     slug = httpx.get(f"{site}/v1/search", params={"near": "10001"}).json()["items"][0]["provider"]["slug"]

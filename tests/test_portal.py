@@ -462,3 +462,32 @@ async def test_a_clinic_takes_consultation_requests_and_works_through_its_inbox(
     eve = person(eve_browser, mailbox, "eve")
     await eve.sign_up()
     assert (await eve_browser.get(f"/portal/listings/{listing_id}/consultations")).status_code == 404
+
+
+async def test_a_location_states_its_accessibility_and_rems_and_spravato_without_it_is_flagged(portal, mailbox):
+    dana = person(portal, mailbox)
+    await dana.sign_up()
+    listing_id = await dana.new_listing()
+    edit = f"/portal/listings/{listing_id}"
+    values = form_values(await dana.open(edit), f"{edit}/details")
+    values.update({"service-esketamine-spravato": "on", "conditions": ["treatment-resistant-depression"]})
+    await dana.submit(edit, f"{edit}/details", values)
+    page = await dana.open(edit)
+    assert 'id="rems-missing"' in page  # it offers Spravato and no location says it is certified
+    stored = (await portal.get(f"/v1/providers/{listing_id}", headers=ADMIN)).json()
+    location_id = stored["locations"][0]["id"]
+    action = f"{edit}/locations/{location_id}"
+    values = form_values(page, action)
+    values.update({"accessibility_features": ["step_free_entrance", "elevator"], "rems_certified_on": "2025-03-01"})
+    await dana.submit(edit, action, values)
+    stored = (await portal.get(f"/v1/providers/{listing_id}", headers=ADMIN)).json()
+    place = stored["locations"][0]
+    assert place["accessibility_features"] == ["step_free_entrance", "elevator"] and place["rems_certified"] is True and place["rems_certified_on"] == "2025-03-01"
+    page = await dana.open(edit)
+    assert 'id="rems-missing"' not in page and 'value="2025-03-01"' in page
+    # A date in the future is named next to its field.
+    values = form_values(page, action)
+    values["rems_certified_on"] = "2999-01-01"
+    refused = (await dana.submit(edit, action, values, status=422)).text
+    assert f'href="#field-location-{location_id}-rems_certified_on"' in refused and f'id="error-location-{location_id}-rems_certified_on"' in refused
+    assert "in the future" in refused

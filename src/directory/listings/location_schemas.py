@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from directory.listings.models import AccessibilityFeature
 from directory.validation import Label, Latitude, Longitude, Phone, PostalCode, Schema, ShortText, StateCode, unique
@@ -83,6 +83,17 @@ class LocationFields(Schema):
     rems_certified: bool | None = Field(default=None, description="this setting is certified under the Spravato (esketamine) REMS program")
     rems_certified_on: date | None = Field(default=None, description="when it was certified (implies rems_certified)", examples=["2025-03-01"])
 
+    @field_validator("rems_certified_on")
+    @classmethod
+    def _certified_on(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is None:
+            return value
+        if value > date.today():
+            raise ValueError("the date is in the future: give the date the REMS certification was granted")
+        if info.data.get("rems_certified") is False:
+            raise ValueError("a certification date means the location is certified: leave rems_certified out or set it true")
+        return value
+
     @field_validator("accessibility_features", mode="before")
     @classmethod
     def _null_features(cls, values: object) -> object:
@@ -98,10 +109,6 @@ class LocationFields(Schema):
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("give latitude and longitude together")
         if self.rems_certified_on is not None:
-            if self.rems_certified is False:
-                raise ValueError("rems_certified_on gives a certification date: rems_certified cannot be false")
-            if self.rems_certified_on > date.today():
-                raise ValueError("rems_certified_on is in the future: give the date the certification was granted")
             self.rems_certified = True
         if self.latitude == 0 and self.longitude == 0:
             raise ValueError("latitude 0, longitude 0 is in the Gulf of Guinea, not a clinic: give the location's coordinates, or leave them out to geocode its address")

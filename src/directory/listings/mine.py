@@ -70,3 +70,10 @@ async def changes_since(session: AsyncSession, provider_id: uuid.UUID, since: da
         select(ListingChange).where(ListingChange.provider_id == provider_id, ListingChange.at > since).order_by(ListingChange.id)
     )
     return list(rows.scalars())
+
+
+def rems_missing(listing: ProviderPublic) -> bool:
+    """It offers Spravato (esketamine) at a location, but no location says it is certified under the
+    REMS program: esketamine may only be given in a certified setting (shown to its owners)."""
+    offers = any(service.code == "esketamine-spravato" for service in listing.services)
+    return offers and bool(listing.locations) and not any(location.rems_certified for location in listing.locations)

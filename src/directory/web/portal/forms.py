@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from directory.errors import invalid_input
-from directory.listings.models import Credential, PaymentOption, Route, Specialty
+from directory.listings.models import ACCESSIBILITY_LABELS, AccessibilityFeature, Credential, PaymentOption, Route, Specialty
 from directory.listings.schemas import ClinicianCreate, LocationCreate, ProviderUpdate
 
 DAYS = [("mon", "Monday"), ("tue", "Tuesday"), ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"), ("sat", "Saturday"), ("sun", "Sunday")]
@@ -24,6 +24,7 @@ ROUTE_WORDS = {"iv": "IV infusion", "im": "IM injection", "intranasal": "Intrana
 PAYMENTS = [(option.value, PAYMENT_WORDS.get(option.value, option.value)) for option in PaymentOption]
 ROUTES = [(route.value, ROUTE_WORDS.get(route.value, route.value)) for route in Route]
 CREDENTIALS = [(c.value, c.value) for c in Credential]
+ACCESSIBILITY = [(feature.value, ACCESSIBILITY_LABELS[feature.value]) for feature in AccessibilityFeature]
 SPECIALTIES = [("", "Not given")] + [(s.value, s.value.replace("_", " ").capitalize()) for s in Specialty]
 TIMEZONES = [
     ("", "Not given"), ("America/New_York", "Eastern"), ("America/Chicago", "Central"), ("America/Denver", "Mountain"),
@@ -186,6 +187,11 @@ def _hours(form: dict[str, Any]) -> list[dict[str, str]]:
 def location_values(location: Any) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(location, name) or "" for name in _LOCATION_TEXT}
     values.update(latitude=location.latitude, longitude=location.longitude, **hours_values(location.hours))
+    values.update(
+        accessibility_features=list(location.accessibility_features or []),
+        rems_certified=bool(location.rems_certified),
+        rems_certified_on=location.rems_certified_on.isoformat() if location.rems_certified_on else "",
+    )
     return values
 
 
@@ -194,6 +200,9 @@ def location_input(form: dict[str, Any], moved: bool) -> LocationCreate:
     address is placed by the geocoder)."""
     data: dict[str, Any] = {name: (str(form.get(name, "")).strip() or None) for name in _LOCATION_TEXT}
     data["hours"] = _hours(form)
+    data["accessibility_features"] = _many(form, "accessibility_features")
+    data["rems_certified_on"] = str(form.get("rems_certified_on", "")).strip() or None
+    data["rems_certified"] = bool(form.get("rems_certified")) or data["rems_certified_on"] is not None
     if moved:
         data["latitude"], data["longitude"] = _decimal(form.get("latitude")), _decimal(form.get("longitude"))
 

@@ -108,6 +108,7 @@ async def edit_page(
     return page(
         visit, "edit.html", status, listing=listing, values=values, members=members, invitations=invitations, records=records,
         decision=decision, open_reports=open_reports, report_words=KIND_WORDS, missing=mine.missing_for_publication(listing, account.email_verified_at is not None),
+        rems_missing=mine.rems_missing(listing),
         location_values={location.id: forms.location_values(location) for location in listing.locations},
         clinician_values={clinician.id: forms.clinician_values(clinician) for clinician in listing.clinicians},
         forms=forms, **(await _catalog(reader, taxonomy)), **context,

@@ -149,6 +149,19 @@ function confirmedLine(confirmation) {
     : `Details confirmed by the clinic on ${on}.`;
 }
 
+const ACCESSIBILITY = {
+  step_free_entrance: "Step-free entrance",
+  accessible_restroom: "Accessible restroom",
+  elevator: "Elevator",
+  accessible_parking: "Accessible parking",
+  sign_language_interpreter: "Sign language interpreter on request",
+  service_animals_welcome: "Service animals welcome",
+  hearing_loop: "Hearing loop",
+  large_print: "Large-print materials",
+  quiet_room: "Quiet, low-stimulation room",
+  near_public_transit: "Near public transit",
+};
+
 function render(p) {
   document.title = `${p.name} – Infusion provider directory`;
   const checked = p.verification && p.verification.last_verified_at;
@@ -160,7 +173,13 @@ function render(p) {
       h("p", { class: "address" }, address(location), " ", open === true ? h("span", { class: "open" }, "Open now") : open === false ? h("span", { class: "closed" }, "Closed now") : null),
       location.phone ? h("p", {}, h("a", { href: `tel:${location.phone}` }, phone(location.phone))) : null,
       hoursTable(location, index),
-      location.accessibility ? h("p", {}, h("strong", {}, "Accessibility: "), location.accessibility) : null,
+      (location.accessibility_features || []).length
+        ? h("div", { class: "access" }, h("strong", {}, "Accessibility"), h("ul", { class: "chips" }, location.accessibility_features.map((f) => h("li", {}, ACCESSIBILITY[f] || f.replace(/_/g, " ")))))
+        : null,
+      location.accessibility ? h("p", {}, h("strong", {}, (location.accessibility_features || []).length ? "The clinic says: " : "Accessibility: "), location.accessibility) : null,
+      location.rems_certified
+        ? h("p", {}, h("strong", {}, "Spravato: "), `certified under the REMS program${location.rems_certified_on ? ` since ${date(location.rems_certified_on)}` : ""}, so esketamine can be given here.`)
+        : null,
     );
   });
   const clinicians = p.clinicians.map((c) =>

@@ -6,7 +6,10 @@ import { resultsMap } from "./map.js";
 
 const PAGE = 20;
 const RADII = [10, 25, 50, 100, 250, 500];
-const FILTERS = ["radius", "service", "accepting_new_patients", "telehealth", "open_now", "verified", "payment", "insurance", "max_price", "language"];
+const FILTERS = [
+  "radius", "service", "accepting_new_patients", "telehealth", "open_now", "verified", "payment", "insurance", "max_price", "language",
+  "credential", "specialty", "accessibility", "rems_certified",
+];
 const PLACE = ["near", "lat", "lon"];
 
 const $ = (id) => document.getElementById(id);
