@@ -201,6 +201,23 @@ def test_the_clinician_filters_ask_for_one_clinician_with_both(site, visit):
     assert not one.errors, one.errors
 
 
+def test_words_the_taxonomy_does_not_know_are_searched_as_forgiving_text(site, visit):
+    one = visit()
+    page = one.open(f"{site}/")
+    page.fill("#where", "Austin, TX")
+    page.fill("#condition", "depresion")  # a typo: not a condition, so free text
+    page.select_option("#radius", "250")
+    page.click("button[type=submit]")
+    one.settled()
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["q"] == ["depresion"] and "condition" not in query
+    expected = _api_names(site, near="Austin, TX", q="depresion", radius=250)
+    assert expected and _card_names(page) == expected
+    assert "matching “depresion”" in page.inner_text("#status")
+    assert page.input_value("#condition") == "depresion"
+    assert not one.errors, one.errors
+
+
 def test_a_listing_page_shows_hours_clinicians_and_the_claim_link(site, visit):
     one = visit()
     slug = httpx.get(f"{site}/v1/search", params={"near": "10001"}).json()["items"][0]["provider"]["slug"]

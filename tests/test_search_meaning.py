@@ -242,3 +242,42 @@ def test_the_migration_reads_the_terms_a_note_clearly_says():
     assert module.terms_in("ASL interpreters on request. Service dogs welcome.") == ["sign_language_interpreter", "service_animals_welcome"]
     assert module.terms_in("Second floor, no elevator.") == []
     assert module.terms_in(None) == []
+
+
+# --- forgiving free text ------------------------------------------------------------------------------
+
+
+async def test_free_text_folds_accents_forgives_typos_and_matches_prefixes(client):
+    person = {"first_name": "Ana", "last_name": "Núñez", "credential": "MD", "specialty": "psychiatry"}
+    await publish(client, "Sérénité Ketamine Clinic", offset(SACRAMENTO, 1), conditions=["generalized-anxiety-disorder"])
+    await publish(client, "Valley Institute", offset(SACRAMENTO, 2), conditions=["postpartum-depression"], clinicians=[person])
+    await publish(client, "Spray Center", offset(SACRAMENTO, 3), conditions=["treatment-resistant-depression"], services=[{"code": "esketamine-spravato"}])
+    everywhere = {"sort": "relevance"}
+    for typed, expected in (
+        ("serenite", ["Sérénité Ketamine Clinic"]),       # accents folded
+        ("SÉRÉNITÉ", ["Sérénité Ketamine Clinic"]),
+        ("seren", ["Sérénité Ketamine Clinic"]),          # a prefix
+        ("nunez", ["Valley Institute"]),                  # a clinician's name, accents folded
+        ("spravto", ["Spray Center"]),                    # one letter missing
+        ("anxeity", ["Sérénité Ketamine Clinic"]),        # two letters swapped
+        ("depresion", ["Spray Center", "Valley Institute"]),
+        ("postpartum depresion", ["Valley Institute"]),   # every word must match
+    ):
+        assert sorted(names(await search(client, q=typed, **everywhere))) == expected, typed
+    # Near a place too (the place's index first, then each row's words).
+    assert names(await search(client, q="serenit", lat=SACRAMENTO[0], lon=SACRAMENTO[1])) == ["Sérénité Ketamine Clinic"]
+    # Nothing searchable left after folding: a 400 naming q.
+    for nothing in ("%", "¿?", "—"):
+        response = await client.get("/v1/search", params={"q": nothing})
+        assert response.status_code == 400 and "q" in response.text
+
+
+async def test_relevance_puts_the_name_before_a_mention_and_the_typed_word_before_a_near_one(client):
+    await publish(client, "Harbor Clinic", offset(SACRAMENTO, 1), description="Near the water.")
+    await publish(client, "Northside", offset(SACRAMENTO, 2), description="By the harbor.")
+    await publish(client, "Harbour House", offset(SACRAMENTO, 3))
+    # A word some name has is taken as typed: the name first, then the mention.
+    assert names(await search(client, q="harbor", sort="relevance")) == ["Harbor Clinic", "Northside"]
+    # A misspelling means the names near it (both spellings), before a mention of one of them.
+    ranked = names(await search(client, q="harbur", sort="relevance"))
+    assert set(ranked[:2]) == {"Harbor Clinic", "Harbour House"} and ranked[2] == "Northside"

@@ -51,10 +51,10 @@ def terms_in(note: str | None) -> list[str]:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("location") as batch:
-        batch.add_column(sa.Column("accessibility_features", JSON, nullable=False, server_default="[]"))
-        batch.add_column(sa.Column("rems_certified", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("rems_certified_on", sa.Date()))
+    # Plain ADD COLUMN (a batch would make SQLite's table again, and lose its R*Tree triggers).
+    op.add_column("location", sa.Column("accessibility_features", JSON, nullable=False, server_default="[]"))
+    op.add_column("location", sa.Column("rems_certified", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("location", sa.Column("rems_certified_on", sa.Date()))
     connection = op.get_bind()
     location = sa.table("location", sa.column("id"), sa.column("provider_id"), sa.column("accessibility"), sa.column("accessibility_features", JSON), sa.column("rems_certified"))
     provider = sa.table("provider", sa.column("id"), sa.column("rems_certified"))
@@ -66,12 +66,9 @@ def upgrade() -> None:
     connection.execute(location.update().where(location.c.provider_id.in_(certified)).values(rems_certified=True))
     op.execute("DELETE FROM search_location")
     op.execute("DELETE FROM listing_document")
-    with op.batch_alter_table("search_location") as batch:
-        batch.add_column(sa.Column("clinicians", sa.Text(), nullable=False, server_default="[]"))
-        batch.add_column(sa.Column("access", sa.Integer(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("rems", sa.Boolean(), nullable=False, server_default=sa.false()))
-    if connection.dialect.name != "postgresql":
-        _restore_rtree_triggers()
+    op.add_column("search_location", sa.Column("clinicians", sa.Text(), nullable=False, server_default="[]"))
+    op.add_column("search_location", sa.Column("access", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column("search_location", sa.Column("rems", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def _restore_rtree_triggers() -> None:
@@ -101,3 +98,21 @@ def downgrade() -> None:
         batch.drop_column("rems_certified_on")
         batch.drop_column("rems_certified")
         batch.drop_column("accessibility_features")
+    if op.get_bind().dialect.name != "postgresql":
+        _restore_location_triggers()
+
+
+def _restore_location_triggers() -> None:
+    # As migration 0001 made them: dropping columns made SQLite's table again, without them.
+    for trigger in ("location_rtree_insert", "location_rtree_update", "location_rtree_delete"):
+        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    op.execute(
+        "CREATE TRIGGER location_rtree_insert AFTER INSERT ON location BEGIN "
+        "INSERT INTO location_rtree VALUES (NEW.id, NEW.latitude, NEW.latitude, NEW.longitude, NEW.longitude); END"
+    )
+    op.execute(
+        "CREATE TRIGGER location_rtree_update AFTER UPDATE OF id, latitude, longitude ON location BEGIN "
+        "DELETE FROM location_rtree WHERE id = OLD.id; "
+        "INSERT INTO location_rtree VALUES (NEW.id, NEW.latitude, NEW.latitude, NEW.longitude, NEW.longitude); END"
+    )
+    op.execute("CREATE TRIGGER location_rtree_delete AFTER DELETE ON location BEGIN DELETE FROM location_rtree WHERE id = OLD.id; END")

@@ -24,6 +24,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, SmallInteger, String, Table, Text, Uuid, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
@@ -35,6 +37,7 @@ from directory.listings.models import ACCESSIBILITY_LABELS, AccessibilityFeature
 from directory.listings.queries import as_uuid, full_listing
 from directory.listings.schemas import LocationSummary, ProviderSummary, TaxonomyRef
 from directory.taxonomy.models import Condition, Service
+from directory.words import fold, tokens
 
 search_location = Table(
     "search_location",
@@ -70,6 +73,11 @@ search_location = Table(
     Column("summary", Text, nullable=False),
     Column("location", Text, nullable=False),
 )
+
+#: The words names are made of (listings' and clinicians'), folded: what a misspelt word in free
+#: text is compared with. Terms are added as listings are written and never taken away (a term no
+#: listing has any more only leads to a search that finds nothing).
+search_term = Table("search_term", SQLModel.metadata, Column("term", String(64), primary_key=True))
 
 listing_document = Table(
     "listing_document",
@@ -127,7 +135,7 @@ class TaxonomyBits:
             own = {row.code: " ".join([row.code, row.name, *(row.synonyms or [])]).lower() for row in rows}
             parents = {row.code: row.parent for row in rows}
             # A listing of an entry is found by the words of the entries above it too (fibromyalgia: chronic pain).
-            self.words[kind] = {code: " ".join(own[above] for above in _lineage(code, parents)) for code in own}
+            self.words[kind] = {code: " ".join(tokens(" ".join(own[above] for above in _lineage(code, parents)))) for code in own}
 
 
 def _lineage(code: str, parents: dict[str, str | None]) -> list[str]:
@@ -170,10 +178,13 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
         accepts_consultation_requests=public.accepts_consultation_requests,
     ).model_dump_json()
     clinicians = [role.clinician for role in provider.clinician_roles]
+    # Folded words, a line per part: the name first, the description, the conditions and services
+    # (with the entries above them), the clinicians' names.
     words = "\n".join(
-        [provider.name.lower(), (provider.description or "").lower()]
+        [folded(provider.name), folded(provider.description or "")]
         + [taxonomy.words["conditions"].get(code, code) for code in conditions]
         + [taxonomy.words["services"].get(code, code) for code in services]
+        + [folded(f"{c.first_name} {c.last_name}") for c in clinicians]
     )
     common = {
         "provider_id": provider.id,
@@ -195,7 +206,7 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
         "languages": json_list(provider.languages),
         "price_min": provider.price_min,
         "words": words,
-        "name_key": provider.name.lower(),
+        "name_key": fold(provider.name),
         "updated_at": provider.updated_at,
         "sample": sample_of(provider.id),
         "summary": summary,
@@ -211,7 +222,7 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
             "access": mask(ENUM_BITS["accessibility"], location.accessibility_features or []),
             "rems": bool(location.rems_certified),
             # Free text finds a location by its accessibility terms and note too.
-            "words": "\n".join([words, *(ACCESSIBILITY_LABELS.get(f, f).lower() for f in location.accessibility_features or []), (location.accessibility or "").lower()]),
+            "words": "\n".join([words, *(folded(ACCESSIBILITY_LABELS.get(f, f)) for f in location.accessibility_features or []), folded(location.accessibility or "")]),
             "location": LocationSummary.model_validate(location, from_attributes=True).model_dump_json(),
         }
         for location in provider.locations
@@ -222,6 +233,17 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
             {**common, "location_id": remote_row_id(provider.id), "latitude": None, "longitude": None, "timezone": None, "hours": "[]", "location": "null", "access": 0, "rems": False}
         )
     return document, rows
+
+
+def folded(text: str) -> str:
+    """The text's folded words, a space between each."""
+    return " ".join(tokens(text))
+
+
+def name_terms(provider: Provider) -> set[str]:
+    """The words of the listing's and its clinicians' names: the terms misspellings are compared with."""
+    names = [provider.name] + [f"{role.clinician.first_name} {role.clinician.last_name}" for role in provider.clinician_roles]
+    return {term for name in names for term in tokens(name) if 3 <= len(term) <= 64 and not term.isdigit()}
 
 
 def clinician_pair(credential: str, specialty: str | None) -> str:
@@ -268,16 +290,26 @@ def refresh(session: Session, provider_ids: Iterable[uuid.UUID], loaded: dict[uu
 
 
 def _write(session: Session, providers: Iterable[Provider], taxonomy: TaxonomyBits) -> int:
-    documents, rows = [], []
+    documents, rows, terms = [], [], set()
     for provider in providers:
         document, locations = project(provider, taxonomy)
         documents.append(document)
         rows += locations
+        terms |= name_terms(provider)
     if documents:
         session.execute(insert(listing_document), documents)
     if rows:
         session.execute(insert(search_location), rows)
+    if terms:
+        _add_terms(session, terms)
     return len(documents)
+
+
+def _add_terms(session: Session, terms: set[str]) -> None:
+    """Add the terms not known yet (a term another writer adds at the same moment is no conflict)."""
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(search_term).on_conflict_do_nothing()
+    session.execute(statement, [{"term": term} for term in sorted(terms)])
 
 
 def rebuild(session: Session, batch: int = 500, progress: Callable[[int, int], None] | None = None) -> int:

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Float, Select, and_, cast, func, literal_column, or_, select, text, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Float, Select, and_, cast, column, func, literal_column, or_, select, table, text, union_all
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,6 +91,11 @@ class SearchBackend:
     def json_values(self, column: Any) -> Any:
         """A table of the elements of a JSON array stored as text, with one text column ``value``, for GROUP BY."""
         raise NotImplementedError
+
+    def words_contain(self, word: str) -> ColumnElement[bool]:
+        """The row's folded words contain this folded word (letters and digits only), through the
+        words' own index where the database has one."""
+        return S.words.contains(word, autoescape=True)
 
     async def nearest(
         self,
@@ -284,6 +289,13 @@ class SqliteBackend(SearchBackend):
 
     def json_values(self, column: Any) -> Any:
         return func.json_each(column).table_valued("value").alias("element")
+
+    def words_contain(self, word: str) -> ColumnElement[bool]:
+        # The FTS5 trigram table answers LIKE from its index for three letters or more.
+        if len(word) < 3:
+            return super().words_contain(word)
+        words = table("search_location_words", column("rowid"), column("words"))
+        return S.location_id.in_(select(words.c.rowid).where(words.c.words.like(f"%{word}%")))
 
     async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, also=None):  # noqa: ANN001
         distance = self.sphere_distance(lat, lon)

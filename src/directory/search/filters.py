@@ -8,7 +8,7 @@ Different kinds of filter are ANDed; the values of one kind are ORed (conditions
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -46,22 +46,37 @@ def _union(masks: Iterable[int]) -> int:
     return total
 
 
-def word_matches(word: str, conditions: int, services: int) -> list[tuple[ColumnElement[bool], int]]:
-    """Where a free-text word matches, with the weight relevance gives each place: the name 3, a
-    condition or service whose names mention it 2, anywhere else (the description) 1."""
-    places = [(_contains(S.name_key, word), 3)]
+def word_matches(forms: list[str], conditions: int, services: int) -> list[tuple[ColumnElement[bool], int]]:
+    """Where a free-text word matches, with the weight relevance gives each place, best first: the
+    name (6 as typed, 4 as a spelling it is near), a condition or service whose names mention it
+    (3), anywhere else: the description, clinicians, accessibility (2 as typed, 1 as near)."""
+    word, near = forms[0], forms[1:]
+    places = [(_contains(S.name_key, word), 6)]
+    if near:
+        places.append((or_(*(_contains(S.name_key, form) for form in near)), 4))
     if conditions or services:
-        places.append((or_(_any_bit(S.conditions, conditions), _any_bit(S.services, services)), 2))
-    places.append((_contains(S.words, word), 1))
+        places.append((or_(_any_bit(S.conditions, conditions), _any_bit(S.services, services)), 3))
+    places.append((_contains(S.words, word), 2))
+    if near:
+        places.append((or_(*(_contains(S.words, form) for form in near)), 1))
     return places
 
 
 def relevance(query: SearchQuery, bits: dict[str, dict[str, int]]) -> ColumnElement[int]:
     """Sum over the words of the best place each one matched."""
     score: ColumnElement[int] = literal(0)
-    for word, codes in zip(query.words, query.word_codes, strict=True):
-        score = score + case(*word_matches(word, *_word_masks(codes, bits)), else_=0)
+    for forms, codes in zip(query.word_forms, query.word_codes, strict=True):
+        score = score + case(*word_matches(forms, *_word_masks(codes, bits)), else_=0)
     return score
+
+
+def text_filters(query: SearchQuery, contains: Callable[[str], ColumnElement[bool]]) -> list[ColumnElement[bool]]:
+    """Each word of q, as typed or as a spelling it is near, is in the row's words (folded)."""
+    return [or_(*(contains(form) for form in forms)) for forms in query.word_forms]
+
+
+def words_contain(text: str) -> ColumnElement[bool]:
+    return _contains(S.words, text)
 
 
 def _word_masks(codes: tuple[list[str], list[str]], bits: dict[str, dict[str, int]]) -> tuple[int, int]:
@@ -108,8 +123,6 @@ def listing_filters(query: SearchQuery, bits: dict[str, dict[str, int]]) -> list
         where.append(current if query.verified else not_(current))
     if query.confirmed_within_days is not None:
         where.append(S.confirmed_at >= query.confirmed_since())
-    for word in query.words:
-        where.append(_contains(S.words, word))
     return where
 
 

@@ -50,7 +50,10 @@ class Search:
         self.session = session
         self.query = query
         self.bits = bits
-        self.listing_where = filters.listing_filters(query, bits)
+        # Free text over the whole country reads the words' own index; near a place, the rows the
+        # place's index finds are few and each is tested directly.
+        nationwide = query.place is None and query.box is None
+        self.listing_where = filters.listing_filters(query, bits) + filters.text_filters(query, backend.words_contain if nationwide else filters.words_contain)
         self.location_where = filters.location_filters(query, backend, zones)
         self.point = (query.place.latitude, query.place.longitude) if query.place else None
         self.sampled = False

@@ -15,7 +15,9 @@ from directory import cursors
 from directory.errors import BadParameter, InvalidInput
 from directory.geocoding import Geocoder
 from directory.search.backends import Box
+from directory.search.lexicon import LexiconIndex
 from directory.taxonomy.service import TaxonomyIndex
+from directory.words import tokens
 
 METRES = {"mi": 1609.344, "km": 1000.0}
 DEFAULT_RADIUS = {"mi": 25.0, "km": 40.0}
@@ -117,6 +119,7 @@ class SearchQuery:
     moment: datetime
     words: list[str]
     word_codes: list[tuple[list[str], list[str]]]
+    """For each word: the conditions and services whose names mention it (or a spelling it is near)."""
     group: Group
     sort: Sort
     limit: int
@@ -126,6 +129,8 @@ class SearchQuery:
     fingerprint: str
     beyond_radius: bool = False
     """With fewer near matches than the page holds: the nearest beyond the radius, apart (first page only)."""
+    word_forms: list[list[str]] = field(default_factory=list)
+    """For each word: itself, then the known terms it is probably a misspelling of."""
     stale_after: timedelta = timedelta(days=365)
     """The deployment's windows (settings): a verified listing turns stale, an unconfirmed one is flagged."""
     unconfirmed_after: timedelta = timedelta(days=180)
@@ -224,6 +229,7 @@ async def build_query(
     geocoder: Geocoder,
     secret: str,
     now: datetime | None = None,
+    lexicon: LexiconIndex | None = None,
 ) -> SearchQuery:
     """Check every parameter and their combinations; resolve the place and the taxonomy terms."""
     unit: Unit = raw.unit
@@ -290,12 +296,22 @@ async def build_query(
     if sort == "relevance" and not raw.q:
         raise BadParameter("sort", "sorting by relevance needs q")
 
-    words = [w for w in re.split(r"\W+", (raw.q or "").lower()) if w][:8]
-    if raw.q and raw.q.strip() and not words:
-        raise BadParameter("q", "nothing to search for in q: give a word or a name, e.g. spravato")
     if raw.q is not None and len(raw.q) > 200:
         raise BadParameter("q", "at most 200 characters")
-    word_codes = [(await taxonomy.mentioning(session, "condition", w), await taxonomy.mentioning(session, "service", w)) for w in words]
+    # Folded (case and accents off) and split on anything not a letter or digit; each word with the
+    # known terms it is probably a misspelling of.
+    words = list(dict.fromkeys(tokens(raw.q or "")))[:8]
+    if raw.q and raw.q.strip() and not words:
+        raise BadParameter("q", "nothing to search for in q: give a word or a name, e.g. spravato")
+    known = await lexicon.lexicon(session) if words and lexicon is not None else None
+    word_forms = [[word, *(known.corrections(word) if known else [])] for word in words]
+    word_codes = []
+    for forms in word_forms:
+        found: tuple[list[str], list[str]] = ([], [])
+        for kind, codes in (("condition", found[0]), ("service", found[1])):
+            for form in forms:
+                codes.extend(code for code in await taxonomy.mentioning(session, kind, form) if code not in codes)
+        word_codes.append(found)
 
     languages = [language.lower() for language in _split(raw.language)]
     for language in languages:
@@ -343,6 +359,7 @@ async def build_query(
         moment=moment,
         words=words,
         word_codes=word_codes,
+        word_forms=word_forms,
         group=raw.group,
         sort=sort,
         limit=raw.limit,
@@ -370,7 +387,11 @@ async def build_query(
 def _fingerprint(query: SearchQuery) -> str:
     """What a cursor must agree on: everything that decides which hits exist and in what order."""
     shape = asdict(query)
-    for volatile in ("limit", "after", "want_total", "want_facets", "fingerprint", "moment", "stale_after", "unconfirmed_after", "beyond_radius"):
+    # The spellings a word is near come from terms that change as listings do: not part of the search's identity.
+    for volatile in (
+        "limit", "after", "want_total", "want_facets", "fingerprint", "moment", "stale_after", "unconfirmed_after", "beyond_radius",
+        "word_forms", "word_codes",
+    ):  # fmt: skip
         shape.pop(volatile)
     shape["open_at"] = shape["open_at"] is not None
     blob = json.dumps(shape, sort_keys=True, default=str)

@@ -15,6 +15,7 @@ from directory.geocoding import Geocoder
 from directory.listings.readmodel import SAMPLE_BUCKETS, SAMPLED, search_location
 from directory.search.backends import SearchBackend
 from directory.search.facets import scaled
+from directory.search.lexicon import LexiconIndex
 from directory.search.matching import Search
 from directory.search.present import Result
 from directory.search.query import RawSearch, build_query
@@ -45,6 +46,7 @@ class SearchService:
         self.geocoder = geocoder
         self.taxonomy = taxonomy
         self.secret_key = secret_key
+        self.lexicon = LexiconIndex()
         self._zones: tuple[float, list[str]] = (-1e9, [])
 
     async def search(self, session: AsyncSession, raw: RawSearch) -> SearchPage:
@@ -52,7 +54,7 @@ class SearchService:
         return (await self.find(session, raw)).model()
 
     async def find(self, session: AsyncSession, raw: RawSearch) -> Result:
-        query = await build_query(raw, session, self.taxonomy, self.geocoder, self.secret_key)
+        query = await build_query(raw, session, self.taxonomy, self.geocoder, self.secret_key, lexicon=self.lexicon)
         query.stale_after, query.unconfirmed_after = self.stale_after, self.unconfirmed_after
         if query.group == "location" and query.sort != "distance":
             raise BadParameter("group", "one hit per location comes in distance order: give a place and sort=distance")

@@ -48,12 +48,12 @@ async function loadTaxonomy() {
   for (const item of services.items) taxonomy.services.set(item.code, item.name);
 }
 
-/** The condition's code for what was typed (its code, name or another name), else what was typed. */
+/** The condition's code for what was typed (its code, name or another name), else null. */
 function conditionCode(text) {
   const typed = text.trim();
   if (!typed) return "";
   const known = taxonomy.byWord.get(typed.toLowerCase());
-  return known ? known.code : typed;
+  return known ? known.code : null;
 }
 
 function conditionName(code) {
@@ -72,8 +72,11 @@ function stateFromForms() {
   } else if (where) {
     params.set("near", where);
   }
+  // A condition the taxonomy knows is a filter; other words (a misspelling, a clinic's or a
+  // clinician's name) are free text, which forgives typos and accents.
   const condition = conditionCode(ui.condition.value);
   if (condition) params.set("condition", condition);
+  else if (condition === null) params.set("q", ui.condition.value.trim());
   const filters = new FormData(ui.filters);
   for (const name of FILTERS) {
     for (const value of filters.getAll(name)) if (value !== "") params.append(name, value);
@@ -90,7 +93,7 @@ function formsFromState(params) {
     delete ui.where.dataset.lat;
     ui.where.value = params.get("near") || "";
   }
-  ui.condition.value = params.get("condition") ? conditionName(params.get("condition")) : "";
+  ui.condition.value = params.get("condition") ? conditionName(params.get("condition")) : params.get("q") || "";
   for (const element of ui.filters.elements) {
     if (!element.name) continue;
     const values = params.getAll(element.name);
@@ -128,7 +131,7 @@ async function search(params) {
   ui.more.hidden = true;
   hideNotice();
   markers.clear();
-  if (!hasPlace(params) && !params.has("condition")) {
+  if (!hasPlace(params) && !params.has("condition") && !params.has("q")) {
     announce("Enter a place and a condition to find providers.");
     return;
   }
@@ -194,7 +197,7 @@ function placeName(answer) {
 function summary(answer, params) {
   const total = answer.total ?? answer.items.length;
   const about = answer.estimated ? "About " : "";
-  const treating = params.get("condition") ? ` treating ${conditionName(params.get("condition"))}` : "";
+  const treating = params.get("condition") ? ` treating ${conditionName(params.get("condition"))}` : params.get("q") ? ` matching “${params.get("q")}”` : "";
   if (!(hasPlace(params) && answer.place)) return `${providers(total, about)}${treating}.`;
   const within = ` within ${answer.radius} ${answer.unit} of ${placeName(answer)}`;
   const remote = answer.items.filter((hit) => hit.remote).length;
@@ -223,7 +226,7 @@ function addBeyond(answer, params) {
 
 async function explainEmpty(params, answer, mine) {
   const radius = Number(params.get("radius") || 25);
-  const treating = params.get("condition") ? ` treating ${conditionName(params.get("condition"))}` : "";
+  const treating = params.get("condition") ? ` treating ${conditionName(params.get("condition"))}` : params.get("q") ? ` matching “${params.get("q")}”` : "";
   const where = hasPlace(params) ? ` within ${radius} mi${answer.place ? ` of ${placeName(answer)}` : ""}` : "";
   const remote = answer.items.filter((hit) => hit.remote).length;
   const beyond = answer.beyond_radius || [];

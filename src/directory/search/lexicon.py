@@ -1,0 +1,38 @@
+"""The terms a misspelt word of free text is compared with: the words of listings' and clinicians'
+names (``search_term``), of the taxonomies' names and synonyms, and of the accessibility terms.
+Kept in memory for five minutes; the nearest spellings are found in memory too."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from directory.listings.models import ACCESSIBILITY_LABELS
+from directory.listings.readmodel import search_term
+from directory.taxonomy.models import Condition, Service
+from directory.words import Lexicon, tokens
+
+
+class LexiconIndex:
+    TTL_SECONDS = 300.0
+
+    def __init__(self) -> None:
+        self._loaded_at = -1e9
+        self._lexicon = Lexicon([])
+
+    async def lexicon(self, session: AsyncSession | AsyncConnection) -> Lexicon:
+        if time.monotonic() - self._loaded_at >= self.TTL_SECONDS:
+            terms = set((await session.execute(select(search_term.c.term))).scalars())
+            for table in (Condition, Service):
+                for code, name, synonyms in (await session.execute(select(table.code, table.name, table.synonyms))).all():
+                    terms.update(tokens(" ".join([code, name, *synonyms])))
+            for label in ACCESSIBILITY_LABELS.values():
+                terms.update(tokens(label))
+            self._lexicon, self._loaded_at = Lexicon(terms), time.monotonic()
+        return self._lexicon
+
+    def forget(self) -> None:
+        """Load again on next use (after the seed or a test changed the terms)."""
+        self._loaded_at = -1e9
