@@ -281,3 +281,57 @@ async def test_relevance_puts_the_name_before_a_mention_and_the_typed_word_befor
     # A misspelling means the names near it (both spellings), before a mention of one of them.
     ranked = names(await search(client, q="harbur", sort="relevance"))
     assert set(ranked[:2]) == {"Harbor Clinic", "Harbour House"} and ranked[2] == "Northside"
+
+
+# --- facets that add up ----------------------------------------------------------------------------------
+
+
+def counts(page: dict[str, Any], facet: str) -> dict[str, int]:
+    return {f["value"]: f["count"] for f in page["facets"][facet]}
+
+
+async def test_each_facet_count_is_what_ticking_it_gives(client):
+    await publish(client, "ptsd only", offset(SACRAMENTO, 1), conditions=["ptsd"], payment_options=["self_pay"], price={"min": 350, "max": 500})
+    await publish(client, "both", offset(SACRAMENTO, 2), conditions=["ptsd", "major-depression"], payment_options=["insurance"], price={"min": 450, "max": 600})
+    await publish(client, "md one", offset(SACRAMENTO, 3), conditions=["major-depression"], payment_options=["self_pay"], price={"min": 700, "max": 900})
+    await publish(client, "md two", offset(SACRAMENTO, 4), conditions=["major-depression"], payment_options=["self_pay"], price={"min": 800, "max": 900})
+    at = {"lat": SACRAMENTO[0], "lon": SACRAMENTO[1], "facets": "true", "total": "true"}
+    ticked = await search(client, **at, condition="ptsd")
+    assert ticked["total"] == 2
+    conditions = counts(ticked, "condition")
+    # Ticking major depression too would give ptsd or major depression: all four.
+    assert conditions["major-depression"] == 4 == (await search(client, **at, condition=["ptsd", "major-depression"]))["total"]
+    assert conditions["ptsd"] == 2 and conditions["depression"] == 4
+    # The other facets count within the ticked condition; payment and price bands are facets too.
+    assert counts(ticked, "payment") == {"self_pay": 1, "insurance": 1}
+    assert counts(ticked, "price") == {"400": 1, "500": 2, "750": 2, "1000": 2}
+    # Every count is what the search gives when it is ticked (checked against the search itself).
+    for value, count in counts(ticked, "payment").items():
+        assert (await search(client, **at, condition="ptsd", payment=value))["total"] == count
+    paying = await search(client, **at, payment="self_pay")
+    for value, count in counts(paying, "payment").items():
+        assert (await search(client, **at, payment=["self_pay", value]))["total"] == count
+    priced = await search(client, **at, max_price=400)
+    assert priced["total"] == 1 and counts(priced, "price")["750"] == 3
+    assert (await search(client, **at, max_price=750))["total"] == 3
+
+
+async def test_facets_of_clinicians_accessibility_and_rems(client):
+    person = lambda credential, specialty: {"first_name": "A", "last_name": "B", "credential": credential, "specialty": specialty}  # noqa: E731
+    await publish(client, "md anes", offset(SACRAMENTO, 1), clinicians=[person("MD", "anesthesiology")])
+    await publish(client, "crna anes", offset(SACRAMENTO, 2), clinicians=[person("CRNA", "anesthesiology"), person("MD", "psychiatry")])
+    at = {"lat": SACRAMENTO[0], "lon": SACRAMENTO[1], "facets": "true", "total": "true"}
+    page = await search(client, **at, specialty="anesthesiology")
+    # With anesthesiology ticked, MD counts the listings with an MD anesthesiologist (what ticking MD gives).
+    assert counts(page, "credential")["MD"] == 1 == (await search(client, **at, specialty="anesthesiology", credential="MD"))["total"]
+    assert counts(page, "specialty") == {"anesthesiology": 2, "psychiatry": 2}
+    created = await publish(client, "ramp", offset(SACRAMENTO, 3))
+    location = created["locations"][0]["id"]
+    change = {"accessibility_features": ["step_free_entrance", "elevator"], "rems_certified": True}
+    assert (await client.patch(f"/v1/providers/{created['id']}/locations/{location}", json=change, headers={**ADMIN, "If-Match": "*"})).status_code == 200
+    page = await search(client, **at, accessibility="step_free_entrance")
+    # All terms must hold: elevator counts those that have both.
+    assert counts(page, "accessibility") == {"step_free_entrance": 1, "elevator": 1}
+    everyone = await search(client, **at)
+    assert counts(everyone, "rems_certified") == {"true": 1, "false": 2}
+    assert counts(await search(client, **at, rems_certified="true"), "rems_certified") == {"true": 1, "false": 3}

@@ -2,13 +2,16 @@
 
 Each row is one location of a published listing and carries its listing's filter attributes, so
 every filter is a test on the row itself: bit masks, flags, JSON arrays matched as text.
-Different kinds of filter are ANDed; the values of one kind are ORed (conditions may ask for all).
+Different kinds of filter are ANDed; the values of one kind are ORed (conditions may ask for all,
+accessibility terms always do). Filters with facets are kept apart (``Faceted``) so that each
+facet's counts can leave out its own filter.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -83,40 +86,24 @@ def _word_masks(codes: tuple[list[str], list[str]], bits: dict[str, dict[str, in
     return mask(bits["conditions"], codes[0]), mask(bits["services"], codes[1])
 
 
+@dataclass(frozen=True)
+class Faceted:
+    """A filter whose values have facet counts. ``families``: the facets it narrows (the clinician
+    pair narrows both credential and specialty). Disjunctive (the default): a value's count is what
+    ticking it would give, so the counts of its own facet leave it out. ``location``: a test on the
+    location rather than the listing (every row is tested either way)."""
+
+    families: frozenset[str]
+    predicate: ColumnElement[bool]
+    location: bool = False
+    disjunctive: bool = True
+
+
 def listing_filters(query: SearchQuery, bits: dict[str, dict[str, int]]) -> list[ColumnElement[bool]]:
-    """Filters on the listing's attributes (the same on every row of a listing)."""
+    """Filters on the listing's attributes that have no facet."""
     where: list[ColumnElement[bool]] = []
-    # A broad term matches a listing of any entry below it: each term is the mask of its group.
-    if query.condition_groups:
-        groups = [mask(bits["conditions"], group) for group in query.condition_groups]
-        if query.condition_match == "all":
-            where += [_any_bit(S.conditions, group) for group in groups]
-        else:
-            where.append(_any_bit(S.conditions, _union(groups)))
-    if query.service_groups:
-        where.append(_any_bit(S.services, _union(mask(bits["services"], group) for group in query.service_groups)))
-    for values, column, kind in (
-        (query.routes, S.routes, "routes"),
-        (query.payment, S.payment, "payment"),
-        (query.credentials, S.credentials, "credentials"),
-        (query.specialties, S.specialties, "specialties"),
-    ):
-        if values:
-            where.append(_any_bit(column, mask(ENUM_BITS[kind], values)))
-    if query.credentials and query.specialties:
-        # Together they describe one clinician: an MD who is an anesthesiologist, not an MD and another's specialty.
-        pairs = [clinician_pair(c, s) for c in query.credentials for s in query.specialties]
-        where.append(or_(*(_contains(S.clinicians, json.dumps(pair)) for pair in pairs)))
-    if query.telehealth is not None:
-        where.append(S.telehealth == query.telehealth)
-    if query.accepting_new_patients is not None:
-        where.append(S.accepting == query.accepting_new_patients)
-    if query.insurance:
-        where.append(_holds(S.insurance, query.insurance))
-    if query.languages:
-        where.append(_holds(S.languages, query.languages))
-    if query.max_price is not None:
-        where.append(S.price_min <= query.max_price)
+    if query.routes:
+        where.append(_any_bit(S.routes, mask(ENUM_BITS["routes"], query.routes)))
     if query.verified is not None:
         # Verified means verified and not stale: checked within the window, as of the search's moment.
         current = and_(S.verified == true(), S.verified_at.is_not(None), S.verified_at >= query.stale_before)
@@ -124,6 +111,52 @@ def listing_filters(query: SearchQuery, bits: dict[str, dict[str, int]]) -> list
     if query.confirmed_within_days is not None:
         where.append(S.confirmed_at >= query.confirmed_since())
     return where
+
+
+def faceted_filters(query: SearchQuery, bits: dict[str, dict[str, int]]) -> list[Faceted]:
+    """The filters that have facets, each with the facets it narrows."""
+    found: list[Faceted] = []
+
+    def add(family: str, predicate: ColumnElement[bool], **options: bool) -> None:
+        found.append(Faceted(frozenset([family]), predicate, **options))
+
+    # A broad term matches a listing of any entry below it: each term is the mask of its group.
+    if query.condition_groups:
+        groups = [mask(bits["conditions"], group) for group in query.condition_groups]
+        if query.condition_match == "all":
+            for group in groups:  # all of them: ticking one more narrows, so the counts keep them
+                add("condition", _any_bit(S.conditions, group), disjunctive=False)
+        else:
+            add("condition", _any_bit(S.conditions, _union(groups)))
+    if query.service_groups:
+        add("service", _any_bit(S.services, _union(mask(bits["services"], group) for group in query.service_groups)))
+    for values, column, kind, family in (
+        (query.payment, S.payment, "payment", "payment"),
+        (query.credentials, S.credentials, "credentials", "credential"),
+        (query.specialties, S.specialties, "specialties", "specialty"),
+    ):
+        if values:
+            add(family, _any_bit(column, mask(ENUM_BITS[kind], values)))
+    if query.credentials and query.specialties:
+        # Together they describe one clinician: an MD who is an anesthesiologist, not an MD and another's specialty.
+        pairs = [clinician_pair(c, s) for c in query.credentials for s in query.specialties]
+        found.append(Faceted(frozenset(["credential", "specialty"]), or_(*(_contains(S.clinicians, json.dumps(pair)) for pair in pairs))))
+    if query.telehealth is not None:
+        add("telehealth", S.telehealth == query.telehealth)
+    if query.accepting_new_patients is not None:
+        add("accepting_new_patients", S.accepting == query.accepting_new_patients)
+    if query.insurance:
+        add("insurance", _holds(S.insurance, query.insurance))
+    if query.languages:
+        add("language", _holds(S.languages, query.languages))
+    if query.max_price is not None:
+        add("price", S.price_min <= query.max_price)
+    if query.accessibility:
+        wanted = mask(ENUM_BITS["accessibility"], query.accessibility)
+        add("accessibility", S.access.op("&")(wanted) == wanted, location=True, disjunctive=False)  # all of them
+    if query.rems_certified is not None:
+        add("rems_certified", S.rems == query.rems_certified, location=True)
+    return found
 
 
 def open_at(moment: datetime, zones: list[str]) -> ColumnElement[bool]:
@@ -149,13 +182,8 @@ def open_at(moment: datetime, zones: list[str]) -> ColumnElement[bool]:
 
 
 def location_filters(query: SearchQuery, backend: SearchBackend, zones: list[str]) -> list[ColumnElement[bool]]:
-    """Conditions on the location itself (the radius is handled apart, exactly)."""
+    """Conditions on the location itself that have no facet (the radius is handled apart, exactly)."""
     where: list[ColumnElement[bool]] = []
-    if query.accessibility:
-        wanted = mask(ENUM_BITS["accessibility"], query.accessibility)
-        where.append(S.access.op("&")(wanted) == wanted)
-    if query.rems_certified is not None:
-        where.append(S.rems == query.rems_certified)
     if query.box is not None:
         where.append(backend.inside(query.box))
     if query.open_at is not None:

@@ -44,24 +44,46 @@ class Search:
     """One request's search: the SQL conditions built once, then the page, total and facets."""
 
     def __init__(
-        self, backend: SearchBackend, session: AsyncSession, query: SearchQuery, zones: list[str], bits: dict[str, dict[str, int]]
+        self,
+        backend: SearchBackend,
+        session: AsyncSession,
+        query: SearchQuery,
+        zones: list[str],
+        bits: dict[str, dict[str, int]],
+        below: dict[str, dict[str, list[str]]] | None = None,
     ) -> None:
         self.backend = backend
+        self.below = below or {"condition": {}, "service": {}}
         self.session = session
         self.query = query
         self.bits = bits
         # Free text over the whole country reads the words' own index; near a place, the rows the
         # place's index finds are few and each is tested directly.
         nationwide = query.place is None and query.box is None
-        self.listing_where = filters.listing_filters(query, bits) + filters.text_filters(query, backend.words_contain if nationwide else filters.words_contain)
-        self.location_where = filters.location_filters(query, backend, zones)
+        self.plain_listing = filters.listing_filters(query, bits) + filters.text_filters(query, backend.words_contain if nationwide else filters.words_contain)
+        self.plain_location = filters.location_filters(query, backend, zones)
+        self.faceted = filters.faceted_filters(query, bits)
+        self._with(self.faceted)
         self.point = (query.place.latitude, query.place.longitude) if query.place else None
         self.sampled = False
         """Only the rows of the listings in the sample (``sample < SAMPLED``), for estimates."""
         self._near: ColumnElement[bool] | None = None
         self._distances: dict[tuple[float, float], float] = {}
+        self._outside: dict[float, list[int]] = {}
         self.beyond: list[Hit] = []
         """With ``beyond_radius``: the nearest matches beyond the radius, when the near ones do not fill the page."""
+
+    def _with(self, faceted: list[filters.Faceted]) -> None:
+        self.listing_where = self.plain_listing + [f.predicate for f in faceted if not f.location]
+        self.location_where = self.plain_location + [f.predicate for f in faceted if f.location]
+
+    def without_disjunctive(self) -> Search:
+        """The same search without the filters whose facets count what ticking a value would give:
+        the rows every facet count is taken from."""
+        wider = copy.copy(self)
+        wider._near = None
+        wider._with([f for f in self.faceted if not f.disjunctive])
+        return wider
 
     def in_sample(self) -> Search:
         """The same search over the sampled listings only: the radius taken on the sphere (the
@@ -103,24 +125,29 @@ class Search:
         # and a short exclusion list (an OR of two conditions would defeat the index).
         lat, lon = self.point  # type: ignore[misc]
         reach = self.backend.within(lat, lon, radius * (1 + SPHERE_ERROR))
-        band = await self.session.execute(
-            select(S.location_id, S.latitude, S.longitude).where(
-                *self.listing_where, *self.location_where, reach, not_(self.backend.within(lat, lon, radius * (1 - SPHERE_ERROR)))
+        # With the filters that have no facet only: the same list serves the facets' wider set of
+        # rows (read once for both: the copies of this search share it).
+        outside = self._outside.get(radius)
+        if outside is None:
+            band = await self.session.execute(
+                select(S.location_id, S.latitude, S.longitude).where(
+                    *self.plain_listing, *self.plain_location, reach, not_(self.backend.within(lat, lon, radius * (1 - SPHERE_ERROR)))
+                )
             )
-        )
-        outside = [row.location_id for row in band if self.distance(row.latitude, row.longitude) > radius + RADIUS_TOLERANCE_M]
+            outside = self._outside[radius] = [row.location_id for row in band if self.distance(row.latitude, row.longitude) > radius + RADIUS_TOLERANCE_M]
         return and_(reach, S.location_id.not_in(outside)) if outside else reach
 
     def _remote(self, near: ColumnElement[bool]) -> ColumnElement[bool]:
         """Rows of the remote hits: listings serving the searcher's state by telehealth that have no
         location near. With ``telehealth=true``, every such listing; otherwise those with no location
-        at all (a telehealth-only listing has nowhere else to be found), read by their own index."""
+        at all (a telehealth-only listing has nowhere else to be found), read by their own index; such
+        a listing has no location, so a filter on locations (accessibility, REMS, open now) leaves it out."""
         assert self.query.place is not None and self.query.place.state is not None
         serves = filters.serves_state(self.query.place.state)
         if self.query.remote_telehealth:
             near_providers = select(S.provider_id).where(near).correlate(None)
             return and_(*self._sample(), serves, S.provider_id.not_in(near_providers))
-        return and_(*self._sample(), S.latitude.is_(None), serves)
+        return and_(*self._sample(), *self.location_where, S.latitude.is_(None), serves)
 
     async def matching_rows(self) -> ColumnElement[bool]:
         """Rows of the matching listings: every match has at least one, and only matches have any."""
@@ -171,7 +198,7 @@ class Search:
         assert query.place is not None and query.place.state is not None
         return (
             select(*_ROW, literal(None, Float))
-            .where(*self.listing_where, S.latitude.is_(None), filters.serves_state(query.place.state))
+            .where(*self.listing_where, *self.location_where, S.latitude.is_(None), filters.serves_state(query.place.state))
             .order_by(S.name_key, S.provider_id)
             .limit(wanted)
         )
@@ -336,7 +363,8 @@ class Search:
     # --- total and facets ------------------------------------------------------------------------
 
     async def facets(self) -> tuple[Facets, int]:
-        return await count_facets(self.session, self.backend, self.bits, await self.matching_rows())
+        wider = self.without_disjunctive()
+        return await count_facets(self.session, self.backend, self.bits, self.query, await wider.matching_rows(), self.faceted, self.below)
 
     async def total(self) -> int:
         if self.query.group == "location":

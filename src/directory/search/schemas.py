@@ -33,13 +33,24 @@ class FacetCount(BaseModel):
 
 
 class Facets(BaseModel):
+    """Per filter value, how many listings ticking it would give: every other filter applied, the
+    other values of its own filter ORed in (accessibility terms, which all must hold, and
+    condition_match=all narrow instead). A broad condition or service counts every entry below it."""
+
     condition: list[FacetCount]
     service: list[FacetCount]
     credential: list[FacetCount]
+    specialty: list[FacetCount] = Field(default_factory=list)
+    payment: list[FacetCount] = Field(default_factory=list)
+    price: list[FacetCount] = Field(
+        default_factory=list, description="price bands: `value` is a max_price (300, 400, 500, 750, 1000) and `count` the listings whose cheapest infusion is at most that"
+    )
     telehealth: list[FacetCount]
     accepting_new_patients: list[FacetCount]
     insurance: list[FacetCount]
     language: list[FacetCount]
+    accessibility: list[FacetCount] = Field(default_factory=list, description="listings with a location offering the term (and every term ticked)")
+    rems_certified: list[FacetCount] = Field(default_factory=list, description="true: listings with a location certified under the Spravato REMS")
 
 
 class SearchPage(BaseModel):

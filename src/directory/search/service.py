@@ -59,7 +59,7 @@ class SearchService:
         if query.group == "location" and query.sort != "distance":
             raise BadParameter("group", "one hit per location comes in distance order: give a place and sort=distance")
         zones = await self._time_zones(session) if query.open_at else []
-        search = Search(self.backend, session, query, zones, await self.taxonomy.bits(session))
+        search = Search(self.backend, session, query, zones, await self.taxonomy.bits(session), await self.taxonomy.tree(session))
         hits, has_more = await search.page()
         await search.fill(hits)
         result = Result(query=query, hits=hits, next_cursor=query.cursor_for(hits[-1].key, self.secret_key) if has_more and hits else None, beyond=search.beyond)

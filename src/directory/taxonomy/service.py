@@ -167,6 +167,11 @@ class TaxonomyIndex:
         mentioned = [code for code, names in self._entries[kind] if any(word in name.lower() for name in names)]
         return list(dict.fromkeys(found for code in mentioned for found in self._below[kind].get(code, [code])))
 
+    async def tree(self, session: AsyncSession) -> dict[str, dict[str, list[str]]]:
+        """Each code with every code below it, by ``condition`` and ``service``."""
+        await self._refresh(session)
+        return self._below
+
     async def bits(self, session: AsyncSession) -> dict[str, dict[str, int]]:
         """Each code's bit in the read model's masks, by ``conditions`` and ``services``."""
         await self._refresh(session)
