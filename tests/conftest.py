@@ -137,6 +137,8 @@ async def empty_listings(database_url: str) -> None:
             else:
                 for table in LISTING_TABLES:
                     await connection.execute(text(f"DELETE FROM {table}"))
+                # The read model's FTS5 index goes with its rows (the read model keeps it in step itself).
+                await connection.execute(text("INSERT INTO search_location_words(search_location_words) VALUES ('delete-all')"))
     finally:
         await database.dispose()
 

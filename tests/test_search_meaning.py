@@ -335,3 +335,14 @@ async def test_facets_of_clinicians_accessibility_and_rems(client):
     everyone = await search(client, **at)
     assert counts(everyone, "rems_certified") == {"true": 1, "false": 2}
     assert counts(await search(client, **at, rems_certified="true"), "rems_certified") == {"true": 1, "false": 3}
+
+
+async def test_the_words_index_follows_every_change(client):
+    created = await publish(client, "Quokka Infusions", offset(SACRAMENTO, 1))
+    assert names(await search(client, q="quokka")) == ["Quokka Infusions"]
+    renamed = await client.patch(f"/v1/providers/{created['id']}", json={"name": "Wombat Infusions"}, headers={**ADMIN, "If-Match": "*"})
+    assert renamed.status_code == 200
+    assert names(await search(client, q="quokka")) == [] and names(await search(client, q="wombat")) == ["Wombat Infusions"]
+    closed = await client.patch(f"/v1/providers/{created['id']}", json={"status": "closed"}, headers={**ADMIN, "If-Match": "*"})
+    assert closed.status_code == 200, closed.text
+    assert names(await search(client, q="wombat")) == []

@@ -7,8 +7,10 @@ values all must hold (accessibility terms, ``condition_match=all``) narrow inste
 counts the matches that have it too.
 
 The statement reads the rows the search matches without those filters, once: a flag per row for
-each facet (the other filters hold), then per listing (a listing counts once, by any of its rows),
-then the sums. Insurance and language come from the elements of their JSON arrays, grouped.
+each facet (the other filters hold), then per listing (a listing counts once, by any of its rows;
+its attributes from its first row), then the sums: one row over the matches for every facet no
+filter narrows, and one row per narrowed facet over the listings the other filters let through.
+Insurance and language come from the elements of their JSON arrays, grouped.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, and_, case, func, literal, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Integer, String, and_, case, false, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from directory.listings.readmodel import ENUM_BITS, clinician_pair, search_location
@@ -75,99 +77,107 @@ async def count_facets(
             row_columns += [_flag(and_(others(family), or_(ticked(family), test))).label(f"{family}_{n}") for n, (_, test) in enumerate(values)]
         else:
             row_columns += [_flag(and_(others(None), test)).label(f"{family}_{n}") for n, (_, test) in enumerate(values)]
-    listing_columns = (S.conditions, S.services, S.credentials, S.specialties, S.payment, S.price_min, S.telehealth, S.accepting, S.clinicians, S.insurance, S.languages)
-    rows = select(*row_columns, *listing_columns).where(wider).cte("facet_rows")
+    rows = select(*row_columns, S.location_id.label("location_id")).where(wider).cte("facet_rows")
     r = rows.c
-    # Per listing: a listing counts where any of its rows does; its own attributes are on every row.
+    # Per listing: a listing counts where any of its rows does; its own attributes are those of any
+    # row (the same on all), read from its first (grouping on the provider alone is what is cheap).
     flags = ["all", *(f"but_{family}" for family in narrowed), *(f"own_{family}" for family in narrowed)]
     flags += [f"{family}_{n}" for family, values in location_values.items() for n in range(len(values))]
-    attributes = [r[c.name] for c in listing_columns]
+    grouped = select(*(func.max(r[name]).label(name) for name in flags), func.min(r.location_id).label("first")).group_by(r.provider_id).cte("facet_groups")
+    g = grouped.c
     listings = (
-        select(*(func.max(r[name]).label(name) for name in flags), *attributes)
-        .group_by(r.provider_id, *attributes)
+        select(*(g[name] for name in flags), S.conditions, S.services, S.credentials, S.specialties, S.payment, S.price_min, S.telehealth, S.accepting,
+               S.clinicians, S.insurance, S.languages)
+        .join(grouped, g.first == S.location_id)
         .cte("facet_listings")
-    )
+    )  # fmt: skip
     m = listings.c
-
-    def counted(family: str) -> Any:
-        return m[f"but_{family}"] if family in narrowed else m["all"]
-
-    labels: list[tuple[str, str, bool]] = []
-    """Each count's facet and value, and whether a second count follows it (with a ticked value too)."""
-    sums: list[Any] = [func.sum(m["all"])]
-
-    def add(family: str, value: str, test: ColumnElement[bool]) -> None:
-        """The listings the other filters let through that have this value; for a facet with values
-        ticked, also those that have it and a ticked one (ticking it gives the listings of either)."""
-        labels.append((family, value, family in narrowed))
-        sums.append(func.sum(case((and_(counted(family) == 1, test), 1), else_=0)))
-        if family in narrowed:
-            sums.append(func.sum(case((and_(counted(family) == 1, m[f"own_{family}"] == 1, test), 1), else_=0)))
-
-
+    # Each facet's values as tests on a listing, and the listings each facet counts: the matches, or
+    # for a narrowed facet those the other filters let through.
+    tests: dict[str, list[tuple[str, ColumnElement[bool]]]] = {family: [] for family in FACETS}
     for code, group in _groups(bits["conditions"], below["condition"]).items():
-        add("condition", code, m.conditions.op("&")(group) != 0)
+        tests["condition"].append((code, m.conditions.op("&")(group) != 0))
     for code, group in _groups(bits["services"], below["service"]).items():
-        add("service", code, m.services.op("&")(group) != 0)
+        tests["service"].append((code, m.services.op("&")(group) != 0))
     for value, bit in ENUM_BITS["credentials"].items():
         # With a specialty ticked, a credential's count is of clinicians with both (what ticking it gives).
         pairs = [clinician_pair(value, s) for s in query.specialties]
-        add("credential", value, _any_pair(m.clinicians, pairs) if pairs else _bit(m.credentials, bit))
+        tests["credential"].append((value, _any_pair(m.clinicians, pairs) if pairs else _bit(m.credentials, bit)))
     for value, bit in ENUM_BITS["specialties"].items():
         pairs = [clinician_pair(c, value) for c in query.credentials]
-        add("specialty", value, _any_pair(m.clinicians, pairs) if pairs else _bit(m.specialties, bit))
+        tests["specialty"].append((value, _any_pair(m.clinicians, pairs) if pairs else _bit(m.specialties, bit)))
     for value, bit in ENUM_BITS["payment"].items():
-        add("payment", value, _bit(m.payment, bit))
+        tests["payment"].append((value, _bit(m.payment, bit)))
     for band in PRICE_BANDS:
-        add("price", str(band), m.price_min <= band)
+        tests["price"].append((str(band), m.price_min <= band))
     for family, column in (("telehealth", m.telehealth), ("accepting_new_patients", m.accepting)):
-        for value in (True, False):
-            add(family, "true" if value else "false", column == value)
+        tests[family] += [("true", column == true()), ("false", column == false())]
+
+    # One row of sums for the matches (every facet not narrowed, and the total), then one per narrowed facet.
+    parts: list[Any] = []
+    plain: list[tuple[str, str]] = []
+    sums: list[Any] = [func.count()]
+    for family, values in tests.items():
+        if family not in narrowed:
+            plain += [(family, value) for value, _ in values]
+            sums += [func.sum(case((test, 1), else_=0)) for _, test in values]
     for family, values in location_values.items():
-        for n, (value, _) in enumerate(values):
-            labels.append((family, value, False))  # per row already: what ticking it gives
-            sums.append(func.sum(m[f"{family}_{n}"]))
-    for family in narrowed:  # how many the ticked values give now (last: read from the end)
-        sums.append(func.sum(case((and_(m[f"but_{family}"] == 1, m[f"own_{family}"] == 1), 1), else_=0)))
+        if family not in narrowed:  # per row already: the matches that have it
+            plain += [(family, value) for value, _ in values]
+            sums += [func.sum(m[f"{family}_{n}"]) for n in range(len(values))]
     width = len(sums)
-    parts = [select(literal("sums"), literal(None, String), *sums).select_from(listings)]
+    pieces: list[tuple[str, list[Any], ColumnElement[bool]]] = [("sums", sums, m["all"] == 1)]
+    for family in narrowed:
+        own_flag = m[f"own_{family}"] == 1
+        if family in location_values:
+            wide = [func.sum(m[f"{family}_{n}"]) for n in range(len(location_values[family]))]
+        else:
+            # For each value: the listings that have it, and those that have it and a ticked value;
+            # then how many the ticked values give now. Ticking it gives the union.
+            wide = [func.sum(case((test, 1), else_=0)) for _, test in tests[family]]
+            wide += [func.sum(case((and_(own_flag, test), 1), else_=0)) for _, test in tests[family]]
+            wide.append(func.sum(case((own_flag, 1), else_=0)))
+        pieces.append((family, wide, m[f"but_{family}"] == 1))
+    width = max(width, *(len(columns) for _, columns, _ in pieces))
+    for name, columns, where in pieces:
+        parts.append(select(literal(name), literal(None, String), *columns, *[literal(None, Integer)] * (width - len(columns))).where(where))
     for family, column in (("insurance", m.insurance), ("language", m.languages)):
         element = backend.json_values(column)
-        padding = [literal(None, Integer)] * (width - 1)
+        counts = func.count()
+        where = m["all"] == 1
         if family in narrowed:
             # Ticking a value gives the listings of the ticked ones as well: those count under every value.
-            ticked_listings = select(func.count()).select_from(listings).where(counted(family) == 1, m[f"own_{family}"] == 1).scalar_subquery()
-            count = func.count() + ticked_listings - func.sum(m[f"own_{family}"])
-        else:
-            count = func.count()
+            ticked_listings = select(func.count()).select_from(listings).where(m[f"but_{family}"] == 1, m[f"own_{family}"] == 1).scalar_subquery()
+            counts = func.count() + ticked_listings - func.sum(m[f"own_{family}"])
+            where = m[f"but_{family}"] == 1
         parts.append(
-            select(literal(family), element.c.value, count, *padding)
+            select(literal(family), element.c.value, counts, *[literal(None, Integer)] * (width - 1))
             .select_from(listings)
             .join(element, true())
-            .where(counted(family) == 1)
+            .where(where)
             .group_by(element.c.value)
         )
     found: dict[str, list[FacetCount]] = {kind: [] for kind in Facets.model_fields}
     total = 0
     for row in await session.execute(union_all(*parts)):
-        if row[0] == "sums":
-            total = row[2] or 0
-            values = list(row[3:])
-            now = dict(zip(narrowed, values[len(values) - len(narrowed) :], strict=True)) if narrowed else {}
-            position = 0
-            for family, value, paired in labels:
-                having = values[position] or 0
-                position += 1
-                count = having
-                if paired:
-                    both = values[position] or 0
-                    position += 1
-                    # Ticking it gives the listings with it or with a ticked value; shown only if some have it.
-                    count = having + (now[family] or 0) - both if having else 0
-                if count:
-                    found[family].append(FacetCount(value=value, count=count))
+        name, values = row[0], list(row[2:])
+        if name == "sums":
+            total = values[0] or 0
+            found_counts = zip(plain, values[1:], strict=False)
         elif row[1] is not None:
-            found[row[0]].append(FacetCount(value=row[1], count=row[2]))
+            found[name].append(FacetCount(value=row[1], count=row[2]))
+            continue
+        elif name in location_values:
+            found_counts = zip([(name, value) for value, _ in location_values[name]], values, strict=False)
+        else:
+            n = len(tests[name])
+            having, both, now = values[:n], values[n : 2 * n], values[2 * n] or 0
+            # Ticking it gives the listings with it or with a ticked value; shown only if some have it.
+            union = [(h or 0) + now - (b or 0) if h else 0 for h, b in zip(having, both, strict=True)]
+            found_counts = zip([(name, value) for value, _ in tests[name]], union, strict=True)
+        for (family, value), count in found_counts:
+            if count:
+                found[family].append(FacetCount(value=value, count=count))
     for family, counts in found.items():
         if family != "price":
             counts.sort(key=lambda f: (-f.count, f.value))

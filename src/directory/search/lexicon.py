@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from directory.listings.models import ACCESSIBILITY_LABELS
-from directory.listings.readmodel import search_term
+from directory.listings.readwords import search_term
 from directory.taxonomy.models import Condition, Service
 from directory.words import Lexicon, tokens
 
