@@ -6,9 +6,11 @@ counts the listings treating PTSD or major depression, the result ticking it giv
 values all must hold (accessibility terms, ``condition_match=all``) narrow instead: a value
 counts the matches that have it too.
 
-The statement reads the rows the search matches without those filters, once: a flag per row for
-each facet (the other filters hold), then per listing (a listing counts once, by any of its rows;
-its attributes from its first row), then the sums: one row over the matches for every facet no
+The statement reads the rows the search matches without those filters, once (near and remote
+rows as parts of a UNION ALL, each read by its own index): per row a flag for each set of filters
+(all, all but a narrowed facet's, that facet's own), then per listing (a listing counts once, by
+any of its rows, and a location facet's value by the row that has it; its attributes from its
+first row), then the sums: one row over the matches for every facet no
 filter narrows, and one row per narrowed facet over the listings the other filters let through.
 Insurance and language come from the elements of their JSON arrays, grouped.
 """
@@ -48,11 +50,12 @@ async def count_facets(
     backend: SearchBackend,
     bits: dict[str, dict[str, int]],
     query: SearchQuery,
-    wider: ColumnElement[bool],
+    wider: list[ColumnElement[bool]],
     faceted: list[Faceted],
     below: dict[str, dict[str, list[str]]],
 ) -> tuple[Facets, int]:
-    """Facets and total. ``wider``: the rows the search matches without its disjunctive filters."""
+    """Facets and total. ``wider``: the rows the search matches without its disjunctive filters, in
+    parts each read by an index of its own (a listing's rows may come in more than one part)."""
     own = [f for f in faceted if f.disjunctive]
 
     def others(family: str | None) -> ColumnElement[bool]:
@@ -64,26 +67,32 @@ async def count_facets(
         return and_(true(), *(f.predicate for f in own if family in f.families))
 
     narrowed = sorted({family for f in own for family in f.families})
-    # Per row: the filters hold (all; all but each narrowed facet's; that facet's own); the location facets' values.
-    row_columns: list[Any] = [S.provider_id.label("provider_id"), _flag(others(None)).label("all")]
+    # Per row: the filters hold (all; all but each narrowed facet's; that facet's own), and what the
+    # location facets read; each filter is evaluated once per row.
+    row_columns: list[Any] = [S.provider_id.label("provider_id"), S.location_id.label("location_id"), _flag(others(None)).label("all")]
     row_columns += [_flag(others(family)).label(f"but_{family}") for family in narrowed]
     row_columns += [_flag(ticked(family)).label(f"own_{family}") for family in narrowed]
-    location_values = {
-        "accessibility": [(value, _bit(S.access, bit)) for value, bit in ENUM_BITS["accessibility"].items()],
-        "rems_certified": [("true", S.rems == true()), ("false", S.rems != true())],
-    }
-    for family, values in location_values.items():
-        if family in narrowed:  # ticking a value gives the rows of the ticked values or of this one
-            row_columns += [_flag(and_(others(family), or_(ticked(family), test))).label(f"{family}_{n}") for n, (_, test) in enumerate(values)]
-        else:
-            row_columns += [_flag(and_(others(None), test)).label(f"{family}_{n}") for n, (_, test) in enumerate(values)]
-    rows = select(*row_columns, S.location_id.label("location_id")).where(wider).cte("facet_rows")
+    row_columns += [S.access.label("access"), S.rems.label("rems")]
+    rows = (union_all(*(select(*row_columns).where(part) for part in wider)) if len(wider) > 1 else select(*row_columns).where(wider[0])).cte("facet_rows")
     r = rows.c
-    # Per listing: a listing counts where any of its rows does; its own attributes are those of any
-    # row (the same on all), read from its first (grouping on the provider alone is what is cheap).
+    location_values = {
+        "accessibility": [(value, _bit(r.access, bit)) for value, bit in ENUM_BITS["accessibility"].items()],
+        "rems_certified": [("true", r.rems == true()), ("false", r.rems != true())],
+    }
+    # Per listing: a listing counts where any of its rows does (a location facet's value by the row
+    # that has it); its own attributes are those of any row (the same on all), read from its first
+    # (grouping on the provider alone is what is cheap).
     flags = ["all", *(f"but_{family}" for family in narrowed), *(f"own_{family}" for family in narrowed)]
-    flags += [f"{family}_{n}" for family, values in location_values.items() for n in range(len(values))]
-    grouped = select(*(func.max(r[name]).label(name) for name in flags), func.min(r.location_id).label("first")).group_by(r.provider_id).cte("facet_groups")
+    grouped_columns = [func.max(r[name]).label(name) for name in flags]
+    for family, values in location_values.items():
+        for n, (_, test) in enumerate(values):
+            if family in narrowed:  # ticking a value gives the rows of the ticked values or of this one
+                counts = and_(r[f"but_{family}"] == 1, or_(r[f"own_{family}"] == 1, test))
+            else:
+                counts = and_(r["all"] == 1, test)
+            grouped_columns.append(func.max(_flag(counts)).label(f"{family}_{n}"))
+            flags.append(f"{family}_{n}")
+    grouped = select(*grouped_columns, func.min(r.location_id).label("first")).group_by(r.provider_id).cte("facet_groups")
     g = grouped.c
     listings = (
         select(*(g[name] for name in flags), S.conditions, S.services, S.credentials, S.specialties, S.payment, S.price_min, S.telehealth, S.accepting,

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, func, literal, literal_column, not_, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Float, and_, func, literal, literal_column, not_, or_, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.listings.readmodel import SAMPLED, search_location
@@ -149,15 +149,22 @@ class Search:
             return and_(*self._sample(), serves, S.provider_id.not_in(near_providers))
         return and_(*self._sample(), *self.location_where, S.latitude.is_(None), serves)
 
-    async def matching_rows(self) -> ColumnElement[bool]:
-        """Rows of the matching listings: every match has at least one, and only matches have any."""
+    async def matching_parts(self) -> list[ColumnElement[bool]]:
+        """Rows of the matching listings (every match has at least one, and only matches have any),
+        as parts each read by an index of its own: the rows near, and the remote hits' rows. An OR
+        of the two would read every row of the table."""
         if self.query.place is None and not self.location_where:
-            return and_(true(), *self._sample(), *self.listing_where)
+            return [and_(true(), *self._sample(), *self.listing_where)]
         near = await self.near_condition()
-        where = near
+        parts = [and_(*self.listing_where, near)]
         if self.query.remote:
-            where = or_(near, self._remote(near))
-        return and_(*self.listing_where, where)
+            parts.append(and_(*self.listing_where, self._remote(near)))
+        return parts
+
+    async def matching_rows(self) -> ColumnElement[bool]:
+        """The parts as one condition, for statements that read few rows anyway."""
+        parts = await self.matching_parts()
+        return or_(*parts) if len(parts) > 1 else parts[0]
 
     # --- a page ----------------------------------------------------------------------------------
 
@@ -364,7 +371,7 @@ class Search:
 
     async def facets(self) -> tuple[Facets, int]:
         wider = self.without_disjunctive()
-        return await count_facets(self.session, self.backend, self.bits, self.query, await wider.matching_rows(), self.faceted, self.below)
+        return await count_facets(self.session, self.backend, self.bits, self.query, await wider.matching_parts(), self.faceted, self.below)
 
     async def total(self) -> int:
         if self.query.group == "location":
@@ -374,6 +381,11 @@ class Search:
                 remote = select(func.count(func.distinct(S.provider_id))).where(*self.listing_where, self._remote(await self.near_condition()))
                 count += (await self.session.execute(remote)).scalar_one()
             return count
-        statement = select(func.count(func.distinct(S.provider_id))).where(await self.matching_rows())
+        parts = await self.matching_parts()
+        if len(parts) == 1:
+            statement = select(func.count(func.distinct(S.provider_id))).where(parts[0])
+        else:
+            rows = union_all(*(select(S.provider_id).where(part) for part in parts)).subquery()
+            statement = select(func.count(func.distinct(rows.c.provider_id)))
         return (await self.session.execute(statement)).scalar_one()
 
