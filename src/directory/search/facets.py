@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, and_, case, false, func, literal, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Integer, String, and_, case, cast, false, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from directory.listings.readmodel import ENUM_BITS, clinician_pair, search_location
@@ -104,9 +104,21 @@ async def count_facets(
     # Each facet's values as tests on a listing, and the listings each facet counts: the matches, or
     # for a narrowed facet those the other filters let through.
     tests: dict[str, list[tuple[str, ColumnElement[bool]]]] = {family: [] for family in FACETS}
-    for code, group in _groups(bits["conditions"], below["condition"]).items():
+    # The facets whose values are bits of one column: a narrowed one is counted per distinct mask
+    # (a few hundred at most) and the masks' counts are added up here, instead of a test per value
+    # on every listing the other filters let through.
+    masks: dict[str, tuple[Any, dict[str, int]]] = {
+        "condition": (m.conditions, _groups(bits["conditions"], below["condition"])),
+        "service": (m.services, _groups(bits["services"], below["service"])),
+        "payment": (m.payment, {value: 1 << bit for value, bit in ENUM_BITS["payment"].items()}),
+    }
+    if not query.specialties:
+        masks["credential"] = (m.credentials, {value: 1 << bit for value, bit in ENUM_BITS["credentials"].items()})
+    if not query.credentials:
+        masks["specialty"] = (m.specialties, {value: 1 << bit for value, bit in ENUM_BITS["specialties"].items()})
+    for code, group in masks["condition"][1].items():
         tests["condition"].append((code, m.conditions.op("&")(group) != 0))
-    for code, group in _groups(bits["services"], below["service"]).items():
+    for code, group in masks["service"][1].items():
         tests["service"].append((code, m.services.op("&")(group) != 0))
     for value, bit in ENUM_BITS["credentials"].items():
         # With a specialty ticked, a credential's count is of clinicians with both (what ticking it gives).
@@ -138,6 +150,8 @@ async def count_facets(
     pieces: list[tuple[str, list[Any], ColumnElement[bool]]] = [("sums", sums, m["all"] == 1)]
     for family in narrowed:
         own_flag = m[f"own_{family}"] == 1
+        if family in masks:
+            continue  # by mask, below
         if family in location_values:
             wide = [func.sum(m[f"{family}_{n}"]) for n in range(len(location_values[family]))]
         else:
@@ -150,6 +164,14 @@ async def count_facets(
     width = max(width, *(len(columns) for _, columns, _ in pieces))
     for name, columns, where in pieces:
         parts.append(select(literal(name), literal(None, String), *columns, *[literal(None, Integer)] * (width - len(columns))).where(where))
+    for family in narrowed:
+        if family in masks:  # per mask: the listings with it, and how many of them a ticked value lets through
+            column = masks[family][0]
+            parts.append(
+                select(literal(f"mask_{family}"), cast(column, String), func.count(), func.sum(m[f"own_{family}"]), *[literal(None, Integer)] * (width - 2))
+                .where(m[f"but_{family}"] == 1)
+                .group_by(column)
+            )  # fmt: skip
     for family, column in (("insurance", m.insurance), ("language", m.languages)):
         element = backend.json_values(column)
         counts = func.count()
@@ -168,8 +190,12 @@ async def count_facets(
         )
     found: dict[str, list[FacetCount]] = {kind: [] for kind in Facets.model_fields}
     total = 0
+    by_mask: dict[str, list[tuple[int, int, int]]] = {family: [] for family in narrowed if family in masks}
     for row in await session.execute(union_all(*parts)):
         name, values = row[0], list(row[2:])
+        if name.startswith("mask_"):
+            by_mask[name[5:]].append((int(row[1] or 0), row[2] or 0, row[3] or 0))
+            continue
         if name == "sums":
             total = values[0] or 0
             found_counts = zip(plain, values[1:], strict=False)
@@ -187,6 +213,14 @@ async def count_facets(
         for (family, value), count in found_counts:
             if count:
                 found[family].append(FacetCount(value=value, count=count))
+    for family, counted in by_mask.items():
+        # Ticking a value gives the listings with it or with a ticked value; shown only if some have it.
+        now = sum(own for _, _, own in counted)
+        for value, group in masks[family][1].items():
+            having = sum(count for mask, count, _ in counted if mask & group)
+            both = sum(own for mask, _, own in counted if mask & group)
+            if having:
+                found[family].append(FacetCount(value=value, count=having + now - both))
     for family, counts in found.items():
         if family != "price":
             counts.sort(key=lambda f: (-f.count, f.value))
