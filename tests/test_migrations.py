@@ -88,6 +88,26 @@ async def test_the_spatial_index_always_matches_latitude_and_longitude(fresh_url
             return [(round(a, 4), round(b, 4)) for a, b in rows]
 
     assert await indexed() == [(61.2, -149.9)]
+    if backend == "sqlite":
+        # The read model's R*Trees: every located row, and the sample's located rows alone.
+        from directory.listings.readmodel import SAMPLED
+
+        async with engine.begin() as connection:
+            for n, sample in enumerate((0, SAMPLED, SAMPLED - 1)):
+                values = {"id": 100 + n, "p": uuid.uuid4().hex, "sample": sample}
+                await connection.execute(
+                    text(
+                        "INSERT INTO search_location (location_id, provider_id, latitude, longitude, conditions, services, routes, payment, "
+                        "credentials, specialties, clinicians, access, rems, telehealth, verified, telehealth_states, insurance, languages, "
+                        "words, name_key, updated_at, hours, sample, summary, location) VALUES (:id, :p, 40.7, -74.0, 0, 0, 0, 0, 0, 0, '[]', 0, "
+                        "false, false, false, '[]', '[]', '[]', '', '', CURRENT_TIMESTAMP, '[]', :sample, '{}', '{}')"
+                    ),
+                    values,
+                )
+            await connection.execute(text("DELETE FROM search_location WHERE location_id = 100"))
+            everything = (await connection.execute(text("SELECT id FROM search_location_rtree WHERE id >= 100 ORDER BY id"))).scalars().all()
+            sampled = (await connection.execute(text("SELECT id FROM search_location_sample_rtree WHERE id >= 100 ORDER BY id"))).scalars().all()
+        assert (everything, sampled) == ([101, 102], [102])
     async with engine.begin() as connection:
         await connection.execute(text("UPDATE location SET latitude = 21.3, longitude = -157.85 WHERE id = 7"))
     assert await indexed() == [(21.3, -157.85)]

@@ -9,7 +9,7 @@ import math
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from directory.search.backends import EARTH_RADIUS_M, planar_reach, sphere_horizon
+from directory.search.backends import EARTH_RADIUS_M, RING_STRIPS, SPHERE_ERROR, box_around, planar_reach, ring_boxes, sphere_horizon
 
 
 def sphere_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -52,3 +52,25 @@ def test_the_antimeridian_and_the_poles_fall_back_to_the_geography() -> None:
     assert planar_reach(52.0, 179.9, 50_000) is None
     assert planar_reach(89.95, 0.0, 50_000) is None
     assert planar_reach(40.0, -74.0, 50_000) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(latitudes, longitudes, st.floats(500, 800_000), st.floats(0, 1), st.floats(0, 360))
+def test_the_ring_s_boxes_hold_every_point_of_the_ring(lat, lon, radius, where, bearing):
+    """SQLite reads the thin band at the radius (where sphere and ellipsoid may disagree) through a
+    few boxes: every point between the inner and outer circle lies in one of them."""
+    inner, outer = radius * (1 - SPHERE_ERROR), radius * (1 + SPHERE_ERROR)
+    boxes = ring_boxes(lat, lon, inner, outer)
+    assume(boxes is not None)
+    point = destination(lat, lon, inner + (outer - inner) * where, bearing)
+    assert any(box.south <= point[0] <= box.north and box.west <= point[1] <= box.east for box in boxes)
+
+
+def test_the_ring_s_boxes_are_a_small_part_of_the_circle_s_box_and_give_way_where_they_cannot_hold():
+    area = lambda box: (box.north - box.south) * (box.east - box.west)  # noqa: E731
+    for lat, lon, radius in ((40.75, -73.99, 50_000), (61.2, -149.9, 40_234), (25.8, -80.2, 804_672)):
+        boxes = ring_boxes(lat, lon, radius * (1 - SPHERE_ERROR), radius * (1 + SPHERE_ERROR))
+        assert boxes is not None and len(boxes) == 2 * RING_STRIPS
+        assert sum(map(area, boxes)) < 0.2 * area(box_around(lat, lon, radius * (1 + SPHERE_ERROR)))
+    assert ring_boxes(84.5, 10.0, 99_000, 101_000) is None  # comes near the pole
+    assert ring_boxes(10.0, 179.5, 99_000, 101_000) is None  # crosses the antimeridian

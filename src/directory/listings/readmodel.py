@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, SmallInteger, String, Table, Text, Uuid, delete, func, insert, select
+from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, SmallInteger, String, Table, Text, Uuid, delete, false, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
@@ -71,6 +71,8 @@ search_location = Table(
     Column("sample", SmallInteger, nullable=False),
     Column("summary", Text, nullable=False),
     Column("location", Text, nullable=False),
+    #: The listing's only row (counting by listing reads it as it is, without grouping its rows).
+    Column("alone", Boolean, nullable=False, server_default=false()),
 )
 
 listing_document = Table(
@@ -226,6 +228,8 @@ def project(provider: Provider, taxonomy: TaxonomyBits) -> tuple[dict[str, Any],
         rows.append(
             {**common, "location_id": remote_row_id(provider.id), "latitude": None, "longitude": None, "timezone": None, "hours": "[]", "location": "null", "access": 0, "rems": False}
         )
+    for row in rows:
+        row["alone"] = len(rows) == 1
     return document, rows
 
 

@@ -10,7 +10,24 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Float, Select, and_, cast, column, func, literal_column, or_, select, table, text, type_coerce, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Float,
+    Select,
+    and_,
+    cast,
+    column,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    text,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,6 +76,48 @@ def box_around(lat: float, lon: float, metres: float) -> Box:
     return Box(west, south, east, north)
 
 
+#: A ring is covered by boxes in this many latitude strips, two boxes each (a constant, so that
+#: the statement's text, and so its compilation, stays the same).
+RING_STRIPS = 16
+
+
+def ring_boxes(lat: float, lon: float, inner_m: float, outer_m: float) -> list[Box] | None:
+    """Boxes that together hold every point between ``inner_m`` and ``outer_m`` of (lat, lon) on
+    the sphere, in a small part of the box around the outer circle; None where the circle reaches
+    a pole or the antimeridian (the caller then reads the whole box).
+
+    Per latitude strip, a point's distance grows with its longitude's distance from the centre's:
+    the ring holds the longitudes between the inner circle's half-width at that latitude and the
+    outer circle's. Each half-width rises to one peak and falls across latitudes, so its extremes
+    over a strip lie at the strip's edges or at the peak."""
+    phi0, a_out, a_in = math.radians(lat), outer_m / EARTH_RADIUS_M, inner_m / EARTH_RADIUS_M
+    if a_out >= 0.5 or abs(lat) + math.degrees(a_out) >= 85:
+        return None
+    peak = math.asin(min(1.0, math.sin(phi0) / math.cos(a_out)))
+
+    def half_width(phi: float, a: float) -> float:
+        """Radians of longitude from the centre to the circle of angular radius ``a`` at latitude ``phi`` (0 where it does not reach)."""
+        hav_dphi = math.sin((phi - phi0) / 2) ** 2
+        hav_a = math.sin(a / 2) ** 2
+        if hav_dphi >= hav_a:
+            return 0.0
+        hav_dlam = (hav_a - hav_dphi) / (math.cos(phi) * math.cos(phi0))
+        return math.pi if hav_dlam >= 1 else 2 * math.asin(math.sqrt(hav_dlam))
+
+    pad = 1e-4  # degrees: the R*Tree's 32-bit floats and rounding here
+    edges = [phi0 + a_out * math.sin(-math.pi / 2 + k * math.pi / RING_STRIPS) for k in range(RING_STRIPS + 1)]
+    boxes = []
+    for south, north in zip(edges, edges[1:], strict=False):
+        reach = max(half_width(phi, a_out) for phi in (south, north, *([peak] if south <= peak <= north else [])))
+        hole = min(half_width(south, a_in), half_width(north, a_in))
+        far, near = math.degrees(reach) + pad, max(0.0, math.degrees(hole) - pad)
+        if lon - far < -180 or lon + far > 180:
+            return None
+        s, n = math.degrees(south) - pad, math.degrees(north) + pad
+        boxes += [Box(lon - far, s, lon - near, n), Box(lon + near, s, lon + far, n)]
+    return boxes
+
+
 @dataclass(frozen=True)
 class Candidate:
     location_id: int
@@ -80,9 +139,15 @@ class SearchBackend:
         """Metres from the point to the location on the mean sphere."""
         raise NotImplementedError
 
-    def within(self, lat: float, lon: float, metres: float) -> ColumnElement[bool]:
-        """Index-assisted: the location is within ``metres`` of the point on the sphere."""
+    def within(self, lat: float, lon: float, metres: float, *, sampled: bool = False) -> ColumnElement[bool]:
+        """Index-assisted: the location is within ``metres`` of the point on the sphere. ``sampled``:
+        the caller wants the sample's rows only (and says so in its own conditions); a backend may
+        read an index of the sample alone."""
         raise NotImplementedError
+
+    def ring(self, lat: float, lon: float, inner_m: float, outer_m: float) -> ColumnElement[bool]:
+        """Index-assisted: the location lies between ``inner_m`` and ``outer_m`` of the point on the sphere."""
+        return and_(self.within(lat, lon, outer_m), not_(self.within(lat, lon, inner_m)))
 
     def inside(self, box: Box) -> ColumnElement[bool]:
         """Index-assisted: the location's longitude/latitude lie in the box (edges included)."""
@@ -200,7 +265,8 @@ class PostgisBackend(SearchBackend):
     def sphere_distance(self, lat: float, lon: float) -> ColumnElement[float]:
         return self._geog.op("<->", return_type=Float())(self._point(lat, lon))
 
-    def within(self, lat: float, lon: float, metres: float) -> ColumnElement[bool]:
+    def within(self, lat: float, lon: float, metres: float, *, sampled: bool = False) -> ColumnElement[bool]:
+        # The sample's partial index is chosen by the planner from the caller's own condition on it.
         return func.ST_DWithin(self._geog, self._point(lat, lon), metres, False)
 
     def inside(self, box: Box) -> ColumnElement[bool]:
@@ -267,7 +333,7 @@ class SqliteBackend(SearchBackend):
         bound = text(self._SPHERE_SQL).bindparams(sphere_lat=lat, sphere_lon=lon, sphere_cos=math.cos(math.radians(lat)))
         return type_coerce(bound, Float)
 
-    def _rtree_ids(self, box: Box) -> Any:
+    def _rtree_ids(self, box: Box, *, sampled: bool = False) -> Any:
         spans = box.spans()
         where = " OR ".join(
             f"(min_lat >= :south AND max_lat <= :north AND min_lon >= :west{i} AND max_lon <= :east{i})" for i in range(len(spans))
@@ -276,11 +342,27 @@ class SqliteBackend(SearchBackend):
         bounds = {"south": box.south, "north": box.north}
         for i, (west, east) in enumerate(spans):
             bounds.update({f"west{i}": west, f"east{i}": east})
-        return text(f"SELECT id FROM search_location_rtree WHERE {where}").bindparams(**bounds)
+        # The sample's own R*Tree holds a sixteenth of the locations: reading it skips the rows of the rest.
+        return text(f"SELECT id FROM {'search_location_sample_rtree' if sampled else 'search_location_rtree'} WHERE {where}").bindparams(**bounds)
 
-    def within(self, lat: float, lon: float, metres: float) -> ColumnElement[bool]:
+    def ring(self, lat: float, lon: float, inner_m: float, outer_m: float) -> ColumnElement[bool]:
+        boxes = ring_boxes(lat, lon, inner_m, outer_m)
+        if boxes is None:
+            return super().ring(lat, lon, inner_m, outer_m)
+        # Each box read by the R*Tree on its own (an OR of them would not be), the distance then tested.
+        sql = " UNION ALL ".join(
+            f"SELECT id FROM search_location_rtree WHERE min_lat >= :s{i} AND max_lat <= :n{i} AND min_lon >= :w{i} AND max_lon <= :e{i}"
+            for i in range(len(boxes))
+        )
+        bounds = {}
+        for i, box in enumerate(boxes):
+            bounds.update({f"s{i}": box.south, f"n{i}": box.north, f"w{i}": box.west, f"e{i}": box.east})
+        distance = self.sphere_distance(lat, lon)
+        return and_(S.location_id.in_(text(sql).bindparams(**bounds)), distance <= outer_m, distance > inner_m)
+
+    def within(self, lat: float, lon: float, metres: float, *, sampled: bool = False) -> ColumnElement[bool]:
         return and_(
-            S.location_id.in_(self._rtree_ids(box_around(lat, lon, metres))),
+            S.location_id.in_(self._rtree_ids(box_around(lat, lon, metres), sampled=sampled)),
             self.sphere_distance(lat, lon) <= metres,
         )
 

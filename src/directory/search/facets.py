@@ -72,7 +72,12 @@ async def count_facets(
     row_columns: list[Any] = [S.provider_id.label("provider_id"), S.location_id.label("location_id"), _flag(others(None)).label("all")]
     row_columns += [_flag(others(family)).label(f"but_{family}") for family in narrowed]
     row_columns += [_flag(ticked(family)).label(f"own_{family}") for family in narrowed]
-    row_columns += [S.access.label("access"), S.rems.label("rems")]
+    row_columns += [S.access.label("access"), S.rems.label("rems"), S.alone.label("alone")]
+    # The listing's own attributes, the same on each of its rows (booleans as 1/0: comparable and
+    # aggregable on both databases).
+    row_columns += [S.conditions, S.services, S.credentials, S.specialties, S.payment, S.price_min, S.clinicians, S.insurance, S.languages]
+    row_columns += [case((S.telehealth == true(), 1), (S.telehealth == false(), 0)).label("telehealth")]
+    row_columns += [case((S.accepting == true(), 1), (S.accepting == false(), 0)).label("accepting")]
     rows = (union_all(*(select(*row_columns).where(part) for part in wider)) if len(wider) > 1 else select(*row_columns).where(wider[0])).cte("facet_rows")
     r = rows.c
     location_values = {
@@ -80,26 +85,26 @@ async def count_facets(
         "rems_certified": [("true", r.rems == true()), ("false", r.rems != true())],
     }
     # Per listing: a listing counts where any of its rows does (a location facet's value by the row
-    # that has it); its own attributes are those of any row (the same on all), read from its first
-    # (grouping on the provider alone is what is cheap).
+    # that has it). A listing's only row is the listing as it is; the rows of a listing with several
+    # here are grouped (flags: the largest; attributes: the same on each).
     flags = ["all", *(f"but_{family}" for family in narrowed), *(f"own_{family}" for family in narrowed)]
-    grouped_columns = [func.max(r[name]).label(name) for name in flags]
+    per_row: list[Any] = [r[name].label(name) for name in flags]
     for family, values in location_values.items():
         for n, (_, test) in enumerate(values):
             if family in narrowed:  # ticking a value gives the rows of the ticked values or of this one
                 counts = and_(r[f"but_{family}"] == 1, or_(r[f"own_{family}"] == 1, test))
             else:
                 counts = and_(r["all"] == 1, test)
-            grouped_columns.append(func.max(_flag(counts)).label(f"{family}_{n}"))
+            per_row.append(_flag(counts).label(f"{family}_{n}"))
             flags.append(f"{family}_{n}")
-    grouped = select(*grouped_columns, func.min(r.location_id).label("first")).group_by(r.provider_id).cte("facet_groups")
-    g = grouped.c
-    listings = (
-        select(*(g[name] for name in flags), S.conditions, S.services, S.credentials, S.specialties, S.payment, S.price_min, S.telehealth, S.accepting,
-               S.clinicians, S.insurance, S.languages)
-        .join(grouped, g.first == S.location_id)
-        .cte("facet_listings")
-    )  # fmt: skip
+    attributes = ("conditions", "services", "credentials", "specialties", "payment", "price_min", "clinicians", "insurance", "languages", "telehealth", "accepting")
+    per_row += [r[name] for name in attributes]
+    # Grouped: only the listings with more than one row here (few: a listing's locations are seldom near each other).
+    several = select(r.provider_id).where(r.alone != true()).group_by(r.provider_id).having(func.count() > 1).cte("facet_several")
+    listings = union_all(
+        select(*per_row).where(or_(r.alone == true(), r.provider_id.not_in(select(several.c.provider_id)))),
+        select(*(func.max(column).label(column.name) for column in per_row)).where(r.provider_id.in_(select(several.c.provider_id))).group_by(r.provider_id),
+    ).cte("facet_listings")
     m = listings.c
     # Each facet's values as tests on a listing, and the listings each facet counts: the matches, or
     # for a narrowed facet those the other filters let through.
@@ -132,7 +137,7 @@ async def count_facets(
     for band in PRICE_BANDS:
         tests["price"].append((str(band), m.price_min <= band))
     for family, column in (("telehealth", m.telehealth), ("accepting_new_patients", m.accepting)):
-        tests[family] += [("true", column == true()), ("false", column == false())]
+        tests[family] += [("true", column == 1), ("false", column == 0)]
 
     # One row of sums for the matches (every facet not narrowed, and the total), then one per narrowed facet.
     parts: list[Any] = []

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, func, literal, literal_column, not_, or_, select, true, tuple_, union_all
+from sqlalchemy import ColumnElement, Float, and_, func, literal, literal_column, or_, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.listings.readmodel import SAMPLED, search_location
@@ -113,7 +113,7 @@ class Search:
         conditions = [*self._sample(), *self.location_where]
         if self.query.radius_m is not None and self.point is not None:
             if self.sampled:
-                conditions.append(self.backend.within(*self.point, self.query.radius_m))
+                conditions.append(self.backend.within(*self.point, self.query.radius_m, sampled=True))
             else:
                 conditions.append(await self._exactly_within(self.query.radius_m))
         self._near = and_(true(), *conditions)
@@ -131,7 +131,7 @@ class Search:
         if outside is None:
             band = await self.session.execute(
                 select(S.location_id, S.latitude, S.longitude).where(
-                    *self.plain_listing, *self.plain_location, reach, not_(self.backend.within(lat, lon, radius * (1 - SPHERE_ERROR)))
+                    *self.plain_listing, *self.plain_location, self.backend.ring(lat, lon, radius * (1 - SPHERE_ERROR), radius * (1 + SPHERE_ERROR))
                 )
             )
             outside = self._outside[radius] = [row.location_id for row in band if self.distance(row.latitude, row.longitude) > radius + RADIUS_TOLERANCE_M]
