@@ -9,7 +9,8 @@ import math
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from directory.search.backends import EARTH_RADIUS_M, RING_STRIPS, SPHERE_ERROR, box_around, planar_reach, ring_boxes, sphere_horizon
+from directory.search.backends import SPHERE_ERROR
+from directory.search.bounds import EARTH_RADIUS_M, RING_STRIPS, box_around, planar_reach, ring_boxes, sphere_horizon
 
 
 def sphere_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -38,7 +38,8 @@ ORDER BY d LIMIT 20
 RAW_E = "SELECT document, version, stale_from FROM listing_document WHERE slug = $1"
 
 def raw_a_arguments(points: list[tuple[float, float, str]], bits: dict[str, int]) -> list[tuple[Any, ...]]:
-    from directory.search.backends import EARTH_RADIUS_M, SPHERE_ERROR, planar_reach
+    from directory.search.backends import SPHERE_ERROR
+    from directory.search.bounds import EARTH_RADIUS_M, planar_reach
 
     arguments = []
     for lat, lon, condition in points:

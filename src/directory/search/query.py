@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory import cursors
 from directory.errors import BadParameter, InvalidInput
 from directory.geocoding import Geocoder
-from directory.search.backends import Box
+from directory.search.bounds import Box
 from directory.search.lexicon import LexiconIndex
 from directory.taxonomy.service import TaxonomyIndex
 from directory.words import tokens
