@@ -109,31 +109,23 @@ async def count_facets(
     # Each facet's values as tests on a listing, and the listings each facet counts: the matches, or
     # for a narrowed facet those the other filters let through.
     tests: dict[str, list[tuple[str, ColumnElement[bool]]]] = {family: [] for family in FACETS}
-    # The facets whose values are bits of one column: a narrowed one is counted per distinct mask
-    # (a few hundred at most) and the masks' counts are added up here, instead of a test per value
-    # on every listing the other filters let through.
+    # The facets whose values are bits of one column are counted per distinct mask (a few hundred at
+    # most), the masks' counts added up here, instead of a test per value on every listing.
     masks: dict[str, tuple[Any, dict[str, int]]] = {
         "condition": (m.conditions, _groups(bits["conditions"], below["condition"])),
         "service": (m.services, _groups(bits["services"], below["service"])),
         "payment": (m.payment, {value: 1 << bit for value, bit in ENUM_BITS["payment"].items()}),
     }
-    if not query.specialties:
+    # With a specialty ticked, a credential's count is of clinicians with both (what ticking it
+    # gives): a test on the clinician pairs; and the other way round.
+    if query.specialties:
+        tests["credential"] = [(c, _any_pair(m.clinicians, [clinician_pair(c, s) for s in query.specialties])) for c in ENUM_BITS["credentials"]]
+    else:
         masks["credential"] = (m.credentials, {value: 1 << bit for value, bit in ENUM_BITS["credentials"].items()})
-    if not query.credentials:
+    if query.credentials:
+        tests["specialty"] = [(s, _any_pair(m.clinicians, [clinician_pair(c, s) for c in query.credentials])) for s in ENUM_BITS["specialties"]]
+    else:
         masks["specialty"] = (m.specialties, {value: 1 << bit for value, bit in ENUM_BITS["specialties"].items()})
-    for code, group in masks["condition"][1].items():
-        tests["condition"].append((code, m.conditions.op("&")(group) != 0))
-    for code, group in masks["service"][1].items():
-        tests["service"].append((code, m.services.op("&")(group) != 0))
-    for value, bit in ENUM_BITS["credentials"].items():
-        # With a specialty ticked, a credential's count is of clinicians with both (what ticking it gives).
-        pairs = [clinician_pair(value, s) for s in query.specialties]
-        tests["credential"].append((value, _any_pair(m.clinicians, pairs) if pairs else _bit(m.credentials, bit)))
-    for value, bit in ENUM_BITS["specialties"].items():
-        pairs = [clinician_pair(c, value) for c in query.credentials]
-        tests["specialty"].append((value, _any_pair(m.clinicians, pairs) if pairs else _bit(m.specialties, bit)))
-    for value, bit in ENUM_BITS["payment"].items():
-        tests["payment"].append((value, _bit(m.payment, bit)))
     for band in PRICE_BANDS:
         tests["price"].append((str(band), m.price_min <= band))
     for family, column in (("telehealth", m.telehealth), ("accepting_new_patients", m.accepting)):
@@ -169,14 +161,12 @@ async def count_facets(
     width = max(width, *(len(columns) for _, columns, _ in pieces))
     for name, columns, where in pieces:
         parts.append(select(literal(name), literal(None, String), *columns, *[literal(None, Integer)] * (width - len(columns))).where(where))
-    for family in narrowed:
-        if family in masks:  # per mask: the listings with it, and how many of them a ticked value lets through
-            column = masks[family][0]
-            parts.append(
-                select(literal(f"mask_{family}"), cast(column, String), func.count(), func.sum(m[f"own_{family}"]), *[literal(None, Integer)] * (width - 2))
-                .where(m[f"but_{family}"] == 1)
-                .group_by(column)
-            )  # fmt: skip
+    for family, (column, _) in masks.items():
+        # Per mask: the listings with it, and (narrowed) how many of them a ticked value lets through.
+        own_count, where = (func.sum(m[f"own_{family}"]), m[f"but_{family}"] == 1) if family in narrowed else (literal(0), m["all"] == 1)
+        parts.append(
+            select(literal(f"mask_{family}"), cast(column, String), func.count(), own_count, *[literal(None, Integer)] * (width - 2)).where(where).group_by(column)
+        )
     for family, column in (("insurance", m.insurance), ("language", m.languages)):
         element = backend.json_values(column)
         counts = func.count()
@@ -195,7 +185,7 @@ async def count_facets(
         )
     found: dict[str, list[FacetCount]] = {kind: [] for kind in Facets.model_fields}
     total = 0
-    by_mask: dict[str, list[tuple[int, int, int]]] = {family: [] for family in narrowed if family in masks}
+    by_mask: dict[str, list[tuple[int, int, int]]] = {family: [] for family in masks}
     for row in await session.execute(union_all(*parts)):
         name, values = row[0], list(row[2:])
         if name.startswith("mask_"):
@@ -219,17 +209,38 @@ async def count_facets(
             if count:
                 found[family].append(FacetCount(value=value, count=count))
     for family, counted in by_mask.items():
-        # Ticking a value gives the listings with it or with a ticked value; shown only if some have it.
-        now = sum(own for _, _, own in counted)
-        for value, group in masks[family][1].items():
-            having = sum(count for mask, count, _ in counted if mask & group)
-            both = sum(own for mask, _, own in counted if mask & group)
-            if having:
-                found[family].append(FacetCount(value=value, count=having + now - both))
+        found[family] += _mask_counts(counted, masks[family][1])
     for family, counts in found.items():
         if family != "price":
             counts.sort(key=lambda f: (-f.count, f.value))
     return Facets(**found), total
+
+
+def _mask_counts(counted: list[tuple[int, int, int]], groups: dict[str, int]) -> list[FacetCount]:
+    """Each value's count from the counts per mask (listings with that mask, and those of them a
+    ticked value lets through): ticking a value gives the listings with it or with a ticked value;
+    shown only if some have it. A one-bit value adds up its bit's counts (each mask's bits taken
+    once); a group of bits tests each mask."""
+    per_bit: dict[int, list[int]] = {}
+    for mask, count, own in counted:
+        rest = mask
+        while rest:
+            low = rest & -rest
+            sums = per_bit.setdefault(low, [0, 0])
+            sums[0] += count
+            sums[1] += own
+            rest ^= low
+    now = sum(own for _, _, own in counted)
+    found = []
+    for value, group in groups.items():
+        if group & (group - 1) == 0:
+            having, both = per_bit.get(group, (0, 0))
+        else:
+            having = sum(count for mask, count, _ in counted if mask & group)
+            both = sum(own for mask, _, own in counted if mask & group)
+        if having:
+            found.append(FacetCount(value=value, count=having + now - both))
+    return found
 
 
 def _groups(codes: dict[str, int], below: dict[str, list[str]]) -> dict[str, int]:
