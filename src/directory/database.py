@@ -51,6 +51,9 @@ def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # Read the file through a shared memory map (up to 1 GiB) rather than copying each page into every
+        # connection's own cache: several pooled connections and worker processes read the same pages.
+        cursor.execute("PRAGMA mmap_size=1073741824")
         cursor.close()
 
     if immediate:

@@ -35,13 +35,15 @@ def _free_port() -> int:
 
 
 def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, from /proc."""
+    """Resident memory of a process and all its descendants, from /proc: their own pages (anonymous and
+    shared memory), not the file pages they map (code, libraries and SQLite's memory map of the
+    database), which are the operating system's page cache, counted once per mapping by VmRSS."""
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
         try:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(("RssAnon:", "RssShmem:")):
                     total += int(line.split()[1])
             for task in Path(f"/proc/{current}/task").iterdir():
                 stack += [int(child) for child in (task / "children").read_text().split()]
@@ -276,7 +278,7 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
 def table(results: dict[str, Any]) -> str:
     lines = [
         f"backend {results['backend']}, {results['listings']:,} listings, loaded in {results['load_seconds']} s, "
-        f"server RSS {results.get('server_rss_mb')} MB",
+        f"server RSS (own pages, not mapped files) {results.get('server_rss_mb')} MB",
         f"{'query':<6}{'rps':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}",
     ]
     for kind, figures in results["queries"].items():
