@@ -160,6 +160,15 @@ class PostgisBackend(SearchBackend):
         # The sample's partial index is chosen by the planner from the caller's own condition on it.
         return func.ST_DWithin(self._geog, self._point(lat, lon), metres, False)
 
+    def ring(self, lat: float, lon: float, inner_m: float, outer_m: float) -> ColumnElement[bool]:
+        boxes = ring_boxes(lat, lon, inner_m, outer_m)
+        if boxes is None:
+            return super().ring(lat, lon, inner_m, outer_m)
+        # The strips' boxes, ORed, are read from the geometry's index (a BitmapOr) and the disc's box
+        # from the geography's: the rows of the thin ring only, not the whole disc, get a distance.
+        strips = or_(*(self._geom.op("&&")(func.ST_MakeEnvelope(box.west, box.south, box.east, box.north, 4326)) for box in boxes))
+        return and_(strips, super().ring(lat, lon, inner_m, outer_m))
+
     def inside(self, box: Box) -> ColumnElement[bool]:
         # && is the index test; ST_Covers keeps points exactly on the edges.
         return or_(
