@@ -21,6 +21,7 @@ from directory import problems, tracing
 from directory.accounts.routes import AccountController
 from directory.accounts.service import AccountService
 from directory.accounts.standing import Standing
+from directory.collector import CollectorWatch, freeze_start_up_heap, thaw
 from directory.consultations.delivery import Delivery
 from directory.consultations.routes import ConsultationController, ConsultationModerationController, WithdrawalController
 from directory.consultations.sealing import Sealer
@@ -211,9 +212,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             workers.append(asyncio.create_task(delivery.work(settings.consultation_interval_seconds)))
         if settings.mail_worker:
             workers.append(asyncio.create_task(mail_queue.work(settings.mail_interval_seconds)))
+        # Everything start-up built lives as long as the worker: frozen, no collection walks it again.
+        watch = CollectorWatch()
+        watch.install()
+        if settings.gc_freeze:
+            app.state.gc_frozen = freeze_start_up_heap()
         try:
             yield
         finally:
+            watch.remove()
+            if settings.gc_freeze:
+                thaw()
             for worker in workers:
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     """The sender of every mail."""
     mail_outbox: str = "var/outbox"
     """Where mail is written, one `.eml` file each, when no SMTP server is set (the `make run` default)."""
+    gc_freeze: bool = True
+    """Freeze the heap each worker builds at start-up out of the garbage collector's reach, so that no
+    collection walks it again (full collections otherwise pause a worker for hundreds of milliseconds)."""
     mail_worker: bool = True
     """Send queued mail from inside the API process (turn off where a separate one runs)."""
     mail_interval_seconds: float = Field(default=5.0, gt=0, le=3600)

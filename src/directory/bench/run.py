@@ -11,9 +11,11 @@ import json
 import os
 import random
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -195,8 +197,10 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
         print("wrk is not installed (apt-get install wrk): driving the load from Python, which takes CPU from the server", file=sys.stderr, flush=True)
 
     port = _free_port()
+    metrics_folder = tempfile.mkdtemp(prefix="bench-metrics-")  # the workers' metrics, added up at /metrics
     env = {
         **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": metrics_folder,
         "DIRECTORY_DATABASE_URL": url,
         "DIRECTORY_VERIFICATION_WORKER": "false",
         "DIRECTORY_WEBHOOK_WORKER": "false",
@@ -237,12 +241,15 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
             rss = max(rss, _tree_rss_mb(server.pid))
             print(f"  {kind}: {results['queries'][kind]}", flush=True)
         results["server_rss_mb"] = rss
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            results["gc"] = gc_pauses((await client.get("/metrics")).text)
     finally:
         server.terminate()
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+        shutil.rmtree(metrics_folder, ignore_errors=True)
     results["F"] = results["queries"].pop("F")
 
     from directory.bench.accuracy import estimate_error
@@ -275,6 +282,19 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
     return results
 
 
+def gc_pauses(metrics: str) -> dict[str, Any]:
+    """The workers' garbage collections over the whole run, from their pause histogram in /metrics
+    (all workers: the bench gives them a shared metrics folder): how many, and how many held a
+    worker longer than 20 ms, the longest a request should wait on one."""
+    count = within = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("directory_gc_pause_seconds_count"):
+            count += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("directory_gc_pause_seconds_bucket") and 'le="0.02"' in line:
+            within += float(line.rsplit(" ", 1)[1])
+    return {"collections": int(count), "over_20ms": int(count - within)}
+
+
 def table(results: dict[str, Any]) -> str:
     lines = [
         f"backend {results['backend']}, {results['listings']:,} listings, loaded in {results['load_seconds']} s, "
@@ -286,6 +306,8 @@ def table(results: dict[str, Any]) -> str:
     f = results["F"]
     lines.append(f"{'F':<6}{f['rps']:>10}{f['p50_ms']!s:>10}{f['p99_ms']!s:>10}{f['errors']:>8}   (PATCH, 2 connections)")
     lines.append(f"load generator: {results['generator']}")
+    if gc := results.get("gc"):
+        lines.append(f"garbage collections in the workers: {gc['collections']:,}, of which {gc['over_20ms']:,} held a worker over 20 ms")
     if results.get("raw_A_rps") is not None:
         lines.append(
             f"raw SQL A: {results['raw_A_rps']} rps, p99 {results['raw_A_p99_ms']} ms; API/raw throughput {results['api_over_raw_A']}"
