@@ -233,16 +233,20 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
                     raise RuntimeError(f"the server stopped: {server.stderr.read().decode()[-2000:]}")
                 await asyncio.sleep(0.25)
         rss = 0.0
-        for kind in "ABCDEF":
-            requests = _requests(workload, kind)
-            connections = 2 if kind == "F" else CONCURRENCY
-            await _drive(base, requests, min(3.0, seconds / 3), connections)  # warm caches and connection pools
-            results["queries"][kind] = await _drive(base, requests, seconds, connections)
-            rss = max(rss, _tree_rss_mb(server.pid))
-            print(f"  {kind}: {results['queries'][kind]}", flush=True)
-        results["server_rss_mb"] = rss
+        results["gc"] = {"collections": 0, "over_20ms": 0, "over_20ms_by_query": {}}
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            results["gc"] = gc_pauses((await client.get("/metrics")).text)
+            for kind in "ABCDEF":
+                requests = _requests(workload, kind)
+                connections = 2 if kind == "F" else CONCURRENCY
+                await _drive(base, requests, min(3.0, seconds / 3), connections)  # warm caches and connection pools
+                before = gc_pauses((await client.get("/metrics")).text)
+                results["queries"][kind] = await _drive(base, requests, seconds, connections)
+                after = gc_pauses((await client.get("/metrics")).text)
+                results["gc"]["over_20ms_by_query"][kind] = after["over_20ms"] - before["over_20ms"]
+                results["gc"].update(after)
+                rss = max(rss, _tree_rss_mb(server.pid))
+                print(f"  {kind}: {results['queries'][kind]}", flush=True)
+        results["server_rss_mb"] = rss
     finally:
         server.terminate()
         try:
@@ -307,7 +311,8 @@ def table(results: dict[str, Any]) -> str:
     lines.append(f"{'F':<6}{f['rps']:>10}{f['p50_ms']!s:>10}{f['p99_ms']!s:>10}{f['errors']:>8}   (PATCH, 2 connections)")
     lines.append(f"load generator: {results['generator']}")
     if gc := results.get("gc"):
-        lines.append(f"garbage collections in the workers: {gc['collections']:,}, of which {gc['over_20ms']:,} held a worker over 20 ms")
+        by_query = ", ".join(f"{kind} {n:,}" for kind, n in gc.get("over_20ms_by_query", {}).items())
+        lines.append(f"garbage collections in the workers: {gc['collections']:,}, of which {gc['over_20ms']:,} held a worker over 20 ms (during each query: {by_query})")
     if results.get("raw_A_rps") is not None:
         lines.append(
             f"raw SQL A: {results['raw_A_rps']} rps, p99 {results['raw_A_p99_ms']} ms; API/raw throughput {results['api_over_raw_A']}"
