@@ -84,6 +84,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "webhook_worker": False,
         "mail_worker": False,
         "consultation_worker": False,
+        # A full collection and a freeze at every app's start cost a test process far more than they
+        # save: test_metrics turns it on to check it.
+        "gc_freeze": False,
     }
     values.update(overrides)
     return Settings(**values)

@@ -116,6 +116,7 @@ async def test_the_start_up_heap_is_frozen_and_every_collection_is_timed(setting
     """A worker's start-up heap is out of the collector's reach while it serves (a full collection
     would otherwise walk it, pausing requests), given back when it stops; each collection's pause
     is in /metrics by generation."""
+    settings = settings.model_copy(update={"gc_freeze": True})
     async with AsyncTestClient(app=app_for(settings)) as client:
         assert gc.get_freeze_count() > 10_000  # modules, tables, the place index: far more than this
         metric = "directory_gc_pause_seconds_count"
