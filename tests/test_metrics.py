@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import threading
 
 from conftest import app_for
 from factories import create
@@ -124,3 +125,28 @@ async def test_the_start_up_heap_is_frozen_and_every_collection_is_timed(setting
         gc.collect()
         assert _value((await client.get("/metrics")).text, metric, generation="2") >= before + 1
     assert gc.get_freeze_count() == 0
+
+
+def test_a_collection_during_a_metrics_update_does_not_wait_on_the_metrics():
+    """A collection can start in any code that allocates, also while prometheus_client holds a lock
+    (in multiprocess mode one lock guards every metric of the process): the callback must not take
+    it, or the worker would wait on itself forever. It notes the pause; ``flush`` observes it."""
+    from prometheus_client import REGISTRY
+
+    from directory.collector import GC_PAUSE, CollectorWatch
+
+    watch, child = CollectorWatch(), GC_PAUSE.labels("2")
+    lock = child._sum._lock  # what observing takes
+    done = threading.Event()
+
+    def collect_while_the_metric_is_locked() -> None:
+        with lock:
+            watch("start", {"generation": 2})
+            watch("stop", {"generation": 2, "collected": 0, "uncollectable": 0})
+        done.set()
+
+    threading.Thread(target=collect_while_the_metric_is_locked, daemon=True).start()
+    assert done.wait(5), "the collection callback waited on the metrics' lock"
+    before = REGISTRY.get_sample_value("directory_gc_pause_seconds_count", {"generation": "2"}) or 0
+    watch.flush()
+    assert REGISTRY.get_sample_value("directory_gc_pause_seconds_count", {"generation": "2"}) == before + 1

@@ -213,10 +213,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.mail_worker:
             workers.append(asyncio.create_task(mail_queue.work(settings.mail_interval_seconds)))
         # Everything start-up built lives as long as the worker: frozen, no collection walks it again.
-        watch = CollectorWatch()
+        app.state.collector = watch = CollectorWatch()
         watch.install()
+        workers.append(asyncio.create_task(watch.work()))
         if settings.gc_freeze:
-            app.state.gc_frozen = freeze_start_up_heap()
+            freeze_start_up_heap()
         try:
             yield
         finally:

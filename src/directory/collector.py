@@ -8,11 +8,15 @@ hundred thousand of them, and a request that happens to allocate at that moment 
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from typing import Any
 
 from prometheus_client import Histogram
+
+#: How often each worker hands the pauses it recorded to its metrics.
+FLUSH_SECONDS = 0.25
 
 GC_PAUSE = Histogram(
     "directory_gc_pause_seconds",
@@ -23,40 +27,43 @@ GC_PAUSE = Histogram(
 
 
 class CollectorWatch:
-    """Times each collection from gc's own callbacks (start and stop of every collection)."""
+    """Times each collection from gc's own callbacks. The callback only notes the pause: it may run
+    inside any code that allocates, including prometheus_client's while it holds its lock (one
+    process-wide lock in multiprocess mode), so the metrics are fed outside it, by ``flush``."""
 
     def __init__(self) -> None:
-        self._started: float | None = None
-        self.longest = 0.0
-        self.collections = 0
+        self._started = 0.0
+        self._pending: list[tuple[int, float]] = []
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
-            return
-        if self._started is None:
-            return
-        pause = time.perf_counter() - self._started
-        self._started = None
-        self.collections += 1
-        self.longest = max(self.longest, pause)
-        GC_PAUSE.labels(str(info.get("generation", "?"))).observe(pause)
+        else:
+            self._pending.append((info["generation"], time.perf_counter() - self._started))
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for generation, pause in pending:
+            GC_PAUSE.labels(str(generation)).observe(pause)
+
+    async def work(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            self.flush()
 
     def install(self) -> None:
-        if self not in gc.callbacks:
-            gc.callbacks.append(self)
+        gc.callbacks.append(self)
 
     def remove(self) -> None:
         if self in gc.callbacks:
             gc.callbacks.remove(self)
 
 
-def freeze_start_up_heap() -> int:
+def freeze_start_up_heap() -> None:
     """Collect what start-up left behind, then move every object still alive to the permanent
-    generation, which collections skip. Returns how many objects were frozen."""
+    generation, which collections skip."""
     gc.collect()
     gc.freeze()
-    return gc.get_freeze_count()
 
 
 def thaw() -> None:

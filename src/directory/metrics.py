@@ -43,6 +43,7 @@ LIMITS_SHARED = Gauge("directory_rate_limit_store_up", "1 when rate limits are c
 
 
 async def _measure(state: State) -> None:
+    state.collector.flush()  # this worker's collections up to now (the others flush every quarter second)
     database = state.database
     pool = getattr(database.write_engine.sync_engine, "pool", None)
     if pool is not None and hasattr(pool, "checkedout"):

@@ -164,9 +164,6 @@ class Settings(BaseSettings):
     """The sender of every mail."""
     mail_outbox: str = "var/outbox"
     """Where mail is written, one `.eml` file each, when no SMTP server is set (the `make run` default)."""
-    gc_freeze: bool = True
-    """Freeze the heap each worker builds at start-up out of the garbage collector's reach, so that no
-    collection walks it again (full collections otherwise pause a worker for hundreds of milliseconds)."""
     mail_worker: bool = True
     """Send queued mail from inside the API process (turn off where a separate one runs)."""
     mail_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
@@ -183,6 +180,9 @@ class Settings(BaseSettings):
     worker_healthcheck_seconds: int = Field(default=60, ge=1, le=3600)
     """How long a server worker may take to answer the supervisor's health check before it is killed
     and replaced (uvicorn's own 5 s is missed by workers starting on a loaded machine)."""
+    gc_freeze: bool = True
+    """Freeze the heap each worker builds at start-up out of the garbage collector's reach, so that no
+    collection walks it again (full collections otherwise pause a worker for hundreds of milliseconds)."""
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
     """PostgreSQL connections kept per process and engine."""

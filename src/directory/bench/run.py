@@ -27,6 +27,7 @@ from directory.bench.data import CONDITIONS, SERVICES, cities
 from directory.bench.load import load, prepare
 from directory.bench.raw import NAIVE_A, RAW_A, RAW_E, raw_a_arguments, raw_sql
 from directory.bench.sample import CONCURRENCY, drive
+from directory.collector import FLUSH_SECONDS
 
 RESULTS = Path("bench/results/latest.json")
 
@@ -239,8 +240,10 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
                 requests = _requests(workload, kind)
                 connections = 2 if kind == "F" else CONCURRENCY
                 await _drive(base, requests, min(3.0, seconds / 3), connections)  # warm caches and connection pools
+                await asyncio.sleep(2 * FLUSH_SECONDS)  # every worker has handed its pauses to the metrics
                 before = gc_pauses((await client.get("/metrics")).text)
                 results["queries"][kind] = await _drive(base, requests, seconds, connections)
+                await asyncio.sleep(2 * FLUSH_SECONDS)
                 after = gc_pauses((await client.get("/metrics")).text)
                 results["gc"]["over_20ms_by_query"][kind] = after["over_20ms"] - before["over_20ms"]
                 results["gc"].update(after)
