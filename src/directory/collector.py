@@ -8,12 +8,16 @@ hundred thousand of them, and a request that happens to allocate at that moment 
 
 from __future__ import annotations
 
-import asyncio
 import gc
+import logging
 import time
 from typing import Any
 
 from prometheus_client import Histogram
+
+from directory.workers import drain_forever
+
+logger = logging.getLogger(__name__)
 
 #: How often each worker hands the pauses it recorded to its metrics.
 FLUSH_SECONDS = 0.25
@@ -46,10 +50,12 @@ class CollectorWatch:
         for generation, pause in pending:
             GC_PAUSE.labels(str(generation)).observe(pause)
 
+    async def _flush_due(self) -> bool:
+        self.flush()
+        return False  # nothing more to do until the next interval
+
     async def work(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            self.flush()
+        await drain_forever(self._flush_due, FLUSH_SECONDS, logger, "collection metrics")
 
     def install(self) -> None:
         gc.callbacks.append(self)
