@@ -322,7 +322,9 @@ def table(results: dict[str, Any]) -> str:
         )
         lines.append(f"raw SQL E: {results['raw_E_rps']} rps; API/raw throughput {results['api_over_raw_E']}")
         lines.append(f"naive A p99 {results['naive_A_p99_ms']} ms; naive/ours p99 {results['naive_over_ours_p99']}")
-    if error := results.get("D_estimate_error"):
+    if (error := results.get("D_estimate_error")) and not error["searches_estimated"]:
+        lines.append("D estimates: none of the 7 searches was estimated (fewer matches than the exact-count limit: all counted exactly)")
+    elif error:
         lines.append(
             f"D estimates ({error['searches_estimated']} of 7 searches estimated): total off by at most {error['total_max_pct']}%, "
             f"facet counts of 1,000 or more by at most {error['facet_max_pct']}% ({error['facets_pooled_pct']}% pooled)"
