@@ -337,6 +337,29 @@ async def test_facets_of_clinicians_accessibility_and_rems(client):
     assert counts(await search(client, **at, rems_certified="true"), "rems_certified") == {"true": 1, "false": 3}
 
 
+async def test_location_facets_count_a_listing_once_by_any_of_its_locations(client):
+    """A listing with two locations here: one has an elevator, the other is certified for REMS. It
+    counts once under each value some location of it has, and with REMS ticked under both."""
+    two = await publish(client, "two places", offset(SACRAMENTO, 1), offset(SACRAMENTO, 2, bearing=0))
+    one = await publish(client, "one place", offset(SACRAMENTO, 3))
+    first, second = (place["id"] for place in two["locations"])
+    changes = [(two["id"], first, {"accessibility_features": ["elevator"]}), (two["id"], second, {"rems_certified": True}), (one["id"], one["locations"][0]["id"], {"accessibility_features": ["elevator", "accessible_parking"]})]
+    for provider, location, change in changes:
+        answer = await client.patch(f"/v1/providers/{provider}/locations/{location}", json=change, headers={**ADMIN, "If-Match": "*"})
+        assert answer.status_code == 200, answer.text
+    at = {"lat": SACRAMENTO[0], "lon": SACRAMENTO[1], "facets": "true", "total": "true"}
+    everyone = await search(client, **at)
+    assert everyone["total"] == 2
+    assert counts(everyone, "accessibility") == {"elevator": 2, "accessible_parking": 1}
+    assert counts(everyone, "rems_certified") == {"true": 1, "false": 2}
+    ticked = await search(client, **at, rems_certified="true")
+    assert ticked["total"] == 1 and counts(ticked, "rems_certified") == {"true": 1, "false": 2}
+    # Location filters hold at one location: the certified one has no elevator, so none counts.
+    assert counts(ticked, "accessibility") == {} and (await search(client, **at, rems_certified="true", accessibility="elevator"))["total"] == 0
+    # With "not certified" ticked, ticking "certified" too gives both listings.
+    assert counts(await search(client, **at, rems_certified="false"), "rems_certified") == {"true": 2, "false": 2}
+
+
 async def test_the_words_index_follows_every_change(client):
     created = await publish(client, "Quokka Infusions", offset(SACRAMENTO, 1))
     assert names(await search(client, q="quokka")) == ["Quokka Infusions"]

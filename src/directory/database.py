@@ -79,7 +79,7 @@ def create_engine(url: str, settings: Settings, *, read_only: bool = False) -> A
         # connection found dead fails one request and the pool is emptied and refilled at once.
         pool_pre_ping=not read_only,
         # JIT planning adds hundreds of milliseconds to PostGIS queries and gains nothing here.
-        connect_args={"server_settings": {"jit": "off", "application_name": "directory"}},
+        connect_args={"server_settings": {"jit": "off", "max_parallel_workers_per_gather": "0", "application_name": "directory"}},
     )
     if read_only:
         engine = engine.execution_options(isolation_level="AUTOCOMMIT")

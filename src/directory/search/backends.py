@@ -11,11 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     CompoundSelect,
     Float,
     Select,
+    Text,
+    all_,
     and_,
+    any_,
+    bindparam,
     cast,
     column,
     func,
@@ -28,8 +33,9 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import UserDefinedType
 
 from directory.listings.readmodel import search_location
 from directory.search.bounds import EARTH_RADIUS_M, Box, box_around, planar_reach, ring_boxes, sphere_horizon
@@ -76,6 +82,10 @@ class SearchBackend:
     def inside(self, box: Box) -> ColumnElement[bool]:
         """Index-assisted: the location's longitude/latitude lie in the box (edges included)."""
         raise NotImplementedError
+
+    def not_among(self, column: Any, values: list[int]) -> ColumnElement[bool]:
+        """The column's value is none of these (a short list)."""
+        return column.not_in(values)
 
     def json_values(self, column: Any) -> Any:
         """A table of the elements of a JSON array stored as text, with one text column ``value``, for GROUP BY."""
@@ -142,6 +152,15 @@ def _candidates(rows: Any) -> tuple[list[Candidate], list[Any]]:
     return found, remote
 
 
+class _GeometryArray(UserDefinedType[Any]):
+    """PostGIS ``geometry[]``, for a cast of an array of EWKT texts."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "geometry[]"
+
+
 class PostgisBackend(SearchBackend):
     """Nearest-first walks of the projection's GiST indexes (``<->``, the point a bound parameter): the
     geometry's in plain degrees where that can be bounded on the sphere, the geography's elsewhere."""
@@ -164,10 +183,17 @@ class PostgisBackend(SearchBackend):
         boxes = ring_boxes(lat, lon, inner_m, outer_m)
         if boxes is None:
             return super().ring(lat, lon, inner_m, outer_m)
-        # The strips' boxes, ORed, are read from the geometry's index (a BitmapOr) and the disc's box
-        # from the geography's: the rows of the thin ring only, not the whole disc, get a distance.
-        strips = or_(*(self._geom.op("&&")(func.ST_MakeEnvelope(box.west, box.south, box.east, box.north, 4326)) for box in boxes))
+        # The strips' boxes, one array parameter, are read from the geometry's index (one bitmap scan
+        # per box) and the disc's box from the geography's: the rows of the thin ring only, not the
+        # whole disc, get a distance. One parameter keeps the statement's text the same for every
+        # search, so each connection prepares and plans it once.
+        envelopes = [f"SRID=4326;POLYGON(({b.west!r} {b.south!r},{b.west!r} {b.north!r},{b.east!r} {b.north!r},{b.east!r} {b.south!r},{b.west!r} {b.south!r}))" for b in boxes]
+        strips = self._geom.op("&&")(any_(cast(bindparam(None, envelopes, type_=ARRAY(Text)), _GeometryArray())))
         return and_(strips, super().ring(lat, lon, inner_m, outer_m))
+
+    def not_among(self, column: Any, values: list[int]) -> ColumnElement[bool]:
+        # One array parameter, whatever the list's length: the same statement text every time.
+        return column != all_(bindparam(None, values, type_=ARRAY(BigInteger)))
 
     def inside(self, box: Box) -> ColumnElement[bool]:
         # && is the index test; ST_Covers keeps points exactly on the edges.

@@ -18,9 +18,29 @@ Insurance and language come from the elements of their JSON arrays, grouped.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Integer, String, TableClause, and_, case, cast, false, func, literal, or_, select, table, true, union_all
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    String,
+    TableClause,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    true,
+    union_all,
+)
 from sqlalchemy import column as named_column
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -33,23 +53,23 @@ from directory.search.schemas import FacetCount, Facets
 S = search_location.c
 #: Price bands: listings whose cheapest infusion is at most this (whole USD).
 PRICE_BANDS = (300, 400, 500, 750, 1000)
-#: The facets, and whether each is a test on the location (counted by the row that meets it) or on the listing.
+#: The facets; those of the location are counted by the row that meets them, the rest by the listing.
 LOCATION_FACETS = ("accessibility", "rems_certified")
+#: Bits of the widest location-facet mask (accessibility's terms).
+ACCESS_BITS = max(len(ENUM_BITS["accessibility"]), 2)
+#: The facets whose values are the bits of an enumeration (the read model's masks).
+ENUM_FACETS = {"payment": "payment", "credential": "credentials", "specialty": "specialties", "accessibility": "accessibility"}
 FACETS = ("condition", "service", "credential", "specialty", "payment", "price", "telehealth", "accepting_new_patients", "insurance", "language", *LOCATION_FACETS)
-
-
-def _bit(column: Any, bit: int) -> ColumnElement[bool]:
-    return column.op("&")(1 << bit) != 0
 
 
 def _flag(condition: ColumnElement[bool]) -> Any:
     return case((condition, 1), else_=0)
 
 
-def _by_name(cte: CTE, columns: list[Any]) -> TableClause:
-    """The CTE's columns reached by name. A CTE's own ``.c`` proxies every expression of every part
-    of its UNION, built anew on each search: a third of the time the facets took to build."""
-    return table(cte.name, *(named_column(c.name, c.type) for c in columns))
+def _by_name(name: str, columns: list[Any]) -> TableClause:
+    """A CTE's columns reached by name. A CTE's own ``.c`` proxies every expression of every part
+    of its UNION: a third of the time the facets took to build."""
+    return table(name, *(named_column(c.name, c.type) for c in columns))
 
 
 async def count_facets(
@@ -73,71 +93,154 @@ async def count_facets(
         """The facet's own filters (what its ticked values ask for)."""
         return and_(true(), *(f.predicate for f in own if family in f.families))
 
-    narrowed = sorted({family for f in own for family in f.families})
-    # Per row: the filters hold (all; all but each narrowed facet's; that facet's own), and what the
-    # location facets read; each filter is evaluated once per row.
+    narrowed = tuple(sorted({family for f in own for family in f.families}))
+    row_columns = _row_columns(narrowed, others, ticked)
+    rows = (union_all(*(select(*row_columns).where(part) for part in wider)) if len(wider) > 1 else select(*row_columns).where(wider[0])).cte("facet_rows")
+    tail = _tail(backend, narrowed, tuple(query.specialties), tuple(query.credentials))
+    groups = {
+        "condition": _groups(bits["conditions"], below["condition"]),
+        "service": _groups(bits["services"], below["service"]),
+        **{family: {value: 1 << bit for value, bit in ENUM_BITS[kind].items()} for family, kind in ENUM_FACETS.items()},
+        "rems_certified": {"true": 1, "false": 2},
+    }
+    found: dict[str, list[FacetCount]] = {kind: [] for kind in Facets.model_fields}
+    total = 0
+    by_mask: dict[str, list[tuple[int, int, int]]] = {family: [] for family in tail.masked}
+    # The CTEs named up front, in the order they build on each other (the statement reaches them by name).
+    for row in await session.execute(tail.statement.add_cte(rows, *tail.ctes)):
+        name, values = row[0], list(row[2:])
+        if name.startswith("mask_"):
+            by_mask[name[5:]].append((int(row[1] or 0), row[2] or 0, row[3] or 0))
+            continue
+        if name == "sums":
+            total = values[0] or 0
+            found_counts = zip(tail.plain, values[1:], strict=False)
+        elif row[1] is not None:
+            found[name].append(FacetCount(value=row[1], count=row[2]))
+            continue
+        else:
+            n = len(tail.tested[name])
+            having, both, now = values[:n], values[n : 2 * n], values[2 * n] or 0
+            # Ticking it gives the listings with it or with a ticked value; shown only if some have it.
+            union = [(h or 0) + now - (b or 0) if h else 0 for h, b in zip(having, both, strict=True)]
+            found_counts = zip([(name, value) for value in tail.tested[name]], union, strict=True)
+        for (family, value), count in found_counts:
+            if count:
+                found[family].append(FacetCount(value=value, count=count))
+    for family, counted in by_mask.items():
+        found[family] += _mask_counts(counted, groups[family])
+    for family, counts in found.items():
+        if family != "price":
+            counts.sort(key=lambda f: (-f.count, f.value))
+    return Facets(**found), total
+
+
+def _row_columns(narrowed: tuple[str, ...], others: Callable[[str | None], ColumnElement[bool]], ticked: Callable[[str], ColumnElement[bool]]) -> list[Any]:
+    """Per row: the filters hold (all; all but each narrowed facet's; that facet's own), and what the
+    location facets read; each filter is evaluated once per row."""
     row_columns: list[Any] = [S.provider_id.label("provider_id"), S.location_id.label("location_id"), _flag(others(None)).label("all")]
     row_columns += [_flag(others(family)).label(f"but_{family}") for family in narrowed]
     row_columns += [_flag(ticked(family)).label(f"own_{family}") for family in narrowed]
-    row_columns += [S.access.label("access"), S.rems.label("rems"), S.alone.label("alone")]
+    # A location facet's values as bits of one mask per row (REMS: 1 certified, 2 not).
+    row_columns += [S.access.label("access"), case((S.rems == true(), 1), else_=2).label("rems"), S.alone.label("alone")]
     # The listing's own attributes, the same on each of its rows (booleans as 1/0: comparable and
     # aggregable on both databases).
     row_columns += [S.conditions, S.services, S.credentials, S.specialties, S.payment, S.price_min, S.clinicians, S.insurance, S.languages]
     row_columns += [case((S.telehealth == true(), 1), (S.telehealth == false(), 0)).label("telehealth")]
     row_columns += [case((S.accepting == true(), 1), (S.accepting == false(), 0)).label("accepting")]
-    rows = (union_all(*(select(*row_columns).where(part) for part in wider)) if len(wider) > 1 else select(*row_columns).where(wider[0])).cte("facet_rows")
-    r = _by_name(rows, row_columns).c
-    location_values = {
-        "accessibility": [(value, _bit(r.access, bit)) for value, bit in ENUM_BITS["accessibility"].items()],
-        "rems_certified": [("true", r.rems == true()), ("false", r.rems != true())],
-    }
+    return row_columns
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """Everything of the facet statement after its rows, the same for every search of one shape:
+    the parts to run over the rows (``facet_rows``, reached by name), the CTEs they build on, and
+    how to read the answer."""
+
+    statement: CompoundSelect
+    ctes: tuple[CTE, ...]
+    plain: tuple[tuple[str, str], ...]
+    """The facet values the sums row counts, in its order (after the total)."""
+    tested: dict[str, tuple[str, ...]]
+    """The values of each narrowed facet counted by a test each, in its row's order."""
+    masked: tuple[str, ...]
+    """The facets counted per distinct mask."""
+
+
+_TAILS: dict[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], _Tail] = {}
+_TAILS_KEPT = 512
+
+
+def _tail(backend: SearchBackend, narrowed: tuple[str, ...], specialties: tuple[str, ...], credentials: tuple[str, ...]) -> _Tail:
+    """The statement's tail for this shape, built once (building it anew took a fifth of a faceted
+    search's time); the values that differ between searches of a shape are all in its rows."""
+    key = (backend.name, narrowed, specialties, credentials)
+    tail = _TAILS.get(key)
+    if tail is None:
+        if len(_TAILS) >= _TAILS_KEPT:
+            _TAILS.clear()
+        tail = _TAILS[key] = _build_tail(backend, narrowed, specialties, credentials)
+    return tail
+
+
+def _build_tail(backend: SearchBackend, narrowed: tuple[str, ...], specialties: tuple[str, ...], credentials: tuple[str, ...]) -> _Tail:
+    r = _by_name("facet_rows", _row_columns(narrowed, lambda _: true(), lambda _: true())).c
     # Per listing: a listing counts where any of its rows does (a location facet's value by the row
     # that has it). A listing's only row is the listing as it is; the rows of a listing with several
     # here are grouped (flags: the largest; attributes: the same on each).
     flags = ["all", *(f"but_{family}" for family in narrowed), *(f"own_{family}" for family in narrowed)]
     per_row: list[Any] = [r[name].label(name) for name in flags]
-    for family, values in location_values.items():
-        for n, (_, test) in enumerate(values):
-            if family in narrowed:  # ticking a value gives the rows of the ticked values or of this one
-                counts = and_(r[f"but_{family}"] == 1, or_(r[f"own_{family}"] == 1, test))
-            else:
-                counts = and_(r["all"] == 1, test)
-            per_row.append(_flag(counts).label(f"{family}_{n}"))
-            flags.append(f"{family}_{n}")
+    # Per row, the bits of a location facet's values that count it: those of the row where the
+    # search matches it; narrowed, where the other filters do: every value when a ticked one holds
+    # (ticking a value gives the rows of the ticked values or of this one).
+    for family, column, every in (("accessibility", r.access, (1 << len(ENUM_BITS["accessibility"])) - 1), ("rems_certified", r.rems, 3)):
+        if family in narrowed:
+            counted = case((r[f"but_{family}"] != 1, 0), (r[f"own_{family}"] == 1, every), else_=column)
+        else:
+            counted = case((r["all"] == 1, column), else_=0)
+        per_row.append(counted.label(f"at_{family}"))
     attributes = ("conditions", "services", "credentials", "specialties", "payment", "price_min", "clinicians", "insurance", "languages", "telehealth", "accepting")
     per_row += [r[name] for name in attributes]
     # Grouped: only the listings with more than one row here (few: a listing's locations are seldom near each other).
     several = select(r.provider_id).where(r.alone != true()).group_by(r.provider_id).having(func.count() > 1).cte("facet_several")
     listings = union_all(
         select(*per_row).where(or_(r.alone == true(), r.provider_id.not_in(select(several.c.provider_id)))),
-        select(*(func.max(column).label(column.name) for column in per_row)).where(r.provider_id.in_(select(several.c.provider_id))).group_by(r.provider_id),
+        select(*(_any_row(column) for column in per_row)).where(r.provider_id.in_(select(several.c.provider_id))).group_by(r.provider_id),
     ).cte("facet_listings")
-    listings_by_name = _by_name(listings, per_row)
+    listings_by_name = _by_name(listings.name, per_row)
     m = listings_by_name.c
+    # The matches apart, when some facet counts more than them: most facets read only these.
+    matches_by_name, ctes = listings_by_name, [several, listings]
+    if narrowed:
+        matches = select(listings_by_name).where(m["all"] == 1).cte("facet_matches")
+        matches_by_name = _by_name(matches.name, per_row)
+        ctes.append(matches)
+    mm = matches_by_name.c
+
+    def on(family: str) -> Any:
+        """The listings a facet counts: those the other filters let through, or the matches."""
+        return m if family in narrowed else mm
+
     # Each facet's values as tests on a listing, and the listings each facet counts: the matches, or
     # for a narrowed facet those the other filters let through.
     tests: dict[str, list[tuple[str, ColumnElement[bool]]]] = {family: [] for family in FACETS}
     # The facets whose values are bits of one column are counted per distinct mask (a few hundred at
-    # most), the masks' counts added up here, instead of a test per value on every listing.
-    masks: dict[str, tuple[Any, dict[str, int]]] = {
-        "condition": (m.conditions, _groups(bits["conditions"], below["condition"])),
-        "service": (m.services, _groups(bits["services"], below["service"])),
-        "payment": (m.payment, {value: 1 << bit for value, bit in ENUM_BITS["payment"].items()}),
-    }
+    # most), the masks' counts added up in Python, instead of a test per value on every listing.
+    masks: dict[str, Any] = {"condition": on("condition").conditions, "service": on("service").services, "payment": on("payment").payment}
     # With a specialty ticked, a credential's count is of clinicians with both (what ticking it
     # gives): a test on the clinician pairs; and the other way round.
-    if query.specialties:
-        tests["credential"] = [(c, _any_pair(m.clinicians, [clinician_pair(c, s) for s in query.specialties])) for c in ENUM_BITS["credentials"]]
+    if specialties:
+        tests["credential"] = [(c, _any_pair(on("credential").clinicians, [clinician_pair(c, s) for s in specialties])) for c in ENUM_BITS["credentials"]]
     else:
-        masks["credential"] = (m.credentials, {value: 1 << bit for value, bit in ENUM_BITS["credentials"].items()})
-    if query.credentials:
-        tests["specialty"] = [(s, _any_pair(m.clinicians, [clinician_pair(c, s) for c in query.credentials])) for s in ENUM_BITS["specialties"]]
+        masks["credential"] = on("credential").credentials
+    if credentials:
+        tests["specialty"] = [(s, _any_pair(on("specialty").clinicians, [clinician_pair(c, s) for c in credentials])) for s in ENUM_BITS["specialties"]]
     else:
-        masks["specialty"] = (m.specialties, {value: 1 << bit for value, bit in ENUM_BITS["specialties"].items()})
+        masks["specialty"] = on("specialty").specialties
     for band in PRICE_BANDS:
-        tests["price"].append((str(band), m.price_min <= band))
-    for family, column in (("telehealth", m.telehealth), ("accepting_new_patients", m.accepting)):
-        tests[family] += [("true", column == 1), ("false", column == 0)]
+        tests["price"].append((str(band), on("price").price_min <= band))
+    for family, name in (("telehealth", "telehealth"), ("accepting_new_patients", "accepting")):
+        tests[family] += [("true", on(family)[name] == 1), ("false", on(family)[name] == 0)]
 
     # One row of sums for the matches (every facet not narrowed, and the total), then one per narrowed facet.
     parts: list[Any] = []
@@ -147,82 +250,55 @@ async def count_facets(
         if family not in narrowed:
             plain += [(family, value) for value, _ in values]
             sums += [func.sum(case((test, 1), else_=0)) for _, test in values]
-    for family, values in location_values.items():
-        if family not in narrowed:  # per row already: the matches that have it
-            plain += [(family, value) for value, _ in values]
-            sums += [func.sum(m[f"{family}_{n}"]) for n in range(len(values))]
-    width = len(sums)
-    pieces: list[tuple[str, list[Any], ColumnElement[bool]]] = [("sums", sums, m["all"] == 1)]
+    pieces: list[tuple[str, list[Any], TableClause, ColumnElement[bool]]] = [("sums", sums, matches_by_name, true())]
     for family in narrowed:
         own_flag = m[f"own_{family}"] == 1
-        if family in masks:
+        if family in masks or family in LOCATION_FACETS:
             continue  # by mask, below
-        if family in location_values:
-            wide = [func.sum(m[f"{family}_{n}"]) for n in range(len(location_values[family]))]
-        else:
-            # For each value: the listings that have it, and those that have it and a ticked value;
-            # then how many the ticked values give now. Ticking it gives the union.
-            wide = [func.sum(case((test, 1), else_=0)) for _, test in tests[family]]
-            wide += [func.sum(case((and_(own_flag, test), 1), else_=0)) for _, test in tests[family]]
-            wide.append(func.sum(case((own_flag, 1), else_=0)))
-        pieces.append((family, wide, m[f"but_{family}"] == 1))
-    width = max(width, *(len(columns) for _, columns, _ in pieces))
-    for name, columns, where in pieces:
-        parts.append(select(literal(name), literal(None, String), *columns, *[literal(None, Integer)] * (width - len(columns))).where(where))
-    for family, (column, _) in masks.items():
+        # For each value: the listings that have it, and those that have it and a ticked value;
+        # then how many the ticked values give now. Ticking it gives the union.
+        wide = [func.sum(case((test, 1), else_=0)) for _, test in tests[family]]
+        wide += [func.sum(case((and_(own_flag, test), 1), else_=0)) for _, test in tests[family]]
+        wide.append(func.sum(case((own_flag, 1), else_=0)))
+        pieces.append((family, wide, listings_by_name, m[f"but_{family}"] == 1))
+    width = max(len(columns) for _, columns, _, _ in pieces)
+    for name, columns, source, where in pieces:
+        parts.append(select(literal(name), literal(None, String), *columns, *[literal(None, Integer)] * (width - len(columns))).select_from(source).where(where))
+    for family, column in masks.items():
         # Per mask: the listings with it, and (narrowed) how many of them a ticked value lets through.
-        own_count, where = (func.sum(m[f"own_{family}"]), m[f"but_{family}"] == 1) if family in narrowed else (literal(0), m["all"] == 1)
+        own_count, where = (func.sum(m[f"own_{family}"]), m[f"but_{family}"] == 1) if family in narrowed else (literal(0), true())
         parts.append(
             select(literal(f"mask_{family}"), cast(column, String), func.count(), own_count, *[literal(None, Integer)] * (width - 2)).where(where).group_by(column)
         )
-    for family, column in (("insurance", m.insurance), ("language", m.languages)):
-        element = backend.json_values(column)
-        counts = func.count()
-        where = m["all"] == 1
+    for family in LOCATION_FACETS:
+        # Per mask of the values a listing counts under (already what ticking gives): the listings with it.
+        column = on(family)[f"at_{family}"]
+        parts.append(
+            select(literal(f"mask_{family}"), cast(column, String), func.count(), literal(0), *[literal(None, Integer)] * (width - 2)).where(column != 0).group_by(column)
+        )
+    for family, name in (("insurance", "insurance"), ("language", "languages")):
+        element = backend.json_values(on(family)[name])
+        counts: Any = func.count()
+        where, source = true(), matches_by_name
         if family in narrowed:
             # Ticking a value gives the listings of the ticked ones as well: those count under every value.
             ticked_listings = select(func.count()).select_from(listings_by_name).where(m[f"but_{family}"] == 1, m[f"own_{family}"] == 1).scalar_subquery()
             counts = func.count() + ticked_listings - func.sum(m[f"own_{family}"])
-            where = m[f"but_{family}"] == 1
+            where, source = m[f"but_{family}"] == 1, listings_by_name
         parts.append(
             select(literal(family), element.c.value, counts, *[literal(None, Integer)] * (width - 1))
-            .select_from(listings_by_name)
+            .select_from(source)
             .join(element, true())
             .where(where)
             .group_by(element.c.value)
         )
-    found: dict[str, list[FacetCount]] = {kind: [] for kind in Facets.model_fields}
-    total = 0
-    by_mask: dict[str, list[tuple[int, int, int]]] = {family: [] for family in masks}
-    # The CTEs named up front, in the order they build on each other (the statement reaches them by name).
-    for row in await session.execute(union_all(*parts).add_cte(rows, several, listings)):
-        name, values = row[0], list(row[2:])
-        if name.startswith("mask_"):
-            by_mask[name[5:]].append((int(row[1] or 0), row[2] or 0, row[3] or 0))
-            continue
-        if name == "sums":
-            total = values[0] or 0
-            found_counts = zip(plain, values[1:], strict=False)
-        elif row[1] is not None:
-            found[name].append(FacetCount(value=row[1], count=row[2]))
-            continue
-        elif name in location_values:
-            found_counts = zip([(name, value) for value, _ in location_values[name]], values, strict=False)
-        else:
-            n = len(tests[name])
-            having, both, now = values[:n], values[n : 2 * n], values[2 * n] or 0
-            # Ticking it gives the listings with it or with a ticked value; shown only if some have it.
-            union = [(h or 0) + now - (b or 0) if h else 0 for h, b in zip(having, both, strict=True)]
-            found_counts = zip([(name, value) for value, _ in tests[name]], union, strict=True)
-        for (family, value), count in found_counts:
-            if count:
-                found[family].append(FacetCount(value=value, count=count))
-    for family, counted in by_mask.items():
-        found[family] += _mask_counts(counted, masks[family][1])
-    for family, counts in found.items():
-        if family != "price":
-            counts.sort(key=lambda f: (-f.count, f.value))
-    return Facets(**found), total
+    return _Tail(
+        statement=union_all(*parts),
+        ctes=tuple(ctes),
+        plain=tuple(plain),
+        tested={family: tuple(value for value, _ in tests[family]) for family in narrowed if tests[family]},
+        masked=(*masks, *LOCATION_FACETS),
+    )
 
 
 def _mask_counts(counted: list[tuple[int, int, int]], groups: dict[str, int]) -> list[FacetCount]:
@@ -250,6 +326,14 @@ def _mask_counts(counted: list[tuple[int, int, int]], groups: dict[str, int]) ->
         if having:
             found.append(FacetCount(value=value, count=having + now - both))
     return found
+
+
+def _any_row(column: Any) -> Any:
+    """Over a listing's rows: a location facet's bits of any of them (each bit's largest, added: an
+    OR on both databases), anything else the largest (flags: any row's; attributes: the same on each)."""
+    if not column.name.startswith("at_"):
+        return func.max(column).label(column.name)
+    return sum((func.max(column.element.op("&")(1 << bit)) for bit in range(ACCESS_BITS)), start=literal(0)).label(column.name)
 
 
 def _groups(codes: dict[str, int], below: dict[str, list[str]]) -> dict[str, int]:

@@ -135,7 +135,7 @@ class Search:
                 )
             )
             outside = self._outside[radius] = [row.location_id for row in band if self.distance(row.latitude, row.longitude) > radius + RADIUS_TOLERANCE_M]
-        return and_(reach, S.location_id.not_in(outside)) if outside else reach
+        return and_(reach, self.backend.not_among(S.location_id, outside)) if outside else reach
 
     def _remote(self, near: ColumnElement[bool]) -> ColumnElement[bool]:
         """Rows of the remote hits: listings serving the searcher's state by telehealth that have no
