@@ -78,6 +78,8 @@ def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
     figures = {**results["queries"], "F": results["F"]}
     assert all(each["errors"] == 0 and each["requests"] > 0 for each in figures.values()), (figures, done.stdout[-2000:])
     assert results["server_rss_mb"] > 0
+    # Every request costs the server some CPU time: a figure per query, read from /proc.
+    assert all(each["cpu_ms"] > 0 for each in figures.values()), figures
     # The workers' collections, read from their shared pause histogram: a run allocates enough for some.
     assert results["gc"]["collections"] > 0 and 0 <= results["gc"]["over_20ms"] <= results["gc"]["collections"]
 

@@ -55,6 +55,23 @@ def _tree_rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) of a process and all its descendants so far, from /proc: the
+    server's own work, whatever else the machine is doing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total / ticks
+
+
 class Workload:
     """The five queries, their parameters drawn with a fixed seed."""
 
@@ -242,7 +259,11 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
                 await _drive(base, requests, min(3.0, seconds / 3), connections)  # warm caches and connection pools
                 await asyncio.sleep(2 * FLUSH_SECONDS)  # every worker has handed its pauses to the metrics
                 before = gc_pauses((await client.get("/metrics")).text)
-                results["queries"][kind] = await _drive(base, requests, seconds, connections)
+                cpu = _tree_cpu_seconds(server.pid)
+                figures = await _drive(base, requests, seconds, connections)
+                served = figures["requests"]
+                figures["cpu_ms"] = round((_tree_cpu_seconds(server.pid) - cpu) * 1000 / served, 2) if served else None
+                results["queries"][kind] = figures
                 await asyncio.sleep(2 * FLUSH_SECONDS)
                 after = gc_pauses((await client.get("/metrics")).text)
                 results["gc"]["over_20ms_by_query"][kind] = after["over_20ms"] - before["over_20ms"]
@@ -306,12 +327,13 @@ def table(results: dict[str, Any]) -> str:
     lines = [
         f"backend {results['backend']}, {results['listings']:,} listings, loaded in {results['load_seconds']} s, "
         f"server RSS (own pages, not mapped files) {results.get('server_rss_mb')} MB",
-        f"{'query':<6}{'rps':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}",
+        f"{'query':<6}{'rps':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'CPU ms':>9}",
     ]
     for kind, figures in results["queries"].items():
-        lines.append(f"{kind:<6}{figures['rps']:>10}{figures['p50_ms']!s:>10}{figures['p99_ms']!s:>10}{figures['errors']:>8}")
+        lines.append(f"{kind:<6}{figures['rps']:>10}{figures['p50_ms']!s:>10}{figures['p99_ms']!s:>10}{figures['errors']:>8}{figures.get('cpu_ms')!s:>9}")
     f = results["F"]
-    lines.append(f"{'F':<6}{f['rps']:>10}{f['p50_ms']!s:>10}{f['p99_ms']!s:>10}{f['errors']:>8}   (PATCH, 2 connections)")
+    lines.append(f"{'F':<6}{f['rps']:>10}{f['p50_ms']!s:>10}{f['p99_ms']!s:>10}{f['errors']:>8}{f.get('cpu_ms')!s:>9}   (PATCH, 2 connections)")
+    lines.append("CPU ms: the server's CPU time (all workers, user and system) per request served, the figure least moved by other load on the machine")
     lines.append(f"load generator: {results['generator']}")
     if gc := results.get("gc"):
         by_query = ", ".join(f"{kind} {n:,}" for kind, n in gc.get("over_20ms_by_query", {}).items())

@@ -10,9 +10,15 @@ The statement reads the rows the search matches without those filters, once (nea
 rows as parts of a UNION ALL, each read by its own index): per row a flag for each set of filters
 (all, all but a narrowed facet's, that facet's own), then per listing (a listing counts once, by
 any of its rows, and a location facet's value by the row that has it; its attributes from its
-first row), then the sums: one row over the matches for every facet no
-filter narrows, and one row per narrowed facet over the listings the other filters let through.
-Insurance and language come from the elements of their JSON arrays, grouped.
+first row), then the matches apart (when a facet is narrowed, most facets count only them), then
+the sums: one row over the matches for every facet no filter narrows, and one row per narrowed
+facet over the listings the other filters let through. Facets whose values are bits of a mask
+(conditions, services, payment, credentials, specialties, accessibility, REMS) are counted per
+distinct mask and added up here. Insurance and language come from the elements of their JSON
+arrays, grouped.
+
+Only the rows differ between searches of one shape (which facets are narrowed, and the clinician
+pairs asked for): everything after them is built once per shape and kept.
 """
 
 from __future__ import annotations

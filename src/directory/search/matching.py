@@ -199,16 +199,17 @@ class Search:
             self.beyond = self.beyond[: max(0, min(BEYOND_HITS, query.limit - sum(hit.distance_m is not None for hit in hits)))]
         return hits[: query.limit], len(hits) > query.limit
 
-    def _remote_rows(self, wanted: int) -> Any | None:
+    def _remote_rows(self, base: Any, wanted: int) -> Any | None:
         """The telehealth-only listings serving the searcher's state, for the walk to read in its own
-        statement (None when remote hits are not these alone, or on a later page)."""
+        statement (None when remote hits are not these alone, or on a later page): the walk's own
+        rows and filters (``base``), without a place."""
         query = self.query
         if not query.remote or query.remote_telehealth:
             return None
         assert query.place is not None and query.place.state is not None
         return (
-            select(*_ROW, literal(None, Float))
-            .where(*self.listing_where, *self.location_where, S.latitude.is_(None), filters.serves_state(query.place.state))
+            base.add_columns(literal(None, Float))
+            .where(S.latitude.is_(None), filters.serves_state(query.place.state))
             .order_by(S.name_key, S.provider_id)
             .limit(wanted)
         )
@@ -226,7 +227,7 @@ class Search:
             reach = max(reach, BEYOND_REACH_M)
         after_distance = float(after[0]) if after else 0.0
         base = select(*_ROW).where(*self.listing_where, *self.location_where)
-        also = self._remote_rows(wanted) if after is None else None
+        also = self._remote_rows(base, wanted) if after is None else None
         remote: list[Any] | None = None
         fetch = wanted + 8
         while True:
