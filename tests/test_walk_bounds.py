@@ -75,3 +75,28 @@ def test_the_ring_s_boxes_are_a_small_part_of_the_circle_s_box_and_give_way_wher
         assert sum(map(area, boxes)) < 0.2 * area(box_around(lat, lon, radius * (1 + SPHERE_ERROR)))
     assert ring_boxes(84.5, 10.0, 99_000, 101_000) is None  # comes near the pole
     assert ring_boxes(10.0, 179.5, 99_000, 101_000) is None  # crosses the antimeridian
+
+
+def test_the_postgis_ring_and_exclusion_list_keep_one_statement_text_whatever_the_search():
+    """The strips' boxes and the locations left out travel as one array parameter each, so the
+    statement's text (what each connection prepares and PostgreSQL plans) does not change with
+    the place, the radius or the number of locations in the band."""
+    from sqlalchemy import and_
+    from sqlalchemy.dialects import postgresql
+
+    from directory.listings.readmodel import search_location
+    from directory.search.backends import PostgisBackend
+
+    backend, dialect = PostgisBackend(), postgresql.asyncpg.dialect()
+
+    def compiled(lat: float, lon: float, radius: float, outside: list[int]) -> tuple[str, dict]:
+        condition = and_(backend.ring(lat, lon, radius * (1 - SPHERE_ERROR), radius * (1 + SPHERE_ERROR)), backend.not_among(search_location.c.location_id, outside))
+        statement = condition.compile(dialect=dialect)
+        return str(statement), statement.params
+
+    first, first_params = compiled(40.75, -73.99, 50_000, [1, 2, 3])
+    second, second_params = compiled(25.8, -80.2, 804_672, list(range(70)))
+    assert first == second
+    arrays = [value for value in second_params.values() if isinstance(value, list)]
+    assert sorted(len(value) for value in arrays) == [2 * RING_STRIPS, 70]
+    assert all(box.startswith("SRID=4326;POLYGON((") for value in arrays if len(value) == 2 * RING_STRIPS for box in value)
