@@ -35,6 +35,10 @@ _ROW = (
     S.location_id, S.provider_id, S.latitude, S.longitude, S.summary, S.location, S.hours, S.timezone, S.verified, S.verified_at,
     S.confirmed_at, S.name_key,
 )  # fmt: skip
+#: The remote rows' parts, built once (expressions are immutable): no distance, no place, by name.
+_NO_DISTANCE = literal(None, Float)
+_NO_PLACE = S.latitude.is_(None)
+_BY_NAME = (S.name_key, S.provider_id)
 #: ``beyond_radius``: at most this many hits beyond the radius, found within this distance.
 BEYOND_HITS = 5
 BEYOND_REACH_M = 1_500_000.0
@@ -207,12 +211,7 @@ class Search:
         if not query.remote or query.remote_telehealth:
             return None
         assert query.place is not None and query.place.state is not None
-        return (
-            base.add_columns(literal(None, Float))
-            .where(S.latitude.is_(None), filters.serves_state(query.place.state))
-            .order_by(S.name_key, S.provider_id)
-            .limit(wanted)
-        )
+        return base.add_columns(_NO_DISTANCE).where(_NO_PLACE, filters.serves_state(query.place.state)).order_by(*_BY_NAME).limit(wanted)
 
     async def _nearest(self, wanted: int, after: list[Any] | None) -> tuple[list[Hit], list[Hit], list[Any] | None]:
         """The near hits (up to ``wanted``), the nearest beyond the radius (with ``beyond_radius`` on
