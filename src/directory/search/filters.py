@@ -26,7 +26,10 @@ from directory.search.query import SearchQuery
 S = search_location.c
 
 
+@lru_cache(maxsize=4096)
 def _any_bit(column: ColumnElement[int], bits: int) -> ColumnElement[bool]:
+    """The column has one of the bits. Kept per column and mask, like ``serves_state``: building it
+    took a twentieth of a located search's time."""
     return column.op("&")(bits) != 0
 
 
