@@ -25,6 +25,8 @@ DEFAULT_RADIUS = {"mi": 25.0, "km": 40.0}
 MIN_RADIUS_METRES = 1.0
 #: Prices are whole dollars; no infusion costs more.
 MAX_PRICE = 1_000_000
+#: The longest window ``confirmed_within_days`` takes (ten years).
+MAX_CONFIRMED_DAYS = 3650
 MAX_RADIUS = {"mi": 500.0, "km": 800.0}
 MAX_BOX_WIDTH, MAX_BOX_HEIGHT = 180.0, 90.0
 FHIR_NEAR = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\|(-?\d+(?:\.\d+)?)(?:\|(\d+(?:\.\d+)?)(?:\|([a-z_\[\]]+))?)?\s*$", re.I)
@@ -45,10 +47,6 @@ class ResolvedPlace:
     label: str | None = None
     precision: str | None = None
     state: str | None = None
-
-
-#: The longest window ``confirmed_within_days`` takes (ten years).
-MAX_CONFIRMED_DAYS = 3650
 
 
 @dataclass
@@ -205,11 +203,8 @@ def _parse_bbox(text: str) -> Box:
 
 
 def _box_center(box: Box) -> tuple[float, float]:
-    width = box.east - box.west if box.west <= box.east else box.east + 360 - box.west
-    lon = box.west + width / 2
-    if lon > 180:
-        lon -= 360
-    return (box.south + box.north) / 2, lon
+    lon = box.west + ((box.east - box.west) % 360) / 2  # a box across the antimeridian wraps
+    return (box.south + box.north) / 2, lon - 360 if lon > 180 else lon
 
 
 async def _resolve_terms(session: AsyncSession, taxonomy: TaxonomyIndex, kind: str, parameter: str, terms: list[str]) -> list[str]:
@@ -386,14 +381,15 @@ async def build_query(
 
 #: What a cursor need not agree on: the page's size and position, what else is asked with it, and
 #: the spellings a word is near (they come from terms that change as listings do).
-_VOLATILE = frozenset(("limit", "after", "want_total", "want_facets", "fingerprint", "moment", "stale_after", "unconfirmed_after", "beyond_radius", "word_forms", "word_codes"))
+_VOLATILE = frozenset(
+    "limit after want_total want_facets fingerprint moment stale_after unconfirmed_after"
+    " beyond_radius word_forms word_codes".split()
+)
 
 
 def _fingerprint(query: SearchQuery) -> str:
-    """What a cursor must agree on: everything that decides which hits exist and in what order.
-    The query's fields are read as they are (``asdict`` copied every list of the query first, a
-    twentieth of a search's time), its dataclasses (the place, the box) as dictionaries: the same
-    text, so cursors issued before stay valid."""
+    """What a cursor must agree on: all that decides which hits exist and in what order. Fields
+    are read as they are (``asdict`` deep-copied every list first), dataclasses as dictionaries."""
     shape: dict[str, Any] = {}
     for each in fields(query):
         if each.name not in _VOLATILE:
