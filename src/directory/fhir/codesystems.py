@@ -57,8 +57,12 @@ def _concept(entry: Condition | Service) -> dict[str, Any]:
     concept: dict[str, Any] = {"code": entry.code, "display": entry.name}
     if entry.description:
         concept["definition"] = entry.description
-    if entry.synonyms:
-        concept["designation"] = [{"language": "en", "use": SYNONYM_USE, "value": synonym} for synonym in entry.synonyms]
+    designations = [{"language": "en", "use": SYNONYM_USE, "value": synonym} for synonym in entry.synonyms or []]
+    for language, words in sorted((entry.translations or {}).items()):  # the display in another language, then its synonyms
+        designations += [{"language": language, "value": words["name"]}] if words.get("name") else []
+        designations += [{"language": language, "use": SYNONYM_USE, "value": synonym} for synonym in words.get("synonyms", [])]
+    if designations:
+        concept["designation"] = designations
     properties = [{"code": "parent", "valueCode": entry.parent}] if entry.parent else []
     properties += [{"code": STANDARD[c["system"]], "valueCode": c["code"]} for c in entry.codings or [] if c.get("system") in STANDARD]
     if properties:

@@ -35,7 +35,7 @@ from directory.listings.models import ACCESSIBILITY_LABELS, AccessibilityFeature
 from directory.listings.queries import as_uuid, full_listing
 from directory.listings.readwords import add_terms, folded, name_terms, search_term, words_index  # noqa: F401 (search_term re-exported)
 from directory.listings.schemas import LocationSummary, ProviderSummary, TaxonomyRef
-from directory.taxonomy.models import Condition, Service
+from directory.taxonomy.models import Condition, Service, spoken
 from directory.words import fold, tokens
 
 search_location = Table(
@@ -126,9 +126,9 @@ class TaxonomyBits:
         self.bits: dict[str, dict[str, int]] = {}
         self.words: dict[str, dict[str, str]] = {}
         for kind, table in (("conditions", Condition), ("services", Service)):
-            rows = session.execute(select(table.code, table.name, table.synonyms, table.bit, table.parent)).all()
+            rows = session.execute(select(table.code, table.name, table.synonyms, table.translations, table.bit, table.parent)).all()
             self.bits[kind] = {row.code: row.bit for row in rows if row.bit is not None}
-            own = {row.code: " ".join([row.code, row.name, *(row.synonyms or [])]).lower() for row in rows}
+            own = {row.code: " ".join([row.code, *spoken(row.name, row.synonyms, row.translations)]).lower() for row in rows}
             parents = {row.code: row.parent for row in rows}
             # A listing of an entry is found by the words of the entries above it too (fibromyalgia: chronic pain).
             self.words[kind] = {code: " ".join(tokens(" ".join(own[above] for above in _lineage(code, parents)))) for code in own}

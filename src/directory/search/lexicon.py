@@ -1,5 +1,5 @@
 """The terms a misspelt word of free text is compared with: the words of listings' and clinicians'
-names (``search_term``), of the taxonomies' names and synonyms, and of the accessibility terms.
+names (``search_term``), of the taxonomies' names and synonyms (in every language), and of the accessibility terms.
 Kept in memory for five minutes; the nearest spellings are found in memory too."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from directory.listings.models import ACCESSIBILITY_LABELS
 from directory.listings.readwords import search_term
-from directory.taxonomy.models import Condition, Service
+from directory.taxonomy.models import Condition, Service, spoken
 from directory.words import Lexicon, tokens
 
 
@@ -26,8 +26,9 @@ class LexiconIndex:
         if time.monotonic() - self._loaded_at >= self.TTL_SECONDS:
             terms = set((await session.execute(select(search_term.c.term))).scalars())
             for table in (Condition, Service):
-                for code, name, synonyms in (await session.execute(select(table.code, table.name, table.synonyms))).all():
-                    terms.update(tokens(" ".join([code, name, *synonyms])))
+                rows = await session.execute(select(table.code, table.name, table.synonyms, table.translations))
+                for code, name, synonyms, translations in rows.all():
+                    terms.update(tokens(" ".join([code, *spoken(name, synonyms, translations)])))
             for label in ACCESSIBILITY_LABELS.values():
                 terms.update(tokens(label))
             self._lexicon, self._loaded_at = Lexicon(terms), time.monotonic()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Index, SmallInteger
 from sqlmodel import Field, SQLModel
 
@@ -21,6 +23,16 @@ class TaxonomyEntryBase(SQLModel):
     """The broader entry (``depression`` for ``postpartum-depression``): a search for it finds this one too."""
     codings: list[dict[str, str]] = Field(default_factory=list, sa_type=JSONValue)
     """The same concept in standard code systems (ICD-10-CM, SNOMED CT): ``system``, ``code``, ``display``."""
+    translations: dict[str, dict[str, Any]] = Field(default_factory=dict, sa_type=JSONValue)
+    """The name, description and synonyms in other languages, by language code: ``{"es": {"name": ...}}``."""
+
+
+def spoken(name: str, synonyms: list[str] | None, translations: dict[str, dict[str, Any]] | None) -> list[str]:
+    """An entry's name and synonyms in every language it has, English first: what searchers may type."""
+    words = [name, *(synonyms or [])]
+    for language in sorted(translations or {}):
+        words += [translations[language].get("name") or "", *translations[language].get("synonyms", [])]  # type: ignore[index]
+    return [word for word in words if word]
 
 
 #: A bit mask is a 64-bit signed integer: bits 0-62.

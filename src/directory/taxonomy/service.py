@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.taxonomy.models import MAX_ENTRIES, Condition, Service
+from directory.taxonomy.models import MAX_ENTRIES, Condition, Service, spoken
 from directory.taxonomy.schemas import TaxonomyEntry, TaxonomyList
+from directory.words import fold
 
 Table = type[Condition] | type[Service]
 #: How many published listings name any entry of each group, by the group's code (given by the
@@ -45,34 +46,37 @@ class TaxonomyService:
         self.count_listings = count_listings
         self._cached: dict[str, tuple[float, TaxonomyList]] = {}
 
-    async def entries(self, session: AsyncSession, table: Table) -> TaxonomyList:
-        """Every entry, by name, with the number of published listings linked to it."""
-        cached = self._cached.get(table.__tablename__)
+    async def entries(self, session: AsyncSession, table: Table, language: str = "en") -> TaxonomyList:
+        """Every entry, by name in the language asked, with the number of published listings linked to it."""
+        key = f"{table.__tablename__}:{language}"
+        cached = self._cached.get(key)
         if cached is not None and time.monotonic() - cached[0] < self.COUNTS_TTL_SECONDS:
             return cached[1]
-        entries = await self._count(session, table)
-        self._cached[table.__tablename__] = (time.monotonic(), entries)
+        entries = await self._count(session, table, language)
+        self._cached[key] = (time.monotonic(), entries)
         return entries
 
-    async def _count(self, session: AsyncSession, table: Table) -> TaxonomyList:
-        entries = list((await session.execute(select(table).order_by(table.name))).scalars())
+    async def _count(self, session: AsyncSession, table: Table, language: str) -> TaxonomyList:
+        entries = list((await session.execute(select(table))).scalars())
         groups = descendants({entry.code: entry.parent for entry in entries})
         counts = await self.count_listings(session, table, groups) if self.count_listings else {}
-        return TaxonomyList(
-            items=[
+        items = []
+        for entry in entries:
+            # The entry's words in the language asked; English where a translation lacks one.
+            words = (entry.translations or {}).get(language, {}) if language != "en" else {}
+            items.append(
                 TaxonomyEntry(
                     code=entry.code,
-                    name=entry.name,
-                    description=entry.description,
-                    synonyms=entry.synonyms,
+                    name=words.get("name") or entry.name,
+                    description=words.get("description") or entry.description,
+                    synonyms=words.get("synonyms") or entry.synonyms,
                     parent=entry.parent,
                     children=sorted(e.code for e in entries if e.parent == entry.code),
                     codings=entry.codings or [],
                     provider_count=counts.get(entry.code, 0),
                 )
-                for entry in entries
-            ]
-        )
+            )
+        return TaxonomyList(items=sorted(items, key=lambda item: (fold(item.name), item.code)))
 
     async def load(self, session: AsyncSession, table: Table, entries: list[dict[str, Any]]) -> tuple[int, list[str]]:
         """Insert or update entries by code: how many rows changed, and the codes of the entries changed.
@@ -96,6 +100,7 @@ class TaxonomyService:
                 "synonyms": entry.get("synonyms", []),
                 "parent": parent,
                 "codings": entry.get("codings", []),
+                "translations": entry.get("translations", {}),
             }
             if current is None:
                 if next_bit >= MAX_ENTRIES:
@@ -134,16 +139,18 @@ class TaxonomyIndex:
         bits: dict[str, dict[str, int]] = {}
         below: dict[str, dict[str, list[str]]] = {}
         for kind, table in (("condition", Condition), ("service", Service)):
-            rows = (await session.execute(select(table.code, table.name, table.synonyms, table.bit, table.parent))).all()
-            entries[kind] = [(row.code, [row.code, row.name, *row.synonyms]) for row in rows]
+            rows = (await session.execute(select(table.code, table.name, table.synonyms, table.translations, table.bit, table.parent))).all()
+            words = {row.code: spoken(row.name, row.synonyms, row.translations) for row in rows}
+            entries[kind] = [(row.code, [fold(word) for word in [row.code, *words[row.code]]]) for row in rows]
             # An entry's own code and name before any synonym: a synonym never takes another's name.
+            # Compared folded (case and accents off): "depresion" is "Depresión".
             named: dict[str, str] = {}
             for row in rows:
                 for word in (row.code, row.name):
-                    named.setdefault(word.lower(), row.code)
+                    named.setdefault(fold(word), row.code)
             for row in rows:
-                for word in row.synonyms:
-                    named.setdefault(word.lower(), row.code)
+                for word in words[row.code]:
+                    named.setdefault(fold(word), row.code)
             names[kind] = named
             bits[f"{kind}s"] = {row.code: row.bit for row in rows if row.bit is not None}
             below[kind] = descendants({row.code: row.parent for row in rows})
@@ -151,9 +158,10 @@ class TaxonomyIndex:
         self._loaded_at = time.monotonic()
 
     async def resolve(self, session: AsyncSession, kind: str, term: str) -> str | None:
-        """The code a term names exactly (its code, name or a synonym, any case), or None."""
+        """The code a term names exactly (its code, name or a synonym in any language, any case,
+        accents optional), or None."""
         await self._refresh(session)
-        return self._names[kind].get(term.strip().lower())
+        return self._names[kind].get(fold(term.strip()))
 
     async def below(self, session: AsyncSession, kind: str, code: str) -> list[str]:
         """The code and every narrower code under it: what a search for it matches."""
@@ -163,8 +171,8 @@ class TaxonomyIndex:
     async def mentioning(self, session: AsyncSession, kind: str, word: str) -> list[str]:
         """Codes whose code, name or synonyms contain the word (for free-text search)."""
         await self._refresh(session)
-        word = word.lower()
-        mentioned = [code for code, names in self._entries[kind] if any(word in name.lower() for name in names)]
+        word = fold(word)
+        mentioned = [code for code, names in self._entries[kind] if any(word in name for name in names)]
         return list(dict.fromkeys(found for code in mentioned for found in self._below[kind].get(code, [code])))
 
     async def tree(self, session: AsyncSession) -> dict[str, dict[str, list[str]]]:
@@ -176,7 +184,3 @@ class TaxonomyIndex:
         """Each code's bit in the read model's masks, by ``conditions`` and ``services``."""
         await self._refresh(session)
         return self._bits
-
-    async def names(self, session: AsyncSession, kind: str) -> dict[str, str]:
-        await self._refresh(session)
-        return {code: names[1] for code, names in self._entries[kind]}

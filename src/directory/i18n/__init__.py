@@ -1,0 +1,52 @@
+"""The languages the directory speaks, and which one a request wants.
+
+English is the directory's own language; every other language is a translation of it. A request
+names its language by a ``lang`` parameter (which wins) or by ``Accept-Language`` (RFC 9110: the
+best-weighted language we speak, English when none). An answer in words says which language it is
+in (``Content-Language``) and that it depends on the header (``Vary: Accept-Language``).
+"""
+
+from __future__ import annotations
+
+from directory.errors import BadParameter
+
+#: Each language's code and its name in itself (for the switch between them).
+LANGUAGES = {"en": "English", "es": "Español"}
+DEFAULT = "en"
+
+
+def from_header(header: str | None) -> str:
+    """The language of ``Accept-Language`` we speak best, by weight then order; English when none."""
+    best, best_weight = DEFAULT, 0.0
+    for part in (header or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary == "*":
+            primary = DEFAULT
+        # A later tag wins only by a higher weight: the header lists what it prefers first.
+        if primary in LANGUAGES and 0 < weight <= 1 and weight > best_weight:
+            best, best_weight = primary, weight
+    return best
+
+
+def choose(lang: str | None, header: str | None) -> str:
+    """The language of an answer: ``lang`` when given (one we speak, or a 400 naming it), else the header's."""
+    if lang is None or not lang.strip():
+        return from_header(header)
+    code = lang.strip().lower()
+    if code not in LANGUAGES:
+        raise BadParameter("lang", f"{lang!r} is not a language of the directory; one of {', '.join(LANGUAGES)}")
+    return code
+
+
+def headers(language: str) -> dict[str, str]:
+    """What an answer in words says about its language."""
+    return {"Content-Language": language, "Vary": "Accept-Language"}

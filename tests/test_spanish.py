@@ -1,0 +1,74 @@
+"""The directory in Spanish (issue: Spanish): the API's words follow ``Accept-Language`` or ``lang``,
+and search understands Spanish condition and service words at the right level of the hierarchy,
+accents optional."""
+
+from __future__ import annotations
+
+from factories import assert_problem
+from test_search import NYC, names, offset, publish, search
+
+from directory import i18n
+
+
+def test_the_language_comes_from_lang_then_the_best_weighted_header():
+    assert i18n.choose(None, "es-MX,es;q=0.9,en;q=0.8") == "es"
+    assert i18n.choose(None, "fr-FR, es;q=0.5, en;q=0.4") == "es"  # French is not spoken here: the next best
+    assert i18n.choose(None, "en-US,en;q=0.9,es;q=0.8") == "en"
+    assert i18n.choose(None, "es;q=0, en") == "en"  # q=0 means "not this one"
+    assert i18n.choose(None, "es;q=abc") == "en"
+    assert i18n.choose(None, None) == i18n.choose(None, "") == i18n.choose(None, "de") == "en"
+    assert i18n.choose("ES", "en") == "es" and i18n.choose("en", "es") == "en"
+
+
+async def test_the_taxonomies_answer_in_spanish_with_the_same_codes(client):
+    english = await client.get("/v1/conditions")
+    assert english.headers["content-language"] == "en" and "accept-language" in english.headers["vary"].lower()
+    spanish = await client.get("/v1/conditions", headers={"Accept-Language": "es-US,es;q=0.9"})
+    assert spanish.status_code == 200 and spanish.headers["content-language"] == "es"
+    by_code = {entry["code"]: entry for entry in spanish.json()["items"]}
+    assert set(by_code) == {entry["code"] for entry in english.json()["items"]}
+    assert by_code["depression"]["name"] == "Depresión" and "ansiedad" in by_code["anxiety-disorders"]["synonyms"]
+    assert by_code["ptsd"]["name"] == "Trastorno de estrés postraumático" and "TEPT" in by_code["ptsd"]["synonyms"]
+    assert by_code["depression"]["children"] and by_code["major-depression"]["parent"] == "depression"
+    # Sorted by the Spanish names, accents ignored ("Depresión bipolar" before "Depresión mayor").
+    listed = [entry["name"] for entry in spanish.json()["items"]]
+    assert listed.index("Depresión bipolar") < listed.index("Depresión mayor") < listed.index("Dolor crónico")
+    # lang= wins over the header; a language we do not speak is a 400 naming lang.
+    services = await client.get("/v1/services", params={"lang": "es"}, headers={"Accept-Language": "en"})
+    assert {entry["code"]: entry["name"] for entry in services.json()["items"]}["ketamine-iv"] == "Infusión de ketamina por vena"
+    assert_problem(await client.get("/v1/services", params={"lang": "fr"}), 400, "lang")
+
+
+async def test_spanish_condition_and_service_words_search_at_the_right_level(client):
+    await publish(client, "Resistant", offset(NYC, 1), conditions=["treatment-resistant-depression"], services=[{"code": "ketamine-iv"}])
+    await publish(client, "Trauma", offset(NYC, 2), conditions=["ptsd"], services=[{"code": "esketamine-spravato"}])
+    await publish(client, "Pain", offset(NYC, 3), conditions=["crps"], services=[{"code": "ketamine-iv"}])
+    await publish(client, "Worry", offset(NYC, 4), conditions=["generalized-anxiety-disorder"])
+    near = {"lat": NYC[0], "lon": NYC[1], "sort": "name"}
+    for condition, expected in (
+        ("depresión", ["Resistant"]),  # the broad term finds the narrower one
+        ("depresion", ["Resistant"]),  # accents optional
+        ("DEPRESIÓN", ["Resistant"]),
+        ("TEPT", ["Trauma"]),
+        ("estrés postraumático", ["Trauma"]),
+        ("estres postraumatico", ["Trauma"]),
+        ("dolor crónico", ["Pain"]),
+        ("ansiedad", ["Worry"]),
+    ):
+        assert names(await search(client, condition=condition, **near)) == expected, condition
+    assert names(await search(client, service="infusión de ketamina", **near)) == ["Pain", "Resistant"]
+    assert names(await search(client, service="esketamina", **near)) == ["Trauma"]
+    # In free text too, with the English words still there.
+    assert names(await search(client, q="dolor cronico", **near)) == ["Pain"]
+    assert names(await search(client, q="ansiedad", **near)) == ["Worry"]
+    assert names(await search(client, q="anxiety", **near)) == ["Worry"]
+    # An unknown word stays an error naming the parameter.
+    assert_problem(await client.get("/v1/search", params={"condition": "tristeza"}), 422, "condition")
+
+
+async def test_the_fhir_code_system_carries_the_spanish_displays(client):
+    response = await client.get("/fhir/CodeSystem/condition", headers={"Accept": "application/fhir+json"})
+    concepts = {concept["code"]: concept for concept in response.json()["concept"]}
+    designations = concepts["depression"]["designation"]
+    assert {"language": "es", "value": "Depresión"} in designations
+    assert any(d["language"] == "es" and d["value"] == "depresión" for d in designations)
