@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test coverage bench relevance install clean vendor settings-table
+.PHONY: run test coverage bench relevance install clean vendor settings-table messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench: install
 # recall@10 and nDCG@10 of the search judgement set (seed/judgements/); RELEVANCE_ARGS=--misses lists the misses.
 relevance: install
 	$(BIN)/python -m directory.bench.relevance $(RELEVANCE_ARGS)
+
+# Extract the words of the pages, their scripts and the Python code into src/directory/locale/messages.pot and
+# merge them into each language's catalog (new ones untranslated, changed ones fuzzy: both fail the tests until translated).
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k t -k tn:1,2 --add-location=file --sort-output --no-wrap --omit-header -o src/directory/locale/messages.pot .
+	$(BIN)/pybabel update -i src/directory/locale/messages.pot -d src/directory/locale --no-wrap --ignore-obsolete
 
 # Refresh the browser libraries under src/directory/web/static/vendor from the npm registry (committed; not needed to run).
 vendor:

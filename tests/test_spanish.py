@@ -4,10 +4,14 @@ accents optional."""
 
 from __future__ import annotations
 
+import json
+import re
+
 from factories import assert_problem
 from test_search import NYC, names, offset, publish, search
 
 from directory import i18n
+from directory.web.routes import language_of, localized
 
 
 def test_the_language_comes_from_lang_then_the_best_weighted_header():
@@ -72,3 +76,48 @@ async def test_the_fhir_code_system_carries_the_spanish_displays(client):
     designations = concepts["depression"]["designation"]
     assert {"language": "es", "value": "Depresión"} in designations
     assert any(d["language"] == "es" and d["value"] == "depresión" for d in designations)
+
+
+# --- the pages -----------------------------------------------------------------------------------
+
+
+async def test_every_page_has_a_spanish_address_with_alternates_and_a_switch(client):
+    for english, spanish in (("/", "/es"), ("/claim", "/es/claim"), ("/how-we-check", "/es/how-we-check"), ("/embed/demo", "/es/embed/demo")):
+        page = await client.get(spanish)
+        assert page.status_code == 200 and page.headers["content-language"] == "es", spanish
+        text = re.sub(r'<script type="application/json" id="directory-messages">.*?</script>', "", page.text)  # the scripts' words, by their English
+        assert '<html lang="es">' in text
+        assert f'hreflang="en" href="http://testserver.local{english}"' in text and 'hreflang="x-default"' in text
+        # The switch leads to the same page in English, named in English.
+        assert f'class="language-switch" id="language-switch" href="{english}" hreflang="en" lang="en">English</a>' in text
+        assert "Directorio de proveedores de infusiones" in text and "Infusion provider directory" not in text
+        back = await client.get(english)
+        assert '<html lang="en">' in back.text and 'hreflang="es"' in back.text and ">Español</a>" in back.text
+
+
+async def test_the_switch_keeps_the_query_and_the_english_page_suggests_spanish_without_sending_anyone(client):
+    page = await client.get("/", params={"near": "10001", "condition": "ptsd"}, headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"})
+    assert page.status_code == 200 and '<html lang="en">' in page.text  # never redirected
+    assert page.headers["vary"] == "Accept-Language"
+    assert '<p class="language-suggestion" lang="es"><a href="/es/?near=10001&amp;condition=ptsd" hreflang="es">Esta página en español</a></p>' in page.text
+    plain = await client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert "language-suggestion" not in plain.text
+
+
+async def test_the_spanish_pages_carry_their_scripts_words_and_a_missing_listing_is_a_spanish_404(client):
+    page = await client.get("/es/providers/no-such-clinic")
+    assert page.status_code == 404 and '<html lang="es">' in page.text
+    start = page.text.index('id="directory-messages">') + len('id="directory-messages">')
+    words = json.loads(page.text[start : page.text.index("</script>", start)])
+    assert words["Open now"] == "Abierto ahora"
+    assert words["{count} provider{what}."] == ["{count} proveedor{what}.", "{count} proveedores{what}."]
+    english = await client.get("/providers/no-such-clinic")
+    assert 'id="directory-messages">{}</script>' in english.text
+
+
+def test_a_pages_address_in_each_language():
+    assert localized("/", "es") == "/es/" and localized("/es/", "en") == "/" and localized("/es", "en") == "/"
+    assert localized("/providers/a-clinic", "es") == "/es/providers/a-clinic"
+    assert localized("/es/providers/a-clinic", "en") == "/providers/a-clinic"
+    assert localized("/es/claim", "es") == "/es/claim"
+    assert language_of("/es/how-we-check") == "es" and language_of("/estates") == "en" and language_of("/") == "en"

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from directory import i18n
 from directory.errors import BadParameter, DirectoryError, PermissionDenied, TooManyRequests
 from directory.logs import REQUEST_ID, request_id
 from directory.ratelimit import Window
@@ -24,8 +25,12 @@ from directory.validation import NUL_REASON
 
 PERIOD_SECONDS = 60
 _UNLIMITED_PREFIXES = ("/health", "/ready", "/schema", "/static/", "/embed.js", "/portal/static/")
-#: The web pages set their own Content-Security-Policy (see ``directory.web``).
-_PAGE_PREFIXES = ("/providers/", "/claim", "/embed/", "/portal", "/how-we-check", "/consultations/")
+#: The web pages set their own Content-Security-Policy (see ``directory.web``); /es/... are the Spanish ones.
+_PAGE_PREFIXES = (
+    "/providers/", "/claim", "/embed/", "/portal", "/how-we-check", "/consultations/",
+    *(f"/{code}/" for code in i18n.LANGUAGES if code != i18n.DEFAULT),
+)  # fmt: skip
+_LANGUAGE_HOMES = ("/", *(f"/{code}" for code in i18n.LANGUAGES if code != i18n.DEFAULT))
 _API_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -62,7 +67,7 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path == "/" or path.startswith(_PAGE_PREFIXES):
+        if path in _LANGUAGE_HOMES or path.startswith(_PAGE_PREFIXES):
             security = list(_API_HEADERS)
         else:
             security = [*_API_HEADERS, _DOCS_CSP if path.startswith("/schema") else _API_CSP]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import ResponseHeader
@@ -16,7 +16,7 @@ from directory.taxonomy.schemas import TaxonomyList
 from directory.taxonomy.service import TaxonomyService
 
 Lang = Annotated[
-    str | None,
+    Literal[tuple(i18n.LANGUAGES)] | None,  # type: ignore[valid-type]
     QueryParameter(
         required=False,
         description="the language of names, descriptions and synonyms (`en` or `es`); wins over `Accept-Language`",

@@ -10,11 +10,11 @@ make no request to another host, unless an operator sets a map tile server (DIRE
 
 from __future__ import annotations
 
-import html
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -22,7 +22,9 @@ from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from directory import i18n
 from directory.errors import NotFound
+from directory.i18n.catalogs import script_messages, translations
 from directory.listings.queries import merged_survivor
 from directory.listings.service import ListingService
 from directory.settings import Settings
@@ -33,8 +35,36 @@ PAGES = HERE / "pages"
 
 
 @cache
-def _page(name: str) -> str:
-    return (PAGES / name).read_text(encoding="utf-8")
+def _environment(language: str) -> Environment:
+    """The pages' templates with the language's gettext (``_``, ``ngettext``; English passes through)."""
+    env = Environment(
+        loader=FileSystemLoader(PAGES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def addresses(path: str) -> list[str]:
+    """A page's address in every language: ``/claim`` and ``/es/claim`` (``/`` and ``/es``)."""
+    return [path, *(f"/{code}{path}".rstrip("/") for code in i18n.LANGUAGES if code != i18n.DEFAULT)]
+
+
+def language_of(path: str) -> str:
+    """The language a page's address is in: ``/es/...`` is Spanish, an address without a prefix English."""
+    first = path.strip("/").split("/", 1)[0]
+    return first if first in i18n.LANGUAGES and first != i18n.DEFAULT else i18n.DEFAULT
+
+
+def localized(path: str, language: str) -> str:
+    """The same page's address in another language (``/claim`` is ``/es/claim``; ``/`` is ``/es/``)."""
+    if language_of(path) != i18n.DEFAULT:
+        path = "/" + path.strip("/").split("/", 1)[1] if "/" in path.strip("/") else "/"
+    return path if language == i18n.DEFAULT else f"/{language}{path}"
 
 
 def page_policy(settings: Settings) -> str:
@@ -51,28 +81,57 @@ def page_policy(settings: Settings) -> str:
     )
 
 
-def _render(name: str, settings: Settings, status: int = 200, **values: str) -> Response[str]:
-    text = _page(name)
-    values = {
+def _render(
+    name: str, settings: Settings, request: Request | None = None, status: int = 200, nav: bool | str = True, **values: str
+) -> Response[str]:
+    """A page in the language of its address, with its alternates in the others and a switch
+    between them. An English page also offers, in the visitor's language, the page in it, when
+    the browser prefers a language the directory speaks (without sending them there)."""
+    path = request.url.path if request is not None else "/"
+    language = language_of(path)  # the portal's preview (no request) is in English, with no alternates
+    root = (settings.public_url or (str(request.base_url) if request is not None else "")).rstrip("/")
+    query = f"?{request.url.query}" if request is not None and request.url.query else ""
+    others = [code for code in i18n.LANGUAGES if code != language]
+    preferred = i18n.from_header(request.headers.get("accept-language")) if request is not None else i18n.DEFAULT
+    context = {
+        "lang": language,
+        "prefix": "" if language == i18n.DEFAULT else f"/{language}",
+        "nav": nav,
+        "alternates": [{"hreflang": code, "href": root + localized(path, code)} for code in i18n.LANGUAGES]
+        + [{"hreflang": "x-default", "href": root + localized(path, i18n.DEFAULT)}]
+        if request is not None
+        else [],
+        "switch": [{"hreflang": code, "name": i18n.LANGUAGES[code], "path": localized(path, code) + query} for code in others]
+        if request is not None
+        else [],
+        "suggest": None,
+        "script_messages": script_messages(language),
         "map_tiles": settings.map_tiles_url or "",
         "map_attribution": settings.map_tiles_attribution,
         **values,
     }
-    for key, value in values.items():
-        text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
-    headers = {"Content-Security-Policy": page_policy(settings), "Cache-Control": "no-cache"}
+    if language == i18n.DEFAULT and preferred != language:
+        words = translations(preferred).gettext("This page in English")
+        context["suggest"] = {"hreflang": preferred, "path": localized(path, preferred) + query, "text": words}
+    text = _environment(language).get_template(name).render(context)
+    headers = {
+        "Content-Security-Policy": page_policy(settings),
+        "Cache-Control": "no-cache",
+        "Content-Language": language,
+        "Vary": "Accept-Language",
+    }
     return Response(text, media_type="text/html", headers=headers, status_code=status)
 
 
-@get("/", include_in_schema=False, opt={"web": True})
-async def directory_page(state: State) -> Response[str]:
+@get(addresses("/"), include_in_schema=False, opt={"web": True})
+async def directory_page(request: Request, state: State) -> Response[str]:
     """Find providers near a place: the search page."""
-    return _render("index.html", state.settings)
+    return _render("index.html", state.settings, request)
 
 
-@get("/providers/{slug:str}", include_in_schema=False, opt={"web": True})
+@get(addresses("/providers/{slug:str}"), include_in_schema=False, opt={"web": True})
 async def listing_page(
-    slug: FromPath[str], state: State, read_connection: NamedDependency[AsyncConnection], listings: NamedDependency[ListingService]
+    request: Request, slug: FromPath[str], state: State, read_connection: NamedDependency[AsyncConnection], listings: NamedDependency[ListingService]
 ) -> Response[str]:
     """One listing, whole: fetched from the API by the page itself. An unknown slug answers 404 with
     the page, which shows its not-found state."""
@@ -80,10 +139,10 @@ async def listing_page(
         await listings.published_document(read_connection, slug)
     except NotFound:
         survivor = await merged_survivor(read_connection, slug)
-        if survivor is not None:  # merged into another listing: the old address leads there
-            return Response(content="", status_code=301, headers={"Location": f"/providers/{survivor[1]}"})
-        return _render("listing.html", state.settings, status=404, slug=slug, source="", preview_note="")
-    return _render("listing.html", state.settings, slug=slug, source="", preview_note="")
+        if survivor is not None:  # merged into another listing: the old address leads there, in the same language
+            return Response(content="", status_code=301, headers={"Location": localized(f"/providers/{survivor[1]}", language_of(request.url.path))})
+        return _render("listing.html", state.settings, request, status=404, slug=slug, source="", preview_note="")
+    return _render("listing.html", state.settings, request, slug=slug, source="", preview_note="")
 
 
 def render_listing_shell(settings: Settings, slug: str, source: str, preview: bool) -> Response[str]:
@@ -95,29 +154,30 @@ def render_listing_shell(settings: Settings, slug: str, source: str, preview: bo
     return response
 
 
-@get("/claim", include_in_schema=False, opt={"web": True})
-async def claim_page(state: State) -> Response[str]:
+@get(addresses("/claim"), include_in_schema=False, opt={"web": True})
+async def claim_page(request: Request, state: State) -> Response[str]:
     """How a clinic's staff take charge of its listing."""
-    return _render("claim.html", state.settings)
+    return _render("claim.html", state.settings, request)
 
 
-@get("/how-we-check", include_in_schema=False, opt={"web": True})
-async def checks_page(state: State) -> Response[str]:
+@get(addresses("/how-we-check"), include_in_schema=False, opt={"web": True})
+async def checks_page(request: Request, state: State) -> Response[str]:
     """What the verified badge means, in plain words (linked from every badge)."""
-    return _render("checks.html", state.settings)
+    return _render("checks.html", state.settings, request)
 
 
-@get("/consultations/withdraw", include_in_schema=False, opt={"web": True})
-async def withdraw_page(state: State) -> Response[str]:
+@get(addresses("/consultations/withdraw"), include_in_schema=False, opt={"web": True})
+async def withdraw_page(request: Request, state: State) -> Response[str]:
     """Where the link of a consultation request's confirmation mail leads: a button that withdraws it."""
-    return _render("withdraw.html", state.settings)  # every page sends Referrer-Policy: no-referrer (the token is in the address)
+    # Every page sends Referrer-Policy: no-referrer (the token is in the address).
+    return _render("withdraw.html", state.settings, request, nav=False)
 
 
-@get("/embed/demo", include_in_schema=False, opt={"web": True})
+@get(addresses("/embed/demo"), include_in_schema=False, opt={"web": True})
 async def embed_demo(request: Request, state: State) -> Response[str]:
     """The finder on a mock partner page, with the snippet to copy."""
     root = state.settings.public_url or str(request.base_url).rstrip("/")
-    return _render("demo.html", state.settings, root=root)
+    return _render("demo.html", state.settings, request, root=root, nav="demo")
 
 
 @get("/embed.js", include_in_schema=False, opt={"web": True})

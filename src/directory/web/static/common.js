@@ -1,5 +1,6 @@
 // What the directory's pages share: calling the public API and showing its answers.
 // The pages use only the public API, as any partner would.
+import { t, lang, locale } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(problem, status) {
@@ -19,9 +20,10 @@ export async function api(path, params = {}) {
   }
   let response;
   try {
-    response = await fetch(url, { headers: { Accept: "application/json" } });
+    // The API answers in the page's language where it has the words (the taxonomy's names).
+    response = await fetch(url, { headers: { Accept: "application/json", "Accept-Language": lang } });
   } catch (error) {
-    throw new ApiError({ detail: "The directory could not be reached. Check your connection and try again." }, 0);
+    throw new ApiError({ detail: t("The directory could not be reached. Check your connection and try again.") }, 0);
   }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(body, response.status);
@@ -46,8 +48,8 @@ export function h(tag, attributes = {}, ...children) {
 
 export function price(range) {
   if (!range || (range.min == null && range.max == null)) return null;
-  if ((range.max ?? range.min) === 0) return "Free";
-  const dollars = (n) => `$${Number(n).toLocaleString("en-US")}`;
+  if ((range.max ?? range.min) === 0) return t("Free");
+  const dollars = (n) => `$${Number(n).toLocaleString(locale)}`;
   if (range.min != null && range.max != null && range.min !== range.max) return `${dollars(range.min)}–${dollars(range.max)}`;
   return dollars(range.min ?? range.max);
 }
@@ -65,7 +67,7 @@ export function web(url) {
 
 export function date(iso) {
   if (!iso) return null;
-  return new Date(iso).toLocaleDateString("en-US", { year: "numeric", month: "short", day: "numeric" });
+  return new Date(iso).toLocaleDateString(locale, { year: "numeric", month: "short", day: "numeric" });
 }
 
 export function address(location) {
@@ -74,7 +76,7 @@ export function address(location) {
   return [street, city].filter(Boolean).join(", ");
 }
 
-const LANGUAGES = typeof Intl.DisplayNames === "function" ? new Intl.DisplayNames(["en"], { type: "language" }) : null;
+const LANGUAGES = typeof Intl.DisplayNames === "function" ? new Intl.DisplayNames([lang], { type: "language" }) : null;
 
 export function language(code) {
   try {
@@ -84,16 +86,35 @@ export function language(code) {
   }
 }
 
-export const PAYMENT = { self_pay: "Self-pay", insurance: "Insurance", financing: "Financing", sliding_scale: "Sliding scale", hsa_fsa: "HSA / FSA" };
-export const ROUTES = { iv: "IV infusion", im: "IM injection", intranasal: "Intranasal (esketamine)", oral: "Oral or sublingual" };
+export const PAYMENT = {
+  self_pay: t("Self-pay"), insurance: t("Insurance"), financing: t("Financing"), sliding_scale: t("Sliding scale"), hsa_fsa: t("HSA / FSA"),
+};
+export const ROUTES = { iv: t("IV infusion"), im: t("IM injection"), intranasal: t("Intranasal (esketamine)"), oral: t("Oral or sublingual") };
 
 export function verifiedBadge(verified, checkedAt) {
   if (!verified) return null;
   const checked = date(checkedAt);
-  return h("span", { class: "badge verified" }, "✓ Verified", checked ? h("span", { class: "when" }, ` · checked ${checked}`) : null);
+  return h("span", { class: "badge verified" }, t("✓ Verified"), checked ? h("span", { class: "when" }, t(" · checked {date}", { date: checked })) : null);
 }
 
 export function chips(items, label) {
   if (!items || !items.length) return null;
   return h("ul", { class: "chips", "aria-label": label }, items.map((item) => h("li", {}, item.name || item)));
+}
+
+let namesAsked = null;
+
+/** The taxonomies' names in the page's language, by code: a listing's document names its
+ * conditions and services in English; a page in another language shows them in its own. */
+export function taxonomyNames() {
+  namesAsked ||= Promise.all([api("/v1/conditions"), api("/v1/services")]).then(([conditions, services]) => ({
+    conditions: new Map(conditions.items.map((item) => [item.code, item.name])),
+    services: new Map(services.items.map((item) => [item.code, item.name])),
+  }));
+  return namesAsked;
+}
+
+/** Taxonomy references ({code, name}) with their names from ``names`` where it has them. */
+export function named(items, names) {
+  return names ? (items || []).map((item) => ({ ...item, name: names.get(item.code) || item.name })) : items;
 }

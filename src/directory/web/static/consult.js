@@ -1,11 +1,12 @@
 // "Request a free consultation": the form of a listing's page (and, later, of the embed).
 // No account. What the person types goes to the API once, sealed there; nothing is kept here.
 import { h } from "./common.js";
+import { t, lang } from "./i18n.js";
 
-const WAYS = [["phone", "By phone"], ["email", "By email"], ["either", "Either"]];
+const WAYS = [["phone", t("By phone")], ["email", t("By email")], ["either", t("Either")]];
 const LABELS = {
-  name: "Your name", phone: "Phone", email: "Email", preferred_contact: "How should the clinic contact you?",
-  preferred_time: "Best time to reach you (optional)", message: "A short note (optional)", consent: "Consent",
+  name: t("Your name"), phone: t("Phone"), email: t("Email"), preferred_contact: t("How should the clinic contact you?"),
+  preferred_time: t("Best time to reach you (optional)"), message: t("A short note (optional)"), consent: t("Consent"),
 };
 
 function field(name, control, hint) {
@@ -25,10 +26,10 @@ export function consultationForm(p, { apiBase = "", key = null } = {}) {
   let token = null;
   const loadToken = async () => {
     try {
-      const response = await fetch(`${base}/consultation-form${suffix}`, { headers: { Accept: "application/json" } });
+      const response = await fetch(`${base}/consultation-form${suffix}`, { headers: { Accept: "application/json", "Accept-Language": lang } });
       const body = await response.json();
       token = body.accepting ? body.form_token : null;
-      if (!body.accepting) section.replaceChildren(h("p", {}, "This clinic does not take requests here at the moment: please call them or visit their website."));
+      if (!body.accepting) section.replaceChildren(h("p", {}, t("This clinic does not take requests here at the moment: please call them or visit their website.")));
     } catch {
       token = null;
     }
@@ -39,23 +40,23 @@ export function consultationForm(p, { apiBase = "", key = null } = {}) {
     h("label", { class: "option" }, h("input", { type: "radio", name: "preferred_contact", value, checked: value === "either" }), ` ${label}`));
   const status = h("p", { role: "status", class: "consult-status", "aria-live": "polite" });
   const form = h("form", { class: "consult", novalidate: true },
-    h("p", { class: "hint" }, `${p.name} will contact you about a free first consultation. You need no account.`),
+    h("p", { class: "hint" }, t("{name} will contact you about a free first consultation. You need no account.", { name: p.name })),
     field("name", input("name", { autocomplete: "name", required: true, maxlength: "100" })),
-    field("phone", input("phone", { type: "tel", autocomplete: "tel", maxlength: "20" }), "A phone number, an email address, or both."),
+    field("phone", input("phone", { type: "tel", autocomplete: "tel", maxlength: "20" }), t("A phone number, an email address, or both.")),
     field("email", input("email", { type: "email", autocomplete: "email", maxlength: "254" })),
     h("fieldset", { class: "field", "data-field": "preferred_contact" }, h("legend", {}, LABELS.preferred_contact), h("div", { class: "options" }, ways),
       h("p", { class: "error", id: "consult-preferred_contact-error", hidden: true })),
-    field("preferred_time", input("preferred_time", { maxlength: "100", placeholder: "for example, weekday mornings" })),
+    field("preferred_time", input("preferred_time", { maxlength: "100", placeholder: t("for example, weekday mornings") })),
     field("message", h("textarea", { id: "consult-message", name: "message", rows: "3", maxlength: "500" }),
-      "Please do not write anything about your health or treatment here: the clinic will ask what it needs when it calls."),
+      t("Please do not write anything about your health or treatment here: the clinic will ask what it needs when it calls.")),
     // A field people never see; software that fills every field fills it, and its request is dropped.
     h("div", { class: "trap", "aria-hidden": "true" },
-      h("label", { for: "consult-website" }, "Leave this empty"), h("input", { id: "consult-website", name: "website", tabindex: "-1", autocomplete: "off" })),
+      h("label", { for: "consult-website" }, t("Leave this empty")), h("input", { id: "consult-website", name: "website", tabindex: "-1", autocomplete: "off" })),
     h("div", { class: "field", "data-field": "consent" },
       h("label", { class: "option" }, h("input", { type: "checkbox", id: "consult-consent", name: "consent", required: true, "aria-describedby": "consult-consent-error" }),
-        ` I agree that the directory sends this request to ${p.name}. It is deleted after 90 days, or at once if I withdraw it.`),
+        " " + t("I agree that the directory sends this request to {name}. It is deleted after 90 days, or at once if I withdraw it.", { name: p.name })),
       h("p", { class: "error", id: "consult-consent-error", hidden: true })),
-    h("button", { type: "submit", class: "primary" }, "Send the request"),
+    h("button", { type: "submit", class: "primary" }, t("Send the request")),
     status,
   );
 
@@ -91,9 +92,9 @@ export function consultationForm(p, { apiBase = "", key = null } = {}) {
       consent: form.elements.consent.checked, website: form.elements.website.value || null, form_token: token,
     };
     let problems = 0;
-    if (!body.name) problems += show("name", "Tell the clinic how to address you.");
-    if (!body.phone && !body.email) problems += show("phone", "Give a phone number or an email address, so that the clinic can reach you.");
-    if (!body.consent) problems += show("consent", "Tick the box to send the request to the clinic.");
+    if (!body.name) problems += show("name", t("Tell the clinic how to address you."));
+    if (!body.phone && !body.email) problems += show("phone", t("Give a phone number or an email address, so that the clinic can reach you."));
+    if (!body.consent) problems += show("consent", t("Tick the box to send the request to the clinic."));
     if (problems) {
       form.querySelector('[aria-invalid="true"]')?.focus();
       return;
@@ -103,19 +104,24 @@ export function consultationForm(p, { apiBase = "", key = null } = {}) {
     let response;
     try {
       response = await fetch(`${base}/consultation-requests${suffix}`, {
-        method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body),
+        method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": lang }, body: JSON.stringify(body),
       });
     } catch {
-      status.textContent = "The directory could not be reached. Check your connection and try again.";
+      status.textContent = t("The directory could not be reached. Check your connection and try again.");
       return;
     }
     const answer = await response.json().catch(() => ({}));
     if (response.status === 202) {
-      const way = { phone: "by phone", email: "by email", either: "by phone or email" }[body.preferred_contact];
+      const values = { name: p.name, reference: answer.reference };
+      const said = {
+        phone: () => t("{name} will contact you by phone. Your reference: {reference}.", values),
+        email: () => t("{name} will contact you by email. Your reference: {reference}.", values),
+        either: () => t("{name} will contact you by phone or email. Your reference: {reference}.", values),
+      }[body.preferred_contact]();
       section.replaceChildren(
-        h("h2", { id: "consult-heading", tabindex: "-1" }, "Your request was sent"),
-        h("p", {}, `${p.name} will contact you ${way}. Your reference: ${answer.reference}.`),
-        answer.confirmation_mail ? h("p", {}, "We also mailed you a confirmation, with a link to withdraw the request if you change your mind.") : null,
+        h("h2", { id: "consult-heading", tabindex: "-1" }, t("Your request was sent")),
+        h("p", {}, said),
+        answer.confirmation_mail ? h("p", {}, t("We also mailed you a confirmation, with a link to withdraw the request if you change your mind.")) : null,
       );
       section.querySelector("#consult-heading").focus();
       return;
@@ -123,22 +129,22 @@ export function consultationForm(p, { apiBase = "", key = null } = {}) {
     if (response.status === 422) {
       let named = 0;
       for (const error of answer.errors || []) {
-        if (error.field === "form_token") { await loadToken(); status.textContent = "Please check the form and send it again."; named += 1; }
+        if (error.field === "form_token") { await loadToken(); status.textContent = t("Please check the form and send it again."); named += 1; }
         else if (show(error.field, error.reason)) named += 1;
       }
-      if (!named) status.textContent = (answer.errors && answer.errors[0] && answer.errors[0].reason) || answer.detail || "Please check the form.";
+      if (!named) status.textContent = (answer.errors && answer.errors[0] && answer.errors[0].reason) || answer.detail || t("Please check the form.");
       form.querySelector('[aria-invalid="true"]')?.focus();
     } else if (response.status === 429) {
-      status.textContent = "Too many requests were sent from here in the last hour. Please try again later, or call the clinic.";
+      status.textContent = t("Too many requests were sent from here in the last hour. Please try again later, or call the clinic.");
     } else if (response.status === 404) {
-      status.textContent = "This clinic does not take requests here any more: please call them or visit their website.";
+      status.textContent = t("This clinic does not take requests here any more: please call them or visit their website.");
     } else {
-      status.textContent = answer.detail || "The request could not be sent. Please try again later.";
+      status.textContent = answer.detail || t("The request could not be sent. Please try again later.");
     }
   });
 
   const section = h("section", { class: "part consult-part", "aria-labelledby": "consult-heading" },
-    h("h2", { id: "consult-heading" }, "Request a free consultation"), form);
+    h("h2", { id: "consult-heading" }, t("Request a free consultation")), form);
   loadToken();
   return section;
 }

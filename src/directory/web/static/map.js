@@ -1,5 +1,6 @@
 // The results map: the US states shipped with the app (or a tile server, if one is set), a numbered
 // marker per result, clustered when dense, kept in step with the list's cards.
+import { t } from "./i18n.js";
 
 export function resultsMap(element) {
   let map = null;
@@ -14,7 +15,7 @@ export function resultsMap(element) {
     if (tiles) {
       L.tileLayer(tiles, { attribution: document.querySelector('meta[name="directory-map-attribution"]').content, maxZoom: 18 }).addTo(map);
     } else {
-      map.attributionControl.addAttribution("US states: U.S. Census Bureau, via us-atlas");
+      map.attributionControl.addAttribution(t("US states: U.S. Census Bureau, via us-atlas"));
       try {
         const atlas = await (await fetch("/static/vendor/us-atlas/states-10m.json")).json();
         const states = topojson.feature(atlas, atlas.objects.states);
@@ -41,7 +42,7 @@ export function resultsMap(element) {
     place(latitude, longitude, label) {
       if (!map) return;
       const icon = L.divIcon({ className: "pin place", html: "<span>●</span>", iconSize: [22, 22], iconAnchor: [11, 11] });
-      searched = L.marker([latitude, longitude], { icon, keyboard: false, title: `Searched: ${label}`, alt: `Searched: ${label}`, zIndexOffset: 2000 }).addTo(map);
+      searched = L.marker([latitude, longitude], { icon, keyboard: false, title: t("Searched: {place}", { place: label }), alt: t("Searched: {place}", { place: label }), zIndexOffset: 2000 }).addTo(map);
     },
     add(hit, number, card) {
       const location = hit.location;

@@ -1,8 +1,9 @@
 // The search page: a place and a condition, filters with counts, a list and a map kept in step.
 // The whole state lives in the page's URL, with the API's own parameter names: a search can be
 // shared, and the back button returns to the previous one.
-import { api, h, web, price, phone, address, language, verifiedBadge, chips, ApiError } from "./common.js";
+import { api, h, web, price, phone, address, language, verifiedBadge, chips, named, ApiError } from "./common.js";
 import { resultsMap } from "./map.js";
+import { t, tn, number as figure, here } from "./i18n.js";
 
 const PAGE = 20;
 const RADII = [10, 25, 50, 100, 250, 500];
@@ -20,7 +21,7 @@ const ui = {
   beyond: $("beyond"), beyondHeading: $("beyond-heading"), beyondList: $("beyond-list"),
 };
 
-const taxonomy = { conditions: [], services: new Map(), byWord: new Map() };
+const taxonomy = { conditions: [], services: new Map(), conditionNames: new Map(), byWord: new Map() };
 let current = { params: new URLSearchParams(), cursor: null, count: 0 };
 let generation = 0;
 
@@ -29,6 +30,7 @@ let generation = 0;
 async function loadTaxonomy() {
   const [conditions, services] = await Promise.all([api("/v1/conditions"), api("/v1/services")]);
   taxonomy.conditions = conditions.items;
+  for (const item of conditions.items) taxonomy.conditionNames.set(item.code, item.name);
   // As the API reads them: an entry's code and name before any other's synonym.
   for (const item of conditions.items) for (const word of [item.code, item.name]) taxonomy.byWord.set(word.toLowerCase(), item);
   for (const item of conditions.items) {
@@ -37,7 +39,7 @@ async function loadTaxonomy() {
   // The suggestions as a tree: each broad condition ("all kinds"), then the kinds below it.
   const byCode = new Map(conditions.items.map((item) => [item.code, item]));
   const suggest = (item, depth) => {
-    const label = item.children && item.children.length ? `${item.name}: all kinds` : depth ? `${byCode.get(item.parent).name} › ${item.name}` : item.name;
+    const label = item.children && item.children.length ? t("{condition}: all kinds", { condition: item.name }) : depth ? `${byCode.get(item.parent).name} › ${item.name}` : item.name;
     ui.names.append(h("option", { value: item.name }, label));
     for (const synonym of item.synonyms || []) {
       if (synonym.toLowerCase() !== item.name.toLowerCase()) ui.names.append(h("option", { value: synonym }, label));
@@ -88,7 +90,7 @@ function formsFromState(params) {
   if (params.has("lat") && params.has("lon")) {
     ui.where.dataset.lat = params.get("lat");
     ui.where.dataset.lon = params.get("lon");
-    ui.where.dataset.label = ui.where.value = "My location";
+    ui.where.dataset.label = ui.where.value = t("My location");
   } else {
     delete ui.where.dataset.lat;
     ui.where.value = params.get("near") || "";
@@ -107,9 +109,15 @@ function formsFromState(params) {
   ui.filters.dataset.services = JSON.stringify(params.getAll("service"));
 }
 
+/** The switch to the other language keeps the search. */
+function keepInSwitch(query) {
+  for (const link of document.querySelectorAll("a.language-switch")) link.search = query ? `?${query}` : "";
+}
+
 function go(params, { push = true } = {}) {
   const query = params.toString();
   sessionStorage.setItem("directory.search", query ? `?${query}` : "");
+  keepInSwitch(query);
   if (push && query !== new URLSearchParams(window.location.search).toString()) {
     window.history.pushState(null, "", query ? `?${query}` : window.location.pathname);
   }
@@ -132,10 +140,10 @@ async function search(params) {
   hideNotice();
   markers.clear();
   if (!hasPlace(params) && !params.has("condition") && !params.has("q")) {
-    announce("Enter a place and a condition to find providers.");
+    announce(t("Enter a place and a condition to find providers."));
     return;
   }
-  announce("Searching…");
+  announce(t("Searching…"));
   try {
     const extra = hasPlace(params) ? { beyond_radius: "true" } : {};
     const answer = await api("/v1/search", { ...query(params), ...extra, limit: PAGE, total: "true", facets: "true" });
@@ -143,7 +151,7 @@ async function search(params) {
     showFacets(answer.facets, params);
     current.cursor = answer.next_cursor;
     searchedState = answer.place ? answer.place.state : null;
-    if (answer.place && hasPlace(params)) markers.place(answer.place.latitude, answer.place.longitude, answer.place.label || "Your location");
+    if (answer.place && hasPlace(params)) markers.place(answer.place.latitude, answer.place.longitude, answer.place.label || t("Your location"));
     addHits(answer.items);
     addBeyond(answer, params);
     ui.more.hidden = !answer.next_cursor;
@@ -174,7 +182,7 @@ async function more() {
     current.cursor = answer.next_cursor;
     addHits(answer.items);
     ui.more.hidden = !answer.next_cursor;
-    announce(`${answer.items.length} more providers shown, ${current.count} in all.`);
+    announce(tn("{count} more provider shown, {all} in all.", "{count} more providers shown, {all} in all.", answer.items.length, { all: figure(current.count) }));
     const link = ui.list.children[first]?.querySelector("h3 a");
     if (link) link.focus();
     markers.fit();
@@ -185,36 +193,50 @@ async function more() {
   }
 }
 
-function providers(count, about = "") {
-  return `${about}${count.toLocaleString("en-US")} provider${count === 1 ? "" : "s"}`;
+function placeName(answer) {
+  return answer.place ? answer.place.label || t("your location") : t("your location");
 }
 
-function placeName(answer) {
-  return answer.place ? answer.place.label || "your location" : "your location";
+/** "treating PTSD", "matching “words”" or nothing: what the search asked for, as the sentences end. */
+function asked(params) {
+  if (params.get("condition")) return t(" treating {condition}", { condition: conditionName(params.get("condition")) });
+  if (params.get("q")) return t(" matching “{words}”", { words: params.get("q") });
+  return "";
 }
 
 /** What was found, in words. A remote (telehealth) hit is never counted "within" the radius. */
 function summary(answer, params) {
   const total = answer.total ?? answer.items.length;
-  const about = answer.estimated ? "About " : "";
-  const treating = params.get("condition") ? ` treating ${conditionName(params.get("condition"))}` : params.get("q") ? ` matching “${params.get("q")}”` : "";
-  if (!(hasPlace(params) && answer.place)) return `${providers(total, about)}${treating}.`;
-  const within = ` within ${answer.radius} ${answer.unit} of ${placeName(answer)}`;
+  const what = asked(params);
+  if (!(hasPlace(params) && answer.place)) {
+    return answer.estimated
+      ? tn("About {count} provider{what}.", "About {count} providers{what}.", total, { what })
+      : tn("{count} provider{what}.", "{count} providers{what}.", total, { what });
+  }
+  const where = { radius: figure(answer.radius), unit: answer.unit, place: placeName(answer), what };
   const remote = answer.items.filter((hit) => hit.remote).length;
   const state = answer.place.state;
   if (answer.next_cursor && state && !answer.estimated) {
     // Not every hit is shown yet: the count may hold remote ones still to come.
-    return `${providers(total)}${within} or offering telehealth in ${state}${treating}.`;
+    return tn(
+      "{count} provider within {radius} {unit} of {place} or offering telehealth in {state}{what}.",
+      "{count} providers within {radius} {unit} of {place} or offering telehealth in {state}{what}.",
+      total, { ...where, state },
+    );
   }
-  if (!remote) return `${providers(total, about)}${within}${treating}.`;
-  const near = answer.items.length - remote;
-  return `${providers(near)}${within}${treating}; ${remote} more offer${remote === 1 ? "s" : ""} telehealth in ${state}.`;
+  if (!remote) {
+    return answer.estimated
+      ? tn("About {count} provider within {radius} {unit} of {place}{what}.", "About {count} providers within {radius} {unit} of {place}{what}.", total, where)
+      : tn("{count} provider within {radius} {unit} of {place}{what}.", "{count} providers within {radius} {unit} of {place}{what}.", total, where);
+  }
+  const near = tn("{count} provider within {radius} {unit} of {place}{what}", "{count} providers within {radius} {unit} of {place}{what}", answer.items.length - remote, where);
+  return `${near}; ` + tn("{count} more offers telehealth in {state}.", "{count} more offer telehealth in {state}.", remote, { state });
 }
 
 function addBeyond(answer, params) {
   const beyond = answer.beyond_radius || [];
   if (!beyond.length) return;
-  ui.beyondHeading.textContent = `The nearest beyond ${answer.radius} ${answer.unit} of ${placeName(answer)}`;
+  ui.beyondHeading.textContent = t("The nearest beyond {radius} {unit} of {place}", { radius: figure(answer.radius), unit: answer.unit, place: placeName(answer) });
   for (const hit of beyond) {
     current.count += 1;
     const card = renderCard(hit, current.count);
@@ -226,23 +248,34 @@ function addBeyond(answer, params) {
 
 async function explainEmpty(params, answer, mine) {
   const radius = Number(params.get("radius") || 25);
-  const treating = params.get("condition") ? ` treating ${conditionName(params.get("condition"))}` : params.get("q") ? ` matching “${params.get("q")}”` : "";
-  const where = hasPlace(params) ? ` within ${radius} mi${answer.place ? ` of ${placeName(answer)}` : ""}` : "";
+  const what = asked(params);
+  const none = !hasPlace(params)
+    ? t("No providers{what}.", { what })
+    : answer.place
+      ? t("No providers within {radius} mi of {place}{what}.", { radius: figure(radius), place: placeName(answer), what })
+      : t("No providers within {radius} mi{what}.", { radius: figure(radius), what });
   const remote = answer.items.filter((hit) => hit.remote).length;
   const beyond = answer.beyond_radius || [];
-  const nearest = beyond.length ? ` The nearest: ${beyond[0].provider.name}${beyond[0].location && beyond[0].location.city ? ` in ${beyond[0].location.city}` : ""}, ${Math.round(beyond[0].distance)} ${answer.unit}.` : "";
-  const offering = remote ? ` ${remote} offer${remote === 1 ? "s" : ""} telehealth in ${answer.place.state}.` : "";
-  announce(`No providers${where}${treating}.${nearest}${offering}`);
+  let nearest = "";
+  if (beyond.length) {
+    const first = beyond[0];
+    const distance = { name: first.provider.name, distance: figure(Math.round(first.distance)), unit: answer.unit };
+    nearest = first.location && first.location.city
+      ? " " + t("The nearest: {name} in {city}, {distance} {unit}.", { ...distance, city: first.location.city })
+      : " " + t("The nearest: {name}, {distance} {unit}.", distance);
+  }
+  const offering = remote ? " " + tn("{count} offers telehealth in {state}.", "{count} offer telehealth in {state}.", remote, { state: answer.place.state }) : "";
+  announce(`${none}${nearest}${offering}`);
   const actions = [];
   // Wide enough to reach the nearest beyond, when a radius the API takes can.
   const reach = beyond.length ? beyond[0].distance : 0;
   const wider = RADII.find((r) => r > radius && r >= reach) || (reach ? null : RADII.find((r) => r > radius));
   if (hasPlace(params) && wider) {
-    actions.push(h("button", { type: "button", class: "secondary", onclick: () => changeParams({ radius: String(wider) }) }, `Widen to ${wider} mi`));
+    actions.push(h("button", { type: "button", class: "secondary", onclick: () => changeParams({ radius: String(wider) }) }, t("Widen to {radius} mi", { radius: figure(wider) })));
   }
   const narrowing = FILTERS.filter((name) => name !== "radius" && params.has(name));
   if (narrowing.length) {
-    actions.push(h("button", { type: "button", class: "secondary", onclick: () => changeParams(Object.fromEntries(narrowing.map((n) => [n, null]))) }, "Clear the filters"));
+    actions.push(h("button", { type: "button", class: "secondary", onclick: () => changeParams(Object.fromEntries(narrowing.map((n) => [n, null]))) }, t("Clear the filters")));
   }
   let telehealth = null;
   if (hasPlace(params) && !params.has("telehealth") && !remote && answer.place && answer.place.state) {
@@ -251,14 +284,15 @@ async function explainEmpty(params, answer, mine) {
       if (mine !== generation) return;
       const count = remote.items.filter((hit) => hit.remote || hit.provider.telehealth).length;
       if (count) {
-        telehealth = `${count} offer${count === 1 ? "s" : ""} telehealth in ${answer.place.state}.`;
-        actions.push(h("button", { type: "button", class: "secondary", onclick: () => changeParams({ telehealth: "true" }) }, "Show telehealth options"));
+        telehealth = tn("{count} offers telehealth in {state}.", "{count} offer telehealth in {state}.", count, { state: answer.place.state });
+        actions.push(h("button", { type: "button", class: "secondary", onclick: () => changeParams({ telehealth: "true" }) }, t("Show telehealth options")));
       }
     } catch {
       // the suggestion is a courtesy: without it the page still says what to do
     }
   }
-  showNotice(h("p", {}, `No providers${where}${treating}.`, nearest, offering, wider && hasPlace(params) ? ` Widen to ${wider} mi?` : "", telehealth ? ` ${telehealth}` : ""), actions);
+  const widen = wider && hasPlace(params) ? " " + t("Widen to {radius} mi?", { radius: figure(wider) }) : "";
+  showNotice(h("p", {}, none, nearest, offering, widen, telehealth ? ` ${telehealth}` : ""), actions);
 }
 
 function changeParams(changes) {
@@ -275,8 +309,8 @@ function showError(error) {
   const problem = error instanceof ApiError ? error.problem : {};
   const fields = (problem.errors || []).map((e) => e.reason).filter(Boolean);
   const message = [error.message, ...fields.filter((reason) => !error.message.includes(reason))].join(" ");
-  announce("The search could not be done.");
-  showNotice(h("p", { role: "alert" }, message || "Something went wrong. Try again."), []);
+  announce(t("The search could not be done."));
+  showNotice(h("p", { role: "alert" }, message || t("Something went wrong. Try again.")), []);
 }
 
 function announce(text) {
@@ -304,19 +338,19 @@ function showFacets(facets, params) {
   ui.services.replaceChildren(
     ...(codes.length
       ? codes.map((code) =>
-          h("label", {}, h("input", { type: "checkbox", name: "service", value: code, checked: chosen.has(code) }), ` ${taxonomy.services.get(code) || code} `, h("span", { class: "count" }, `(${counts.get(code) || 0})`)),
+          h("label", {}, h("input", { type: "checkbox", name: "service", value: code, checked: chosen.has(code) }), ` ${taxonomy.services.get(code) || code} `, h("span", { class: "count" }, `(${figure(counts.get(code) || 0)})`)),
         )
-      : [h("p", { class: "hint" }, "No services among these results.")]),
+      : [h("p", { class: "hint" }, t("No services among these results."))]),
   );
   fillSelect(ui.insurance, facets.insurance, params.get("insurance"), (v) => v);
   fillSelect(ui.language, facets.language, params.get("language"), language);
 }
 
 function fillSelect(select, counts, chosen, label) {
-  const options = [h("option", { value: "" }, "Any")];
+  const options = [h("option", { value: "" }, t("Any"))];
   const values = counts.map((f) => f.value);
   if (chosen && !values.includes(chosen)) counts = [...counts, { value: chosen, count: 0 }];
-  for (const facet of counts) options.push(h("option", { value: facet.value }, `${label(facet.value)} (${facet.count})`));
+  for (const facet of counts) options.push(h("option", { value: facet.value }, `${label(facet.value)} (${figure(facet.count)})`));
   select.replaceChildren(...options);
   select.value = chosen || "";
 }
@@ -336,8 +370,10 @@ function addHits(hits) {
 function renderCard(hit, number) {
   const p = hit.provider;
   const location = hit.location || {};
-  const distance = hit.remote ? `Telehealth${placeState() ? ` in ${placeState()}` : ""}` : hit.distance != null ? `${hit.distance.toFixed(1)} mi` : null;
-  const open = location.open_now === true ? h("span", { class: "open" }, "Open now") : location.open_now === false ? h("span", { class: "closed" }, "Closed now") : null;
+  const distance = hit.remote
+    ? placeState() ? t("Telehealth in {state}", { state: placeState() }) : t("Telehealth")
+    : hit.distance != null ? t("{distance} mi", { distance: figure(hit.distance, 1) }) : null;
+  const open = location.open_now === true ? h("span", { class: "open" }, t("Open now")) : location.open_now === false ? h("span", { class: "closed" }, t("Closed now")) : null;
   const tel = location.phone || p.phone;
   const card = h(
     "li",
@@ -345,18 +381,20 @@ function renderCard(hit, number) {
     h("article", { "aria-labelledby": `card-${number}` },
       h("header", {},
         h("span", { class: "number", "aria-hidden": "true" }, number),
-        h("h3", { id: `card-${number}` }, h("a", { href: `/providers/${encodeURIComponent(p.slug)}` }, p.name)),
+        h("h3", { id: `card-${number}` }, h("a", { href: here(`/providers/${encodeURIComponent(p.slug)}`) }, p.name)),
         distance ? h("span", { class: "distance" }, distance) : null,
       ),
-      h("p", { class: "meta" }, verifiedBadge(p.verified, p.last_verified_at), p.accepting_new_patients ? h("span", { class: "badge" }, "Accepting new patients") : null, p.telehealth ? h("span", { class: "badge" }, "Telehealth") : null),
+      h("p", { class: "meta" }, verifiedBadge(p.verified, p.last_verified_at), p.accepting_new_patients ? h("span", { class: "badge" }, t("Accepting new patients")) : null, p.telehealth ? h("span", { class: "badge" }, t("Telehealth")) : null),
       location.city ? h("p", { class: "address" }, address(location), " ", open) : null,
-      hit.remote ? h("p", { class: "address" }, `Offers telehealth in ${placeState() || "your state"}: no clinic near you.`) : null,
-      chips(p.conditions, "Conditions treated"),
-      chips(p.services, "Services"),
+      hit.remote
+        ? h("p", { class: "address" }, placeState() ? t("Offers telehealth in {state}: no clinic near you.", { state: placeState() }) : t("Offers telehealth in your state: no clinic near you."))
+        : null,
+      chips(named(p.conditions, taxonomy.conditionNames), t("Conditions treated")),
+      chips(named(p.services, taxonomy.services), t("Services")),
       h("p", { class: "contact" },
-        price(p.price) ? h("span", { class: "price" }, `${price(p.price)} per session`) : null,
+        price(p.price) ? h("span", { class: "price" }, t("{price} per session", { price: price(p.price) })) : null,
         tel ? h("a", { href: `tel:${tel}` }, phone(tel)) : null,
-        web(p.website) ? h("a", { href: web(p.website), rel: "noopener nofollow", target: "_blank" }, "Website", h("span", { class: "visually-hidden" }, ` of ${p.name} (opens in a new tab)`)) : null,
+        web(p.website) ? h("a", { href: web(p.website), rel: "noopener nofollow", target: "_blank" }, t("Website"), h("span", { class: "visually-hidden" }, t(" of {name} (opens in a new tab)", { name: p.name }))) : null,
       ),
     ),
   );
@@ -391,20 +429,20 @@ ui.more.addEventListener("click", more);
 
 ui.locate.addEventListener("click", () => {
   if (!navigator.geolocation) {
-    showNotice(h("p", { role: "alert" }, "This browser cannot share its location. Type a ZIP code or a city instead."), []);
+    showNotice(h("p", { role: "alert" }, t("This browser cannot share its location. Type a ZIP code or a city instead.")), []);
     return;
   }
-  announce("Finding your location…");
+  announce(t("Finding your location…"));
   navigator.geolocation.getCurrentPosition(
     (position) => {
       ui.where.dataset.lat = position.coords.latitude.toFixed(5);
       ui.where.dataset.lon = position.coords.longitude.toFixed(5);
-      ui.where.dataset.label = ui.where.value = "My location";
+      ui.where.dataset.label = ui.where.value = t("My location");
       go(stateFromForms());
     },
     () => {
-      announce("Your location is not available.");
-      showNotice(h("p", { role: "alert" }, "Your location is not available (permission was refused or it could not be found). Type a ZIP code or a city instead."), []);
+      announce(t("Your location is not available."));
+      showNotice(h("p", { role: "alert" }, t("Your location is not available (permission was refused or it could not be found). Type a ZIP code or a city instead.")), []);
       ui.where.focus();
     },
     { timeout: 10000, maximumAge: 600000 },
@@ -414,6 +452,7 @@ ui.locate.addEventListener("click", () => {
 window.addEventListener("popstate", () => {
   const params = new URLSearchParams(window.location.search);
   sessionStorage.setItem("directory.search", window.location.search);
+  keepInSwitch(params.toString());
   formsFromState(params);
   search(params);
 });

@@ -1,4 +1,6 @@
 // Withdraw a consultation request with the link of the confirmation mail (request id and token in the query).
+import { t } from "./i18n.js";
+
 const params = new URLSearchParams(location.search);
 const form = document.getElementById("withdraw");
 const result = document.getElementById("result");
@@ -7,7 +9,7 @@ const token = params.get("token") || "";
 
 if (!/^[0-9a-f-]{36}$/.test(request) || token.length < 10) {
   form.hidden = true;
-  result.textContent = "This link is not complete. Open the link from your confirmation mail again.";
+  result.textContent = t("This link is not complete. Open the link from your confirmation mail again.");
 }
 
 form.addEventListener("submit", async (event) => {
@@ -19,15 +21,15 @@ form.addEventListener("submit", async (event) => {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token }),
     });
   } catch {
-    result.textContent = "We could not reach the directory. Check your connection and try again.";
+    result.textContent = t("We could not reach the directory. Check your connection and try again.");
     form.querySelector("button").disabled = false;
     return;
   }
   form.hidden = true;
   result.textContent = response.ok
-    ? "Your request was withdrawn and deleted."
+    ? t("Your request was withdrawn and deleted.")
     : response.status === 404
-      ? "There is no such request any more: it was already withdrawn, or deleted after its time."
-      : "Something went wrong. Please try again later.";
+      ? t("There is no such request any more: it was already withdrawn, or deleted after its time.")
+      : t("Something went wrong. Please try again later.");
 });
 document.body.dataset.ready = "true";
