@@ -150,3 +150,19 @@ def test_the_english_page_offers_spanish_to_a_spanish_browser_without_sending_it
     page.wait_for_selector("body[data-ready=true]", state="attached")
     assert urlsplit(page.url).path == "/es/" and "near=10001" in page.url
     assert not one.errors, one.errors
+
+
+def test_the_finder_speaks_the_language_of_the_page_around_it_or_its_own(site, spanish):  # noqa: F811
+    one = spanish()
+    page = one.open(f"{site}/es/embed/demo")
+    finder = page.locator("provider-finder")
+    expect(finder.locator("li").first).to_be_visible(timeout=20_000)
+    shown = page.evaluate("document.querySelector('provider-finder').shadowRoot.textContent")
+    assert "Cerca de" in shown and "Fichas del" in shown and "proveedores más cercanos a" in shown, shown
+    english = [phrase for phrase in _english_phrases() if phrase in shown]
+    assert english == [], english
+    assert finder.locator("li a").first.get_attribute("href").startswith(f"{site}/es/providers/")
+    # Its own lang wins over the page's.
+    page.evaluate("document.querySelector('provider-finder').setAttribute('lang', 'en')")
+    expect(finder.locator("button[type=submit]")).to_have_text("Find", timeout=10_000)
+    assert not one.errors, one.errors

@@ -187,6 +187,17 @@ async def embed_script() -> Response[bytes]:
     return Response(_embed_script(), media_type="text/javascript", headers=headers)
 
 
+@get("/embed/messages/{name:str}", include_in_schema=False, opt={"web": True})
+async def embed_words(name: FromPath[str]) -> Response[bytes]:
+    """The finder's words in a language (``es.json``), from the catalog: English needs none, and a
+    language the directory does not speak is a 404 (the finder then speaks English)."""
+    language = name.removesuffix(".json")
+    if not name.endswith(".json") or language not in i18n.LANGUAGES or language == i18n.DEFAULT:
+        raise NotFound(f"no words in {language!r}: the finder speaks {', '.join(i18n.LANGUAGES)}")
+    headers = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*", "Content-Language": language}
+    return Response(script_messages(language).encode(), media_type="application/json", headers=headers)
+
+
 @cache
 def _embed_script() -> bytes:
     return (STATIC / "embed.js").read_bytes()
@@ -196,4 +207,4 @@ static_files = create_static_files_router(
     path="/static", directories=[STATIC], include_in_schema=False, cache_control=None, name="static", opt={"web": True}
 )
 
-ROUTES = [directory_page, listing_page, claim_page, checks_page, withdraw_page, embed_demo, embed_script, static_files]
+ROUTES = [directory_page, listing_page, claim_page, checks_page, withdraw_page, embed_demo, embed_script, embed_words, static_files]
