@@ -262,3 +262,27 @@ async def test_a_partner_page_sends_requests_with_its_browser_key_and_sees_only_
     assert sum(listed["consultation_requests"].values()) == 1  # counts only
     volumes = (await client.get("/v1/moderation/consultations", headers=ADMIN)).json()
     assert volumes["by_partner"] == [{"id": created.json()["id"], "name": "Publisher widget", "this_month": 1, "total": 1}]
+
+
+async def test_a_request_made_in_spanish_is_confirmed_in_spanish_with_the_spanish_withdrawal_page(client, database, settings, mailbox):
+    listing_, _owner, clinic_email = await clinic(client, database, name="Clínica Cedro")
+    key = listing_["id"]
+    patient = {**PATIENT, "email": "ana.lopez@patients.example", "name": "Ana López"}
+    sent = await client.post(
+        f"/v1/providers/{key}/consultation-requests", json={**patient, "form_token": aged_token(settings, key)}, headers={"Accept-Language": "es-MX,es;q=0.9"}
+    )
+    assert sent.status_code == 202, sent.text
+    delivery = Delivery(database.writer, service_for(settings), SmtpMailer(mailbox.url, "no-reply@directory.test"))
+    assert await delivery.run_due() == 1
+    (confirmation,) = mailbox.to(patient["email"])
+    body = Mailbox.text(confirmation)
+    assert confirmation["Subject"] == "Su solicitud a Clínica Cedro"
+    assert body.startswith("Hola, Ana López:") and "La clínica se comunicará con usted." in body and "90 días" in body
+    assert sent.json()["reference"] in body
+    link = mailbox.link(patient["email"], "/consultations/withdraw")
+    assert urlsplit(link).path == "/es/consultations/withdraw"
+    page = await client.get(urlsplit(link).path + "?" + urlsplit(link).query)
+    assert page.status_code == 200 and "Retirar mi solicitud" in page.text
+    # The clinic's own mail stays in English (the portal and its mails are not in Spanish yet).
+    (to_clinic,) = mailbox.to(clinic_email)
+    assert to_clinic["Subject"] == "New consultation request for Clínica Cedro"

@@ -121,3 +121,33 @@ def test_a_pages_address_in_each_language():
     assert localized("/es/providers/a-clinic", "en") == "/providers/a-clinic"
     assert localized("/es/claim", "es") == "/es/claim"
     assert language_of("/es/how-we-check") == "es" and language_of("/estates") == "en" and language_of("/") == "en"
+
+
+# --- the API's problems --------------------------------------------------------------------------
+
+
+async def test_problems_come_in_spanish_with_the_values_kept(client):
+    spanish = {"Accept-Language": "es"}
+    response = await client.get("/v1/search", params={"near": "zzzzqq"}, headers=spanish)
+    body = assert_problem(response, 422, "near")
+    assert body["title"] == "Datos no válidos" and response.headers["content-language"] == "es"
+    assert body["errors"][0]["reason"] == "no conocemos ningún lugar llamado 'zzzzqq'; pruebe con un código postal de 5 dígitos o 'Ciudad, ST', por ejemplo 'Austin, TX'"
+    assert body["detail"] == "near: " + body["errors"][0]["reason"]
+    radius = assert_problem(await client.get("/v1/search", params={"near": "10001", "radius": 900}, headers=spanish), 400, "radius")
+    assert radius["title"] == "Parámetro no válido" and radius["errors"][0]["reason"] == "como máximo 500 mi"
+    unknown = assert_problem(await client.get("/v1/search", params={"condition": "tristeza"}, headers=spanish), 422, "condition")
+    assert unknown["detail"] == "condition: afección desconocida: 'tristeza'; vea GET /v1/conditions para los códigos y sinónimos"
+    # The same in English without the header; a problem whose words the catalog lacks stays English, and says so.
+    english = await client.get("/v1/search", params={"near": "zzzzqq"})
+    assert english.json()["title"] == "Invalid input" and english.headers["content-language"] == "en"
+    missing = await client.get("/v1/providers/no-such-clinic", headers=spanish)
+    assert missing.status_code == 404 and missing.json()["title"] == "No encontrado"
+    assert "vary" in missing.headers and "accept-language" in missing.headers["vary"].lower()
+
+
+def test_a_problem_text_that_is_none_of_the_messages_stays_english():
+    from directory.i18n.problems import localize
+
+    body = {"title": "Invalid input", "detail": "something nobody wrote down", "errors": [{"field": "x", "reason": "Field required"}]}
+    assert localize(body, "es") is False
+    assert body == {"title": "Datos no válidos", "detail": "something nobody wrote down", "errors": [{"field": "x", "reason": "Este dato es obligatorio"}]}

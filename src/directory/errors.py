@@ -15,6 +15,9 @@ from typing import Any, ClassVar
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from directory import i18n
+from directory.i18n import problems
+
 logger = logging.getLogger("directory")
 
 PROBLEM_JSON = "application/problem+json"
@@ -142,6 +145,10 @@ def problem(
     if errors:
         body["errors"] = [asdict(error) for error in errors]
     body.update(extra or {})
+    # In the caller's language where the catalog has the words (English otherwise, and said so).
+    language = i18n.choose(request.query_params.get("lang"), request.headers.get("accept-language"))
+    whole = problems.localize(body, language)
+    headers = {**(headers or {}), "Content-Language": language if whole else i18n.DEFAULT, "Vary": "Accept-Language"}
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -69,9 +69,11 @@ class Delivery:
                 ))  # fmt: skip
                 changes["clinic_sent_at"] = request.clinic_sent_at = utcnow()
             if request.has_email and request.requester_sent_at is None and data.get("email"):
+                language = data.get("language", "en")  # the requester's, when the request was made
+                prefix = "" if language == "en" else f"/{language}"
                 await self.mailer.send(notice(
-                    "consultation_received", data["email"], listing=listing, name=data["name"], reference=str(request.id),
-                    withdraw=f"/consultations/withdraw?request={request.id}&token={data['withdraw_token']}",
+                    "consultation_received", data["email"], language=language, listing=listing, name=data["name"], reference=str(request.id),
+                    withdraw=f"{prefix}/consultations/withdraw?request={request.id}&token={data['withdraw_token']}",
                     retention_days=self.consultations.retention.days,
                 ))  # fmt: skip
                 changes["requester_sent_at"] = utcnow()

@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directory import i18n
 from directory.accounts.callers import Caller, writers_only
 from directory.consultations.schemas import (
     AccessReason,
@@ -59,7 +60,8 @@ class ConsultationController(Controller):
 
         No account. The request is sealed (encrypted) at once, mailed to the clinic off the request
         path (retried until it is sent), shown in the clinic's inbox, and deleted after 90 days; when
-        an email is given, a confirmation with a link to withdraw it is mailed too. 202 with the
+        an email is given, a confirmation with a link to withdraw it is mailed too, in the language of
+        `Accept-Language` (English or Spanish). 202 with the
         request's reference. At most 5 an hour from one address and 30 an hour to one listing (429);
         an identical request within a day is folded into the first. 404 when the listing does not
         take requests (show its phone and website instead).
@@ -68,7 +70,8 @@ class ConsultationController(Controller):
         client = request.client.host if request.client else "unknown"
         settings = request.app.state.settings
         base = settings.public_url or str(request.base_url).rstrip("/")
-        return await consultations.submit(writer, caller, key, data, client, base)
+        language = i18n.from_header(request.headers.get("accept-language"))  # the confirmation mail's
+        return await consultations.submit(writer, caller, key, data, client, base, language)
 
     @get("/{key:str}/consultation-requests", guards=[writers_only], security=SECURITY, summary="The listing's consultation requests")
     async def inbox(

@@ -78,7 +78,10 @@ class Consultations:
         token = cursors.encode([str(provider.id), int(time.time())], self.secret)
         return ConsultationForm(accepting=True, form_token=token, min_seconds=MIN_SECONDS)
 
-    async def submit(self, session: AsyncSession, caller: Caller, key: str, data: ConsultationIn, client: str, base_url: str) -> ConsultationReceipt:
+    async def submit(
+        self, session: AsyncSession, caller: Caller, key: str, data: ConsultationIn, client: str, base_url: str, language: str = "en"
+    ) -> ConsultationReceipt:
+        """Seal and keep a request (``language``: the requester's, for the confirmation mail)."""
         async with session.begin():
             provider = await _published(session, key)
             if not _accepting(provider):
@@ -105,7 +108,7 @@ class Consultations:
                 return ConsultationReceipt(reference=earlier.id, confirmation_mail=False)
             token = secrets.token_urlsafe(24)
             request = ConsultationRequest(
-                provider_id=provider.id, key_id=caller.key_id, sealed=self.sealer.seal({**contents, "withdraw_token": token}), fold=fold,
+                provider_id=provider.id, key_id=caller.key_id, sealed=self.sealer.seal({**contents, "withdraw_token": token, "language": language}), fold=fold,
                 withdraw_hash=_digest(token), has_email=bool(data.email), base_url=base_url,
             )  # fmt: skip
             session.add(request)

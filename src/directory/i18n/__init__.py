@@ -8,8 +8,6 @@ in (``Content-Language``) and that it depends on the header (``Vary: Accept-Lang
 
 from __future__ import annotations
 
-from directory.errors import BadParameter
-
 #: Each language's code and its name in itself (for the switch between them).
 LANGUAGES = {"en": "English", "es": "Español"}
 DEFAULT = "en"
@@ -38,13 +36,10 @@ def from_header(header: str | None) -> str:
 
 
 def choose(lang: str | None, header: str | None) -> str:
-    """The language of an answer: ``lang`` when given (one we speak, or a 400 naming it), else the header's."""
-    if lang is None or not lang.strip():
-        return from_header(header)
-    code = lang.strip().lower()
-    if code not in LANGUAGES:
-        raise BadParameter("lang", f"{lang!r} is not a language of the directory; one of {', '.join(LANGUAGES)}")
-    return code
+    """The language of an answer: ``lang`` when it is one we speak (routes that take it check it),
+    else the header's."""
+    code = (lang or "").strip().lower()
+    return code if code in LANGUAGES else from_header(header)
 
 
 def headers(language: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from directory.i18n.catalogs import translations
 from directory.mail.message import Message
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -28,13 +29,18 @@ def link(path: str) -> str:
 
 
 @cache
-def _environment() -> Environment:
-    # Plain text: nothing is escaped, and every value must be given.
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+def _environment(language: str) -> Environment:
+    # Plain text: nothing is escaped, and every value must be given. Words in ``_()`` come from the
+    # language's catalog (the mails to patients; those to clinic staff are in English for now).
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True, extensions=["jinja2.ext.i18n"]
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
-def notice(kind: str, to: str, **values: Any) -> Message:
-    """The mail of one kind (``templates/<kind>.txt``) to one recipient."""
-    rendered = _environment().get_template(f"{kind}.txt").render(link=link, **values)
+def notice(kind: str, to: str, language: str = "en", **values: Any) -> Message:
+    """The mail of one kind (``templates/<kind>.txt``) to one recipient, in a language."""
+    rendered = _environment(language).get_template(f"{kind}.txt").render(link=link, **values)
     subject, _, text = rendered.partition("\n")
     return Message(to=to, subject=subject.removeprefix("Subject:").strip(), text=text.lstrip("\n"))
