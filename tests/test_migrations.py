@@ -128,6 +128,9 @@ async def test_postgis_has_a_gist_index_on_the_geography(fresh_url, backend):
             await connection.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_location_geog'"))
         ).scalar()
         jit = (await connection.execute(text("SHOW jit"))).scalar()
+        options = (await connection.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'search_location'"))).scalar()
     await engine.dispose()
     assert "gist (geog)" in definition
     assert jit == "off"
+    # Search rows of up to 4 kB are kept whole (migration 0024): no decompression per candidate.
+    assert options == ["toast_tuple_target=4080"]
