@@ -4,7 +4,8 @@ up, confirms its address from the mail, creates a listing with two locations and
 it, a moderator approves it, and it is found on the directory's search page; a listing is claimed
 from its public page; two tabs edit at once; a password is reset; a forged form from another site
 is refused; one provider cannot open another's listing. axe-core checks every portal page at
-desktop and phone sizes. Screenshots of each step land in tests/screenshots/ (portal-*.png).
+desktop and phone sizes, and the Spanish portal pages for English words left in them too.
+Screenshots of each step land in tests/screenshots/ (portal-*.png, spanish-es-portal-*.png).
 """
 
 from __future__ import annotations
@@ -437,4 +438,69 @@ def test_every_portal_page_has_no_serious_accessibility_violation_and_fits_a_pho
                 shoot(one.page, f"portal-page-{name}-{label}")
             # The last staff page is the not-found page, answered 404 on purpose.
             assert [error for error in one.errors if "status of 404" not in error] == [], one.errors
+    assert failures == []
+
+
+def _sign_in_es(page: object, site: str, email: str) -> None:
+    page.goto(f"{site}/es/portal/sign-in")  # type: ignore[attr-defined]
+    page.get_by_label("Correo electrónico").fill(email)  # type: ignore[attr-defined]
+    page.get_by_label("Contraseña").fill(PASSWORD)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Iniciar sesión").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/es/portal/**")  # type: ignore[attr-defined]
+
+
+def test_the_spanish_portal_speaks_spanish_in_a_browser_with_no_serious_accessibility_violation(portal_site, visit):
+    """A clinic signs up in the Spanish portal (the password meter speaks Spanish too), confirms
+    its address from the Spanish mail and adds a clinic; every Spanish portal page then shows no
+    English phrase of the catalog, fits a phone and passes axe-core at both sizes."""
+    from test_browser_spanish import _leaks
+
+    site, mailbox, backend = portal_site
+    if backend != "sqlite":
+        pytest.skip("the pages are the same on both databases: checked once, on SQLite")
+    email = _email("ana")
+    setup = visit()
+    page = setup.page
+    page.goto(f"{site}/es/portal/sign-up")
+    page.get_by_label("Correo del trabajo").fill(email)
+    page.get_by_label("Su nombre").fill("Ana Ruiz")
+    page.get_by_label("Contraseña", exact=True).fill(PASSWORD)
+    expect(page.locator("#strength-meter")).to_have_text("Suficientemente segura.", timeout=10_000)
+    page.get_by_role("button", name="Crear la cuenta").click()
+    expect(page.locator(".flash")).to_contain_text("Enviamos un enlace")
+    link = _link(mailbox, email, "/es/portal/verify")
+    page.goto(link)
+    page.get_by_role("button", name="Confirmar mi dirección").click()
+    expect(page.locator(".flash")).to_contain_text("está confirmado")
+    page.get_by_role("link", name="Agregar una clínica").click()
+    page.get_by_label("Nombre de la clínica").fill("Clínica Accesible")
+    page.get_by_label("Código postal").fill("10001")
+    page.get_by_role("button", name="Guardar como borrador").click()
+    expect(page.locator(".flash")).to_contain_text("borrador")
+    edit = urlsplit(page.url).path
+    assert edit.startswith("/es/portal/listings/"), edit
+    signed_out = ["/es/portal/sign-in", "/es/portal/sign-up", "/es/portal/forgot"]
+    signed_in = ["/es/portal/listings", "/es/portal/listings/new", edit, f"{edit}/history", "/es/portal/account"]
+    staff = ["/es/portal/moderation", "/es/portal/moderation/accounts"]
+    failures = []
+    for size, label in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        for who, paths in ((None, signed_out), (email, signed_in), (ADMIN_EMAIL, staff)):
+            one = visit(size)
+            if who:
+                _sign_in_es(one.page, site, who)
+            for path in paths:
+                one.page.goto(site + path)
+                one.page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20_000)
+                assert one.page.evaluate("document.documentElement.lang") == "es", path
+                leaks = _leaks(one.page)
+                if leaks:
+                    failures.append(f"{path} at {label} shows English: {leaks}")
+                found = serious_violations(one.page)
+                if found:
+                    failures.append(f"{path} at {label}: {found}")
+                if not no_horizontal_scroll(one.page):
+                    failures.append(f"{path} scrolls sideways at {label}")
+                name = re.sub(r"[^a-z]+", "-", path.replace(edit, "/edit").lower()).strip("-")
+                shoot(one.page, f"spanish-{name}-{label}")
+            assert one.errors == [], one.errors
     assert failures == []

@@ -20,7 +20,7 @@ from directory import i18n
 from directory.i18n.catalogs import LOCALE_DIR, catalog_path
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "t": None, "tn": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "t": None, "tn": (1, 2)}
 TRANSLATED = [language for language in i18n.LANGUAGES if language != i18n.DEFAULT]
 
 

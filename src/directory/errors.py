@@ -119,10 +119,16 @@ class ServiceUnavailable(DirectoryError):
     title = "Service unavailable"
 
 
+def _dotted(loc: Any) -> str:
+    """A validator's location as the field's dotted name (a refused mapping key is named by the key
+    itself: ``translations.fr``, not ``translations.fr.[key]``)."""
+    return ".".join(str(part) for part in loc if part != "[key]")
+
+
 def invalid_input(error: Any, prefix: str = "") -> InvalidInput:
     """A pydantic ValidationError raised inside a service, as the 422 the client should get."""
     found = [
-        FieldError(prefix + ".".join(str(part) for part in item["loc"]) or "body", _reason_of(item["msg"]))
+        FieldError(prefix + _dotted(item["loc"]) or "body", _reason_of(item["msg"]))
         for item in error.errors()
     ]
     first, *more = found or [FieldError(prefix.rstrip(".") or "body", "invalid")]
@@ -159,6 +165,7 @@ def _field_of(item: dict[str, Any]) -> str:
     key = item.get("key") or ""
     if key.startswith("data."):
         key = key[len("data.") :]
+    key = key.replace(".[key]", "")  # a refused mapping key is named by itself: translations.fr
     if str(getattr(item.get("source"), "value", item.get("source"))) == "header":
         return "-".join(part.capitalize() for part in key.split("_"))  # as the header is spelled: If-Match
     return key or "body"
@@ -238,7 +245,7 @@ def _misread_body_errors(error: HTTPException) -> list[FieldError] | None:
     if type(cause).__name__ != "ExtendedMsgSpecValidationError" or not isinstance(items, list) or not items:
         return None
     return [
-        FieldError(".".join(str(part) for part in item.get("loc", ())) or "body", _reason_of(str(item.get("msg", "invalid"))))
+        FieldError(_dotted(item.get("loc", ())) or "body", _reason_of(str(item.get("msg", "invalid"))))
         for item in items
     ]
 

@@ -22,6 +22,8 @@ class Account(SQLModel, table=True):
     disabled: bool = False
     email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """When the account's holder followed the link mailed to its address (portal sign-ups)."""
+    language: str = Field(default="en", max_length=8)
+    """The language the directory writes to the account in (one of ``i18n.LANGUAGES``)."""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

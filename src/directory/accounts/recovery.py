@@ -54,7 +54,7 @@ class Recovery:
         """Mail a link confirming the account's address (inside the caller's transaction)."""
         await self._allowed("verify", account.id)
         token = await self._token(session, account, "verify_email", VERIFY_FOR, account.email)
-        enqueue(session, notice("verify_email", account.email, token=token))
+        enqueue(session, notice("verify_email", account.email, account.language, token=token))
 
     async def verify(self, session: AsyncSession, token: str) -> Account:
         """Confirm an address by its link: the account's own, or the new one it asked for."""
@@ -69,7 +69,7 @@ class Recovery:
                 old = account.email
                 account.email = row.email
                 await self.sessions.end_all(session, account.id)
-                enqueue(session, notice("email_changed", old))
+                enqueue(session, notice("email_changed", old, account.language))
             account.email_verified_at = self.clock()
         return account
 
@@ -93,7 +93,7 @@ class Recovery:
                 return
             await self._allowed("reset", account.id)
             token = await self._token(session, account, "reset_password", RESET_FOR)
-            enqueue(session, notice("reset_password", account.email, token=token))
+            enqueue(session, notice("reset_password", account.email, account.language, token=token))
 
     async def check_reset(self, session: AsyncSession, token: str) -> None:
         """Whether a reset link can still be used (for showing the form), without using it."""
@@ -126,7 +126,7 @@ class Recovery:
             raise InvalidInput("password", problem)
         account.password_hash = await self.passwords.hashed(password)
         await self.sessions.end_all(session, account.id, keep=keep)
-        enqueue(session, notice("password_changed", account.email))
+        enqueue(session, notice("password_changed", account.email, account.language))
 
     async def change_email(self, session: AsyncSession, account_id: uuid.UUID, password: str, new_email: str) -> None:
         """Mail a confirmation link to the new address; the account keeps its address until then."""
@@ -142,4 +142,4 @@ class Recovery:
                 raise InvalidInput("email", "another account uses this address")
             await self._allowed("verify", account.id)
             token = await self._token(session, account, "verify_email", VERIFY_FOR, new_email)
-            enqueue(session, notice("change_email", new_email, token=token))
+            enqueue(session, notice("change_email", new_email, account.language, token=token))

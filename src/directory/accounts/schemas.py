@@ -19,6 +19,7 @@ class AccountCreate(Schema):
         description="at least 10 characters, not the email, not a common password", examples=["a long passphrase"]
     )
     display_name: Label | None = None
+    language: Literal["en", "es"] = Field(default="en", description="the language the directory's mails to the account are written in")
 
 
 class Credentials(Schema):
@@ -43,6 +44,7 @@ class AccountPublic(BaseModel):
     email: str
     role: str
     display_name: str | None
+    language: str = Field(default="en", description="the language the directory's mails to the account are written in")
     created_at: datetime
     listings: list[uuid.UUID] = Field(description="ids of the listings this account owns")
 

@@ -37,13 +37,14 @@ class AccountService:
         self.recovery = Recovery(self.passwords, self.sessions, limits)
         self._dummy: str | None = None
 
-    async def sign_up(self, session: AsyncSession, data: AccountCreate, role: Role = Role.provider) -> AccountPublic:
+    async def sign_up(self, session: AsyncSession, data: AccountCreate, role: Role = Role.provider, language: str | None = None) -> AccountPublic:
+        """A new account; its mails in ``language`` (the portal's, when signing up there), else the one it asked for."""
         problem = policy_problem(data.password, data.email)
         if problem:
             raise InvalidInput("password", problem)
         # Hashing is deliberately slow: keep it off the event loop.
         password_hash = await self.passwords.hashed(data.password)
-        account = Account(email=data.email, password_hash=password_hash, role=role.value, display_name=data.display_name)
+        account = Account(email=data.email, password_hash=password_hash, role=role.value, display_name=data.display_name, language=language or data.language)
         try:
             async with session.begin():
                 session.add(account)
@@ -154,6 +155,7 @@ def _public(account: Account, listings: list[uuid.UUID]) -> AccountPublic:
         email=account.email,
         role=account.role,
         display_name=account.display_name,
+        language=account.language,
         created_at=account.created_at,
         listings=listings,
     )

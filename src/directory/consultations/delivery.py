@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from directory.accounts.models import Account
 from directory.columns import utcnow
 from directory.consultations.models import ConsultationRequest
 from directory.consultations.service import Consultations
@@ -25,7 +26,6 @@ from directory.workers import drain_forever
 logger = logging.getLogger("directory.consultations")
 BATCH = 10
 MAX_WAIT = 3600.0
-PREFERRED = {"phone": "by phone", "email": "by email", "either": "by phone or email"}
 
 
 class Delivery:
@@ -42,18 +42,21 @@ class Delivery:
             await self.consultations.purge(session, now)
             rows = (
                 await session.execute(
-                    select(ConsultationRequest, Provider.name, Provider.consultation_email)
+                    select(ConsultationRequest, Provider.name, Provider.consultation_email, Account.language)
                     .join(Provider, Provider.id == ConsultationRequest.provider_id)
+                    .outerjoin(Account, Account.email == Provider.consultation_email)
                     .where(ConsultationRequest.delivery_due_at <= now)
                     .order_by(ConsultationRequest.delivery_due_at)
                     .limit(BATCH)
                 )
             ).all()
-        for request, listing, address in rows:
-            await self._deliver(request, listing, address, now)
+        for request, listing, address, language in rows:
+            await self._deliver(request, listing, address, language or "en", now)
         return len(rows)
 
-    async def _deliver(self, request: ConsultationRequest, listing: str, address: str | None, now: datetime) -> None:
+    async def _deliver(self, request: ConsultationRequest, listing: str, address: str | None, staff_language: str, now: datetime) -> None:
+        """The clinic's mail in the language of the account whose address takes the requests; the
+        requester's in the language they asked in."""
         data = self.consultations.sealer.open(request.sealed)
         set_base_url(request.base_url)
         changes: dict[str, object] = {}
@@ -63,8 +66,8 @@ class Delivery:
                     changes |= {"delivery_due_at": now + timedelta(days=1), "last_error": "the owners turned requests off: shown in their inbox only"}
                     return
                 await self.mailer.send(notice(
-                    "consultation_clinic", address, listing=listing, listing_id=str(request.provider_id), reference=str(request.id),
-                    name=data["name"], phone=data.get("phone"), email=data.get("email"), preferred=PREFERRED[data["preferred_contact"]],
+                    "consultation_clinic", address, staff_language, listing=listing, listing_id=str(request.provider_id), reference=str(request.id),
+                    name=data["name"], phone=data.get("phone"), email=data.get("email"), preferred=data["preferred_contact"],
                     preferred_time=data.get("preferred_time"), message=data.get("message"),
                 ))  # fmt: skip
                 changes["clinic_sent_at"] = request.clinic_sent_at = utcnow()

@@ -18,6 +18,8 @@ from directory.listings.presenters import cost_lines, is_stale
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
 NDH = "http://hl7.org/fhir/us/ndh/StructureDefinition/"
+#: The core extension for a string element's translation into another language.
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 NEW_PATIENTS_URL = NDH + "base-ext-newpatients"
 DELIVERY_METHOD_URL = NDH + "base-ext-delivery-method"
 VERIFICATION_URL = NDH + "base-ext-verification-status"
@@ -283,6 +285,14 @@ def healthcare_service(provider: Provider, systems: Systems) -> dict[str, Any]:
         resource["location"] = [_reference("Location", loc.id, loc.name) for loc in provider.locations]
     if provider.description:
         resource["comment"] = provider.description
+        # The clinic's own words in other languages, as FHIR carries translations of a string.
+        translated = [
+            {"url": TRANSLATION, "extension": [{"url": "lang", "valueCode": language}, {"url": "content", "valueString": words["description"]}]}
+            for language, words in sorted((provider.translations or {}).items())
+            if words.get("description")
+        ]
+        if translated:
+            resource["_comment"] = {"extension": translated}
     details = _extra_details(provider)
     if details:
         resource["extraDetails"] = details

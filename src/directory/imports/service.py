@@ -259,6 +259,7 @@ class ImportService:
             scalars.setdefault(name, False)
         for name in ("telehealth_states", "payment_options", "insurance_carriers", "languages", "routes"):
             scalars[name] = scalars.get(name) or []
+        scalars["translations"] = scalars.get("translations") or {}
         if existing is None:
             created = await self.listings.insert(
                 session, caller, data, ready.placed, reason="import", external_source=source, external_id=ready.group.external_id

@@ -93,7 +93,7 @@ class Recorder:
 # --- the steps of a change --------------------------------------------------------------------
 
 PROVIDER_SCALARS = (
-    "name description website phone email npi status accepting_new_patients telehealth telehealth_states "
+    "name description translations website phone email npi status accepting_new_patients telehealth telehealth_states "
     "payment_options insurance_carriers languages routes rems_certified"
 ).split()
 CLINICIAN_SCALARS = "first_name last_name credential specialty npi board_certifications".split()

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from directory.accounts.models import ProviderOwner
 from directory.columns import utcnow
 from directory.listings.models import Provider, ProviderStatus
-from directory.listings.team import owner_emails
+from directory.listings.team import owner_recipients
 from directory.mail import enqueue, notice, set_base_url
 from directory.workers import drain_forever
 
@@ -59,8 +59,8 @@ class ConfirmationReminders:
             for provider_id, name, confirmed_at in rows:
                 last = confirmed_at.date().isoformat() if confirmed_at else None
                 marked_on = (confirmed_at + self.unconfirmed_after).date().isoformat() if confirmed_at else None
-                for email in await owner_emails(session, provider_id):
-                    enqueue(session, notice("confirm_reminder", email, listing=name, listing_id=str(provider_id), last=last, marked_on=marked_on))
+                for email, language in await owner_recipients(session, provider_id):
+                    enqueue(session, notice("confirm_reminder", email, language, listing=name, listing_id=str(provider_id), last=last, marked_on=marked_on))
                 await session.execute(update(Provider).where(Provider.id == provider_id).values(confirm_reminded_at=now))
         if rows:
             logger.info("confirmation reminders sent for %d listings", len(rows))

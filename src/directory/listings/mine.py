@@ -48,19 +48,24 @@ async def last_decisions(session: AsyncSession, provider_ids: list[uuid.UUID]) -
     return {row.provider_id: Decision(row.action, row.reason, row.at) for row in rows}
 
 
+def N_(text: str) -> str:
+    """Marks words for the catalog: the portal shows them in its language."""
+    return text
+
+
 def missing_for_publication(listing: Provider | ProviderPublic, email_confirmed: bool) -> list[str]:
     """What a moderator will ask for before publishing, in words (of a stored listing or as presented)."""
     missing = []
     if not email_confirmed:
-        missing.append("confirm your email address (open the link we mailed you)")
+        missing.append(N_("confirm your email address (open the link we mailed you)"))
     if not listing.locations and not listing.telehealth:
-        missing.append("add a location, or offer telehealth")
+        missing.append(N_("add a location, or offer telehealth"))
     if not listing.conditions:
-        missing.append("say which conditions the clinic treats")
+        missing.append(N_("say which conditions the clinic treats"))
     if not listing.services:
-        missing.append("list at least one service")
+        missing.append(N_("list at least one service"))
     if not (listing.phone or listing.website or any(location.phone for location in listing.locations)):
-        missing.append("give a phone number or a website, so patients can reach the clinic")
+        missing.append(N_("give a phone number or a website, so patients can reach the clinic"))
     return missing
 
 

@@ -140,6 +140,8 @@ class Provider(SQLModel, table=True):
     slug: str = Field(max_length=120, unique=True)
     name: str = Field(max_length=200)
     description: str | None = Field(default=None, max_length=5000)
+    translations: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+    """The listing's own words in other languages: ``{"es": {"description": ...}}``."""
     website: str | None = Field(default=None, max_length=500)
     site_domain: str | None = Field(default=None, max_length=253, index=True)
     """The website's registered domain, kept for finding duplicates (``duplicates.site_domain``)."""

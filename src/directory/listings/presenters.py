@@ -60,7 +60,7 @@ def confirmation(row: Provider, unconfirmed_after: timedelta | None) -> Confirma
 
 #: The listing's own fields, shown as stored.
 _PROVIDER_FIELDS = (
-    "id slug name description website phone email npi status accepting_new_patients telehealth telehealth_states "
+    "id slug name description translations website phone email npi status accepting_new_patients telehealth telehealth_states "
     "payment_options insurance_carriers languages routes rems_certified created_at updated_at published_at version merged_into"
 ).split()
 

@@ -78,9 +78,24 @@ class ClinicianUpdate(ClinicianFields):
     _kept = not_null(*NOT_NULL)
 
 
+class ListingWords(Schema):
+    """A listing's own words in another language, written by its staff (never machine-translated)."""
+
+    description: LongText | None = Field(default=None, description="the description in this language", examples=["Clínica de infusión de ketamina en el valle del Hudson."])
+
+
+#: The languages a listing's own words may be given in besides English (see GET /v1/conditions?lang=).
+TranslatedLanguage = Literal["es"]
+
+
 class ProviderFields(Schema):
     name: ShortText | None = Field(default=None, examples=["Hudson Valley Ketamine Clinic"])
     description: LongText | None = None
+    translations: dict[TranslatedLanguage, ListingWords] | None = Field(
+        default=None,
+        description='the listing\'s own words in other languages, by language code: {"es": {"description": ...}}. '
+        "Given, it replaces what is stored; null or {} removes them. Readers of a language without them get the English text",
+    )
     website: Url | None = Field(default=None, examples=["https://hudsonketamine.example"])
     phone: Phone | None = Field(default=None, examples=["(212) 555-0100"])
     email: Email | None = Field(default=None, examples=["intake@hudsonketamine.example"])
@@ -111,6 +126,17 @@ class ProviderFields(Schema):
     @classmethod
     def _dedupe(cls, values: list | None) -> list | None:
         return None if values is None else unique(values)
+
+    @field_validator("translations")
+    @classmethod
+    def _words_given(cls, words: dict[str, ListingWords] | None) -> dict[str, ListingWords] | None:
+        # A language with nothing in it is not kept: its readers get the English text.
+        return None if words is None else {language: said for language, said in words.items() if said.description}
+
+    @field_validator("translations", mode="before")
+    @classmethod
+    def _null_empties(cls, words: object) -> object:
+        return {} if words is None else words
 
     @field_validator("services")
     @classmethod
@@ -249,6 +275,9 @@ class ProviderPublic(BaseModel):
     slug: str
     name: str
     description: str | None
+    translations: dict[str, ListingWords] = Field(
+        default_factory=dict, description="the listing's own words in other languages, by language code; readers of a language without them get the English text"
+    )
     website: str | None
     phone: str | None
     email: str | None

@@ -81,7 +81,7 @@ class Team:
             [OpenInvitation(i.email, i.created_at, i.expires_at) for i in invitations.scalars()],
         )
 
-    async def invite(self, session: AsyncSession, caller: Caller, key: str | uuid.UUID, email: str, inviter: str) -> None:
+    async def invite(self, session: AsyncSession, caller: Caller, key: str | uuid.UUID, email: str, inviter: str, language: str = "en") -> None:
         """Mail an invitation to co-manage the listing (inside a transaction of its own)."""
         async with session.begin():
             provider_id = await policy.owned_listing(session, caller, key)
@@ -102,7 +102,7 @@ class Team:
             token = secrets.token_urlsafe(32)
             session.add(ListingInvitation(token_hash=digest(token), provider_id=provider_id, email=email, invited_by=caller.label, expires_at=self.clock() + INVITATION_LASTS))
             record_change(session, provider_id, caller, "owner_invited", {"invitations": {"before": None, "after": [email]}})
-            enqueue(session, notice("invitation", email, token=token, listing=provider.name, inviter=inviter))
+            enqueue(session, notice("invitation", email, language, token=token, listing=provider.name, inviter=inviter))
 
     async def invitation(self, session: AsyncSession, token: str) -> tuple[ListingInvitation, str]:
         """An open invitation by its link, with the listing's name."""
@@ -148,12 +148,15 @@ class Team:
             record_change(session, provider_id, caller, "owner_removed", {"owners": {"before": [str(account_id)], "after": None}})
 
 
-async def owner_emails(session: AsyncSession, provider_id: uuid.UUID) -> list[str]:
-    """The addresses of the listing's owners whose accounts are not disabled: who is told of its news by mail."""
+async def owner_recipients(session: AsyncSession, provider_id: uuid.UUID) -> list[tuple[str, str]]:
+    """The addresses of the listing's owners whose accounts are not disabled, each with the language
+    its account is written to in: who is told of the listing's news by mail."""
     rows = await session.execute(
-        select(Account.email).join(ProviderOwner, ProviderOwner.account_id == Account.id).where(ProviderOwner.provider_id == provider_id, Account.disabled.is_(False))
+        select(Account.email, Account.language)
+        .join(ProviderOwner, ProviderOwner.account_id == Account.id)
+        .where(ProviderOwner.provider_id == provider_id, Account.disabled.is_(False))
     )
-    return list(rows.scalars())
+    return [(email, language) for email, language in rows]
 
 
 def _masked(email: str) -> str:

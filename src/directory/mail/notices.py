@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from directory.i18n import DEFAULT
 from directory.i18n.catalogs import translations
 from directory.mail.message import Message
 
@@ -31,7 +32,7 @@ def link(path: str) -> str:
 @cache
 def _environment(language: str) -> Environment:
     # Plain text: nothing is escaped, and every value must be given. Words in ``_()`` come from the
-    # language's catalog (the mails to patients; those to clinic staff are in English for now).
+    # language's catalog; ``portal`` and ``site`` begin the addresses of the pages in that language.
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True, extensions=["jinja2.ext.i18n"]
     )
@@ -41,6 +42,7 @@ def _environment(language: str) -> Environment:
 
 def notice(kind: str, to: str, language: str = "en", **values: Any) -> Message:
     """The mail of one kind (``templates/<kind>.txt``) to one recipient, in a language."""
-    rendered = _environment(language).get_template(f"{kind}.txt").render(link=link, **values)
+    prefix = "" if language == DEFAULT else f"/{language}"
+    rendered = _environment(language).get_template(f"{kind}.txt").render(link=link, portal=f"{prefix}/portal", site=prefix, **values)
     subject, _, text = rendered.partition("\n")
     return Message(to=to, subject=subject.removeprefix("Subject:").strip(), text=text.lstrip("\n"))

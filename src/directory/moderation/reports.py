@@ -16,9 +16,10 @@ from directory.accounts import callers
 from directory.accounts.callers import Caller
 from directory.columns import utcnow
 from directory.errors import Conflict, NotFound, TooManyRequests
+from directory.i18n.catalogs import translations
 from directory.listings.models import Provider, ProviderStatus
 from directory.listings.queries import by_key
-from directory.listings.team import owner_emails
+from directory.listings.team import owner_recipients
 from directory.mail import enqueue, notice
 from directory.moderation.models import ListingReport
 from directory.moderation.schemas import ReportDecision, ReportIn, ReportPublic
@@ -26,12 +27,17 @@ from directory.ratelimit import LimitStore
 
 NEEDS_REVIEW = 3
 PER_ADDRESS_PER_HOUR = 5
+def N_(text: str) -> str:
+    """Marks words for the catalog: the portal shows them in its language."""
+    return text
+
+
 KIND_WORDS = {
-    "closed_permanently": "it has closed for good",
-    "wrong_phone": "the phone number is wrong",
-    "wrong_address": "the address is wrong",
-    "service_not_offered": "it does not offer a listed service",
-    "other": "something else",
+    "closed_permanently": N_("it has closed for good"),
+    "wrong_phone": N_("the phone number is wrong"),
+    "wrong_address": N_("the address is wrong"),
+    "service_not_offered": N_("it does not offer a listed service"),
+    "other": N_("something else"),
 }
 
 
@@ -50,8 +56,8 @@ class Reports:
                 raise NotFound(f"no published listing {key}")
             report = ListingReport(provider_id=provider.id, kind=data.kind, details=data.details)
             session.add(report)
-            for email in await owner_emails(session, provider.id):
-                enqueue(session, notice("report", email, listing=provider.name, what=KIND_WORDS[data.kind], details=data.details, listing_id=str(provider.id)))
+            for email, language in await owner_recipients(session, provider.id):
+                enqueue(session, notice("report", email, language, listing=provider.name, what=translations(language).gettext(KIND_WORDS[data.kind]), details=data.details, listing_id=str(provider.id)))
         return ReportPublic.model_validate(report, from_attributes=True)
 
     async def open_reports(self, session: AsyncSession, caller: Caller, limit: int) -> list[tuple[ListingReport, str, str, int]]:

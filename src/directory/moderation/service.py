@@ -18,7 +18,7 @@ from directory.listings.held import Decision, PendingChange, PendingChangePublic
 from directory.listings.models import Clinician, Provider, ProviderStatus, VerificationStatus
 from directory.listings.schemas import ProviderPublic
 from directory.listings.service import ListingService
-from directory.listings.team import owner_emails
+from directory.listings.team import owner_recipients
 from directory.mail import enqueue, notice
 from directory.moderation.models import Claim
 from directory.moderation.schemas import ClaimIn, ClaimPublic, DecisionIn, ListingAction, ModerationQueue, QueuedListing
@@ -75,8 +75,8 @@ class ModerationService:
             record_change(
                 session, provider.id, caller, data.action, {"status": {"before": before, "after": target}}, data.reason
             )
-            for email in await owner_emails(session, provider.id):
-                enqueue(session, notice("listing_decision", email, listing=provider.name, action=data.action, reason=data.reason))
+            for email, language in await owner_recipients(session, provider.id):
+                enqueue(session, notice("listing_decision", email, language, listing=provider.name, action=data.action, reason=data.reason))
         return await self.listings.present(session, provider)
 
     async def verify_now(self, session: AsyncSession, caller: Caller, key: str) -> ProviderPublic:
@@ -203,7 +203,7 @@ def _decide(item: Claim | PendingChange, caller: Caller, data: DecisionIn) -> No
 async def _mail_claimant(session: AsyncSession, claim: Claim, listing: str) -> None:
     account = await session.get(Account, claim.account_id)
     if account is not None:
-        enqueue(session, notice("claim_decision", account.email, listing=listing, approved=claim.status == Decision.approved.value, reason=claim.reason))
+        enqueue(session, notice("claim_decision", account.email, account.language, listing=listing, approved=claim.status == Decision.approved.value, reason=claim.reason))
 
 
 async def _has_verified_npi(session: AsyncSession, account_id: uuid.UUID, npi: str) -> bool:

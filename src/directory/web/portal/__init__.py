@@ -18,10 +18,11 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.static_files import create_static_files_router
 
+from directory import i18n
 from directory.errors import DirectoryError
 from directory.web.portal import account, claims, consultations, listings, moderation, parts
 from directory.web.portal.pages import page
-from directory.web.portal.visits import CSRF_COOKIE, FormRefused, SignInFirst, Visit, provide_visit, redirect
+from directory.web.portal.visits import CSRF_COOKIE, N_, FormRefused, SignInFirst, Visit, provide_visit, redirect
 
 STATIC = Path(__file__).parent / "static"
 
@@ -36,20 +37,21 @@ def _visit_of(request: Request) -> Visit:
 
 def _sign_in_first(request: Request, error: SignInFirst) -> Response[Any]:
     visit = _visit_of(request)
-    return redirect(visit, f"/portal/sign-in?next={quote(error.back_to, safe='/')}", "Sign in first (or create an account): you will come back to this page.")
+    return redirect(visit, f"/portal/sign-in?next={quote(error.back_to, safe='/')}", visit.t("Sign in first (or create an account): you will come back to this page."))
 
 
 def _problem_page(request: Request, error: Exception) -> Response[Any]:
     """A service's refusal as a page a person can act on, never problem+json."""
     visit = _visit_of(request)
-    titles = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 405: "Not found", 409: "Not possible now", 429: "Too many requests"}
+    titles = {401: N_("Please sign in"), 403: N_("Not allowed"), 404: N_("Not found"), 405: N_("Not found"), 409: N_("Not possible now"), 429: N_("Too many requests")}
+    other = N_("Something is not right")
     if isinstance(error, DirectoryError):
         status, detail = error.status, error.detail
-        title = error.title if isinstance(error, FormRefused) else titles.get(status, "Something is not right")
+        title = N_("Form refused") if isinstance(error, FormRefused) else titles.get(status, other)
     elif isinstance(error, HTTPException) and error.status_code not in (400, 404, 405):
-        status, detail, title = error.status_code, error.detail, titles.get(error.status_code, "Something is not right")
+        status, detail, title = error.status_code, error.detail, titles.get(error.status_code, other)
     else:  # a malformed id in the address, or a form's address opened as a page: nothing there
-        status, detail, title = 404, "There is no such page here.", "Not found"
+        status, detail, title = 404, N_("There is no such page here."), N_("Not found")
     return page(visit, "problem.html", status, title=title, detail=detail)
 
 
@@ -63,4 +65,8 @@ ROUTER = Router(
 
 STATIC_ROUTER = create_static_files_router(path="/portal/static", directories=[STATIC], include_in_schema=False, cache_control=None, name="portal-static")
 
-ROUTES = [ROUTER, STATIC_ROUTER]
+#: The same portal in each other language, under its prefix (``/es/portal/...``): the pages know their
+#: language from their address (see ``Visit.language``).
+TRANSLATED = [Router(path=f"/{code}", route_handlers=[ROUTER], include_in_schema=False) for code in i18n.LANGUAGES if code != i18n.DEFAULT]
+
+ROUTES = [ROUTER, *TRANSLATED, STATIC_ROUTER]

@@ -10,14 +10,17 @@ from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from pydantic import ValidationError
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directory import i18n
+from directory.accounts.models import Account
 from directory.accounts.passwords import policy_problem
 from directory.accounts.schemas import AccountCreate, Credentials
 from directory.accounts.service import AccountService
 from directory.errors import Conflict, InvalidInput, NotAuthenticated, TooManyRequests, invalid_input
 from directory.web.portal.pages import field_errors, page
-from directory.web.portal.visits import CSRF_COOKIE, SESSION_COOKIE, ThisVisit, redirect, safe_next
+from directory.web.portal.visits import CSRF_COOKIE, N_, SESSION_COOKIE, ThisVisit, redirect, safe_next
 
 Accounts = NamedDependency[AccountService]
 Writer = NamedDependency[AsyncSession]
@@ -45,15 +48,15 @@ async def sign_up(visit: ThisVisit, writer: Writer, accounts: Accounts) -> Respo
     values = {name: str(form.get(name, "")) for name in ("email", "display_name", "next")}
     try:
         data = AccountCreate(email=values["email"], password=str(form.get("password", "")), display_name=values["display_name"] or None)
-        created = await accounts.sign_up(writer, data)
+        created = await accounts.sign_up(writer, data, language=visit.language)
     except ValidationError as error:
         return page(visit, "sign_up.html", 422, values=values, errors=field_errors(invalid_input(error)))
     except Conflict:
-        return page(visit, "sign_up.html", 409, values=values, errors={"email": "an account with this email exists: sign in, or reset its password"})
+        return page(visit, "sign_up.html", 409, values=values, errors={"email": visit.t("an account with this email exists: sign in, or reset its password")})
     except InvalidInput as error:
         return page(visit, "sign_up.html", 422, values=values, errors=field_errors(error))
     await _start_session(visit, writer, accounts, created.id)
-    return redirect(visit, safe_next(values["next"]), f"Welcome. We sent a link to {created.email}: open it to confirm your address.")
+    return redirect(visit, safe_next(values["next"]), visit.t("Welcome. We sent a link to {email}: open it to confirm your address.", email=created.email))
 
 
 @get("/sign-in")
@@ -74,9 +77,9 @@ async def sign_in(visit: ThisVisit, writer: Writer, reader: NamedDependency[Asyn
     except ValidationError as error:
         return page(visit, "sign_in.html", 422, values=values, errors=field_errors(invalid_input(error)))
     except NotAuthenticated:
-        return page(visit, "sign_in.html", 401, values=values, errors={"email": "the email or password is wrong"})
+        return page(visit, "sign_in.html", 401, values=values, errors={"email": visit.t("the email or password is wrong")})
     except TooManyRequests as error:
-        response = page(visit, "sign_in.html", 429, values=values, errors={"email": "too many failed sign-ins: wait a few minutes before trying again"})
+        response = page(visit, "sign_in.html", 429, values=values, errors={"email": visit.t("too many failed sign-ins: wait a few minutes before trying again")})
         response.headers.update(error.headers)
         return response
     await _start_session(visit, writer, accounts, account.id)
@@ -90,7 +93,7 @@ async def sign_out(visit: ThisVisit, writer: Writer, accounts: Accounts) -> Resp
         async with writer.begin():
             await accounts.sessions.end(writer, visit.session_token)
     visit.forget_cookie(SESSION_COOKIE)
-    return redirect(visit, "/portal/sign-in", "You are signed out.")
+    return redirect(visit, "/portal/sign-in", visit.t("You are signed out."))
 
 
 @get("/verify")
@@ -108,7 +111,7 @@ async def verify(visit: ThisVisit, writer: Writer, accounts: Accounts) -> Respon
     except (InvalidInput, Conflict) as error:
         return page(visit, "verify.html", 400, token="", failure=field_errors(error).get("token", error.detail))
     target = "/portal/listings" if visit.account is not None and visit.account.id == account.id else "/portal/sign-in"
-    return redirect(visit, target, f"Thank you: {account.email} is confirmed.")
+    return redirect(visit, target, visit.t("Thank you: {email} is confirmed.", email=account.email))
 
 
 @post("/verify/resend")
@@ -119,8 +122,8 @@ async def resend_verification(visit: ThisVisit, writer: Writer, accounts: Accoun
         async with writer.begin():
             await accounts.recovery.send_verification(writer, await writer.merge(account))
     except TooManyRequests:
-        return redirect(visit, "/portal/account", "Too many links were sent in the last hour; try again later.")
-    return redirect(visit, "/portal/account", f"We sent a new link to {account.email}.")
+        return redirect(visit, "/portal/account", visit.t("Too many links were sent in the last hour; try again later."))
+    return redirect(visit, "/portal/account", visit.t("We sent a new link to {email}.", email=account.email))
 
 
 @get("/forgot")
@@ -164,7 +167,7 @@ async def reset(visit: ThisVisit, writer: Writer, accounts: Accounts) -> Respons
             return page(visit, "reset.html", 400, token="", failure=error.errors[0].reason)
         return page(visit, "reset.html", 422, token=token, errors=field_errors(error))
     await _start_session(visit, writer, accounts, account.id)
-    return redirect(visit, "/portal/listings", "Your password is changed, and every other session of your account was signed out.")
+    return redirect(visit, "/portal/listings", visit.t("Your password is changed, and every other session of your account was signed out."))
 
 
 @get("/account")
@@ -182,7 +185,7 @@ async def change_password(visit: ThisVisit, writer: Writer, accounts: Accounts) 
         await accounts.recovery.change_password(writer, account.id, str(form.get("current_password", "")), str(form.get("password", "")), keep=visit.session_token)
     except InvalidInput as error:
         return page(visit, "account.html", 422, errors=field_errors(error), values={})
-    return redirect(visit, "/portal/account", "Your password is changed; your other sessions were signed out.")
+    return redirect(visit, "/portal/account", visit.t("Your password is changed; your other sessions were signed out."))
 
 
 @post("/account/email")
@@ -199,8 +202,21 @@ async def change_email(visit: ThisVisit, writer: Writer, accounts: Accounts) -> 
         errors = {("email_password" if e.field == "password" else e.field): e.reason for e in error.errors}
         return page(visit, "account.html", 422, values={"email": new_email}, errors=errors)
     except TooManyRequests:
-        return redirect(visit, "/portal/account", "Too many links were sent in the last hour; try again later.")
-    return redirect(visit, "/portal/account", f"We sent a link to {address}: your address changes when you open it.")
+        return redirect(visit, "/portal/account", visit.t("Too many links were sent in the last hour; try again later."))
+    return redirect(visit, "/portal/account", visit.t("We sent a link to {email}: your address changes when you open it.", email=address))
+
+
+@post("/account/language")
+async def change_language(visit: ThisVisit, writer: Writer) -> Response[Any]:
+    """The language the directory writes to the account in."""
+    account = visit.signed_in()
+    form = await visit.form()
+    language = str(form.get("language", ""))
+    if language not in i18n.LANGUAGES:
+        return page(visit, "account.html", 422, values={}, errors={"language": visit.t("choose one of the languages offered")})
+    async with writer.begin():
+        await writer.execute(update(Account).where(Account.id == account.id).values(language=language))
+    return redirect(visit, "/portal/account", visit.t("Saved: we write to you in {language}.", language=i18n.LANGUAGES[language]))
 
 
 @post("/password-check", media_type="application/json")
@@ -208,11 +224,11 @@ async def password_check(visit: ThisVisit) -> dict[str, Any]:
     """As a password is typed: whether the directory would take it, and why not (zxcvbn's feedback)."""
     form = await visit.form()
     password, email = str(form.get("password", ""))[:200], str(form.get("email", "") or (visit.account.email if visit.account else ""))
-    problem = policy_problem(password, email) if password else "enter a password"
-    return {"ok": problem is None, "message": problem or "a strong password"}
+    problem = policy_problem(password, email) if password else N_("enter a password")
+    return {"ok": problem is None, "message": visit.said(problem) if problem else visit.t("a strong password")}
 
 
 ROUTES = [
     sign_up_form, sign_up, sign_in_form, sign_in, sign_out, verify_form, verify, resend_verification, forgot_form, forgot,
-    reset_form, reset, account_page, change_password, change_email, password_check,
+    reset_form, reset, account_page, change_password, change_email, change_language, password_check,
 ]  # fmt: skip

@@ -49,7 +49,7 @@ async def claim(
     form = await visit.form()
     values = {"npi": str(form.get("npi", "")).strip(), "message": str(form.get("message", "")).strip()}
     if account.email_verified_at is None:
-        errors = {"form": "confirm your email address first: open the link we mailed you, or send it again from your account page"}
+        errors = {"form": visit.t("confirm your email address first: open the link we mailed you, or send it again from your account page")}
         return await _claim_page(visit, reader, listings, slug, 403, values=values, errors=errors)
     try:
         if values["npi"]:
@@ -60,8 +60,8 @@ async def claim(
     except Conflict as error:
         return await _claim_page(visit, reader, listings, slug, 409, values=values, errors={"form": error.detail})
     if result.status == "approved":
-        return redirect(visit, f"/portal/listings/{result.provider_id}", "Your claim is granted: the listing's NPI is one the registry confirmed for you.")
-    return redirect(visit, "/portal/listings", "Your claim was sent. A moderator checks it, usually within two working days; we will mail you the result.")
+        return redirect(visit, f"/portal/listings/{result.provider_id}", visit.t("Your claim is granted: the listing's NPI is one the registry confirmed for you."))
+    return redirect(visit, "/portal/listings", visit.t("Your claim was sent. A moderator checks it, usually within two working days; we will mail you the result."))
 
 
 @get("/invitations/{token:str}")
@@ -71,7 +71,7 @@ async def invitation(visit: ThisVisit, token: FromPath[str], reader: Reader, tea
     try:
         row, listing = await team.invitation(reader, token)
     except (NotFound, Conflict) as error:
-        return page(visit, "problem.html", error.status, title="This invitation cannot be used", detail=error.detail)
+        return page(visit, "problem.html", error.status, title=visit.t("This invitation cannot be used"), detail=error.detail)
     return page(visit, "invitation.html", token=token, listing=listing, email=row.email)
 
 
@@ -82,8 +82,8 @@ async def accept_invitation(visit: ThisVisit, token: FromPath[str], writer: Writ
     try:
         provider_id = await team.accept(writer, visit.caller, token)
     except DirectoryError as error:
-        return page(visit, "problem.html", error.status, title="This invitation cannot be used", detail=error.detail)
-    return redirect(visit, f"/portal/listings/{provider_id}", "You now manage this listing.")
+        return page(visit, "problem.html", error.status, title=visit.t("This invitation cannot be used"), detail=error.detail)
+    return redirect(visit, f"/portal/listings/{provider_id}", visit.t("You now manage this listing."))
 
 
 ROUTES = [claim_form, claim, invitation, accept_invitation]

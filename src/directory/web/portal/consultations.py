@@ -16,12 +16,13 @@ from directory.consultations.schemas import ConsultationSettings
 from directory.consultations.service import Consultations
 from directory.errors import DirectoryError, invalid_input
 from directory.web.portal.pages import field_errors, page
-from directory.web.portal.visits import ThisVisit, redirect
+from directory.web.portal.visits import N_, ThisVisit, redirect
 
 Reader = NamedDependency[AsyncSession]
 Writer = NamedDependency[AsyncSession]
 Service = NamedDependency[Consultations]
-STATUS_WORDS = {"new": "New", "contacted": "Contacted", "closed": "Closed"}
+STATUS_WORDS = {"new": N_("New"), "contacted": N_("Contacted"), "closed": N_("Closed")}
+MARKED = {"new": N_("Marked new."), "contacted": N_("Marked contacted."), "closed": N_("Marked closed.")}
 
 
 @get("/listings/{listing_id:uuid}/consultations")
@@ -46,11 +47,11 @@ async def save_settings(visit: ThisVisit, listing_id: FromPath[uuid.UUID], write
         data = ConsultationSettings(accepting=form.get("accepting") == "on", email=str(form.get("email", "")).strip() or None)
         await consultations.configure(writer, visit.caller, str(listing_id), data)
     except ValidationError as error:
-        return redirect(visit, here, f"Not saved: {next(iter(field_errors(invalid_input(error)).values()))}.")
+        return redirect(visit, here, visit.t("Not saved: {reason}.", reason=visit.said(next(iter(field_errors(invalid_input(error)).values())))))
     except DirectoryError as error:
-        return redirect(visit, here, f"Not saved: {error.detail}.")
-    words = "The listing now takes consultation requests." if data.accepting else "The listing no longer takes consultation requests."
-    return redirect(visit, here, words)
+        return redirect(visit, here, visit.t("Not saved: {reason}.", reason=visit.said(error.detail)))
+    words = N_("The listing now takes consultation requests.") if data.accepting else N_("The listing no longer takes consultation requests.")
+    return redirect(visit, here, visit.t(words))
 
 
 @post("/listings/{listing_id:uuid}/consultations/{request_id:uuid}")
@@ -60,9 +61,9 @@ async def mark(visit: ThisVisit, listing_id: FromPath[uuid.UUID], request_id: Fr
     status = str(form.get("status", ""))
     here = f"/portal/listings/{listing_id}/consultations"
     if status not in STATUS_WORDS:
-        return redirect(visit, here, "Not changed: choose new, contacted or closed.")
+        return redirect(visit, here, visit.t("Not changed: choose new, contacted or closed."))
     await consultations.mark(writer, visit.caller, str(listing_id), request_id, status)
-    return redirect(visit, here, f"Marked {STATUS_WORDS[status].lower()}.")
+    return redirect(visit, here, visit.t(MARKED[status]))
 
 
 ROUTES = [inbox, save_settings, mark]

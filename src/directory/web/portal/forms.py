@@ -16,21 +16,28 @@ from pydantic import ValidationError
 from directory.errors import invalid_input
 from directory.listings.models import ACCESSIBILITY_LABELS, AccessibilityFeature, Credential, PaymentOption, Route, Specialty
 from directory.listings.schemas import ClinicianCreate, LocationCreate, ProviderUpdate
+from directory.web.portal.visits import N_
 
-DAYS = [("mon", "Monday"), ("tue", "Tuesday"), ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"), ("sat", "Saturday"), ("sun", "Sunday")]
+# The words of the choices are marked for the catalog (N_) and said in the page's language there (|t).
+DAYS = [("mon", N_("Monday")), ("tue", N_("Tuesday")), ("wed", N_("Wednesday")), ("thu", N_("Thursday")), ("fri", N_("Friday")), ("sat", N_("Saturday")), ("sun", N_("Sunday"))]
 INTERVALS = (1, 2)
-PAYMENT_WORDS = {"self_pay": "Self-pay", "insurance": "Insurance", "financing": "Financing", "sliding_scale": "Sliding scale", "hsa_fsa": "HSA or FSA"}
-ROUTE_WORDS = {"iv": "IV infusion", "im": "IM injection", "intranasal": "Intranasal (esketamine)", "oral": "Oral or sublingual"}
+PAYMENT_WORDS = {"self_pay": N_("Self-pay"), "insurance": N_("Insurance"), "financing": N_("Financing"), "sliding_scale": N_("Sliding scale"), "hsa_fsa": N_("HSA or FSA")}
+ROUTE_WORDS = {"iv": N_("IV infusion"), "im": N_("IM injection"), "intranasal": N_("Intranasal (esketamine)"), "oral": N_("Oral or sublingual")}
+SPECIALTY_WORDS = {
+    "psychiatry": N_("Psychiatry"), "anesthesiology": N_("Anesthesiology"), "emergency_medicine": N_("Emergency medicine"),
+    "pain_medicine": N_("Pain medicine"), "family_medicine": N_("Family medicine"), "internal_medicine": N_("Internal medicine"),
+    "nursing": N_("Nursing"), "psychology": N_("Psychology"), "social_work": N_("Social work"), "counseling": N_("Counseling"),
+}  # fmt: skip
 PAYMENTS = [(option.value, PAYMENT_WORDS.get(option.value, option.value)) for option in PaymentOption]
 ROUTES = [(route.value, ROUTE_WORDS.get(route.value, route.value)) for route in Route]
 CREDENTIALS = [(c.value, c.value) for c in Credential]
 ACCESSIBILITY = [(feature.value, ACCESSIBILITY_LABELS[feature.value]) for feature in AccessibilityFeature]
-SPECIALTIES = [("", "Not given")] + [(s.value, s.value.replace("_", " ").capitalize()) for s in Specialty]
+SPECIALTIES = [("", N_("Not given"))] + [(s.value, SPECIALTY_WORDS.get(s.value, s.value.replace("_", " ").capitalize())) for s in Specialty]
 TIMEZONES = [
-    ("", "Not given"), ("America/New_York", "Eastern"), ("America/Chicago", "Central"), ("America/Denver", "Mountain"),
-    ("America/Phoenix", "Arizona"), ("America/Los_Angeles", "Pacific"), ("America/Anchorage", "Alaska"), ("Pacific/Honolulu", "Hawaii"),
+    ("", N_("Not given")), ("America/New_York", N_("Eastern")), ("America/Chicago", N_("Central")), ("America/Denver", N_("Mountain")),
+    ("America/Phoenix", N_("Arizona")), ("America/Los_Angeles", N_("Pacific")), ("America/Anchorage", N_("Alaska")), ("Pacific/Honolulu", N_("Hawaii")),
 ]  # fmt: skip
-ACCEPTING = [("", "Not said"), ("yes", "Yes"), ("no", "No")]
+ACCEPTING = [("", N_("Not said")), ("yes", N_("Yes")), ("no", N_("No"))]
 _SCALARS = ("name", "description", "phone", "website", "email", "npi")
 
 
@@ -95,6 +102,7 @@ def details_values(listing: Any) -> dict[str, Any]:
         insurance_carriers="\n".join(listing.insurance_carriers), payment_options=list(listing.payment_options),
         routes=list(listing.routes), conditions=[c.code for c in listing.conditions],
         price_min=listing.price.min if listing.price else "", price_max=listing.price.max if listing.price else "",
+        description_es=(listing.translations.get("es").description if listing.translations.get("es") else None) or "",
     )  # fmt: skip
     for offer in listing.services:
         values[f"service-{offer.code}"] = True
@@ -114,15 +122,16 @@ def details_update(form: dict[str, Any], service_codes: list[str]) -> ProviderUp
         insurance_carriers=_lines(form.get("insurance_carriers")), payment_options=_many(form, "payment_options"),
         routes=_many(form, "routes"), conditions=_many(form, "conditions"),
         price={"min": price_min, "max": price_max} if price_min is not None or price_max is not None else None,
+        translations={"es": {"description": str(form.get("description_es", "")).strip() or None}},
         services=[
             {"code": code, **{part: _number(form.get(f"service-{code}-{part}")) for part in ("price_min", "price_max", "session_minutes")}}
             for code in offered
         ],
     )  # fmt: skip
     if data["name"] is None:
-        raise FormInvalid({"name": "give the clinic's name"})
+        raise FormInvalid({"name": N_("give the clinic's name")})
     if data["price"] is not None and (price_min is None or price_max is None):
-        raise FormInvalid({"price_min": "give both the lowest and the highest price, or neither"})
+        raise FormInvalid({"price_min": N_("give both the lowest and the highest price, or neither")})
 
     def name_of(field: str) -> str:
         parts = field.split(".")
@@ -131,6 +140,8 @@ def details_update(form: dict[str, Any], service_codes: list[str]) -> ProviderUp
             return f"service-{code}-{parts[2]}" if len(parts) > 2 else f"service-{code}"
         if parts[0] == "price":
             return "price_max" if parts[-1] == "max" else "price_min"
+        if parts[0] == "translations" and len(parts) > 2:
+            return f"{parts[2]}_{parts[1]}"  # translations.es.description is the field description_es
         return parts[0]
 
     try:

@@ -26,7 +26,7 @@ from directory.taxonomy.service import TaxonomyService
 from directory.verification.service import VerificationService
 from directory.web.portal import forms
 from directory.web.portal.pages import field_errors, page
-from directory.web.portal.visits import ThisVisit, redirect
+from directory.web.portal.visits import N_, ThisVisit, redirect
 from directory.web.routes import render_listing_shell
 
 Listings = NamedDependency[ListingService]
@@ -56,9 +56,10 @@ async def my_listings(visit: ThisVisit, reader: Reader) -> Response[str]:
     return page(visit, "listings.html", rows=rows, claims=claims)
 
 
-async def _catalog(reader: AsyncSession, taxonomy: TaxonomyService) -> dict[str, Any]:
-    conditions = await taxonomy.entries(reader, Condition)
-    services = await taxonomy.entries(reader, Service)
+async def _catalog(reader: AsyncSession, taxonomy: TaxonomyService, language: str = "en") -> dict[str, Any]:
+    """The conditions and services to choose from, named in the page's language."""
+    conditions = await taxonomy.entries(reader, Condition, language)
+    services = await taxonomy.entries(reader, Service, language)
     return {
         "conditions": [(entry.code, entry.name) for entry in conditions.items],
         "services": [(entry.code, entry.name) for entry in services.items],
@@ -81,14 +82,14 @@ async def create_listing(visit: ThisVisit, writer: Writer, listings: Listings) -
         location = forms.location_input(form, moved=False)
         name = str(form.get("listing_name", "")).strip()
         if not name:
-            raise forms.FormInvalid({"listing_name": "give the clinic's name"})
+            raise forms.FormInvalid({"listing_name": visit.t("give the clinic's name")})
         created = await listings.create(writer, visit.caller, ProviderCreate(name=name, locations=[location]))
     except forms.FormInvalid as invalid:
         return page(visit, "new_listing.html", 422, forms=forms, values=values, errors={("listing_name" if k == "name" else k): v for k, v in invalid.errors.items()})
     except InvalidInput as error:
         errors = {field.split(".")[-1]: reason for field, reason in field_errors(error).items()}
         return page(visit, "new_listing.html", 422, forms=forms, values=values, errors=errors)
-    return redirect(visit, f"/portal/listings/{created.id}", "The listing is saved as a draft. Add its details, then submit it for review.")
+    return redirect(visit, f"/portal/listings/{created.id}", visit.t("The listing is saved as a draft. Add its details, then submit it for review."))
 
 
 async def edit_page(
@@ -111,7 +112,7 @@ async def edit_page(
         rems_missing=mine.rems_missing(listing),
         location_values={location.id: forms.location_values(location) for location in listing.locations},
         clinician_values={clinician.id: forms.clinician_values(clinician) for clinician in listing.clinicians},
-        forms=forms, **(await _catalog(reader, taxonomy)), **context,
+        forms=forms, **(await _catalog(reader, taxonomy, visit.language)), **context,
     )  # fmt: skip
 
 
@@ -153,7 +154,7 @@ async def save_details(
     except InvalidInput as error:
         errors = {field.split(".")[0]: reason for field, reason in field_errors(error).items()}
         return await edit_page(visit, reader, listing_id, listings, taxonomy, team, verification, 422, values=form, errors=errors)
-    return redirect(visit, f"/portal/listings/{listing_id}", "Saved.")
+    return redirect(visit, f"/portal/listings/{listing_id}", visit.t("Saved."))
 
 
 def if_match_of(form: dict[str, Any]) -> str:
@@ -168,18 +169,22 @@ async def change_status(visit: ThisVisit, listing_id: FromPath[uuid.UUID], write
     form = await visit.form()
     wanted = str(form.get("status", ""))
     if wanted == "pending_review" and account.email_verified_at is None:
-        return redirect(visit, f"/portal/listings/{listing_id}", "Confirm your email address first: open the link we mailed you (or send it again from your account page).")
+        return redirect(visit, f"/portal/listings/{listing_id}", visit.t("Confirm your email address first: open the link we mailed you (or send it again from your account page)."))
     try:
         if wanted == "closed":
             await listings.close(writer, visit.caller, str(listing_id), if_match_of(form))
         else:
             await listings.update(writer, visit.caller, str(listing_id), ProviderUpdate.model_validate({"status": wanted}), if_match_of(form))
     except PreconditionFailed:
-        return redirect(visit, f"/portal/listings/{listing_id}", "Someone else saved the listing meanwhile; check it and try again.")
+        return redirect(visit, f"/portal/listings/{listing_id}", visit.t("Someone else saved the listing meanwhile; check it and try again."))
     except (InvalidInput, Conflict, ValueError) as error:
-        return redirect(visit, f"/portal/listings/{listing_id}", f"Not changed: {getattr(error, 'detail', None) or 'that status cannot be chosen here'}.")
-    words = {"pending_review": "Submitted: a moderator will review the listing, usually within two working days. We will mail you the decision.", "draft": "The listing is a draft again.", "closed": "The listing is closed."}
-    return redirect(visit, f"/portal/listings/{listing_id}", words.get(wanted, "Saved."))
+        return redirect(visit, f"/portal/listings/{listing_id}", visit.t("Not changed: {reason}.", reason=visit.said(getattr(error, "detail", None) or N_("that status cannot be chosen here"))))
+    words = {
+        "pending_review": N_("Submitted: a moderator will review the listing, usually within two working days. We will mail you the decision."),
+        "draft": N_("The listing is a draft again."),
+        "closed": N_("The listing is closed."),
+    }
+    return redirect(visit, f"/portal/listings/{listing_id}", visit.t(words.get(wanted, "Saved.")))
 
 
 @post("/listings/{listing_id:uuid}/confirm")
@@ -190,8 +195,8 @@ async def confirm(visit: ThisVisit, listing_id: FromPath[uuid.UUID], writer: Wri
     try:
         await listings.confirm(writer, visit.caller, str(listing_id), None)
     except (Conflict, PermissionDenied) as error:
-        return redirect(visit, f"/portal/listings/{listing_id}", f"Not confirmed: {error.detail}")
-    return redirect(visit, f"/portal/listings/{listing_id}", "Thank you: the listing now says its details were confirmed today.")
+        return redirect(visit, f"/portal/listings/{listing_id}", visit.t("Not confirmed: {reason}", reason=visit.said(error.detail)))
+    return redirect(visit, f"/portal/listings/{listing_id}", visit.t("Thank you: the listing now says its details were confirmed today."))
 
 
 @get("/listings/{listing_id:uuid}/preview")

@@ -28,12 +28,13 @@ from directory.moderation.service import ModerationService
 from directory.partners.schemas import ApiKeyCreate
 from directory.partners.service import ApiKeyService
 from directory.web.portal.pages import field_errors, page
-from directory.web.portal.visits import ThisVisit, redirect
+from directory.web.portal.visits import N_, ThisVisit, redirect
 
 Reader = NamedDependency[AsyncSession]
 Writer = NamedDependency[AsyncSession]
 Moderation = NamedDependency[ModerationService]
 QUEUE = "/portal/moderation"
+ROLE_CHANGED = {"provider": N_("{email} is now clinic staff."), "moderator": N_("{email} is now a moderator."), "admin": N_("{email} is now an administrator.")}
 
 
 def _moderator(visit: ThisVisit) -> None:
@@ -65,9 +66,9 @@ async def _decided(visit: ThisVisit, act: Any, what: str) -> Response[Any]:
         await act(form)
     except ValidationError as error:
         reason = next(iter(field_errors(invalid_input(error)).values()))
-        return redirect(visit, QUEUE, f"Not done: {reason}.")
+        return redirect(visit, QUEUE, visit.t("Not done: {reason}.", reason=visit.said(reason)))
     except DirectoryError as error:
-        return redirect(visit, QUEUE, f"Not done: {error.detail}.")
+        return redirect(visit, QUEUE, visit.t("Not done: {reason}.", reason=visit.said(error.detail)))
     return redirect(visit, QUEUE, what)
 
 
@@ -80,7 +81,7 @@ async def act_on_listing(visit: ThisVisit, listing_id: FromPath[uuid.UUID], writ
         action = ListingAction(action=str(form.get("action", "")), reason=str(form.get("reason", "")).strip() or None)  # type: ignore[arg-type]
         await moderation.act_on_listing(writer, visit.caller, str(listing_id), action)
 
-    return await _decided(visit, act, "Done: the listing's owners get a mail with the decision.")
+    return await _decided(visit, act, visit.t("Done: the listing's owners get a mail with the decision."))
 
 
 def _decision(form: dict[str, Any]) -> DecisionIn:
@@ -94,7 +95,7 @@ async def decide_claim(visit: ThisVisit, claim_id: FromPath[uuid.UUID], writer: 
     async def act(form: dict[str, Any]) -> None:
         await moderation.decide_claim(writer, visit.caller, claim_id, _decision(form))
 
-    return await _decided(visit, act, "Done: the claiming account gets a mail with the decision.")
+    return await _decided(visit, act, visit.t("Done: the claiming account gets a mail with the decision."))
 
 
 @post("/moderation/changes/{change_id:uuid}")
@@ -104,7 +105,7 @@ async def decide_change(visit: ThisVisit, change_id: FromPath[uuid.UUID], writer
     async def act(form: dict[str, Any]) -> None:
         await moderation.decide_change(writer, visit.caller, change_id, _decision(form))
 
-    return await _decided(visit, act, "Done.")
+    return await _decided(visit, act, visit.t("Done."))
 
 
 @post("/moderation/reports/{report_id:uuid}")
@@ -115,7 +116,7 @@ async def decide_report(visit: ThisVisit, report_id: FromPath[uuid.UUID], writer
         decision = ReportDecision(decision=str(form.get("decision", "")), note=str(form.get("reason", "")).strip() or None)  # type: ignore[arg-type]
         await reports.decide(writer, visit.caller, report_id, decision)
 
-    return await _decided(visit, act, "Done.")
+    return await _decided(visit, act, visit.t("Done."))
 
 
 @post("/moderation/duplicates/{candidate_id:uuid}")
@@ -127,7 +128,7 @@ async def decide_duplicate(visit: ThisVisit, candidate_id: FromPath[uuid.UUID], 
         data = DuplicateDecision(decision=decision, keep=keep or None if decision == "merge" else None, note=str(form.get("reason", "")).strip() or None)  # type: ignore[arg-type]
         await duplicates.decide(writer, visit.caller, candidate_id, data)
 
-    return await _decided(visit, act, "Done.")
+    return await _decided(visit, act, visit.t("Done."))
 
 
 def _admin(visit: ThisVisit) -> None:
@@ -168,7 +169,7 @@ async def revoke_key(visit: ThisVisit, key_id: FromPath[uuid.UUID], writer: Writ
     _admin(visit)
     await visit.form()
     await api_keys.revoke(writer, visit.caller, key_id)
-    return redirect(visit, "/portal/moderation/keys", "The key is revoked: it no longer works.")
+    return redirect(visit, "/portal/moderation/keys", visit.t("The key is revoked: it no longer works."))
 
 
 @get("/moderation/accounts")
@@ -188,11 +189,11 @@ async def set_role(visit: ThisVisit, reader: Reader, writer: Writer, accounts: N
     await reader.rollback()
     staff = list((await reader.execute(select(Account).where(Account.role != Role.provider.value).order_by(Account.email))).scalars())
     if found is None:
-        return page(visit, "roles.html", 422, staff=staff, values=form, errors={"email": "no account has this email"})
+        return page(visit, "roles.html", 422, staff=staff, values=form, errors={"email": visit.t("no account has this email")})
     if role not in ("provider", "moderator", "admin"):
-        return page(visit, "roles.html", 422, staff=staff, values=form, errors={"role": "choose a role"})
+        return page(visit, "roles.html", 422, staff=staff, values=form, errors={"role": visit.t("choose a role")})
     await accounts.set_role(writer, visit.caller, found, Role(role))
-    return redirect(visit, "/portal/moderation/accounts", f"{email} is now {'an' if role == 'admin' else 'a'} {role}.")
+    return redirect(visit, "/portal/moderation/accounts", visit.t(ROLE_CHANGED[role], email=email))
 
 
 ROUTES = [queue, act_on_listing, decide_claim, decide_change, decide_report, decide_duplicate, keys, create_key, revoke_key, accounts_page, set_role]

@@ -62,7 +62,7 @@ async def add_location(visit: ThisVisit, listing_id: FromPath[uuid.UUID], reader
         await listings.add_location(writer, visit.caller, str(listing_id), forms.location_input(form, moved=False), if_match_of(form))
     except (forms.FormInvalid, DirectoryError) as error:
         return await _failed(Again(visit, reader, listing_id, visit.state), form, "new-location", error)
-    return redirect(visit, f"/portal/listings/{listing_id}#locations", "Location added: check its pin on the map.")
+    return redirect(visit, f"/portal/listings/{listing_id}#locations", visit.t("Location added: check its pin on the map."))
 
 
 @post("/listings/{listing_id:uuid}/locations/{location_id:int}")
@@ -88,7 +88,7 @@ async def save_location(
         await listings.update_location(writer, visit.caller, str(listing_id), location_id, LocationUpdate.model_validate(data), if_match_of(form))
     except (forms.FormInvalid, DirectoryError) as error:
         return await _failed(Again(visit, reader, listing_id, visit.state), form, f"location-{location_id}", error)
-    return redirect(visit, f"/portal/listings/{listing_id}#location-{location_id}", "Location saved.")
+    return redirect(visit, f"/portal/listings/{listing_id}#location-{location_id}", visit.t("Location saved."))
 
 
 @post("/listings/{listing_id:uuid}/locations/{location_id:int}/remove")
@@ -98,8 +98,8 @@ async def remove_location(visit: ThisVisit, listing_id: FromPath[uuid.UUID], loc
     try:
         await listings.delete_location(writer, visit.caller, str(listing_id), location_id, if_match_of(form))
     except (Conflict, PreconditionFailed, NotFound) as error:
-        return redirect(visit, f"/portal/listings/{listing_id}#locations", f"Not removed: {error.detail}.")
-    return redirect(visit, f"/portal/listings/{listing_id}#locations", "Location removed.")
+        return redirect(visit, f"/portal/listings/{listing_id}#locations", visit.t("Not removed: {reason}.", reason=visit.said(error.detail)))
+    return redirect(visit, f"/portal/listings/{listing_id}#locations", visit.t("Location removed."))
 
 
 @post("/listings/{listing_id:uuid}/clinicians")
@@ -110,7 +110,7 @@ async def add_clinician(visit: ThisVisit, listing_id: FromPath[uuid.UUID], reade
         await listings.add_clinician(writer, visit.caller, str(listing_id), forms.clinician_input(form), if_match_of(form))
     except (forms.FormInvalid, DirectoryError) as error:
         return await _failed(Again(visit, reader, listing_id, visit.state), form, "new-clinician", error)
-    return redirect(visit, f"/portal/listings/{listing_id}#clinicians", "Clinician added.")
+    return redirect(visit, f"/portal/listings/{listing_id}#clinicians", visit.t("Clinician added."))
 
 
 @post("/listings/{listing_id:uuid}/clinicians/{clinician_id:uuid}")
@@ -124,7 +124,7 @@ async def save_clinician(
         await listings.update_clinician(writer, visit.caller, str(listing_id), clinician_id, ClinicianUpdate.model_validate(posted.model_dump()), if_match_of(form))
     except (forms.FormInvalid, DirectoryError) as error:
         return await _failed(Again(visit, reader, listing_id, visit.state), form, f"clinician-{clinician_id}", error)
-    return redirect(visit, f"/portal/listings/{listing_id}#clinician-{clinician_id}", "Clinician saved. A new NPI, credential or license on a published listing waits for a moderator.")
+    return redirect(visit, f"/portal/listings/{listing_id}#clinician-{clinician_id}", visit.t("Clinician saved. A new NPI, credential or license on a published listing waits for a moderator."))
 
 
 @post("/listings/{listing_id:uuid}/clinicians/{clinician_id:uuid}/remove")
@@ -134,8 +134,8 @@ async def remove_clinician(visit: ThisVisit, listing_id: FromPath[uuid.UUID], cl
     try:
         await listings.remove_clinician(writer, visit.caller, str(listing_id), clinician_id, if_match_of(form))
     except (PreconditionFailed, NotFound) as error:
-        return redirect(visit, f"/portal/listings/{listing_id}#clinicians", f"Not removed: {error.detail}.")
-    return redirect(visit, f"/portal/listings/{listing_id}#clinicians", "Clinician removed.")
+        return redirect(visit, f"/portal/listings/{listing_id}#clinicians", visit.t("Not removed: {reason}.", reason=visit.said(error.detail)))
+    return redirect(visit, f"/portal/listings/{listing_id}#clinicians", visit.t("Clinician removed."))
 
 
 @post("/listings/{listing_id:uuid}/invitations")
@@ -147,13 +147,13 @@ async def invite(visit: ThisVisit, listing_id: FromPath[uuid.UUID], reader: Read
     try:
         if not re.match(EMAIL_PATTERN, email) or len(email) > 254:
             raise InvalidInput("invite_email", "enter an email address such as name@clinic.example")
-        await team.invite(writer, visit.caller, listing_id, email, account.display_name or account.email)
+        await team.invite(writer, visit.caller, listing_id, email, account.display_name or account.email, visit.language)
     except InvalidInput as error:
         errors = {"invite_email": error.errors[0].reason}
         return await Again(visit, reader, listing_id, visit.state).page(422, open_part="people", posted=form, part_errors=errors, summary={"field-invite_email": errors["invite_email"]})
     except Conflict as error:
-        return redirect(visit, f"/portal/listings/{listing_id}#people", f"Not sent: {error.detail}.")
-    return redirect(visit, f"/portal/listings/{listing_id}#people", f"Invitation sent to {email}.")
+        return redirect(visit, f"/portal/listings/{listing_id}#people", visit.t("Not sent: {reason}.", reason=visit.said(error.detail)))
+    return redirect(visit, f"/portal/listings/{listing_id}#people", visit.t("Invitation sent to {email}.", email=email))
 
 
 @post("/listings/{listing_id:uuid}/owners/{account_id:uuid}/remove")
@@ -163,10 +163,10 @@ async def remove_owner(visit: ThisVisit, listing_id: FromPath[uuid.UUID], accoun
     try:
         await team.remove(writer, visit.caller, listing_id, account_id)
     except (Conflict, NotFound) as error:
-        return redirect(visit, f"/portal/listings/{listing_id}#people", f"Not removed: {error.detail}.")
+        return redirect(visit, f"/portal/listings/{listing_id}#people", visit.t("Not removed: {reason}.", reason=visit.said(error.detail)))
     if account_id == account.id:
-        return redirect(visit, "/portal/listings", "You no longer manage that listing.")
-    return redirect(visit, f"/portal/listings/{listing_id}#people", "Removed.")
+        return redirect(visit, "/portal/listings", visit.t("You no longer manage that listing."))
+    return redirect(visit, f"/portal/listings/{listing_id}#people", visit.t("Removed."))
 
 
 ROUTES = [add_location, save_location, remove_location, add_clinician, save_clinician, remove_clinician, invite, remove_owner]

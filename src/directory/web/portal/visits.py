@@ -25,6 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.accounts.callers import ANONYMOUS, Caller, Role
 from directory.accounts.models import Account
 from directory.errors import DirectoryError
+from directory.i18n import problems
+from directory.i18n.catalogs import translations
+from directory.web.routes import language_of, localized
 
 SESSION_COOKIE = "directory_session"
 CSRF_COOKIE = "directory_csrf"
@@ -37,6 +40,11 @@ class SignInFirst(Exception):
 
     def __init__(self, back_to: str) -> None:
         self.back_to = back_to
+
+
+def N_(text: str) -> str:
+    """Marks words for the catalog (``make messages``) where they are said later, in the visit's language."""
+    return text
 
 
 class FormRefused(DirectoryError):
@@ -63,6 +71,26 @@ class Visit:
         if self.account is None:
             return ANONYMOUS
         return Caller(Role(self.account.role), self.account.id)
+
+    @property
+    def language(self) -> str:
+        """The portal's language is in its address: ``/es/portal/...`` is Spanish."""
+        return language_of(self.request.url.path)
+
+    @property
+    def home(self) -> str:
+        """The portal's root in the visit's language (``/portal``, ``/es/portal``): every link starts there."""
+        return localized("/portal", self.language)
+
+    def t(self, text: str, **values: Any) -> str:
+        """The portal's own words in the visit's language, with ``{name}`` values put in."""
+        said = translations(self.language).gettext(text)
+        return said.format(**values) if values else said
+
+    def said(self, text: str) -> str:
+        """A service's words (a field's reason, a refusal's detail) in the visit's language when the
+        catalog has them, else as they are."""
+        return problems.translate(text, self.language) or translations(self.language).gettext(text)
 
     @property
     def csrf(self) -> str:
@@ -96,7 +124,7 @@ class Visit:
         referer = urlsplit(self.request.headers.get("referer", ""))
         if f"{referer.scheme}://{referer.netloc}".lower() == _origin_of(str(self.request.base_url)):
             return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
-        return "/portal/listings"
+        return f"{self.home}/listings"
 
     @property
     def moderates(self) -> bool:
@@ -104,7 +132,7 @@ class Visit:
 
     def notice(self, text: str) -> None:
         """A line shown once on the next page (after a redirect)."""
-        self.cookie(NOTICE_COOKIE, quote(text[:300]), max_age=60, path="/portal")
+        self.cookie(NOTICE_COOKIE, quote(text[:300]), max_age=60, path=self.home)
 
     async def form(self) -> dict[str, Any]:
         """The posted form, once its token and origin are checked: one value per name, or a list for repeated names."""
@@ -115,11 +143,11 @@ class Visit:
     async def _checked_form(self) -> dict[str, Any]:
         origin = self.request.headers.get("origin")
         if origin and origin != "null" and _origin_of(origin) != _origin_of(str(self.request.base_url)):
-            raise FormRefused("this form was sent from another site; open the page here and send it again")
+            raise FormRefused(N_("this form was sent from another site; open the page here and send it again"))
         data = await self.request.form()
         token = data.get(CSRF_FIELD)
         if not isinstance(token, str) or CSRF_COOKIE not in self.request.cookies or not hmac.compare_digest(token, self.csrf):
-            raise FormRefused("this form has expired or did not come from this site; reload the page and send it again")
+            raise FormRefused(N_("this form has expired or did not come from this site; reload the page and send it again"))
         values: dict[str, Any] = {}
         for key in data:
             # No database column holds a NUL, and no browser types one: it is dropped.
@@ -153,7 +181,10 @@ async def provide_visit(request: Request, state: State, reader: NamedDependency[
 
 
 def redirect(visit: Visit, to: str, notice: str | None = None) -> Response[Any]:
-    """See other: after every successful form (so a reload does not send it again)."""
+    """See other: after every successful form (so a reload does not send it again). A portal
+    address goes to the page in the visit's language."""
+    if to.startswith("/portal"):
+        to = localized(to, visit.language)
     if notice:
         visit.notice(notice)
     response = Redirect(path=to, status_code=303)

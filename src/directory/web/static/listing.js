@@ -177,6 +177,8 @@ function render(p, names) {
   document.title = t("{name} – Infusion provider directory", { name: p.name });
   // The clinic's own words are in English (until it gives them in this language): marked so.
   const theirs = lang === "en" ? {} : { lang: "en" };
+  const translated = lang !== "en" ? ((p.translations || {})[lang] || {}).description : null;
+  const englishNote = t("The clinic describes itself in English:");
   const checked = p.verification && p.verification.last_verified_at;
   const tel = p.phone;
   const locations = p.locations.map((location, index) => {
@@ -227,7 +229,10 @@ function render(p, names) {
       p.accepting_new_patients ? h("span", { class: "badge" }, t("Accepting new patients")) : p.accepting_new_patients === false ? h("span", { class: "badge muted" }, t("Not accepting new patients")) : null,
       p.telehealth ? h("span", { class: "badge" }, p.telehealth_states.length ? t("Telehealth in {states}", { states: p.telehealth_states.join(", ") }) : t("Telehealth")) : null,
     ),
-    p.description ? h("p", { class: "lead", ...theirs }, p.description) : null,
+    // The clinic's description in the page's language when it wrote one; else its English words, said to be English.
+    translated ? h("p", { class: "lead" }, translated) : null,
+    !translated && p.description && lang !== "en" ? h("p", { class: "hint", id: "description-language" }, englishNote) : null,
+    !translated && p.description ? h("p", { class: "lead", ...theirs }, p.description) : null,
     h("p", { class: "contact" },
       tel ? h("a", { href: `tel:${tel}` }, phone(tel)) : null,
       web(p.website) ? h("a", { href: web(p.website), rel: "noopener nofollow", target: "_blank" }, t("Website"), h("span", { class: "visually-hidden" }, t(" (opens in a new tab)"))) : null,

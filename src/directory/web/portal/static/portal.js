@@ -2,6 +2,11 @@
 // - A password's strength, as the server judges it (zxcvbn), shown as it is typed.
 // - A location's pin on a map, which can be dragged: its coordinates go into the form's fields.
 // - The first field with an error, or the error summary, takes the focus after a refused form.
+// Their words come from the page's catalog (see /static/i18n.js), as the directory's pages do.
+import { t } from "/static/i18n.js";
+
+/** The portal's root in the page's language: /portal, or /es/portal. */
+const home = document.querySelector('meta[name="directory-portal"]')?.content || "/portal";
 
 function debounce(fn, wait) {
   let timer = null;
@@ -26,9 +31,9 @@ function strengthMeters() {
       body.set("password", input.value);
       if (email) body.set("email", email.value);
       try {
-        const response = await fetch("/portal/password-check", { method: "POST", body, credentials: "same-origin" });
+        const response = await fetch(`${home}/password-check`, { method: "POST", body, credentials: "same-origin" });
         const verdict = await response.json();
-        meter.textContent = verdict.ok ? "Strong enough." : `Not yet: ${verdict.message}.`;
+        meter.textContent = verdict.ok ? t("Strong enough.") : t("Not yet: {reason}.", { reason: verdict.message });
         meter.className = `strength ${verdict.ok ? "ok" : "weak"}`;
       } catch {
         meter.textContent = "";
@@ -56,7 +61,7 @@ function pinMaps() {
         })
         .catch(() => {});
     }
-    const marker = L.marker(at, { draggable: true, title: "The location's pin: drag it to the door", alt: "Location pin" }).addTo(map);
+    const marker = L.marker(at, { draggable: true, title: t("The location's pin: drag it to the door"), alt: t("Location pin") }).addTo(map);
     marker.on("dragend", () => {
       const { lat, lng } = marker.getLatLng();
       form.querySelector('input[name="latitude"]').value = lat.toFixed(6);
