@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from directory import i18n
 from directory.validation import NPI, Email, Label, Schema
 
 
@@ -19,7 +20,9 @@ class AccountCreate(Schema):
         description="at least 10 characters, not the email, not a common password", examples=["a long passphrase"]
     )
     display_name: Label | None = None
-    language: Literal["en", "es"] = Field(default="en", description="the language the directory's mails to the account are written in")
+    language: Literal[tuple(i18n.LANGUAGES)] = Field(  # type: ignore[valid-type]
+        default=i18n.DEFAULT, description="the language the directory's mails to the account are written in"
+    )
 
 
 class Credentials(Schema):

@@ -8,9 +8,20 @@ in (``Content-Language``) and that it depends on the header (``Vary: Accept-Lang
 
 from __future__ import annotations
 
+
+def N_(text: str) -> str:
+    """A word for the catalog, translated where it is shown."""
+    return text
+
+
 #: Each language's code and its name in itself (for the switch between them).
 LANGUAGES = {"en": "English", "es": "Español"}
+#: Each language's name in English, said in the reader's language where it is shown ("Description
+#: in Spanish" is "Descripción en español").
+NAMES = {"en": N_("English"), "es": N_("Spanish")}
 DEFAULT = "en"
+#: The languages that translate English: pages under /{code}/, a listing's own words besides English.
+OTHERS = tuple(code for code in LANGUAGES if code != DEFAULT)
 
 
 def from_header(header: str | None) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
+from directory import i18n
 from directory.listings.held import PendingChangePublic
 from directory.listings.location_schemas import LocationCreate, LocationFields, LocationUpdate, OpeningHours, TimeZone, Weekday  # noqa: F401 (re-exported)
 from directory.listings.models import Credential, PaymentOption, ProviderStatus, Route, Specialty
@@ -84,8 +85,8 @@ class ListingWords(Schema):
     description: LongText | None = Field(default=None, description="the description in this language", examples=["Clínica de infusión de ketamina en el valle del Hudson."])
 
 
-#: The languages a listing's own words may be given in besides English (see GET /v1/conditions?lang=).
-TranslatedLanguage = Literal["es"]
+#: The languages a listing's own words may be given in besides English: those the pages speak.
+TranslatedLanguage = Literal[i18n.OTHERS]  # type: ignore[valid-type]
 
 
 class ProviderFields(Schema):

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from directory import i18n
 from directory.errors import invalid_input
 from directory.listings.models import ACCESSIBILITY_LABELS, AccessibilityFeature, Credential, PaymentOption, Route, Specialty
 from directory.listings.schemas import ClinicianCreate, LocationCreate, ProviderUpdate
@@ -102,8 +103,10 @@ def details_values(listing: Any) -> dict[str, Any]:
         insurance_carriers="\n".join(listing.insurance_carriers), payment_options=list(listing.payment_options),
         routes=list(listing.routes), conditions=[c.code for c in listing.conditions],
         price_min=listing.price.min if listing.price else "", price_max=listing.price.max if listing.price else "",
-        description_es=(listing.translations.get("es").description if listing.translations.get("es") else None) or "",
     )  # fmt: skip
+    for code in i18n.OTHERS:  # the clinic's own words in each other language: description_es, ...
+        words = listing.translations.get(code)
+        values[f"description_{code}"] = (words.description if words else None) or ""
     for offer in listing.services:
         values[f"service-{offer.code}"] = True
         for part in ("price_min", "price_max", "session_minutes"):
@@ -122,7 +125,7 @@ def details_update(form: dict[str, Any], service_codes: list[str]) -> ProviderUp
         insurance_carriers=_lines(form.get("insurance_carriers")), payment_options=_many(form, "payment_options"),
         routes=_many(form, "routes"), conditions=_many(form, "conditions"),
         price={"min": price_min, "max": price_max} if price_min is not None or price_max is not None else None,
-        translations={"es": {"description": str(form.get("description_es", "")).strip() or None}},
+        translations={code: {"description": str(form.get(f"description_{code}", "")).strip() or None} for code in i18n.OTHERS},
         services=[
             {"code": code, **{part: _number(form.get(f"service-{code}-{part}")) for part in ("price_min", "price_max", "session_minutes")}}
             for code in offered

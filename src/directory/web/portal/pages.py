@@ -151,6 +151,8 @@ def page(visit: Visit, template: str, status: int = 200, **context: Any) -> Resp
         "home": visit.home,
         "site": "" if language == i18n.DEFAULT else f"/{language}",
         "languages": i18n.LANGUAGES,
+        "other_languages": i18n.OTHERS,
+        "language_names": i18n.NAMES,
         "script_messages": script_messages(language),
         "switch": [{"hreflang": code, "name": name, "path": localized(url.path, code) + query} for code, name in i18n.LANGUAGES.items() if code != language],
     }
