@@ -173,3 +173,19 @@ async def test_a_listing_s_spanish_description_through_the_api_and_fhir(client):
     assert_problem(bad, 422, "translations.fr")
     cleared = await client.patch(f"/v1/providers/{listing['id']}", json={"translations": None}, headers={**ADMIN, "If-Match": etag})
     assert cleared.status_code == 200 and cleared.json()["translations"] == {}
+
+
+async def test_a_weak_password_is_explained_in_spanish_with_the_checker_s_own_warning(portal, mailbox):  # noqa: F811
+    visitor = person(portal, mailbox)
+    token = csrf(await visitor.open(f"{ES}/sign-up"))
+    checked = await portal.post(f"{ES}/password-check", data={"csrf_token": token, "password": "abcabcabcabc1", "email": "ana@clinic.example"})
+    assert checked.json() == {
+        "ok": False,
+        "message": 'esta contraseña es fácil de adivinar (las repeticiones como "abcabcabc" son casi tan fáciles de adivinar como "abc"); '
+        "unas pocas palabras sin relación entre sí forman una contraseña segura",
+    }
+    assert (await portal.post(f"{ES}/password-check", data={"csrf_token": token, "password": PASSWORD})).json()["ok"] is True
+    # The API says the same to a caller that asks in Spanish, and says the answer is all Spanish.
+    refused = await portal.post("/v1/accounts", json={"email": "ana@clinic.example", "password": "password12345"}, headers={"Accept-Language": "es"})
+    body = assert_problem(refused, 422, "password")
+    assert "se parece a una contraseña muy usada" in body["errors"][0]["reason"] and refused.headers["content-language"] == "es"

@@ -76,6 +76,22 @@ MESSAGES = [
     _("use more than three different characters"),
     _("this password is too easy to guess: it is your email"),
     _("this password is too easy to guess ({warning}); a few unrelated words make a strong one"),
+    # The {warning} above: zxcvbn's warnings, as the password policy puts them (lower case, no full stop).
+    _("it follows a common pattern"),
+    _("straight rows of keys are easy to guess"),
+    _("short keyboard patterns are easy to guess"),
+    _('repeats like "aaa" are easy to guess'),
+    _('repeats like "abcabcabc" are only slightly harder to guess than "abc"'),
+    _('sequences like "abc" or "6543" are easy to guess'),
+    _("recent years are easy to guess"),
+    _("dates are often easy to guess"),
+    _("this is a top-10 common password"),
+    _("this is a top-100 common password"),
+    _("this is a very common password"),
+    _("this is similar to a commonly used password"),
+    _("a word by itself is easy to guess"),
+    _("names and surnames by themselves are easy to guess"),
+    _("common names and surnames are easy to guess"),
     _("this link is not valid; ask for a new one"),
     _("this link was already used or replaced by a newer one; ask for a new one"),
     _("this link has expired; ask for a new one"),
@@ -129,7 +145,9 @@ def translate(text: str, language: str) -> str | None:
             said = words.gettext(message)
             if said == message and not _same_in(language, message):
                 return None
-            return said.format(**match.groupdict())
+            # A value that is itself one of the messages (a password's weakness) is said in the language too.
+            values = {name: translate(value, language) or value if value in MESSAGES else value for name, value in match.groupdict().items()}
+            return said.format(**values)
     return None
 
 
