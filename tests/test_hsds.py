@@ -205,6 +205,23 @@ async def test_terms_name_their_parents_and_a_broad_term_filters_for_the_narrowe
     assert [item["name"] for item in page["contents"]] == ["Perinatal Care"]
 
 
+async def test_taxonomy_terms_in_spanish_keep_their_ids_and_codes(client):
+    english = (await client.get("/hsds/taxonomy_terms/ptsd")).json()
+    spanish = await client.get("/hsds/taxonomy_terms/ptsd", headers={"Accept-Language": "es"})
+    assert spanish.headers["content-language"] == "es" and "Accept-Language" in spanish.headers["vary"]
+    term = spanish.json()
+    assert term["language"] == "es" and english["language"] == "en" and term["name"] != english["name"]
+    assert "estrés postraumático" in term["name"].lower()
+    assert {key: term[key] for key in ("id", "code", "parent_id", "taxonomy_id") if key in term} == {
+        key: english[key] for key in ("id", "code", "parent_id", "taxonomy_id") if key in english
+    }
+    page = await get_page(client, "/hsds/taxonomy_terms", per_page=100, lang="es")
+    by_code = {item["code"]: item for item in page["contents"]}
+    assert by_code["depression"]["name"] == "Depresión" and by_code["depression"]["language"] == "es"
+    assert by_code["verified"]["name"] == "Verificado en el registro NPPES" and by_code["verified"]["language"] == "es"
+    assert_problem(await client.get("/hsds/taxonomy_terms", params={"lang": "fr"}), 400, "lang")
+
+
 async def test_a_telehealth_only_listing_is_a_service_with_service_areas(client):
     body = {"name": "Online Only", "status": "published", "telehealth": True, "telehealth_states": ["CA", "OR"], "conditions": ["ptsd"]}
     created = (await client.post("/v1/providers", json=body, headers=ADMIN)).json()

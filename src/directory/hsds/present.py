@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from directory.hsds import ids
+from directory.i18n import N_
 from directory.listings.models import ACCESSIBILITY_LABELS, Location, Provider
 from directory.listings.presenters import cost_lines, is_stale
 
@@ -57,8 +58,9 @@ def _phones(owner: str, owner_id: str, number: str | None) -> list[dict[str, Any
     return [{"id": ids.child("phone", owner, owner_id), f"{owner}_id": owner_id, "number": number, "type": "voice", "languages": []}]
 
 
-def taxonomy_term(kind: str, code: str, name: str, description: str | None = None, parent: str | None = None) -> dict[str, Any]:
-    """A term; ``parent``: the code of the broader term of the same taxonomy, whose id becomes ``parent_id``."""
+def taxonomy_term(kind: str, code: str, name: str, description: str | None = None, parent: str | None = None, language: str = "en") -> dict[str, Any]:
+    """A term; ``parent``: the code of the broader term of the same taxonomy, whose id becomes ``parent_id``;
+    ``language``: the language its name and description are in."""
     return {
         "id": ids.term_id(kind, code),
         "code": code,
@@ -66,7 +68,7 @@ def taxonomy_term(kind: str, code: str, name: str, description: str | None = Non
         "description": description or name,
         "parent_id": ids.term_id(kind, parent) if parent else None,
         "taxonomy": kind,
-        "language": "en",
+        "language": language,
         "taxonomy_id": ids.taxonomy_id(kind),
     }
 
@@ -151,11 +153,11 @@ def location(provider: Provider, place: Location) -> dict[str, Any]:
 
 #: The verification taxonomy's terms: the listing's registry check as HSDS attributes.
 VERIFICATION_TERMS = {
-    "verified": "Verified against the NPPES registry",
-    "stale": "Verified, but not checked again within the window",
-    "pending": "Registry check pending",
-    "failed": "Registry check failed",
-    "unverified": "Not verified",
+    "verified": N_("Verified against the NPPES registry"),
+    "stale": N_("Verified, but not checked again within the window"),
+    "pending": N_("Registry check pending"),
+    "failed": N_("Registry check failed"),
+    "unverified": N_("Not verified"),
 }
 
 

@@ -14,10 +14,12 @@ from litestar.openapi.spec import Example
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directory import i18n
 from directory.errors import BadParameter, NotFound
 from directory.hsds import ids, present
 from directory.hsds.service import HsdsService, ListQuery, page_envelope
 from directory.listings.queries import merged_survivor
+from directory.taxonomy.routes import LANGUAGE_HEADERS, Lang
 from directory.validation import moment
 
 Page = Annotated[int, QueryParameter(ge=1, le=10_000, description="page number, from 1")]
@@ -190,27 +192,31 @@ class HsdsController(Controller):
         """Who: anyone; no key needed."""
         return _static_page(hsds.taxonomies(), page, per_page)
 
-    @get("/taxonomy_terms", summary="Every taxonomy term: the condition and service codes")
+    @get("/taxonomy_terms", summary="Every taxonomy term: the condition and service codes", response_headers=LANGUAGE_HEADERS)
     async def list_taxonomy_terms(
-        self, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], page: Page = 1, per_page: PerPage = 100
-    ) -> dict[str, Any]:
+        self, request: Request, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], page: Page = 1, per_page: PerPage = 100, lang: Lang = None
+    ) -> Response[dict[str, Any]]:
         """Use a term's `id` (or its `code`) as `taxonomy_term_id`.
 
+        Conditions and services are named and described in Spanish with `Accept-Language: es` or
+        `lang=es` (each term's `language` says which language it is in; ids and codes do not change).
         Who: anyone; no key needed.
         """
-        return _static_page(await hsds.terms(reader), page, per_page)
+        language = i18n.choose(lang, request.headers.get("accept-language"))
+        return Response(_static_page(await hsds.terms(reader, language), page, per_page), headers=i18n.headers(language))
 
     @get("/taxonomies/{taxonomy_id:str}", summary="One taxonomy")
     async def get_taxonomy(self, hsds: NamedDependency[HsdsService], taxonomy_id: RecordId) -> dict[str, Any]:
         """Who: anyone; no key needed."""
         return _one(hsds.taxonomies(), taxonomy_id, "taxonomy")
 
-    @get("/taxonomy_terms/{taxonomy_term_id:str}", summary="One taxonomy term")
+    @get("/taxonomy_terms/{taxonomy_term_id:str}", summary="One taxonomy term", response_headers=LANGUAGE_HEADERS)
     async def get_taxonomy_term(
-        self, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], taxonomy_term_id: RecordId
-    ) -> dict[str, Any]:
-        """By its id (or its code, e.g. ptsd). Who: anyone; no key needed."""
-        return _one(await hsds.terms(reader), taxonomy_term_id, "taxonomy term")
+        self, request: Request, reader: NamedDependency[AsyncSession], hsds: NamedDependency[HsdsService], taxonomy_term_id: RecordId, lang: Lang = None
+    ) -> Response[dict[str, Any]]:
+        """By its id (or its code, e.g. ptsd); in Spanish with `Accept-Language: es` or `lang=es`. Who: anyone; no key needed."""
+        language = i18n.choose(lang, request.headers.get("accept-language"))
+        return Response(_one(await hsds.terms(reader, language), taxonomy_term_id, "taxonomy term"), headers=i18n.headers(language))
 
 
 def _one(items: list[dict[str, Any]], record_id: str, kind: str) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directory import i18n
+from directory.i18n.catalogs import translations as gettext_for
 from directory.errors import BadParameter, InvalidInput, NotFound
 from directory.geocoding import Geocoder
 from directory.hsds import ids, present
@@ -72,12 +74,22 @@ class HsdsService:
 
     # --- taxonomies ------------------------------------------------------------------------------
 
-    async def terms(self, session: AsyncSession) -> list[dict[str, Any]]:
+    async def terms(self, session: AsyncSession, language: str = i18n.DEFAULT) -> list[dict[str, Any]]:
+        """Every term; conditions and services named in ``language`` where the taxonomy has its words
+        (each term's ``language`` says which it is in), ids and codes the same in every language."""
         found = []
         for kind, table in (("condition", Condition), ("service", Service)):
-            rows = await session.execute(select(table.code, table.name, table.description, table.parent).order_by(table.code))
-            found += [present.taxonomy_term(kind, code, name, description, parent) for code, name, description, parent in rows]
-        found += [present.taxonomy_term("verification", code, name) for code, name in present.VERIFICATION_TERMS.items()]
+            rows = await session.execute(select(table.code, table.name, table.description, table.parent, table.translations).order_by(table.code))
+            for code, name, description, parent, translations in rows:
+                words = (translations or {}).get(language) or {} if language != i18n.DEFAULT else {}
+                if words.get("name"):
+                    found.append(present.taxonomy_term(kind, code, words["name"], words.get("description") or words["name"], parent, language))
+                else:
+                    found.append(present.taxonomy_term(kind, code, name, description, parent))
+        said = gettext_for(language)
+        for code, name in present.VERIFICATION_TERMS.items():
+            spoken = language if language != i18n.DEFAULT and said.gettext(name) != name else i18n.DEFAULT
+            found.append(present.taxonomy_term("verification", code, said.gettext(name), language=spoken))
         return found
 
     def taxonomies(self) -> list[dict[str, Any]]:
