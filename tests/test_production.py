@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+import pytest
 from conftest import ADMIN, ADMIN_TOKEN
 from factories import listing
 
@@ -103,3 +104,20 @@ async def test_the_benchmark_runs_a_query_again_for_longer_when_no_request_finis
     finished_on_try = 1
     figures = await run._drive("http://127.0.0.1:9", [], 1.0, 1)
     assert asked == [1.0] and "seconds" not in figures
+
+
+def test_the_bench_measures_a_statement_through_pgbench_with_its_parameters_bound():
+    """The compiled baseline: each argument tuple a script, numbers bound as parameters, text
+    written in quoted; tps and latencies read back from pgbench."""
+    import shutil
+
+    from directory.bench.raw import pgbench
+
+    url = os.environ.get("DIRECTORY_TEST_POSTGRES_URL")
+    if not url or shutil.which("pgbench") is None:
+        pytest.skip("needs PostgreSQL (DIRECTORY_TEST_POSTGRES_URL) and pgbench")
+    figures = pgbench(url, "SELECT length(:word) + :n::int", [("it's", 1), ("o'clock", 2)], 1, ("word", "n"))
+    assert figures is not None and figures["rps"] > 0 and figures["requests"] > 0
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    with pytest.raises(RuntimeError, match="pgbench failed"):
+        pgbench(url, "SELECT no_such_column FROM pg_class", [(1,)], 1, ("n",))

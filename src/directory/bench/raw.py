@@ -64,3 +64,82 @@ async def raw_sql(url: str, statement: str, arguments: list[tuple[Any, ...]], se
         return await drive(call, seconds)
     finally:
         await pool.close()
+
+
+def pgbench(url: str, statement: str, arguments: list[tuple[Any, ...]], seconds: float, names: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """The statement through pgbench, a compiled client (prepared, the bench's concurrency, two
+    threads): the ceiling the API is measured against. Each argument tuple is a script of its own
+    (pgbench takes at most 128), its values set as pgbench variables (``names``, bound as the
+    statement's parameters) or, for text, written into the statement. None when pgbench is missing."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import tempfile
+
+    if shutil.which("pgbench") is None:
+        return None
+    parsed = make_url(url)
+    env = {**os.environ, "PGHOST": parsed.host or "127.0.0.1", "PGPORT": str(parsed.port or 5432), "PGUSER": parsed.username or "postgres",
+           "PGDATABASE": parsed.database or "postgres", "PGOPTIONS": "-c jit=off -c max_parallel_workers_per_gather=0"}  # fmt: skip
+    if parsed.password:
+        env["PGPASSWORD"] = parsed.password
+    folder = tempfile.mkdtemp(prefix="raw-")
+    try:
+        scripts = []
+        for n, values in enumerate(arguments[:100]):
+            text = statement.strip()
+            lines = []
+            for name, value in zip(names, values, strict=False):
+                if isinstance(value, str):
+                    text = text.replace(f":{name}", "'" + value.replace("'", "''") + "'")
+                else:
+                    lines.append(f"\\set {name} {value!r}")
+            path = os.path.join(folder, f"{n}.sql")
+            with open(path, "w") as handle:
+                handle.write("\n".join([*lines, " ".join(text.split()) + ";"]) + "\n")
+            scripts += ["-f", f"{path}@1"]
+        done = subprocess.run(
+            ["pgbench", "-n", "-M", "prepared", "-c", str(CONCURRENCY), "-j", "2", "-T", str(max(1, round(seconds))), "-l", "--log-prefix", os.path.join(folder, "log"), *scripts],
+            env=env, capture_output=True, text=True, timeout=seconds + 120,
+        )  # fmt: skip
+        found = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
+        if done.returncode != 0 or found is None:
+            raise RuntimeError(f"pgbench failed: {done.stderr[-1000:] or done.stdout[-1000:]}")
+        latencies = []
+        for name in os.listdir(folder):
+            if name.startswith("log"):
+                with open(os.path.join(folder, name)) as handle:
+                    latencies += [int(line.split()[2]) / 1e6 for line in handle if line.strip()]
+        latencies.sort()
+
+        def percentile(p: float) -> float | None:
+            return round(latencies[min(len(latencies) - 1, math.ceil(p * len(latencies)) - 1)] * 1000, 2) if latencies else None
+
+        return {"rps": round(float(found.group(1)), 1), "p50_ms": percentile(0.5), "p99_ms": percentile(0.99), "requests": len(latencies)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+#: RAW_A and RAW_E as pgbench scripts: the same statements, their parameters as pgbench variables.
+PGBENCH_A = RAW_A.replace("$1", ":lat").replace("$2", ":lon").replace("$3", ":bits").replace("$4", ":reach").replace("$5", ":rows")
+PGBENCH_A_NAMES = ("lat", "lon", "bits", "reach", "rows")
+PGBENCH_E = RAW_E.replace("$1", ":slug")
+
+
+def compiled_baselines(url: str, a_arguments: list[tuple[Any, ...]], slugs: list[str], seconds: float) -> dict[str, dict[str, Any]]:
+    """A's and E's statements through pgbench, by query; a query pgbench could not measure is left
+    out, with the reason on standard error."""
+    import subprocess
+    import sys
+
+    found = {}
+    for kind, statement, names, arguments in (("A", PGBENCH_A, PGBENCH_A_NAMES, a_arguments), ("E", PGBENCH_E, ("slug",), [(slug,) for slug in slugs])):
+        try:
+            figures = pgbench(url, statement, arguments, seconds, names)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+            print(f"pgbench could not measure {kind}: {error}", file=sys.stderr, flush=True)
+            continue
+        if figures:
+            found[kind] = figures
+    return found

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from directory.bench.data import CONDITIONS, SERVICES, cities
 from directory.bench.load import load, prepare
-from directory.bench.raw import NAIVE_A, RAW_A, RAW_E, raw_a_arguments, raw_sql
+from directory.bench.raw import NAIVE_A, RAW_A, RAW_E, compiled_baselines, raw_a_arguments, raw_sql
 from directory.bench.sample import CONCURRENCY, drive
 from directory.collector import FLUSH_SECONDS
 
@@ -296,6 +296,10 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
         results["raw_E_rps"] = raw_e["rps"]
         results["api_over_raw_E"] = round(results["queries"]["E"]["rps"] / raw_e["rps"], 3) if raw_e["rps"] else None
         results["naive_A_p99_ms"] = naive["p99_ms"]
+        # The same two statements from a compiled client: the ceiling the API is held to.
+        for kind, compiled in (await asyncio.to_thread(compiled_baselines, url, raw_a_arguments(workload.points, bits), workload.slugs, seconds)).items():
+            results[f"pgbench_{kind}"] = compiled
+            results[f"api_over_pgbench_{kind}"] = round(results["queries"][kind]["rps"] / compiled["rps"], 3) if compiled["rps"] else None
         results["naive_over_ours_p99"] = round(naive["p99_ms"] / raw["p99_ms"], 2) if raw["p99_ms"] else None
         if os.environ.get("BENCH_PEERS"):
             from directory.bench.peers import redis_geosearch
@@ -344,6 +348,12 @@ def table(results: dict[str, Any]) -> str:
         )
         lines.append(f"raw SQL E: {results['raw_E_rps']} rps; API/raw throughput {results['api_over_raw_E']}")
         lines.append(f"naive A p99 {results['naive_A_p99_ms']} ms; naive/ours p99 {results['naive_over_ours_p99']}")
+        for kind in "AE":
+            if compiled := results.get(f"pgbench_{kind}"):
+                lines.append(
+                    f"raw SQL {kind} through pgbench (prepared, {CONCURRENCY} clients, 2 threads): {compiled['rps']} rps, p50 {compiled['p50_ms']} ms, "
+                    f"p99 {compiled['p99_ms']} ms; API/raw throughput {results[f'api_over_pgbench_{kind}']}"
+                )
     if (error := results.get("D_estimate_error")) and not error["searches_estimated"]:
         lines.append("D estimates: none of the 7 searches was estimated (fewer matches than the exact-count limit: all counted exactly)")
     elif error:
