@@ -274,3 +274,17 @@ async def test_the_benchmark_s_searches_keep_their_statement_counts(client, back
         assert page["items"], name
         assert len(statements) == expected, (name, [statement[:100] for statement in statements])
         event.remove(client.app.state.database.read_engine.sync_engine, "before_cursor_execute", _listeners.pop())
+
+
+async def test_a_rebuild_by_several_jobs_in_small_batches_writes_the_same_read_model(client, database):
+    names = ["Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo"]
+    for name in names:
+        await create(client, name=f"{name} Infusions", status="published")
+    await create(client, name="Draft Only", status="draft")  # not published: not in the read model
+    assert await readmodel.reindex(database.write_engine, jobs=1) == len(names)
+    alone = await snapshot(database)
+    seen: list[tuple[int, int]] = []
+    written = await readmodel.reindex(database.write_engine, lambda done, total: seen.append((done, total)), jobs=3, batch=2)
+    assert written == len(names) and await snapshot(database) == alone
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen) and seen[-1] == (len(names), len(names))
+    assert len(alone[1]) == len(names)

@@ -85,8 +85,9 @@ def _rows(batch: list[Listing]) -> tuple[list, list, list, list]:
     return providers, locations, conditions, services
 
 
-async def load(url: str, count: int, seed: int = 42) -> float:
-    """Fill the prepared database with ``count`` published listings and its read model; the seconds it took."""
+async def load(url: str, count: int, seed: int = 42) -> tuple[float, float]:
+    """Fill the prepared database with ``count`` published listings and its read model; the seconds it
+    took, and the read model's rate (listings/s, as ``directory reindex`` builds it)."""
     started = time.perf_counter()
     generated = listings(count, seed)
     postgres = make_url(url).get_backend_name() != "sqlite"
@@ -96,12 +97,15 @@ async def load(url: str, count: int, seed: int = 42) -> float:
         _load_sqlite(make_url(url).database or "", generated)
     print(f"  tables loaded in {time.perf_counter() - started:.1f} s; building the read model ...", flush=True)
     engine = create_engine(url, Settings(database_url=url))
+    building = time.perf_counter()
     try:
-        await readmodel.reindex(engine, _progress)
+        built = await readmodel.reindex(engine, _progress) or 0
     finally:
         await engine.dispose()
+    rate = round(built / (time.perf_counter() - building), 1)
+    print(f"  read model: {built:,} listings at {rate:,} listings/s", flush=True)
     await _settle(url, postgres)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, rate
 
 
 def _progress(done: int, total: int) -> None:

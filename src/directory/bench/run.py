@@ -197,11 +197,11 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
 
     if os.environ.get("BENCH_REUSE") and await _loaded(url, listings):
         print(f"reusing the {listings:,} listings already loaded", flush=True)
-        load_seconds = 0.0
+        load_seconds, reindex_rate = 0.0, None
     else:
         print(f"loading {listings:,} listings into {backend} ...", flush=True)
         await prepare(url)
-        load_seconds = await load(url, listings)
+        load_seconds, reindex_rate = await load(url, listings)
         print(f"loaded in {load_seconds:.1f} s", flush=True)
     if backend == "postgres":
         import asyncpg
@@ -236,7 +236,7 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
     base = f"http://127.0.0.1:{port}"
     workload = Workload(listings)
     results: dict[str, Any] = {
-        "backend": backend, "listings": listings, "load_seconds": round(load_seconds, 1), "queries": {},
+        "backend": backend, "listings": listings, "load_seconds": round(load_seconds, 1), "reindex_listings_per_s": reindex_rate, "queries": {},
         "generator": "wrk" if wrk.available() else "httpx",
     }  # fmt: skip
     try:
@@ -329,7 +329,8 @@ def gc_pauses(metrics: str) -> dict[str, Any]:
 
 def table(results: dict[str, Any]) -> str:
     lines = [
-        f"backend {results['backend']}, {results['listings']:,} listings, loaded in {results['load_seconds']} s, "
+        f"backend {results['backend']}, {results['listings']:,} listings, loaded in {results['load_seconds']} s "
+        f"(read model {results.get('reindex_listings_per_s') or 'not rebuilt'} listings/s), "
         f"server RSS (own pages, not mapped files) {results.get('server_rss_mb')} MB",
         f"{'query':<6}{'rps':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'CPU ms':>9}",
     ]

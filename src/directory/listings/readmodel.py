@@ -16,6 +16,7 @@ recorder in ``changes.py`` calls it); ``rebuild`` makes both tables again from s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 import zlib
@@ -295,49 +296,63 @@ def _write(session: Session, providers: Iterable[Provider], taxonomy: TaxonomyBi
     return len(documents)
 
 
-def rebuild(session: Session, batch: int = 500, progress: Callable[[int, int], None] | None = None) -> int:
-    """Make the whole read model again from the tables; how many listings it holds. Commits per batch."""
+def _emptied(session: Session, only_if_missing: bool) -> TaxonomyBits | None:
+    """The read model emptied for a rebuild, and the taxonomy's bits to write it with; with
+    ``only_if_missing``, None (and nothing touched) unless published listings have no stored
+    documents yet (a database just migrated to the read model)."""
+    if only_if_missing:
+        published = select(Provider.id).where(Provider.status == ProviderStatus.published.value).limit(1)
+        if session.execute(published).first() is None or session.execute(select(listing_document.c.provider_id).limit(1)).first():
+            return None
     session.execute(delete(search_location))
     session.execute(delete(listing_document))
-    published = Provider.status == ProviderStatus.published.value
-    total = session.execute(select(func.count()).select_from(Provider).where(published)).scalar_one()
-    taxonomy = TaxonomyBits(session)
-    done, last = 0, None
-    while True:
-        query = select(Provider.id).where(published).order_by(Provider.id).limit(batch)
-        if last is not None:
-            query = query.where(Provider.id > last)
-        ids = session.execute(query).scalars().all()
-        if not ids:
-            break
-        providers = session.execute(full_listing().where(Provider.id.in_(ids))).scalars().all()
-        done += _write(session, providers, taxonomy, index_words=False)
-        last = ids[-1]
-        session.commit()
-        session.expunge_all()
-        if progress:
-            progress(done, total)
+    return TaxonomyBits(session)
+
+
+def _rewrite(session: Session, ids: list[uuid.UUID], taxonomy: TaxonomyBits) -> int:
+    providers = session.execute(full_listing().where(Provider.id.in_(ids))).scalars().all()
+    return _write(session, providers, taxonomy, index_words=False)
+
+
+async def reindex(
+    engine: Any, progress: Callable[[int, int], None] | None = None, *, only_if_missing: bool = False, jobs: int | None = None, batch: int = 500
+) -> int | None:
+    """Make the whole read model again from the tables; how many listings it holds (None if skipped,
+    see ``_emptied``). Batches of ``batch`` listings, each committed; on PostgreSQL ``jobs`` (2 by
+    default) write at once on connections of their own, so that one builds its batch in Python while
+    the database stores another's (SQLite has one writer: one job)."""
+    async with engine.connect() as connection:
+        taxonomy = await connection.run_sync(lambda sync: _emptied(Session(bind=sync), only_if_missing))
+        total = (await connection.execute(select(func.count()).select_from(Provider).where(Provider.status == ProviderStatus.published.value))).scalar_one()
+        await connection.commit()
+    if taxonomy is None:
+        return None
+    jobs = jobs or (2 if engine.dialect.name == "postgresql" else 1)
+    turn, done, last = asyncio.Lock(), 0, None
+
+    async def work() -> None:
+        nonlocal done, last
+        async with engine.connect() as connection:
+            while True:
+                async with turn:  # the next batch of ids, in order, to one job only
+                    query = select(Provider.id).where(Provider.status == ProviderStatus.published.value).order_by(Provider.id).limit(batch)
+                    ids = list((await connection.execute(query if last is None else query.where(Provider.id > last))).scalars())
+                    last = ids[-1] if ids else last
+                if not ids:
+                    return
+                written = await connection.run_sync(lambda sync: _rewrite(Session(bind=sync, expire_on_commit=False), ids, taxonomy))
+                await connection.commit()
+                done += written
+                if progress:
+                    progress(done, total)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(max(1, jobs)):
+            group.create_task(work())
     # SQLite's words index made again in one pass at the end, five times faster than batch by batch
     # (until then its entries are those from before the rebuild: the locations keep their ids).
-    words_index(session, search_location, "rebuild")
-    session.commit()
-    return done
-
-
-async def reindex(engine: Any, progress: Callable[[int, int], None] | None = None, *, only_if_missing: bool = False) -> int | None:
-    """``rebuild`` on an engine of its own connection; with ``only_if_missing``, only when published
-    listings have no stored documents yet (a database just migrated to the read model). None if skipped."""
-
-    def run(connection: Any) -> int | None:
-        session = Session(bind=connection)
-        if only_if_missing:
-            published = select(Provider.id).where(Provider.status == ProviderStatus.published.value).limit(1)
-            if session.execute(published).first() is None or session.execute(select(listing_document.c.provider_id).limit(1)).first():
-                return None
-        return rebuild(session, progress=progress)
-
     async with engine.connect() as connection:
-        done = await connection.run_sync(run)
+        await connection.run_sync(lambda sync: words_index(Session(bind=sync), search_location, "rebuild"))
         await connection.commit()
     return done
 
