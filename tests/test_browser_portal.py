@@ -176,7 +176,7 @@ def test_a_clinic_signs_up_lists_itself_and_is_published_after_a_moderator_appro
     expect(page.locator(".flash")).to_contain_text("saved as a draft")
     # The details: conditions, a service with its price, a phone.
     page.get_by_label(re.compile(r"^Phone( \(optional\))?$")).fill("(212) 555-0148")
-    page.get_by_label("Description").fill("Sample clinic made in the portal's browser test.")
+    field(page, "Description").fill("Sample clinic made in the portal's browser test.")
     page.get_by_label("Post-traumatic stress disorder").check()
     page.locator("#field-service-ketamine-iv").check()
     page.get_by_label("IV ketamine infusion: lowest price").fill("450")
@@ -316,7 +316,7 @@ def test_two_tabs_editing_at_once_see_the_conflict_and_keep_what_was_typed(porta
     edit = one.page.url
     second = one.context.new_page()
     second.goto(edit)
-    one.page.get_by_label("Description").fill("Saved first, in the first tab.")
+    field(one.page, "Description").fill("Saved first, in the first tab.")
     one.page.get_by_role("button", name="Save the details").click()
     expect(one.page.locator(".flash")).to_have_text("Saved.")
     second.get_by_label(re.compile(r"^Phone( \(optional\))?$")).fill("(212) 555-0199")
