@@ -189,3 +189,14 @@ async def test_a_weak_password_is_explained_in_spanish_with_the_checker_s_own_wa
     refused = await portal.post("/v1/accounts", json={"email": "ana@clinic.example", "password": "password12345"}, headers={"Accept-Language": "es"})
     body = assert_problem(refused, 422, "password")
     assert "se parece a una contraseña muy usada" in body["errors"][0]["reason"] and refused.headers["content-language"] == "es"
+
+
+async def test_a_portal_address_that_names_no_page_is_the_portal_s_not_found_page_in_its_language(portal, mailbox):  # noqa: F811
+    visitor = person(portal, mailbox)
+    spanish = await visitor.open(f"{ES}/no-such-page", status=404)
+    assert '<html lang="es">' in spanish and "No encontrado" in text_of(spanish) and _leaks(spanish) == []
+    english = await visitor.open("/portal/listings/not-an-id/nothing", status=404)
+    assert '<html lang="en">' in english and "There is no such page here." in text_of(english)
+    # The API's own addresses keep answering problem+json.
+    assert (await portal.get("/v1/no-such-route")).headers["content-type"].startswith("application/problem+json")
+    assert (await portal.get("/portal/static/no-such-file.js")).headers["content-type"].startswith("application/problem+json")

@@ -264,7 +264,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         dependencies=DEPENDENCIES,
-        exception_handlers=exception_handlers(operation_outcome),
+        exception_handlers=exception_handlers(operation_outcome, portal.unmatched_page),
         lifespan=[lifespan],
         openapi_config=_openapi(),
         logging_config=None,  # configure_logging: Litestar's default would start a thread per app, never stopped

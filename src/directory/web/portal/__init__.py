@@ -8,6 +8,7 @@ the same access rules: the portal's caller is the signed-in account, as a bearer
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,19 @@ def _problem_page(request: Request, error: Exception) -> Response[Any]:
     else:  # a malformed id in the address, or a form's address opened as a page: nothing there
         status, detail, title = 404, N_("There is no such page here."), N_("Not found")
     return page(visit, "problem.html", status, title=title, detail=detail)
+
+
+#: A portal address in any language (``/portal/...``, ``/es/portal/...``), its scripts and styles apart.
+_PORTAL_PATH = re.compile(r"^(?:/[a-z]{2})?/portal(?:/(?!static/).*)?$")
+
+
+def unmatched_page(request: Request, status: int, _detail: str, _errors: Any, _headers: Any) -> Response[Any] | None:
+    """A portal address that names no page (a mistyped or outdated link): the portal's own "Not
+    found" page in the address's language rather than problem+json. (An alternative for the app's
+    error handlers: the portal's routes answer their own errors.)"""
+    if status not in (404, 405) or not _PORTAL_PATH.match(request.url.path):
+        return None
+    return page(_visit_of(request), "problem.html", 404, title=N_("Not found"), detail=N_("There is no such page here."))
 
 
 ROUTER = Router(
