@@ -14,10 +14,10 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory import i18n
-from directory.i18n.catalogs import translations as gettext_for
 from directory.errors import BadParameter, InvalidInput, NotFound
 from directory.geocoding import Geocoder
 from directory.hsds import ids, present
+from directory.i18n.catalogs import translations as gettext_for
 from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
 from directory.listings.queries import full_listing
 from directory.search.query import MIN_RADIUS_METRES, RawSearch
