@@ -66,7 +66,7 @@ async def test_a_clinic_works_in_the_spanish_portal_and_is_written_to_in_spanish
     ana = await _spanish_clinic(portal, mailbox, confirm=False)
     await ana.mail()
     welcome = ana.mailbox.to(ana.email)[-1]
-    assert str(welcome["Subject"]) == "Confirme su correo electrónico para el directorio de proveedores de infusión"
+    assert str(welcome["Subject"]) == "Confirme su correo electrónico para el directorio de proveedores de infusiones"
     assert "Confírmela abriendo este enlace" in ana.mailbox.text(welcome)
     listings = await ana.open(f"{ES}/listings")
     assert '<html lang="es">' in listings and "Sus anuncios" in listings and "Confirme su correo electrónico." in text_of(listings)
