@@ -4,17 +4,14 @@ desktop and phone sizes (screenshots in tests/screenshots/, as for the English p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from babel.messages.pofile import read_po
 from browsing import DESKTOP, PHONE, browser, expect, no_horizontal_scroll, serious_violations, shoot, visit  # noqa: F401
+from catalog_words import english_phrases
 from test_browser import site  # noqa: F401 - one served directory for this module too
-
-from directory.i18n.catalogs import catalog_path
 
 
 def _settled(page: object) -> None:
@@ -24,25 +21,6 @@ def _settled(page: object) -> None:
 def _names(site: str, **params: object) -> list[str]:
     answer = httpx.get(f"{site}/v1/search", params={"unit": "mi", "limit": 20, **params}).json()
     return [hit["provider"]["name"] for hit in answer["items"]]
-
-
-def _english_phrases() -> list[str]:
-    """The English of every message whose Spanish differs, as the phrases a page would show: the
-    text between placeholders and tags, two words or more (a single word may be a clinic's name)."""
-    with catalog_path("es").open("rb") as handle:
-        messages = [m for m in read_po(handle, locale="es") if m.id]
-    phrases = set()
-    for message in messages:
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        if set(ids) & set(strings):
-            continue
-        for english in ids:
-            for piece in re.split(r"\{\w+\}|%\(\w+\)s|<[^>]+>", english):
-                piece = piece.strip(" .,:;()–·")
-                if len(piece.split()) >= 2:
-                    phrases.add(piece)
-    return sorted(phrases)
 
 
 def _leaks(page: object) -> list[str]:
@@ -56,7 +34,7 @@ def _leaks(page: object) -> list[str]:
             .map((e) => [e.getAttribute('placeholder'), e.getAttribute('aria-label'), e.getAttribute('title')].join(' ')).join(' ') + ' ' + document.title;
         }"""
     )
-    return [phrase for phrase in _english_phrases() if phrase in shown]
+    return [phrase for phrase in english_phrases() if phrase in shown]
 
 
 @pytest.fixture
@@ -159,7 +137,7 @@ def test_the_finder_speaks_the_language_of_the_page_around_it_or_its_own(site, s
     expect(finder.locator("li").first).to_be_visible(timeout=20_000)
     shown = page.evaluate("document.querySelector('provider-finder').shadowRoot.textContent")
     assert "Cerca de" in shown and "Fichas del" in shown and "proveedores más cercanos a" in shown, shown
-    english = [phrase for phrase in _english_phrases() if phrase in shown]
+    english = [phrase for phrase in english_phrases() if phrase in shown]
     assert english == [], english
     assert finder.locator("li a").first.get_attribute("href").startswith(f"{site}/es/providers/")
     # Its own lang wins over the page's.

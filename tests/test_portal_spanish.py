@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from catalog_words import english_phrases
 from conftest import ADMIN
 from factories import assert_problem
 from portal_steps import PASSWORD, csrf, form_values, path_of, text_of
@@ -13,30 +14,7 @@ from smtp_inbox import Mailbox
 from test_portal import mailbox, moderator, person, portal  # noqa: F401 - the portal's fixtures and people
 from test_search import NYC, publish
 
-from directory.i18n.catalogs import catalog_path
-
 ES = "/es/portal"
-
-
-def _english_phrases() -> list[str]:
-    """The English of every message whose Spanish differs, as the phrases a page would show (the
-    text between placeholders and tags, two words or more)."""
-    from babel.messages.pofile import read_po
-
-    with catalog_path("es").open("rb") as handle:
-        messages = [m for m in read_po(handle, locale="es") if m.id]
-    phrases = set()
-    for message in messages:
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        if set(ids) & set(strings):
-            continue
-        for english in ids:
-            for piece in re.split(r"\{\w+\}|%\(\w+\)s|<[^>]+>", english):
-                piece = piece.strip(" .,:;()–·\"")
-                if len(piece.split()) >= 2:
-                    phrases.add(piece)
-    return sorted(phrases)
 
 
 def _leaks(page: str) -> list[str]:
@@ -46,7 +24,7 @@ def _leaks(page: str) -> list[str]:
     page = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
     attributes = " ".join(re.findall(r'(?:aria-label|title|placeholder)="([^"]*)"', page))
     shown = text_of(page) + " " + attributes
-    return [phrase for phrase in _english_phrases() if phrase in shown]
+    return [phrase for phrase in english_phrases() if phrase in shown]
 
 
 async def _spanish_clinic(portal, mailbox: Mailbox, confirm: bool = True):  # noqa: F811
@@ -129,7 +107,12 @@ async def test_an_account_chooses_the_language_of_its_mails(portal, mailbox):  #
     assert str(changed["Subject"]) == "Su contraseña se cambió" and "/es/portal/forgot" in dana.mailbox.text(changed)
     # The API shows the account's language, and takes one at sign-up.
     token = (await portal.post("/v1/auth/token", json={"email": dana.email, "password": PASSWORD + " nueva"})).json()["access_token"]
-    assert (await portal.get("/v1/me", headers={"Authorization": f"Bearer {token}"})).json()["language"] == "es"
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await portal.get("/v1/me", headers=bearer)).json()["language"] == "es"
+    # Through the API the account changes it back, and an unknown language is refused naming the field.
+    assert (await portal.patch("/v1/me", json={"language": "en"}, headers=bearer)).json()["language"] == "en"
+    assert_problem(await portal.patch("/v1/me", json={"language": "fr"}, headers=bearer), 422, "language")
+    assert (await portal.get("/v1/me", headers=bearer)).json()["language"] == "en"
     assert_problem(await portal.post("/v1/accounts", json={"email": "x@y.example", "password": PASSWORD, "language": "fr"}), 422, "language")
 
 

@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts.callers import Caller, Role, writers_only
-from directory.accounts.schemas import AccountCreate, AccountNpiPublic, AccountPublic, Credentials, NpiClaim, RoleChange, Token
+from directory.accounts.schemas import AccountCreate, AccountNpiPublic, AccountPublic, AccountSettings, Credentials, NpiClaim, RoleChange, Token
 from directory.accounts.service import AccountService
 
 
@@ -27,7 +27,9 @@ class AccountController(Controller):
 
         The password needs at least 10 characters and must not be the email or a common password.
         A link to confirm the address is mailed to it (the clinic portal at /portal/ needs it confirmed
-        before a listing is submitted or claimed there). Then log in with POST /v1/auth/token. Who: anyone.
+        before a listing is submitted or claimed there). `language` (`en` or `es`) is the language of
+        the directory's mails to the account (PATCH /v1/me changes it). Then log in with POST
+        /v1/auth/token. Who: anyone.
         """
         return await accounts.sign_up(writer, data)
 
@@ -53,6 +55,19 @@ class AccountController(Controller):
     ) -> AccountPublic:
         """The account behind the bearer token, with the ids of the listings it owns. Who: any signed-in account."""
         return await accounts.me(reader, caller)
+
+    @patch("/me", guards=[writers_only], security=[{"bearer": []}], summary="Change your account's settings", opt={"problems": (404,)})
+    async def update_me(
+        self,
+        data: JSONBody[AccountSettings],
+        writer: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        accounts: NamedDependency[AccountService],
+    ) -> AccountPublic:
+        """Change the language the directory's mails to you are written in (`en` or `es`: address
+        confirmations, password notices, invitations, review decisions, claim results, reports and
+        consultation requests; their links open the portal in that language). Who: any signed-in account."""
+        return await accounts.set_language(writer, caller, data.language)
 
     @post("/me/npis", guards=[writers_only], security=[{"bearer": []}], status_code=202, summary="Register your NPI", opt={"problems": (404,)})
     async def add_npi(

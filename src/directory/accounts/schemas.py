@@ -25,6 +25,12 @@ class AccountCreate(Schema):
     )
 
 
+class AccountSettings(Schema):
+    language: Literal[tuple(i18n.LANGUAGES)] = Field(  # type: ignore[valid-type]
+        description="the language the directory's mails to the account are written in", examples=["es"]
+    )
+
+
 class Credentials(Schema):
     email: Email
     password: Annotated[
@@ -47,7 +53,7 @@ class AccountPublic(BaseModel):
     email: str
     role: str
     display_name: str | None
-    language: str = Field(default="en", description="the language the directory's mails to the account are written in")
+    language: str = Field(default=i18n.DEFAULT, description="the language the directory's mails to the account are written in")
     created_at: datetime
     listings: list[uuid.UUID] = Field(description="ids of the listings this account owns")
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directory import i18n
 from directory.accounts import callers, tokens
 from directory.accounts.callers import Caller, Role
 from directory.accounts.models import Account, AccountNpi, ProviderOwner
@@ -108,6 +109,18 @@ class AccountService:
             select(ProviderOwner.provider_id).where(ProviderOwner.account_id == account.id).order_by(ProviderOwner.granted_at)
         )
         return _public(account, list(owned.scalars()))
+
+    async def set_language(self, session: AsyncSession, caller: Caller, language: str) -> AccountPublic:
+        """The language the directory's mails to the account are written in from now on."""
+        if language not in i18n.LANGUAGES:
+            raise InvalidInput("language", f"one of {', '.join(i18n.LANGUAGES)}")
+        account_id = _account_of(caller)
+        async with session.begin():
+            account = await session.get(Account, account_id)
+            if account is None or account.disabled:
+                raise NotAuthenticated("the account no longer exists or is disabled")
+            account.language = language
+        return await self.me(session, caller)
 
     async def add_npi(self, session: AsyncSession, caller: Caller, data: NpiClaim) -> AccountNpiPublic:
         """Register an NPI as the account's own; the verification worker checks it with the registry."""

@@ -24,6 +24,11 @@ DEFAULT = "en"
 OTHERS = tuple(code for code in LANGUAGES if code != DEFAULT)
 
 
+def prefix(language: str) -> str:
+    """What a language's addresses begin with: nothing for English, ``/es`` for Spanish."""
+    return "" if language == DEFAULT else f"/{language}"
+
+
 def from_header(header: str | None) -> str:
     """The language of ``Accept-Language`` we speak best, by weight then order; English when none."""
     best, best_weight = DEFAULT, 0.0

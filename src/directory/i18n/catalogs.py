@@ -18,6 +18,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from directory.i18n import DEFAULT
 
@@ -67,3 +68,18 @@ def script_messages(language: str) -> str:
             words[message.id] = message.string
     # "</" must not end the page's script element early.
     return json.dumps(words, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+
+
+def page_templates(folder: Path, language: str) -> Environment:
+    """The HTML templates of a folder in a language: escaped, every value required, ``_()`` and
+    ``ngettext`` from the language's catalog (English passes through)."""
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env

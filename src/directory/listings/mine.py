@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.accounts.callers import Caller
+from directory.i18n import N_
 from directory.listings import policy
 from directory.listings.models import ListingChange, Provider
 from directory.listings.queries import full_listing
@@ -46,11 +47,6 @@ async def last_decisions(session: AsyncSession, provider_ids: list[uuid.UUID]) -
         .order_by(ListingChange.id)
     )
     return {row.provider_id: Decision(row.action, row.reason, row.at) for row in rows}
-
-
-def N_(text: str) -> str:
-    """Marks words for the catalog: the portal shows them in its language."""
-    return text
 
 
 def missing_for_publication(listing: Provider | ProviderPublic, email_confirmed: bool) -> list[str]:

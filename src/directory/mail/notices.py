@@ -12,7 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from directory.i18n import DEFAULT
+from directory.i18n import prefix
 from directory.i18n.catalogs import translations
 from directory.mail.message import Message
 
@@ -42,7 +42,7 @@ def _environment(language: str) -> Environment:
 
 def notice(kind: str, to: str, language: str = "en", **values: Any) -> Message:
     """The mail of one kind (``templates/<kind>.txt``) to one recipient, in a language."""
-    prefix = "" if language == DEFAULT else f"/{language}"
-    rendered = _environment(language).get_template(f"{kind}.txt").render(link=link, portal=f"{prefix}/portal", site=prefix, **values)
+    site = prefix(language)
+    rendered = _environment(language).get_template(f"{kind}.txt").render(link=link, portal=f"{site}/portal", site=site, **values)
     subject, _, text = rendered.partition("\n")
     return Message(to=to, subject=subject.removeprefix("Subject:").strip(), text=text.lstrip("\n"))

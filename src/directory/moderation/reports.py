@@ -16,6 +16,7 @@ from directory.accounts import callers
 from directory.accounts.callers import Caller
 from directory.columns import utcnow
 from directory.errors import Conflict, NotFound, TooManyRequests
+from directory.i18n import N_
 from directory.i18n.catalogs import translations
 from directory.listings.models import Provider, ProviderStatus
 from directory.listings.queries import by_key
@@ -27,10 +28,6 @@ from directory.ratelimit import LimitStore
 
 NEEDS_REVIEW = 3
 PER_ADDRESS_PER_HOUR = 5
-def N_(text: str) -> str:
-    """Marks words for the catalog: the portal shows them in its language."""
-    return text
-
 
 KIND_WORDS = {
     "closed_permanently": N_("it has closed for good"),

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from directory import i18n
 from directory.errors import NotFound
-from directory.i18n.catalogs import script_messages, translations
+from directory.i18n.catalogs import page_templates, script_messages, translations
 from directory.listings.queries import merged_survivor
 from directory.listings.service import ListingService
 from directory.settings import Settings
@@ -37,16 +37,7 @@ PAGES = HERE / "pages"
 @cache
 def _environment(language: str) -> Environment:
     """The pages' templates with the language's gettext (``_``, ``ngettext``; English passes through)."""
-    env = Environment(
-        loader=FileSystemLoader(PAGES),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
-    return env
+    return page_templates(PAGES, language)
 
 
 def addresses(path: str) -> list[str]:
@@ -64,7 +55,7 @@ def localized(path: str, language: str) -> str:
     """The same page's address in another language (``/claim`` is ``/es/claim``; ``/`` is ``/es/``)."""
     if language_of(path) != i18n.DEFAULT:
         path = "/" + path.strip("/").split("/", 1)[1] if "/" in path.strip("/") else "/"
-    return path if language == i18n.DEFAULT else f"/{language}{path}"
+    return i18n.prefix(language) + path
 
 
 def page_policy(settings: Settings) -> str:

@@ -10,11 +10,9 @@ from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from pydantic import ValidationError
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory import i18n
-from directory.accounts.models import Account
 from directory.accounts.passwords import policy_problem
 from directory.accounts.schemas import AccountCreate, Credentials
 from directory.accounts.service import AccountService
@@ -207,15 +205,14 @@ async def change_email(visit: ThisVisit, writer: Writer, accounts: Accounts) -> 
 
 
 @post("/account/language")
-async def change_language(visit: ThisVisit, writer: Writer) -> Response[Any]:
+async def change_language(visit: ThisVisit, writer: Writer, accounts: Accounts) -> Response[Any]:
     """The language the directory writes to the account in."""
-    account = visit.signed_in()
+    visit.signed_in()
     form = await visit.form()
     language = str(form.get("language", ""))
     if language not in i18n.LANGUAGES:
         return page(visit, "account.html", 422, values={}, errors={"language": visit.t("choose one of the languages offered")})
-    async with writer.begin():
-        await writer.execute(update(Account).where(Account.id == account.id).values(language=language))
+    await accounts.set_language(writer, visit.caller, language)
     return redirect(visit, "/portal/account", visit.t("Saved: we write to you in {language}.", language=i18n.LANGUAGES[language]))
 
 

@@ -11,12 +11,12 @@ from typing import Any
 from urllib.parse import unquote
 
 from babel.dates import format_date, format_time
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from litestar import Response
 
 from directory import i18n
 from directory.errors import DirectoryError, FieldError
-from directory.i18n.catalogs import script_messages, translations
+from directory.i18n.catalogs import page_templates, script_messages, translations
 from directory.listings.models import ProviderStatus
 from directory.web.portal.visits import CSRF_FIELD, N_, NOTICE_COOKIE, Visit
 from directory.web.routes import localized, page_policy
@@ -66,16 +66,8 @@ FIELD_WORDS = {
 def environment(language: str = i18n.DEFAULT) -> Environment:
     """The portal's templates in a language: ``_()`` from its catalog, ``|t`` for words chosen by
     value (marked where they are defined), dates by the locale's conventions (CLDR, through Babel)."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
+    env = page_templates(TEMPLATES, language)
     words = translations(language)
-    env.install_gettext_translations(words, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
         STATUS_WORDS=STATUS_WORDS, VERIFICATION_WORDS=VERIFICATION_WORDS, CSRF_FIELD=CSRF_FIELD,
         ACTOR_WORDS=ACTOR_WORDS, ACTION_WORDS=ACTION_WORDS, FIELD_WORDS=FIELD_WORDS,
@@ -149,7 +141,7 @@ def page(visit: Visit, template: str, status: int = 200, **context: Any) -> Resp
         "values": {},
         "lang": language,
         "home": visit.home,
-        "site": "" if language == i18n.DEFAULT else f"/{language}",
+        "site": i18n.prefix(language),
         "languages": i18n.LANGUAGES,
         "other_languages": i18n.OTHERS,
         "language_names": i18n.NAMES,

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.accounts.callers import ANONYMOUS, Caller, Role
 from directory.accounts.models import Account
 from directory.errors import DirectoryError
-from directory.i18n import problems
+from directory.i18n import N_, problems  # noqa: F401 (N_ re-exported for the portal's modules)
 from directory.i18n.catalogs import translations
 from directory.web.routes import language_of, localized
 
@@ -40,11 +40,6 @@ class SignInFirst(Exception):
 
     def __init__(self, back_to: str) -> None:
         self.back_to = back_to
-
-
-def N_(text: str) -> str:
-    """Marks words for the catalog (``make messages``) where they are said later, in the visit's language."""
-    return text
 
 
 class FormRefused(DirectoryError):
