@@ -32,6 +32,7 @@ VALID_BODIES = {
     ("POST", "/v1/me/npis"): {"npi": "1234567893"},
     ("POST", "/v1/auth/token"): {"email": "a@x.example", "password": "correct horse battery staple 9"},
     ("PATCH", "/v1/admin/accounts/{account_id:uuid}"): {"role": "moderator"},
+    ("PATCH", "/v1/me"): {"language": "es"},
     ("POST", "/v1/accounts"): {"email": "a@x.example", "password": "correct horse battery staple 9"},
     ("POST", "/v1/moderation/listings/{key:str}/actions"): {"action": "suspend", "reason": "test"},
     ("POST", "/v1/moderation/changes/{change_id:uuid}/decision"): {"decision": "approve"},
