@@ -6,7 +6,7 @@ from conftest import ADMIN
 from factories import assert_problem, listing
 from sqlalchemy import func, select
 
-from directory.listings import service
+from directory.listings import changes, service
 from directory.listings.models import Clinician, Location, Provider
 
 
@@ -19,8 +19,8 @@ async def test_a_create_that_fails_after_some_rows_were_written_stores_nothing(c
             raise service.Conflict("simulated failure while writing the second clinician")
         return original(data)
 
-    original = service.new_clinician
-    monkeypatch.setattr(service, "new_clinician", failing_clinician)
+    original = changes.new_clinician
+    monkeypatch.setattr(changes, "new_clinician", failing_clinician)
     two = listing()
     two["clinicians"] = two["clinicians"] * 2
     response = await client.post("/v1/providers", json=two, headers=ADMIN)

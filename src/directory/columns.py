@@ -38,3 +38,18 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# SQLModel asks for a default factory's signature each time it makes a row. A builtin's (``list``,
+# ``dict``) is parsed from its text signature, about 0.15 ms a field; a plain function's is quick.
+# With six list fields, a new listing took 1 ms of factories alone.
+
+
+def empty_list() -> list:
+    """A table model's empty JSON list: ``Field(default_factory=empty_list)``."""
+    return []
+
+
+def empty_dict() -> dict:
+    """A table model's empty JSON object: ``Field(default_factory=empty_dict)``."""
+    return {}

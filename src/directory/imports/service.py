@@ -18,27 +18,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from directory.accounts.callers import Caller
-from directory.columns import utcnow
 from directory.errors import DirectoryError, FieldError, InvalidInput
 from directory.imports import csvfile
 from directory.imports.csvfile import Group, Row
-from directory.listings import policy
-from directory.listings.changes import PROVIDER_SCALARS, bump_version, diff, due_now, new_location, offer, record_change, set_price, snapshot
+from directory.imports.writing import BATCH, Prepared, Taxonomy, write_batch
 from directory.listings.duplicates import POSSIBLE, describe_duplicates
-from directory.listings.models import Location, Provider, ProviderCondition, ProviderService, ProviderStatus
-from directory.listings.placement import PlacedLocation, inherit_rems
-from directory.listings.queries import full_listing
+from directory.listings.placement import inherit_rems
 from directory.listings.schemas import ProviderCreate
 from directory.listings.service import ListingService
 from directory.taxonomy.models import Condition, Service
 
 MAX_ROWS = 5000
-_COMPARED_LOCATION_FIELDS = (
-    "name address_line1 address_line2 city state postal_code country latitude longitude phone timezone hours accessibility "
-    "accessibility_features rems_certified rems_certified_on"
-).split()
-#: What a location holds when the file leaves these out.
-_LOCATION_DEFAULTS: dict[str, Any] = {"accessibility_features": [], "rems_certified": False}
 
 
 @dataclass
@@ -51,13 +41,6 @@ class RowReport:
     errors: list[dict[str, str]] = field(default_factory=list)
     possible_duplicates: list[dict[str, Any]] = field(default_factory=list)
     """Published listings that may be the same clinic (on the listing's first row)."""
-
-
-@dataclass
-class Prepared:
-    group: Group
-    data: ProviderCreate
-    placed: list[PlacedLocation]
 
 
 @dataclass
@@ -160,39 +143,63 @@ class ImportService:
             return report
 
         source = source_of(caller)
+        taxonomy = Taxonomy()
+        batches = [prepared[start : start + BATCH] for start in range(0, len(prepared), BATCH)]
         if atomic:
+            writing: list[Prepared] = []
             async with sessions() as session:
                 try:
                     async with self.listings.recorder.transaction(session):
-                        for ready in prepared:
-                            self._mark(reports, ready, *await self._write(session, caller, source, ready))
+                        for writing in batches:
+                            self._mark_all(reports, writing, await write_batch(session, caller, source, writing, taxonomy))
+                        writing = prepared  # what fails now fails as the whole import is recorded
                 except Exception as error:  # noqa: BLE001 - any failure undoes the whole import
-                    reason = error.detail if isinstance(error, DirectoryError) else "the database refused the write"
-                    for ready in prepared:
-                        for row in ready.group.rows:
-                            entry = reports[id(row)]
-                            if entry.result in ("created", "updated", "unchanged", "pending"):
-                                entry.result, entry.id = "not_written", None
-                    failed = next((r for r in prepared if reports[id(r.group.first)].result == "pending"), prepared[-1])
+                    for entry in reports.values():
+                        if entry.result in ("created", "updated", "unchanged", "pending"):
+                            entry.result, entry.id = "not_written", None
+                    failed = writing[0] if writing else prepared[0]
                     reports[id(failed.group.first)].result = "failed"
-                    reports[id(failed.group.first)].errors = [{"field": "external_id", "reason": reason}]
+                    reports[id(failed.group.first)].errors = [{"field": "external_id", "reason": _refusal(error, writing)}]
                     raise ImportRejected(report) from error
                 await self._note_duplicates(session, reports, prepared)
         else:
-            for ready in prepared:
-                async with sessions() as session:
-                    try:
-                        async with self.listings.recorder.transaction(session):
-                            self._mark(reports, ready, *await self._write(session, caller, source, ready))
-                    except Exception as error:  # noqa: BLE001 - this listing fails, the others go on
-                        reason = error.detail if isinstance(error, DirectoryError) else "the database refused the write"
-                        for row in ready.group.rows:
-                            reports[id(row)].result = "failed"
-                            reports[id(row)].id = None
-                        reports[id(ready.group.first)].errors = [{"field": "external_id", "reason": reason}]
-                        continue
-                    await self._note_duplicates(session, reports, [ready])
+            for batch in batches:
+                # A batch in one transaction; if it fails, its listings again one by one, so that
+                # only the listing the database refuses fails.
+                if not await self._write_partial(sessions, caller, source, batch, taxonomy, reports) and len(batch) > 1:
+                    for ready in batch:
+                        await self._write_partial(sessions, caller, source, [ready], taxonomy, reports)
         return report
+
+    async def _write_partial(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        caller: Caller,
+        source: str,
+        batch: list[Prepared],
+        taxonomy: Taxonomy,
+        reports: dict[int, RowReport],
+    ) -> bool:
+        async with sessions() as session:
+            try:
+                async with self.listings.recorder.transaction(session):
+                    results = await write_batch(session, caller, source, batch, taxonomy)
+            except Exception as error:  # noqa: BLE001 - this batch fails, the others go on
+                if len(batch) == 1:
+                    ready = batch[0]
+                    for row in ready.group.rows:
+                        reports[id(row)].result = "failed"
+                        reports[id(row)].id = None
+                    reports[id(ready.group.first)].errors = [{"field": "external_id", "reason": _refusal(error, batch)}]
+                return False
+            self._mark_all(reports, batch, results)
+            await self._note_duplicates(session, reports, batch)
+        return True
+
+    @classmethod
+    def _mark_all(cls, reports: dict[int, RowReport], batch: list[Prepared], results: list[tuple[str, uuid.UUID]]) -> None:
+        for ready, (result, provider_id) in zip(batch, results):
+            cls._mark(reports, ready, result, provider_id)
 
     @staticmethod
     async def _note_duplicates(session: AsyncSession, reports: dict[int, RowReport], written: list[Prepared]) -> None:
@@ -240,50 +247,14 @@ class ImportService:
         inherit_rems(data.rems_certified, data.locations, placed)
         return Prepared(group, data, placed)
 
-    async def _write(self, session: AsyncSession, caller: Caller, source: str, ready: Prepared) -> tuple[str, uuid.UUID]:
-        data = ready.data
-        existing = (
-            await session.execute(
-                full_listing(for_change=True).where(
-                    Provider.external_source == source, Provider.external_id == ready.group.external_id
-                )
-            )
-        ).scalar_one_or_none()
-        wanted = data.status.value if data.status else None
-        status = policy.imported_status(caller, wanted, existing.status if existing is not None else None)
-        if status != wanted:
-            data = data.model_copy(update={"status": ProviderStatus(status)})
-        scalars = data.model_dump(include=set(PROVIDER_SCALARS), mode="json")
-        scalars = {name: value for name, value in scalars.items() if value is not None or name in data.model_fields_set}
-        for name in ("telehealth", "rems_certified"):
-            scalars.setdefault(name, False)
-        for name in ("telehealth_states", "payment_options", "insurance_carriers", "languages", "routes"):
-            scalars[name] = scalars.get(name) or []
-        scalars["translations"] = scalars.get("translations") or {}
-        if existing is None:
-            created = await self.listings.insert(
-                session, caller, data, ready.placed, reason="import", external_source=source, external_id=ready.group.external_id
-            )
-            return "created", created.id
-        if _same(existing, data, scalars, ready.placed):
-            return "unchanged", existing.id
-        before = snapshot(existing)
-        for name in PROVIDER_SCALARS:
-            value = scalars.get(name)
-            if getattr(existing, name) != value:
-                setattr(existing, name, value)
-        set_price(existing, data)
-        if existing.npi and before["npi"] != existing.npi:
-            due_now(existing)
-        if existing.status == ProviderStatus.published and existing.published_at is None:
-            existing.published_at = utcnow()
-        existing.conditions = [ProviderCondition(condition_code=code) for code in data.conditions or []]
-        existing.services = [ProviderService(service_code=s.code, **offer(s)) for s in data.services or []]
-        _replace_locations(existing, ready.placed)
-        await bump_version(session, existing)
-        record_change(session, existing.id, caller, "updated", diff(before, snapshot(existing)), reason="import")
-        await session.flush()
-        return "updated", existing.id
+def _refusal(error: Exception, writing: list[Prepared]) -> str:
+    """Why the database refused a write, and which listings were being written."""
+    reason = error.detail if isinstance(error, DirectoryError) else "the database refused the write"
+    if len(writing) > 1:
+        lines = [row.line for ready in writing for row in ready.group.rows]
+        reason += f" (writing the listings of lines {min(lines)}-{max(lines)})"
+    return reason
+
 
 def _where(group: Group, sources: list[Row], loc: tuple[Any, ...], reason: str) -> tuple[Row, str]:
     """The row and CSV column a validation error of the assembled body points at.
@@ -313,46 +284,3 @@ async def _known_codes(session: AsyncSession) -> dict[str, set[str]]:
         "condition": set((await session.execute(select(Condition.code))).scalars()),
         "service": set((await session.execute(select(Service.code))).scalars()),
     }
-
-
-def _location_values(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: values.get(name, _LOCATION_DEFAULTS.get(name)) for name in _COMPARED_LOCATION_FIELDS}
-
-
-def _same(existing: Provider, data: ProviderCreate, scalars: dict[str, Any], placed: list[PlacedLocation]) -> bool:
-    """Whether the stored listing already says what the import says."""
-    if any(getattr(existing, name) != scalars.get(name) for name in PROVIDER_SCALARS):
-        return False
-    price = data.price
-    if (existing.price_min, existing.price_max) != ((price.min, price.max) if price else (None, None)):
-        return False
-    if sorted(link.condition_code for link in existing.conditions) != sorted(data.conditions or []):
-        return False
-    stored_offers = sorted((o.service_code, o.price_min, o.price_max, o.session_minutes) for o in existing.services)
-    offers = sorted((s.code, s.price_min, s.price_max, s.session_minutes) for s in data.services or [])
-    if stored_offers != offers:
-        return False
-    stored = [_location_values({name: getattr(loc, name) for name in _COMPARED_LOCATION_FIELDS}) for loc in existing.locations]
-    wanted = [_location_values({"country": "US", **p.fields}) for p in placed]
-    return stored == wanted
-
-
-def _replace_locations(provider: Provider, placed: list[PlacedLocation]) -> None:
-    """Update the stored locations in order, add the extra ones, drop the surplus: ids stay stable."""
-    kept: list[Location] = []
-    for index, place in enumerate(placed):
-        if index < len(provider.locations):
-            location = provider.locations[index]
-            fields = dict(place.fields)
-            hours = fields.pop("hours")
-            for name in _COMPARED_LOCATION_FIELDS:
-                if name != "hours" and name != "country":
-                    setattr(location, name, fields.get(name, _LOCATION_DEFAULTS.get(name)))
-            location.coordinate_source = fields["coordinate_source"]
-            location.coordinate_precision = fields["coordinate_precision"]
-            location.set_hours(hours)
-            location.updated_at = utcnow()
-            kept.append(location)
-        else:
-            kept.append(new_location(place.fields))
-    provider.locations = kept

@@ -26,7 +26,19 @@ from directory.columns import utcnow
 from directory.errors import Conflict, InvalidInput, PreconditionFailed, PreconditionRequired
 from directory.listings import readmodel
 from directory.listings.held import PendingChange
-from directory.listings.models import Clinician, ListingChange, Location, Provider, ProviderStatus, VerificationStatus
+from directory.listings.models import (
+    Clinician,
+    ListingChange,
+    Location,
+    Provider,
+    ProviderClinician,
+    ProviderCondition,
+    ProviderService,
+    ProviderStatus,
+    VerificationStatus,
+)
+from directory.listings.placement import PlacedLocation, inherit_rems
+from directory.listings.schemas import ProviderCreate
 from directory.listings.slugs import named_slug
 from directory.taxonomy.models import Condition, Service
 
@@ -250,3 +262,38 @@ async def taxonomy_entries(session: AsyncSession, conditions: list[str], service
                 raise InvalidInput(where, f"unknown {table.__tablename__} code {code!r}; see GET /v1/{field}")
         found.append(known)
     return found[0], found[1]
+
+
+def new_listing(
+    session: AsyncSession,
+    caller: Caller,
+    data: ProviderCreate,
+    placed: list[PlacedLocation],
+    conditions: dict[str, Condition],
+    services: dict[str, Service],
+    slug: str,
+    **columns: object,
+) -> Provider:
+    """A new listing added to the session, nothing asked of the database: its taxonomy entries
+    (by code) and a free slug are given. Once it is flushed, ``record_created`` adds its history
+    (the history's rows refer to it, and the flush does not order them after it)."""
+    provider = Provider(**data.model_dump(include=set(PROVIDER_SCALARS), exclude_none=True, mode="json"), **columns)
+    set_price(provider, data)
+    if provider.status == ProviderStatus.published:
+        provider.published_at = utcnow()
+    if data.npi:
+        due_now(provider)  # without an organisation NPI there is nothing to verify
+    provider.slug = slug
+    inherit_rems(data.rems_certified, data.locations, placed)
+    provider.locations = [new_location(p.fields) for p in placed]
+    provider.conditions = [ProviderCondition(condition_code=code, condition=conditions[code]) for code in data.conditions or []]
+    provider.services = [ProviderService(service_code=s.code, service=services[s.code], **offer(s)) for s in data.services or []]
+    provider.clinician_roles = [ProviderClinician(clinician=new_clinician(c), role=c.role) for c in data.clinicians]
+    session.add(provider)
+    return provider
+
+
+def record_created(session: AsyncSession, caller: Caller, provider: Provider, reason: str | None = None) -> None:
+    """The history entry of a listing just created, and the note that it changed."""
+    record_change(session, provider.id, caller, "created", diff({}, snapshot(provider)), reason=reason)
+    touch(session, provider)

@@ -16,8 +16,8 @@ Each reason adds to the pair's score (``1 - Π(1 - weight)``): an NPI weighs mos
 A phone number or domain shared by more than ``CROWD`` listings is a chain's or a call centre's: it
 makes no pairs. Closed and merged listings are left out.
 
-Pairs are found as listings change (a follower of the recorder, in the same transaction: the
-creator of a listing hears of them in the answer) and over the whole directory by ``scan``
+Pairs are found as listings change (``duplicate_check.note``, a follower of the recorder, in the
+same transaction: the creator of a listing hears of them in the answer) and over the whole directory by ``scan``
 (``duplicate_scan``, ``directory duplicates``). Moderators dismiss a pair or merge it (``moderation.duplicates``).
 """
 
@@ -26,20 +26,17 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import datetime
 from difflib import SequenceMatcher
 from urllib.parse import urlsplit
 
-from sqlalchemy import Column, ForeignKey, UniqueConstraint, Uuid, and_, or_, select, union_all, update
+from sqlalchemy import Column, ForeignKey, UniqueConstraint, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
-from directory.columns import JSONValue, UTCDateTime, utcnow
-from directory.listings.models import Location, Provider, ProviderStatus
+from directory.columns import JSONValue, UTCDateTime, empty_list, utcnow
+from directory.listings.models import Provider, ProviderStatus
 from directory.listings.names import distinctive, words
 from directory.listings.schemas import PossibleDuplicate
 
@@ -74,7 +71,7 @@ class DuplicateCandidate(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     first_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False))
     second_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False, index=True))
-    reasons: list[dict[str, str]] = Field(default_factory=list, sa_type=JSONValue)
+    reasons: list[dict[str, str]] = Field(default_factory=empty_list, sa_type=JSONValue)
     """``[{"reason": "npi", "detail": "both list NPI 1234567893"}, ...]``"""
     score: float
     status: str = Field(default="open", max_length=20, index=True)
@@ -164,131 +161,6 @@ def metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def pair(a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
     return (a, b) if str(a) < str(b) else (b, a)
-
-
-# --- as listings change -----------------------------------------------------------------------
-
-#: About 50 m of latitude in degrees, with room.
-_LAT_STEP = 0.00046
-
-
-@dataclass
-class _Listing:
-    id: uuid.UUID
-    name: str
-    npi: str | None
-    phones: set[str] = field(default_factory=set)
-    domain: str | None = None
-    points: list[tuple[float, float, bool, str]] = field(default_factory=list)
-    """(latitude, longitude, placed precisely, street address key) of each location."""
-    left_out: bool = False
-
-
-def note(session: Session, provider_ids: set[uuid.UUID], loaded: Mapping[uuid.UUID, Provider]) -> None:
-    """Follower of the recorder: find the candidates of these listings and keep them in
-    ``duplicate_candidate``; each listing's list is left in ``session.info[POSSIBLE]``."""
-    found: dict[uuid.UUID, list[tuple[uuid.UUID, list[dict[str, str]]]]] = session.info.setdefault(POSSIBLE, {})
-    in_hand = [_in_hand(loaded[key]) for key in provider_ids if key in loaded]
-    for listing in in_hand + _read(session, [key for key in provider_ids if key not in loaded]):
-        matches = {} if listing.left_out else _matches(session, listing)
-        _keep(session, listing.id, matches)
-        found[listing.id] = sorted(matches.items(), key=lambda item: -score(item[1]))
-
-
-def _in_hand(provider: Provider) -> _Listing:
-    """A listing loaded whole by the change itself: nothing to read again."""
-    domain = site_domain(provider.website)
-    if domain != provider.site_domain:
-        provider.site_domain = domain  # flushed with the rest of the change
-    listing = _Listing(provider.id, provider.name, provider.npi, {provider.phone} if provider.phone else set(), domain)
-    listing.left_out = provider.status in LEFT_OUT
-    for location in provider.locations:
-        listing.points.append((location.latitude, location.longitude, location.coordinate_precision in PRECISE, place_key(location.address_line1, location.postal_code)))
-        if location.phone:
-            listing.phones.add(location.phone)
-    return listing
-
-
-def _read(session: Session, ids: list[uuid.UUID]) -> list[_Listing]:
-    if not ids:
-        return []
-    rows = session.execute(select(Provider.id, Provider.name, Provider.npi, Provider.phone, Provider.website, Provider.site_domain, Provider.status).where(Provider.id.in_(ids))).all()
-    listings: dict[uuid.UUID, _Listing] = {}
-    for row in rows:
-        domain = site_domain(row.website)
-        if domain != row.site_domain:
-            session.execute(update(Provider).where(Provider.id == row.id).values(site_domain=domain).execution_options(synchronize_session=False))
-        listings[row.id] = _Listing(row.id, row.name, row.npi, {row.phone} if row.phone else set(), domain, left_out=row.status in LEFT_OUT)
-    located = select(Location.provider_id, Location.latitude, Location.longitude, Location.phone, Location.coordinate_precision, Location.address_line1, Location.postal_code)
-    for provider_id, lat, lon, phone, precision, line1, postal in session.execute(located.where(Location.provider_id.in_(ids))):
-        listings[provider_id].points.append((lat, lon, precision in PRECISE, place_key(line1, postal)))
-        if phone:
-            listings[provider_id].phones.add(phone)
-    return list(listings.values())
-
-
-def _matches(session: Session, listing: _Listing) -> dict[uuid.UUID, list[dict[str, str]]]:
-    others = and_(Provider.id != listing.id, Provider.status.not_in(LEFT_OUT))
-    reasons: dict[uuid.UUID, list[dict[str, str]]] = defaultdict(list)
-    if listing.npi:
-        for (other,) in session.execute(select(Provider.id).where(others, Provider.npi == listing.npi)):
-            reasons[other].append({"reason": "npi", "detail": f"both list NPI {listing.npi}"})
-    if listing.phones:
-        phones = sorted(listing.phones)
-        sharing = union_all(
-            select(Provider.id.label("id"), Provider.phone.label("phone")).where(others, Provider.phone.in_(phones)),
-            select(Location.provider_id, Location.phone).join(Provider, Provider.id == Location.provider_id).where(others, Location.phone.in_(phones)),
-        ).subquery()
-        shared: dict[uuid.UUID, str] = {row.id: row.phone for row in session.execute(select(sharing.c.id, sharing.c.phone).limit(CROWD * 4 + 1))}
-        if len(shared) <= CROWD:
-            for other, phone in shared.items():
-                reasons[other].append({"reason": "phone", "detail": f"both list the phone number {phone}"})
-    if listing.domain:
-        same_site = session.execute(select(Provider.id).where(others, Provider.site_domain == listing.domain).limit(CROWD + 1)).scalars().all()
-        if len(same_site) <= CROWD:
-            for other in same_site:
-                reasons[other].append({"reason": "website", "detail": f"both have a website on {listing.domain}"})
-    near: dict[uuid.UUID, float] = {}
-    for lat, lon, precise, key in listing.points:
-        lon_step = _LAT_STEP / max(math.cos(math.radians(lat)), 0.05)
-        rows = session.execute(
-            select(Location.provider_id, Location.latitude, Location.longitude, Provider.name, Location.coordinate_precision, Location.address_line1, Location.postal_code)
-            .join(Provider, Provider.id == Location.provider_id)
-            .where(
-                others,
-                Location.latitude.between(lat - _LAT_STEP, lat + _LAT_STEP),
-                Location.longitude.between(lon - lon_step, lon + lon_step),
-            )
-        )
-        for other, other_lat, other_lon, other_name, precision, line1, postal in rows:
-            distance = metres(lat, lon, other_lat, other_lon)
-            here = same_place(precise, key, precision in PRECISE, place_key(line1, postal))
-            if distance <= NEARBY_M and here and similar_names(listing.name, other_name):
-                near[other] = min(distance, near.get(other, math.inf))
-    for other, distance in near.items():
-        reasons[other].append({"reason": "nearby", "detail": f"a location {distance:.0f} m from one of the other's, under a similar name"})
-    return dict(reasons)
-
-
-def _keep(session: Session, provider_id: uuid.UUID, matches: Mapping[uuid.UUID, list[dict[str, str]]]) -> None:
-    """Store this listing's pairs as found now: new ones open, open ones brought up to date (or
-    dropped when nothing links them any more); decided pairs stay as decided."""
-    C = DuplicateCandidate
-    existing = {
-        pair(c.first_id, c.second_id): c
-        for c in session.execute(select(C).where(or_(C.first_id == provider_id, C.second_id == provider_id))).scalars()
-    }
-    for other, reasons in matches.items():
-        key = pair(provider_id, other)
-        candidate = existing.pop(key, None)
-        if candidate is None:
-            session.add(C(first_id=key[0], second_id=key[1], reasons=reasons, score=score(reasons)))
-        elif candidate.status == "open" and candidate.reasons != reasons:
-            candidate.reasons, candidate.score = reasons, score(reasons)
-    for candidate in existing.values():
-        if candidate.status == "open":
-            session.delete(candidate)
-    session.flush()
 
 
 # --- what a listing's creator is told -----------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint, Uuid
 from sqlmodel import Field, Relationship, SQLModel
 
-from directory.columns import BigKey, JSONValue, UTCDateTime, utcnow
+from directory.columns import BigKey, JSONValue, UTCDateTime, empty_dict, empty_list, utcnow
 from directory.taxonomy.models import Condition, Service
 
 
@@ -140,7 +140,7 @@ class Provider(SQLModel, table=True):
     slug: str = Field(max_length=120, unique=True)
     name: str = Field(max_length=200)
     description: str | None = Field(default=None, max_length=5000)
-    translations: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+    translations: dict[str, Any] = Field(default_factory=empty_dict, sa_type=JSONValue)
     """The listing's own words in other languages: ``{"es": {"description": ...}}``."""
     website: str | None = Field(default=None, max_length=500)
     site_domain: str | None = Field(default=None, max_length=253, index=True)
@@ -151,14 +151,14 @@ class Provider(SQLModel, table=True):
     status: ProviderStatus = Field(default=ProviderStatus.draft, sa_type=String(20), index=True)
     accepting_new_patients: bool | None = None
     telehealth: bool = False
-    telehealth_states: list[str] = Field(default_factory=list, sa_type=JSONValue)
-    payment_options: list[str] = Field(default_factory=list, sa_type=JSONValue)
-    insurance_carriers: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    telehealth_states: list[str] = Field(default_factory=empty_list, sa_type=JSONValue)
+    payment_options: list[str] = Field(default_factory=empty_list, sa_type=JSONValue)
+    insurance_carriers: list[str] = Field(default_factory=empty_list, sa_type=JSONValue)
     price_min: int | None = None
     price_max: int | None = None
     price_currency: str = Field(default="USD", max_length=3)
-    languages: list[str] = Field(default_factory=list, sa_type=JSONValue)
-    routes: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    languages: list[str] = Field(default_factory=empty_list, sa_type=JSONValue)
+    routes: list[str] = Field(default_factory=empty_list, sa_type=JSONValue)
     rems_certified: bool = False
     verification_status: VerificationStatus = Field(default=VerificationStatus.unverified, sa_type=String(20))
     last_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -227,10 +227,10 @@ class Location(SQLModel, table=True):
     coordinate_precision: str = Field(max_length=20)
     phone: str | None = Field(default=None, max_length=20)
     timezone: str | None = Field(default=None, max_length=64)
-    hours: list[dict[str, str]] = Field(default_factory=list, sa_type=JSONValue)
+    hours: list[dict[str, str]] = Field(default_factory=empty_list, sa_type=JSONValue)
     accessibility: str | None = Field(default=None, max_length=1000)
     """A note in the clinic's own words; ``accessibility_features`` are the searchable terms."""
-    accessibility_features: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    accessibility_features: list[str] = Field(default_factory=empty_list, sa_type=JSONValue)
     rems_certified: bool = False
     """This setting is certified under the Spravato (esketamine) REMS program."""
     rems_certified_on: date | None = None
@@ -322,8 +322,8 @@ class Clinician(SQLModel, table=True):
     credential: str = Field(max_length=10, index=True)
     specialty: str | None = Field(default=None, max_length=40)
     npi: str | None = Field(default=None, max_length=10, index=True)
-    licenses: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONValue)
-    board_certifications: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    licenses: list[dict[str, Any]] = Field(default_factory=empty_list, sa_type=JSONValue)
+    board_certifications: list[str] = Field(default_factory=empty_list, sa_type=JSONValue)
     verification_status: VerificationStatus = Field(default=VerificationStatus.unverified, sa_type=String(20))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -338,7 +338,7 @@ class ListingChange(SQLModel, table=True):
     actor: str = Field(max_length=80)
     """The caller: ``admin``, or ``<role>:<account id>``."""
     action: str = Field(max_length=40)
-    changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+    changes: dict[str, Any] = Field(default_factory=empty_dict, sa_type=JSONValue)
     """``{field: {"before": ..., "after": ...}}``."""
     reason: str | None = Field(default=None, max_length=1000)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

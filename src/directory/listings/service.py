@@ -33,9 +33,11 @@ from directory.listings.changes import (
     flush,
     hold_trust_changes,
     new_clinician,
+    new_listing,
     new_location,
     offer,
     record_change,
+    record_created,
     rename,
     set_price,
     snapshot,
@@ -46,7 +48,7 @@ from directory.listings.duplicates import possible_duplicates
 from directory.listings.held import Decision, PendingChange, PendingChangePublic
 from directory.listings.history import HistoryEntry, HistoryPage
 from directory.listings.models import ListingChange, Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
-from directory.listings.placement import PlacedLocation, Placement, inherit_rems
+from directory.listings.placement import PlacedLocation, Placement
 from directory.listings.queries import by_key, full_listing
 from directory.listings.readmodel import published_document
 from directory.listings.schemas import (
@@ -203,23 +205,10 @@ class ListingService:
     ) -> Provider:
         """Add a listing inside the caller's transaction, with its history; its codes are checked here."""
         conditions, services = await taxonomy_entries(session, data.conditions or [], [s.code for s in data.services or []])
-        provider = Provider(**data.model_dump(include=set(PROVIDER_SCALARS), exclude_none=True, mode="json"), **columns)
-        set_price(provider, data)
-        if provider.status == ProviderStatus.published:
-            provider.published_at = utcnow()
-        if data.npi:
-            due_now(provider)  # without an organisation NPI there is nothing to verify
         city = placed[0].fields.get("city") if placed else None
-        provider.slug = await named_slug(session, data.name, city)
-        inherit_rems(data.rems_certified, data.locations, placed)
-        provider.locations = [new_location(p.fields) for p in placed]
-        provider.conditions = [ProviderCondition(condition_code=code, condition=conditions[code]) for code in data.conditions or []]
-        provider.services = [ProviderService(service_code=s.code, service=services[s.code], **offer(s)) for s in data.services or []]
-        provider.clinician_roles = [ProviderClinician(clinician=new_clinician(c), role=c.role) for c in data.clinicians]
-        session.add(provider)
+        provider = new_listing(session, caller, data, placed, conditions, services, await named_slug(session, data.name, city), **columns)
         await flush(session)
-        record_change(session, provider.id, caller, "created", diff({}, snapshot(provider)), reason=reason)
-        touch(session, provider)
+        record_created(session, caller, provider, reason)
         await flush(session)
         return provider
 
@@ -388,3 +377,4 @@ def _role_of(provider: Provider, clinician_id: uuid.UUID) -> ProviderClinician:
         if role.clinician_id == clinician_id:
             return role
     raise NotFound(f"listing {provider.slug} has no clinician {clinician_id}")
+

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.listings.models import Provider
 
 MAX_LENGTH = 100
+#: How many numbered slugs of one base ``free_slugs`` tries before asking on its own.
+TRIED = 10
 
 
 def slugify(*parts: str | None) -> str:
@@ -37,3 +39,27 @@ async def unique_slug(session: AsyncSession, base: str, *, exclude_id: object = 
 async def named_slug(session: AsyncSession, name: str, city: str | None, *, exclude_id: object = None) -> str:
     """A free slug made of the listing's name and its first location's city."""
     return await unique_slug(session, slugify(name, city), exclude_id=exclude_id)
+
+
+async def free_slugs(session: AsyncSession, bases: list[str]) -> list[str]:
+    """A free slug for each base, as ``unique_slug`` gives it, for many listings in one question:
+    ``base`` or ``base-2`` ... ``base-{TRIED}`` (a base taken further than that is asked on its own).
+    Two equal bases get two different slugs."""
+    candidates = {f"{base}-{number}" if number > 1 else base for base in set(bases) for number in range(1, TRIED + 1)}
+    taken: set[str] = set()
+    ordered = sorted(candidates)
+    for start in range(0, len(ordered), 1000):
+        taken.update((await session.execute(select(Provider.slug).where(Provider.slug.in_(ordered[start : start + 1000])))).scalars())
+    slugs = []
+    for base in bases:
+        free = next((slug for number in range(1, TRIED + 1) if (slug := f"{base}-{number}" if number > 1 else base) not in taken), None)
+        if free is None:
+            rows = await session.execute(select(Provider.slug).where((Provider.slug == base) | Provider.slug.like(f"{base}-%")))
+            taken.update(rows.scalars())
+            number = TRIED + 1
+            while f"{base}-{number}" in taken:
+                number += 1
+            free = f"{base}-{number}"
+        taken.add(free)
+        slugs.append(free)
+    return slugs

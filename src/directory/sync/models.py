@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, Uuid
 from sqlmodel import Field, SQLModel
 
-from directory.columns import BigKey, JSONValue, UTCDateTime, utcnow
+from directory.columns import BigKey, JSONValue, UTCDateTime, empty_dict, empty_list, utcnow
 
 
 class ChangeKind(str, enum.Enum):
@@ -54,7 +54,7 @@ class WebhookSubscription(SQLModel, table=True):
     owner_key_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, index=True))
     """The partner key that registered it; null when an administrator did."""
     url: str = Field(max_length=2000)
-    events: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    events: list[str] = Field(default_factory=empty_list, sa_type=JSONValue)
     secret: str = Field(max_length=100)
     """Signs every delivery; shown to the owner once, when the subscription is made."""
     status: str = Field(default=WebhookStatus.active.value, max_length=10)
@@ -91,7 +91,7 @@ class WebhookDelivery(SQLModel, table=True):
         sa_column=Column(Uuid, ForeignKey("webhook_subscription.id", ondelete="CASCADE"), nullable=False)
     )
     event: str = Field(max_length=40)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+    payload: dict[str, Any] = Field(default_factory=empty_dict, sa_type=JSONValue)
     status: str = Field(default=DeliveryStatus.pending.value, max_length=10)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

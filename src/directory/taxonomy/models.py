@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Index, SmallInteger
 from sqlmodel import Field, SQLModel
 
-from directory.columns import JSONValue
+from directory.columns import JSONValue, empty_dict, empty_list
 
 
 class TaxonomyEntryBase(SQLModel):
@@ -16,14 +16,14 @@ class TaxonomyEntryBase(SQLModel):
     code: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
     description: str | None = Field(default=None, max_length=2000)
-    synonyms: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    synonyms: list[str] = Field(default_factory=empty_list, sa_type=JSONValue)
     bit: int | None = Field(default=None, sa_type=SmallInteger)
     """The entry's bit in the read model's masks: given once, when the entry is added, and kept."""
     parent: str | None = Field(default=None, max_length=64)
     """The broader entry (``depression`` for ``postpartum-depression``): a search for it finds this one too."""
-    codings: list[dict[str, str]] = Field(default_factory=list, sa_type=JSONValue)
+    codings: list[dict[str, str]] = Field(default_factory=empty_list, sa_type=JSONValue)
     """The same concept in standard code systems (ICD-10-CM, SNOMED CT): ``system``, ``code``, ``display``."""
-    translations: dict[str, dict[str, Any]] = Field(default_factory=dict, sa_type=JSONValue)
+    translations: dict[str, dict[str, Any]] = Field(default_factory=empty_dict, sa_type=JSONValue)
     """The name, description and synonyms in other languages, by language code: ``{"es": {"name": ...}}``."""
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, Uuid
 from sqlmodel import Field, SQLModel
 
-from directory.columns import BigKey, JSONValue, UTCDateTime, utcnow
+from directory.columns import BigKey, JSONValue, UTCDateTime, empty_list, utcnow
 
 
 class VerificationRecord(SQLModel, table=True):
@@ -24,4 +24,4 @@ class VerificationRecord(SQLModel, table=True):
     checked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     result: str = Field(max_length=20)
     """passed, failed, or error (the registry could not be asked; the check will be retried)."""
-    details: list[Any] = Field(default_factory=list, sa_type=JSONValue)
+    details: list[Any] = Field(default_factory=empty_list, sa_type=JSONValue)
