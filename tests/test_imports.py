@@ -11,6 +11,9 @@ from conftest import ADMIN
 from factories import account, assert_problem
 from test_sync import follow, sync_key
 
+from directory.errors import Conflict
+from directory.imports import service, writing
+
 TEMPLATE = (Path(__file__).resolve().parents[1] / "seed" / "import-template.csv").read_text()
 CSV = {"Content-Type": "text/csv"}
 
@@ -170,3 +173,70 @@ async def test_an_unknown_column_with_control_characters_is_named_escaped(client
     answer = await client.post("/v1/imports", content="jo\x1b\x1c\x00o\x10".encode(), headers={**ADMIN, **CSV})
     body = assert_problem(answer, 422)
     assert "\x00" not in body["detail"] and "\x00" not in body["errors"][0]["field"] and "\\x00" in body["errors"][0]["field"]
+
+
+def _clinics(count: int) -> list[dict[str, str]]:
+    """``count`` listings, one row each: every third one named like the first (one slug base), and
+    the last one sharing the first one's phone number (a pair inside the file)."""
+    base = rows_of(TEMPLATE)[2]
+    rows = []
+    for number in range(count):
+        row = dict(base, external_id=f"batch-{number:03d}", phone=f"(206) 555-{1000 + number:04d}")
+        row["name"] = "Harbor Spravato Center" if number % 3 == 0 else f"Sound Clinic {number}"
+        row["latitude"], row["longitude"] = f"{47.0 + number * 0.01:.4f}", "-122.3331"
+        rows.append(row)
+    rows[-1]["phone"] = rows[0]["phone"]
+    return rows
+
+
+async def test_a_file_of_several_batches_is_one_import(client, monkeypatch):
+    """Listings are written a batch at a time; slugs stay unique across batches, the history and
+    feed hold every listing, and a pair inside the file is found as it would be listing by listing."""
+    monkeypatch.setattr(writing, "BATCH", 4)
+    monkeypatch.setattr(service, "BATCH", 4)
+    rows = _clinics(11)
+    response = await post(client, to_csv(rows))
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["counts"] == {"created": 11}
+    ids = [row["id"] for row in report["rows"]]
+    slugs = [(await client.get(f"/v1/providers/{key}")).json()["slug"] for key in ids]
+    assert len(set(slugs)) == 11
+    assert [slugs[n] for n in (0, 3, 6, 9)] == ["harbor-spravato-center-seattle"] + [f"harbor-spravato-center-seattle-{n}" for n in (2, 3, 4)]
+    for key in ids:
+        history = (await client.get(f"/v1/providers/{key}/history", headers=ADMIN)).json()
+        assert [entry["action"] for entry in history["items"]] == ["created"]
+    mirror: dict[str, int] = {}
+    await follow(client, await sync_key(client), mirror)
+    assert set(mirror) == set(ids)
+    assert {d["id"] for d in report["rows"][-1]["possible_duplicates"]} == {ids[0]}
+    queue = (await client.get("/v1/moderation/duplicates", params={"limit": 200}, headers=ADMIN)).json()
+    assert {frozenset((p["first"]["id"], p["second"]["id"])) for p in queue} == {frozenset((ids[0], ids[-1]))}
+    assert (await post(client, to_csv(rows))).json()["counts"] == {"unchanged": 11}
+
+
+async def test_a_refused_batch_is_retried_listing_by_listing_in_a_partial_import(client, monkeypatch):
+    """The database refusing one listing fails that listing only, not the others of its batch; in
+    an all-or-nothing import it fails the file, naming the lines that were being written."""
+    monkeypatch.setattr(writing, "BATCH", 4)
+    monkeypatch.setattr(service, "BATCH", 4)
+    original = writing.new_listing
+
+    def refusing(session, caller, data, *args, **kwargs):
+        if data.name == "Sound Clinic 5":
+            raise Conflict("the change conflicts with another listing (a unique value is already taken)")
+        return original(session, caller, data, *args, **kwargs)
+
+    monkeypatch.setattr(writing, "new_listing", refusing)
+    rows = _clinics(8)
+    problem = assert_problem(await post(client, to_csv(rows)), 422)
+    failed = [row for row in problem["report"]["rows"] if row["result"] == "failed"]
+    assert [row["line"] for row in failed] == [6]
+    assert failed[0]["errors"][0]["reason"].endswith("(writing the listings of lines 6-9)")
+    assert {row["result"] for row in problem["report"]["rows"]} == {"failed", "not_written"}
+    assert await count(client) == 0
+
+    report = (await post(client, to_csv(rows), atomic="false")).json()
+    assert {row["line"]: row["result"] for row in report["rows"]} == {line: "failed" if line == 7 else "created" for line in range(2, 10)}
+    assert report["rows"][5]["errors"] == [{"field": "external_id", "reason": "the change conflicts with another listing (a unique value is already taken)"}]
+    assert await count(client) == 7
