@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 from conftest import bare_env
 
 from directory import migrate
+from directory.progress import Progress
 
 
 def test_db_upgrade_then_seed_on_a_fresh_sqlite_file(tmp_path):
@@ -35,9 +37,11 @@ def test_db_upgrade_then_seed_on_a_fresh_sqlite_file(tmp_path):
     # The import template loads, and loading it again changes nothing.
     template = str(Path(__file__).resolve().parents[1] / "seed" / "import-template.csv")
     assert "dry run, nothing written; rows valid: 3" in run("import", "--dry-run", template)
-    assert "rows created: 3" in run("import", template)
+    imported = subprocess.run([sys.executable, "-m", "directory", "import", template], env=env, capture_output=True, text=True, timeout=300)
+    assert "rows created: 3" in imported.stdout and re.search(r"^3 rows in [\d.]+ s \([\d,]+ rows/s\)$", imported.stdout, re.M), imported.stdout
+    assert "2 of 2 listings written" in imported.stderr  # the progress (the template: 3 rows, 2 listings), on standard error
     assert "rows unchanged: 3" in run("import", template)
-    rebuilt = run("reindex")
+    rebuilt = run("reindex")  # its progress goes to standard error, its result to standard output
     assert "read model rebuilt:" in rebuilt and "published listings" in rebuilt
     broken = tmp_path / "broken.csv"
     broken.write_text("external_id,name,postal_code\nx-1,Broken Clinic,ABCDE\n")
@@ -150,3 +154,24 @@ def test_a_server_worker_and_the_command_line_start_without_what_they_do_not_use
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=bare_env())
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_redraws_one_line_on_a_terminal_and_writes_tenths_into_a_log():
+    terminal = _Terminal()
+    bar = Progress("listings", terminal)
+    bar(0, 40)
+    bar(40, 40)
+    drawn = terminal.getvalue()
+    assert drawn.startswith("\r[------------------------] 0 of 40 listings") and "\r[########################] 40 of 40 listings" in drawn
+    assert drawn.endswith("\n") and drawn.count("\n") == 1
+    log = io.StringIO()
+    bar = Progress("rows", log)
+    for done in range(0, 1001):
+        bar(done, 1000)
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 11 and lines[-1].startswith("  1,000 of 1,000 rows") and all("\r" not in line for line in lines)

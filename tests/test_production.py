@@ -64,7 +64,7 @@ async def test_two_worker_processes_serve_consistently(tmp_path):
 
 
 def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
-    env = {**os.environ, "BENCH_BACKEND": "sqlite", "BENCH_LISTINGS": "300", "BENCH_SECONDS": "1", "BENCH_WORKERS": "1"}
+    env = {**os.environ, "BENCH_BACKEND": "sqlite", "BENCH_LISTINGS": "300", "BENCH_SECONDS": "1", "BENCH_WORKERS": "1", "BENCH_IMPORT": "60"}
     done = subprocess.run(
         [sys.executable, "-m", "directory", "bench"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
@@ -83,6 +83,9 @@ def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
     assert all(each["cpu_ms"] > 0 for each in figures.values()), figures
     # The workers' collections, read from their shared pause histogram: a run allocates enough for some.
     assert results["gc"]["collections"] > 0 and 0 <= results["gc"]["over_20ms"] <= results["gc"]["collections"]
+    # The CSV import's rate, measured on a scratch database: every listing of the file created.
+    assert results["import"]["listings"] == 60 and results["import"]["rows"] >= 60 and results["import"]["rows_per_s"] > 0
+    assert "CSV import: " in done.stdout and "rows/s" in done.stdout
 
 
 async def test_the_benchmark_runs_a_query_again_for_longer_when_no_request_finished(monkeypatch):

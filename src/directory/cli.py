@@ -10,6 +10,7 @@ import asyncio
 import os
 import socket
 import sys
+import time
 from datetime import timedelta
 
 from directory import upkeep
@@ -188,6 +189,7 @@ def _import(args: argparse.Namespace) -> int:
     from directory.geocoding import Geocoder
     from directory.imports.service import ImportService
     from directory.listings.service import ListingService
+    from directory.progress import Progress
     from directory.recording import standard_recorder
     from directory.settings import with_secret
 
@@ -204,12 +206,14 @@ def _import(args: argparse.Namespace) -> int:
         geocoder = Geocoder(settings, database.writer)
         service = ImportService(ListingService(geocoder, settings.secret_key, standard_recorder(settings.webhook_queue_limit), settings.verification_max_age_days, settings.confirmation_max_age_days))
         try:
-            report = await service.run(database.writer, ADMIN, data, atomic=not args.partial, dry_run=args.dry_run)
+            progress = None if args.dry_run else Progress("listings written")
+            report = await service.run(database.writer, ADMIN, data, atomic=not args.partial, dry_run=args.dry_run, progress=progress)
             return report.as_json()
         finally:
             await geocoder.close()
             await database.dispose()
 
+    started = time.perf_counter()
     try:
         report = asyncio.run(run())
     except DirectoryError as error:
@@ -220,6 +224,9 @@ def _import(args: argparse.Namespace) -> int:
         _print_import(report, args.json)
         return 1
     _print_import(report, args.json)
+    if not args.json and not args.dry_run:
+        took = time.perf_counter() - started
+        print(f"{len(report['rows']):,} rows in {took:.1f} s ({len(report['rows']) / max(took, 0.001):,.0f} rows/s)")
     return 1 if any(row["result"] in ("invalid", "failed") for row in report["rows"]) else 0
 
 

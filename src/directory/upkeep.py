@@ -32,13 +32,11 @@ def _reindex(args: argparse.Namespace) -> int:
 
     from directory.database import create_engine
     from directory.listings import readmodel
+    from directory.progress import Progress
 
     settings = get_settings()
     started = time.perf_counter()
-
-    def progress(done: int, total: int) -> None:
-        if done == total or done % 10_000 == 0:
-            print(f"  {done:,} of {total:,} listings, {time.perf_counter() - started:.0f} s", flush=True)
+    progress = Progress("listings")
 
     async def run() -> int:
         engine = create_engine(settings.database_url, settings)

@@ -93,6 +93,34 @@ async def measure(url: str, count: int) -> dict[str, Any]:
     return {"listings": created, "rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds, 1), "listings_per_s": round(created / seconds, 1)}
 
 
+async def in_bench(url: str) -> dict[str, Any] | None:
+    """The bench's import step: ``BENCH_IMPORT`` new listings (2,000 by default; 0 leaves it out)
+    into a scratch database beside the bench's own (``<name>_import`` on PostgreSQL,
+    ``var/bench-import.db`` on SQLite)."""
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    count = int(os.environ.get("BENCH_IMPORT", 2000))
+    if count <= 0:
+        return None
+    parsed = make_url(url)
+    scratch = parsed.set(database=f"{parsed.database}_import") if parsed.get_backend_name() == "postgresql" else parsed.set(database="./var/bench-import.db")
+    print(f"importing {count:,} new listings from CSV into a scratch database ...", flush=True)
+    figures = await measure(scratch.render_as_string(hide_password=False), count)
+    print(f"  import: {figures}", flush=True)
+    return figures
+
+
+def line(figures: dict[str, Any] | None) -> str | None:
+    if not figures:
+        return None
+    return (
+        f"CSV import: {figures['rows']:,} rows ({figures['listings']:,} new listings) in {figures['seconds']} s: "
+        f"{figures['rows_per_s']} rows/s, {figures['listings_per_s']} listings/s"
+    )
+
+
 if __name__ == "__main__":  # python -m directory.bench.importing <database url> <listings>
     import asyncio
     import sys

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 
+from directory.bench import importing
 from directory.bench.data import CONDITIONS, SERVICES, cities
 from directory.bench.load import load, prepare
 from directory.bench.raw import NAIVE_A, RAW_A, RAW_E, compiled_baselines, raw_a_arguments, raw_sql
@@ -311,6 +312,7 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
                 print(f"the Redis peer could not be measured: {error!r}", file=sys.stderr, flush=True)
     else:
         results.update(raw_A_rps=None, api_over_raw_A=None, raw_E_rps=None, api_over_raw_E=None, naive_A_p99_ms=None, naive_over_ours_p99=None)
+    results["import"] = await importing.in_bench(url)
     return results
 
 
@@ -365,7 +367,7 @@ def table(results: dict[str, Any]) -> str:
     if results.get("peer_redis_A"):
         peer = results["peer_redis_A"]
         lines.append(f"Redis GEOSEARCH A (in-memory peer): {peer['rps']} rps, p50 {peer['p50_ms']} ms, p99 {peer['p99_ms']} ms")
-
+    lines += filter(None, [importing.line(results.get("import"))])
     return "\n".join(lines)
 
 

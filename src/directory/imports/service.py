@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +110,9 @@ class ImportService:
         atomic: bool = True,
         dry_run: bool = False,
         max_rows: int = MAX_ROWS,
+        progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
+        """``progress(done, total)``: called as each batch of listings is written (the command line's bar)."""
         try:
             groups = csvfile.read(data, max_rows)
         except csvfile.FileProblem as problem:
@@ -150,8 +153,10 @@ class ImportService:
             async with sessions() as session:
                 try:
                     async with self.listings.recorder.transaction(session):
-                        for writing in batches:
+                        for number, writing in enumerate(batches):
                             self._mark_all(reports, writing, await write_batch(session, caller, source, writing, taxonomy))
+                            if progress:
+                                progress(min((number + 1) * BATCH, len(prepared)), len(prepared))
                         writing = prepared  # what fails now fails as the whole import is recorded
                 except Exception as error:  # noqa: BLE001 - any failure undoes the whole import
                     for entry in reports.values():
@@ -163,12 +168,16 @@ class ImportService:
                     raise ImportRejected(report) from error
                 await self._note_duplicates(session, reports, prepared)
         else:
+            done = 0
             for batch in batches:
                 # A batch in one transaction; if it fails, its listings again one by one, so that
                 # only the listing the database refuses fails.
                 if not await self._write_partial(sessions, caller, source, batch, taxonomy, reports) and len(batch) > 1:
                     for ready in batch:
                         await self._write_partial(sessions, caller, source, [ready], taxonomy, reports)
+                done += len(batch)
+                if progress:
+                    progress(done, len(prepared))
         return report
 
     async def _write_partial(
