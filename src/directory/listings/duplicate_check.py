@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, func, or_, select, union_all, update, values
+from sqlalchemy import Float, Integer, and_, func, literal_column, or_, select, union_all, update, values
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import column
 
@@ -45,6 +45,10 @@ _CHUNK = 900
 _PLACES = 250
 
 Reasons = dict[uuid.UUID, list[dict[str, str]]]
+#: Not closed or merged, the statuses written into the statement. As parameters, PostgreSQL's
+#: generic plan (a prepared statement's, from its sixth run) took them for a filter that keeps one
+#: listing in the whole table, and joined every location to each box: 0.5 s instead of 0.2 ms.
+_OPEN = Provider.status.not_in([literal_column(f"'{status}'") for status in LEFT_OUT])
 
 
 @dataclass
@@ -117,7 +121,7 @@ def _chunks(items: Iterable[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
 def _by_npi(session: Session, listings: list[_Listing], matches: dict[uuid.UUID, Reasons]) -> None:
     holders: dict[str, list[uuid.UUID]] = defaultdict(list)
     for chunk in _chunks({listing.npi for listing in listings if listing.npi}):
-        for other, npi in session.execute(select(Provider.id, Provider.npi).where(Provider.status.not_in(LEFT_OUT), Provider.npi.in_(chunk))):
+        for other, npi in session.execute(select(Provider.id, Provider.npi).where(_OPEN, Provider.npi.in_(chunk))):
             holders[npi].append(other)
     for listing in listings:
         for other in holders.get(listing.npi or "", ()):
@@ -137,11 +141,10 @@ def _shared(session: Session, sharing: Any, limit: int) -> dict[str, list[uuid.U
 def _by_phone(session: Session, listings: list[_Listing], matches: dict[uuid.UUID, Reasons]) -> None:
     """A phone number shared with at most ``CROWD`` other listings (their own or a location's)."""
     holders: dict[str, list[uuid.UUID]] = defaultdict(list)
-    open_ = Provider.status.not_in(LEFT_OUT)
     for chunk in _chunks({phone for listing in listings for phone in listing.phones}):
         sharing = union_all(
-            select(Provider.id.label("id"), Provider.phone.label("value")).where(open_, Provider.phone.in_(chunk)),
-            select(Location.provider_id, Location.phone).join(Provider, Provider.id == Location.provider_id).where(open_, Location.phone.in_(chunk)),
+            select(Provider.id.label("id"), Provider.phone.label("value")).where(_OPEN, Provider.phone.in_(chunk)),
+            select(Location.provider_id, Location.phone).join(Provider, Provider.id == Location.provider_id).where(_OPEN, Location.phone.in_(chunk)),
         ).subquery()
         for phone, others in _shared(session, sharing, CROWD * 4 + 2).items():
             holders[phone].extend(others)
@@ -156,7 +159,7 @@ def _by_domain(session: Session, listings: list[_Listing], matches: dict[uuid.UU
     """A website's domain shared with at most ``CROWD`` other listings."""
     holders: dict[str, list[uuid.UUID]] = defaultdict(list)
     for chunk in _chunks({listing.domain for listing in listings if listing.domain}):
-        sharing = select(Provider.id.label("id"), Provider.site_domain.label("value")).where(Provider.status.not_in(LEFT_OUT), Provider.site_domain.in_(chunk)).subquery()
+        sharing = select(Provider.id.label("id"), Provider.site_domain.label("value")).where(_OPEN, Provider.site_domain.in_(chunk)).subquery()
         for domain, others in _shared(session, sharing, CROWD + 2).items():
             holders[domain].extend(others)
     for listing in listings:
@@ -187,7 +190,7 @@ def _by_place(session: Session, listings: list[_Listing], matches: dict[uuid.UUI
                 and_(Location.latitude.between(boxes.c.south, boxes.c.north), Location.longitude.between(boxes.c.west, boxes.c.east)),
             )
             .join(Provider, Provider.id == Location.provider_id)
-            .where(Provider.status.not_in(LEFT_OUT))
+            .where(_OPEN)
         )
         near: dict[uuid.UUID, dict[uuid.UUID, float]] = defaultdict(dict)
         for number, other, other_lat, other_lon, other_name, precision, line1, postal in rows:
