@@ -430,3 +430,20 @@ async def test_unknown_parameters_are_named_and_an_empty_q_is_refused(client):
     for nothing in ("%", "\\", "\ufffd\ufffd", "  --  "):
         assert_problem(await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1], "q": nothing}), 400, "q")
     assert (await client.get("/v1/search", params={"lat": NYC[0], "lon": NYC[1], "q": ""})).status_code == 200
+
+
+def test_distances_agree_with_geographiclib_everywhere():
+    """The distance search ranks by is the geodesic on WGS84: within 0.1 mm of geographiclib's
+    (Karney's algorithm, geopy's reference) near, far, across the antimeridian and antipodal."""
+    import random
+
+    from geographiclib.geodesic import Geodesic
+
+    from directory.search.geodesy import geodesic_m
+
+    rng = random.Random(5)
+    pairs = [(40.7, -74.0, 40.7, -74.0), (0.0, 0.0, 0.5, 179.7), (10.0, 179.9, -10.0, -179.9), (89.9, 0.0, -89.9, 180.0)]
+    pairs += [(rng.uniform(-90, 90), rng.uniform(-180, 180), rng.uniform(-90, 90), rng.uniform(-180, 180)) for _ in range(500)]
+    pairs += [(lat, lon, lat + rng.uniform(-0.5, 0.5), lon + rng.uniform(-0.5, 0.5)) for lat, lon, *_ in pairs[4:104]]
+    worst = max(abs(geodesic_m(*pair) - Geodesic.WGS84.Inverse(*pair, Geodesic.DISTANCE)["s12"]) for pair in pairs)
+    assert worst < 1e-4, worst
