@@ -23,7 +23,7 @@ def csv_file(count: int, seed: int = 11) -> bytes:
     """``count`` new listings as an import file, one row per location."""
     from directory.geocoding.offline import _get_index
 
-    zips = sorted((code, point) for code, point in _get_index().zips.items() if point.latitude or point.longitude)
+    zips = [(code, point) for code, point in _get_index().zip_codes() if point.latitude or point.longitude]
     rng = random.Random(seed)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
