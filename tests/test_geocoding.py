@@ -149,3 +149,51 @@ async def test_a_listing_written_with_the_online_geocoder_stores_address_precisi
     (place,) = response.json()["locations"]
     assert place["coordinate_precision"] == "address" and place["latitude"] == 40.7484
     assert place["timezone"] == "America/New_York"
+
+
+def _places_file(path, zips, cities):
+    import gzip
+
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        for code, lat, lon, city, state, zone in zips:
+            out.write(f"Z\t{code}\t{lat}\t{lon}\t{city}\t{state}\t{zone}\n")
+        for name, state, lat, lon, zone, population in cities:
+            out.write(f"C\t{name}\t{state}\t{lat}\t{lon}\t{zone}\t{population}\n")
+
+
+def test_the_place_index_is_made_once_per_compact_file_and_answers_from_it(tmp_path, monkeypatch):
+    """The index is an SQLite file beside the compact one (in the temporary folder where that
+    cannot be written), named by the compact file's content: a changed file makes a new one."""
+    from directory.geocoding import offline
+
+    source = tmp_path / "places" / "us_places.tsv.gz"
+    source.parent.mkdir()
+    _places_file(source, [("59001", 45.51, -109.45, "Absarokee", "MT", "America/Denver"), ("82001", 41.14, -104.82, "Cheyenne", "WY", "America/Denver")],
+                 [("Springfield", "IL", 39.80, -89.64, "America/Chicago", 114394), ("Springfield", "MO", 37.21, -93.29, "America/Chicago", 170188)])  # fmt: skip
+    index = offline._Index(source)
+    assert index.path.parent == source.parent and index.path.suffix == ".sqlite"
+    assert index.zip("59001") == offline._Point(45.51, -109.45, "Absarokee, MT 59001", "America/Denver")
+    assert index.zip("00000") is None
+    assert index.city("springfield", "IL").label == "Springfield, IL"
+    assert index.most_populous("springfield").label == "Springfield, MO"
+    assert index.nearest_state(41.0, -104.9, *offline._cell(41.0, -104.9), 0) == "WY"
+    assert offline._Index(source).path == index.path  # made once
+
+    _places_file(source, [("59001", 45.0, -109.0, "Absarokee", "MT", "America/Denver")], [])
+    changed = offline._Index(source)
+    assert changed.path != index.path and changed.zip("59001").latitude == 45.0 and changed.zip("82001") is None
+
+    written = []
+
+    def refuse_beside_the_source(source_file, target):
+        written.append(target.parent)
+        if target.parent == source.parent:
+            raise PermissionError("read-only")
+        real(source_file, target)
+
+    real = offline._write_index
+    monkeypatch.setattr(offline, "_write_index", refuse_beside_the_source)
+    monkeypatch.setattr(offline.tempfile, "gettempdir", lambda: str(tmp_path))
+    _places_file(source, [("82001", 41.14, -104.82, "Cheyenne", "WY", "America/Denver")], [])
+    elsewhere = offline._Index(source)
+    assert elsewhere.path.parent == tmp_path and elsewhere.zip("82001") is not None and written == [source.parent, tmp_path]

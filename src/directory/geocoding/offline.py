@@ -176,10 +176,11 @@ def _built(source: Path) -> Path:
         target = folder / name
         if target.exists():
             return target
+        partial = folder / f".{name}.{os.getpid()}.{threading.get_ident()}"
         try:
-            partial = folder / f".{name}.{os.getpid()}.{threading.get_ident()}"
             _write_index(source, partial)
-        except OSError:
+        except (OSError, sqlite3.Error):
+            partial.unlink(missing_ok=True)
             continue
         os.replace(partial, target)
         return target
