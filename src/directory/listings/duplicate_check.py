@@ -9,6 +9,7 @@ paired with is the same as when each listing was checked on its own.
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from collections import defaultdict
@@ -16,9 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, func, literal_column, or_, select, union_all, update, values
+from sqlalchemy import Select, and_, bindparam, func, literal_column, or_, select, union_all, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import column
 
 from directory.listings.duplicates import (
     CROWD,
@@ -172,38 +172,47 @@ def _by_domain(session: Session, listings: list[_Listing], matches: dict[uuid.UU
 def _by_place(session: Session, listings: list[_Listing], matches: dict[uuid.UUID, Reasons]) -> None:
     """A location within ``NEARBY_M`` of one of the listing's, at the same place, under a similar name.
 
-    Every location's box (about 50 m each way) goes into one statement as a list of values joined
-    with the locations, each box found through the (latitude, longitude) index."""
+    Every location's box (about 50 m each way) goes into one statement, the boxes OR-ed, each found
+    through the (latitude, longitude) index; the rows are matched back to the boxes that hold them.
+    The boxes' corners are bound parameters, so the statement's compiled form is kept for each
+    number of boxes (a list of values would be compiled anew for every change)."""
     places = [(listing, point) for listing in listings for point in listing.points]
     for start in range(0, len(places), _PLACES):
         part = places[start : start + _PLACES]
-        boxes = (
-            values(*(column(name, Float) for name in ("south", "north", "west", "east")), column("i", Integer), name="box")
-            .data([(*_box(lat, lon), number) for number, (_, (lat, lon, _p, _k)) in enumerate(part)])
-            .cte("box")
-        )
-        rows = session.execute(
-            select(boxes.c.i, Location.provider_id, Location.latitude, Location.longitude, Provider.name, Location.coordinate_precision, Location.address_line1, Location.postal_code)
-            .select_from(boxes)
-            .join(
-                Location,
-                and_(Location.latitude.between(boxes.c.south, boxes.c.north), Location.longitude.between(boxes.c.west, boxes.c.east)),
-            )
-            .join(Provider, Provider.id == Location.provider_id)
-            .where(_OPEN)
-        )
+        strips: dict[int, list[int]] = defaultdict(list)
+        corners: dict[str, float] = {}
+        for number, (_, (lat, lon, _p, _k)) in enumerate(part):
+            strips[math.floor(lat / _LAT_STEP)].append(number)
+            corners.update(zip((f"s{number}", f"n{number}", f"w{number}", f"e{number}"), _box(lat, lon)))
+        rows = session.execute(_near_statement(len(part)), corners)
         near: dict[uuid.UUID, dict[uuid.UUID, float]] = defaultdict(dict)
-        for number, other, other_lat, other_lon, other_name, precision, line1, postal in rows:
-            listing, (lat, lon, precise, key) = part[number]
-            if other == listing.id:
-                continue
-            distance = metres(lat, lon, other_lat, other_lon)
-            here = same_place(precise, key, precision in PRECISE, place_key(line1, postal))
-            if distance <= NEARBY_M and here and similar_names(listing.name, other_name):
-                near[listing.id][other] = min(distance, near[listing.id].get(other, math.inf))
+        for other, other_lat, other_lon, other_name, precision, line1, postal in rows:
+            strip = math.floor(other_lat / _LAT_STEP)
+            for number in (n for nearby in (strip - 1, strip, strip + 1) for n in strips.get(nearby, ())):
+                listing, (lat, lon, precise, key) = part[number]
+                if other == listing.id or not corners[f"s{number}"] <= other_lat <= corners[f"n{number}"] or not corners[f"w{number}"] <= other_lon <= corners[f"e{number}"]:
+                    continue
+                distance = metres(lat, lon, other_lat, other_lon)
+                here = same_place(precise, key, precision in PRECISE, place_key(line1, postal))
+                if distance <= NEARBY_M and here and similar_names(listing.name, other_name):
+                    near[listing.id][other] = min(distance, near[listing.id].get(other, math.inf))
         for provider_id, others in near.items():
             for other, distance in others.items():
                 matches[provider_id][other].append({"reason": "nearby", "detail": f"a location {distance:.0f} m from one of the other's, under a similar name"})
+
+
+@functools.cache
+def _near_statement(boxes: int) -> Select[Any]:
+    """The open listings' locations in any of ``boxes`` boxes (parameters s0, n0, w0, e0, s1, ...)."""
+    inside = [
+        and_(Location.latitude.between(bindparam(f"s{n}"), bindparam(f"n{n}")), Location.longitude.between(bindparam(f"w{n}"), bindparam(f"e{n}")))
+        for n in range(boxes)
+    ]
+    return (
+        select(Location.provider_id, Location.latitude, Location.longitude, Provider.name, Location.coordinate_precision, Location.address_line1, Location.postal_code)
+        .join(Provider, Provider.id == Location.provider_id)
+        .where(_OPEN, or_(*inside))
+    )
 
 
 def _box(lat: float, lon: float) -> tuple[float, float, float, float]:
