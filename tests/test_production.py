@@ -86,6 +86,12 @@ def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
     # The CSV import's rate, measured on a scratch database: every listing of the file created.
     assert results["import"]["listings"] == 60 and results["import"]["rows"] >= 60 and results["import"]["rows_per_s"] > 0
     assert "CSV import: " in done.stdout and "rows/s" in done.stdout
+    # The same directory served by uvicorn and by granian in turn, each answering without an error.
+    env.update(BENCH_QUERIES="E", BENCH_ROUNDS="1", BENCH_WORKERS="2")
+    compared = subprocess.run([sys.executable, "-m", "directory.bench.servers"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert compared.returncode == 0, compared.stderr[-3000:]
+    lines = compared.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["uvicorn", "granian"] and all(" 0 errors" in line and "RSS" in line for line in lines), compared.stdout
 
 
 async def test_the_benchmark_runs_a_query_again_for_longer_when_no_request_finished(monkeypatch):
