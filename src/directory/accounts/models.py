@@ -7,13 +7,13 @@ from sqlalchemy import Column, ForeignKey, Uuid
 from sqlmodel import Field, SQLModel
 
 from directory.accounts.callers import Role
-from directory.columns import UTCDateTime, utcnow
+from directory.columns import UTCDateTime, new_id, utcnow
 
 
 class Account(SQLModel, table=True):
     __tablename__ = "account"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     email: str = Field(max_length=254, unique=True)
     password_hash: str = Field(max_length=200)
     role: str = Field(default=Role.provider.value, max_length=20)

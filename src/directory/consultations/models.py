@@ -8,14 +8,14 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, Text, Uuid
 from sqlmodel import Field, SQLModel
 
-from directory.columns import BigKey, UTCDateTime, utcnow
+from directory.columns import BigKey, UTCDateTime, new_id, utcnow
 
 
 class ConsultationRequest(SQLModel, table=True):
     __tablename__ = "consultation_request"
     __table_args__ = (Index("ix_consultation_due", "delivery_due_at"), Index("ix_consultation_provider", "provider_id", "created_at"))
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     """The requester's reference."""
     provider_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False))
     key_id: uuid.UUID | None = Field(default=None, sa_type=Uuid)

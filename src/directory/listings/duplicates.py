@@ -35,7 +35,7 @@ from sqlalchemy import Column, ForeignKey, UniqueConstraint, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from directory.columns import JSONValue, UTCDateTime, empty_list, utcnow
+from directory.columns import JSONValue, UTCDateTime, empty_list, new_id, utcnow
 from directory.listings.models import Provider, ProviderStatus
 from directory.listings.names import distinctive, words
 from directory.listings.schemas import PossibleDuplicate
@@ -68,7 +68,7 @@ class DuplicateCandidate(SQLModel, table=True):
     __tablename__ = "duplicate_candidate"
     __table_args__ = (UniqueConstraint("first_id", "second_id", name="uq_duplicate_pair"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     first_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False))
     second_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False, index=True))
     reasons: list[dict[str, str]] = Field(default_factory=empty_list, sa_type=JSONValue)

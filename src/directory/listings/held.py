@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import Column, ForeignKey, Uuid
 from sqlmodel import Field, SQLModel
 
-from directory.columns import JSONValue, UTCDateTime, utcnow
+from directory.columns import JSONValue, UTCDateTime, new_id, utcnow
 
 
 class Decision(str, enum.Enum):
@@ -26,7 +26,7 @@ class PendingChange(SQLModel, table=True):
 
     __tablename__ = "pending_change"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     provider_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False, index=True))
     clinician_id: uuid.UUID | None = Field(
         default=None, sa_column=Column(Uuid, ForeignKey("clinician.id", ondelete="CASCADE"), nullable=True)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint, Uuid
 from sqlmodel import Field, Relationship, SQLModel
 
-from directory.columns import BigKey, JSONValue, UTCDateTime, empty_dict, empty_list, utcnow
+from directory.columns import BigKey, JSONValue, UTCDateTime, empty_dict, empty_list, new_id, utcnow
 from directory.taxonomy.models import Condition, Service
 
 
@@ -136,7 +136,7 @@ class Provider(SQLModel, table=True):
         Index("ix_provider_phone", "phone"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     slug: str = Field(max_length=120, unique=True)
     name: str = Field(max_length=200)
     description: str | None = Field(default=None, max_length=5000)
@@ -316,7 +316,7 @@ class Clinician(SQLModel, table=True):
 
     __tablename__ = "clinician"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     first_name: str = Field(max_length=100)
     last_name: str = Field(max_length=100)
     credential: str = Field(max_length=10, index=True)

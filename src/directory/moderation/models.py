@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Uuid
 from sqlmodel import Field, SQLModel
 
-from directory.columns import UTCDateTime, utcnow
+from directory.columns import UTCDateTime, new_id, utcnow
 from directory.listings.held import Decision
 
 
@@ -17,7 +17,7 @@ class Claim(SQLModel, table=True):
 
     __tablename__ = "claim"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     provider_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False, index=True))
     account_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("account.id", ondelete="CASCADE"), nullable=False))
     status: str = Field(default=Decision.pending.value, max_length=20, index=True)
@@ -33,7 +33,7 @@ class ListingReport(SQLModel, table=True):
 
     __tablename__ = "listing_report"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     provider_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False, index=True))
     kind: str = Field(max_length=30)
     details: str | None = Field(default=None, max_length=1000)

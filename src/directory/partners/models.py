@@ -5,13 +5,13 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from directory.columns import JSONValue, UTCDateTime, empty_list, utcnow
+from directory.columns import JSONValue, UTCDateTime, empty_list, new_id, utcnow
 
 
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     prefix: str = Field(max_length=16, unique=True)
     """The public part of the key, to find it without scanning."""
     key_hash: str = Field(max_length=64)

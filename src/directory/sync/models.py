@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, Uuid
 from sqlmodel import Field, SQLModel
 
-from directory.columns import BigKey, JSONValue, UTCDateTime, empty_dict, empty_list, utcnow
+from directory.columns import BigKey, JSONValue, UTCDateTime, empty_dict, empty_list, new_id, utcnow
 
 
 class ChangeKind(str, enum.Enum):
@@ -50,7 +50,7 @@ EVENTS = {"created": "listing.published", "updated": "listing.updated", "removed
 class WebhookSubscription(SQLModel, table=True):
     __tablename__ = "webhook_subscription"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     owner_key_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, index=True))
     """The partner key that registered it; null when an administrator did."""
     url: str = Field(max_length=2000)
