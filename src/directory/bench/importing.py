@@ -21,9 +21,9 @@ from directory.imports.csvfile import COLUMNS
 
 def csv_file(count: int, seed: int = 11) -> bytes:
     """``count`` new listings as an import file, one row per location."""
-    from directory.geocoding.offline import _get_index
+    from directory.geocoding.offline import zip_codes
 
-    zips = [(code, point) for code, point in _get_index().zip_codes() if point.latitude or point.longitude]
+    zips = [(code, point) for code, point in zip_codes() if point.latitude or point.longitude]
     rng = random.Random(seed)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS)

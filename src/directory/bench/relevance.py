@@ -25,11 +25,9 @@ import math
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from directory.bench import serving
 
 SEED = Path(__file__).resolve().parents[3] / "seed"
 CASES = SEED / "judgements" / "cases.json"
@@ -52,12 +52,6 @@ class Served:
     database: Path
     left_out: dict[str, int] = field(default_factory=dict)
     """Listing fields the served code refused, and how many listings lost them."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -81,31 +75,14 @@ def served(directory: str, src: Path | None = None) -> Iterator[Served]:
     command = [sys.executable, "-m", "directory"]
     subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([*command, "seed", *([] if directory == "sample" else ["--taxonomy-only"])], env=env, check=True, capture_output=True)
-    port = _free_port()
-    server = subprocess.Popen([*command, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=url, timeout=30) as client:
-            for _ in range(240):
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None:
-                    raise RuntimeError(f"the server stopped: {server.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-                time.sleep(0.25)
+        with serving.served(lambda port: [*command, "serve", "--port", str(port)], env) as (_, url), httpx.Client(base_url=url, timeout=30) as client:
             found = Served(url, database)
             if directory == "synthetic":
                 for listing in json.loads(SYNTHETIC.read_text()):
                     _create(client, listing, found.left_out)
-        yield found
+            yield found
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
         shutil.rmtree(scratch, ignore_errors=True)
 
 

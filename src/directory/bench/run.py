@@ -10,10 +10,7 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,55 +20,15 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 
-from directory.bench import importing
+from directory.bench import importing, serving
 from directory.bench.data import CONDITIONS, SERVICES, cities
 from directory.bench.load import load, prepare
 from directory.bench.raw import NAIVE_A, RAW_A, RAW_E, compiled_baselines, raw_a_arguments, raw_sql
 from directory.bench.sample import CONCURRENCY, drive
+from directory.bench.serving import ADMIN_TOKEN
 from directory.collector import FLUSH_SECONDS
 
 RESULTS = Path("bench/results/latest.json")
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, from /proc: their own pages (anonymous and
-    shared memory), not the file pages they map (code, libraries and SQLite's memory map of the
-    database), which are the operating system's page cache, counted once per mapping by VmRSS."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith(("RssAnon:", "RssShmem:")):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack += [int(child) for child in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return round(total / 1024, 1)
-
-
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) of a process and all its descendants so far, from /proc: the
-    server's own work, whatever else the machine is doing."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack += [int(child) for child in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return total / ticks
-
 
 class Workload:
     """The five queries, their parameters drawn with a fixed seed."""
@@ -137,7 +94,6 @@ async def _loaded(url: str, listings: int) -> bool:
         await engine.dispose()
 
 
-ADMIN_TOKEN = "bench-admin-token-" + secrets.token_hex(8)
 
 
 def _requests(workload: Workload, kind: str) -> list[tuple[str, str, dict[str, str], str | None]]:
@@ -215,42 +171,15 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
     if not wrk.available():
         print("wrk is not installed (apt-get install wrk): driving the load from Python, which takes CPU from the server", file=sys.stderr, flush=True)
 
-    port = _free_port()
     metrics_folder = tempfile.mkdtemp(prefix="bench-metrics-")  # the workers' metrics, added up at /metrics
-    env = {
-        **os.environ,
-        "PROMETHEUS_MULTIPROC_DIR": metrics_folder,
-        "DIRECTORY_DATABASE_URL": url,
-        "DIRECTORY_VERIFICATION_WORKER": "false",
-        "DIRECTORY_WEBHOOK_WORKER": "false",
-        "DIRECTORY_ANONYMOUS_RATE_LIMIT": str(10**9),
-        "DIRECTORY_LOG_LEVEL": "WARNING",
-        "DIRECTORY_ADMIN_TOKEN": ADMIN_TOKEN,
-        "DIRECTORY_SECRET_KEY": os.environ.get("DIRECTORY_SECRET_KEY") or secrets.token_urlsafe(48),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "directory", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
+    env = serving.environment(url, PROMETHEUS_MULTIPROC_DIR=metrics_folder)
     workload = Workload(listings)
     results: dict[str, Any] = {
         "backend": backend, "listings": listings, "load_seconds": round(load_seconds, 1), "reindex_listings_per_s": reindex_rate, "queries": {},
         "generator": "wrk" if wrk.available() else "httpx",
     }  # fmt: skip
+    server, base = serving.start(lambda port: serving.serve_command(port, workers), env)
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            for _ in range(200):
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None:
-                    raise RuntimeError(f"the server stopped: {server.stderr.read().decode()[-2000:]}")
-                await asyncio.sleep(0.25)
         rss = 0.0
         results["gc"] = {"collections": 0, "over_20ms": 0, "over_20ms_by_query": {}}
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
@@ -260,24 +189,20 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
                 await _drive(base, requests, min(3.0, seconds / 3), connections)  # warm caches and connection pools
                 await asyncio.sleep(2 * FLUSH_SECONDS)  # every worker has handed its pauses to the metrics
                 before = gc_pauses((await client.get("/metrics")).text)
-                cpu = _tree_cpu_seconds(server.pid)
+                cpu = serving.tree_cpu_seconds(server.pid)
                 figures = await _drive(base, requests, seconds, connections)
                 served = figures["requests"]
-                figures["cpu_ms"] = round((_tree_cpu_seconds(server.pid) - cpu) * 1000 / served, 2) if served else None
+                figures["cpu_ms"] = round((serving.tree_cpu_seconds(server.pid) - cpu) * 1000 / served, 2) if served else None
                 results["queries"][kind] = figures
                 await asyncio.sleep(2 * FLUSH_SECONDS)
                 after = gc_pauses((await client.get("/metrics")).text)
                 results["gc"]["over_20ms_by_query"][kind] = after["over_20ms"] - before["over_20ms"]
                 results["gc"].update(after)
-                rss = max(rss, _tree_rss_mb(server.pid))
+                rss = max(rss, serving.tree_rss_mb(server.pid))
                 print(f"  {kind}: {results['queries'][kind]}", flush=True)
         results["server_rss_mb"] = rss
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        serving.stop(server)
         shutil.rmtree(metrics_folder, ignore_errors=True)
     results["F"] = results["queries"].pop("F")
 

@@ -13,22 +13,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from typing import Any
 
-import httpx
-
-from directory.bench import wrk
-from directory.bench.run import ADMIN_TOKEN, Workload, _free_port, _requests, _tree_cpu_seconds, _tree_rss_mb
+from directory.bench import serving, wrk
+from directory.bench.run import Workload, _requests
 from directory.bench.sample import CONCURRENCY
 
 
 def _command(server: str, port: int, workers: int) -> list[str]:
     if server == "uvicorn":
-        return [sys.executable, "-m", "directory", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        return serving.serve_command(port, workers)
     granian = shutil.which("granian", path=os.path.dirname(sys.executable)) or shutil.which("granian")
     if granian is None:
         raise SystemExit("granian is not installed: pip install granian")
@@ -40,41 +36,21 @@ def _command(server: str, port: int, workers: int) -> list[str]:
 
 def measure(server: str, url: str, queries: str, seconds: float, workers: int, workload: Workload) -> dict[str, Any]:
     """One server's figures: each query warmed for 3 s, then driven for ``seconds``."""
-    port = _free_port()
     metrics = tempfile.mkdtemp(prefix="bench-servers-")
-    env = {
-        **os.environ, "DIRECTORY_DATABASE_URL": url, "DIRECTORY_VERIFICATION_WORKER": "false", "DIRECTORY_WEBHOOK_WORKER": "false",
-        "DIRECTORY_ANONYMOUS_RATE_LIMIT": str(10**9), "DIRECTORY_LOG_LEVEL": "WARNING", "DIRECTORY_ADMIN_TOKEN": ADMIN_TOKEN,
-        "DIRECTORY_SECRET_KEY": os.environ.get("DIRECTORY_SECRET_KEY") or "bench-servers-" + "k" * 40, "PROMETHEUS_MULTIPROC_DIR": metrics,
-    }  # fmt: skip
-    process = subprocess.Popen(_command(server, port, workers), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
     figures: dict[str, Any] = {"server": server}
     try:
-        for _ in range(240):
-            try:
-                if httpx.get(base + "/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(f"{server} stopped: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
-            time.sleep(0.25)
-        for kind in queries:
-            requests = _requests(workload, kind)
-            connections = 2 if kind == "F" else CONCURRENCY
-            wrk.run(base, requests, 3, connections)
-            cpu = _tree_cpu_seconds(process.pid)
-            result = wrk.run(base, requests, seconds, connections)
-            served = max(result["requests"], 1)
-            figures[kind] = {"rps": result["rps"], "p99_ms": result["p99_ms"], "errors": result["errors"], "cpu_ms": round((_tree_cpu_seconds(process.pid) - cpu) * 1000 / served, 2)}
-        figures["rss_mb"] = _tree_rss_mb(process.pid)
+        with serving.served(lambda port: _command(server, port, workers), serving.environment(url, PROMETHEUS_MULTIPROC_DIR=metrics)) as (process, base):
+            for kind in queries:
+                requests = _requests(workload, kind)
+                connections = 2 if kind == "F" else CONCURRENCY
+                wrk.run(base, requests, 3, connections)
+                cpu = serving.tree_cpu_seconds(process.pid)
+                result = wrk.run(base, requests, seconds, connections)
+                served = max(result["requests"], 1)
+                cpu_ms = round((serving.tree_cpu_seconds(process.pid) - cpu) * 1000 / served, 2)
+                figures[kind] = {"rps": result["rps"], "p99_ms": result["p99_ms"], "errors": result["errors"], "cpu_ms": cpu_ms}
+            figures["rss_mb"] = serving.tree_rss_mb(process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
         shutil.rmtree(metrics, ignore_errors=True)
     return figures
 

@@ -233,6 +233,11 @@ def _get_index() -> _Index:
     return _index
 
 
+def zip_codes() -> list[tuple[str, _Point]]:
+    """Every ZIP code and its place, in order."""
+    return _get_index().zip_codes()
+
+
 def warm_up() -> None:
     """Make the index now (a couple of seconds the first time) rather than on the first request."""
     _get_index().zip("10001")

@@ -22,7 +22,7 @@ from directory.accounts.callers import Caller
 from directory.errors import DirectoryError, FieldError, InvalidInput
 from directory.imports import csvfile
 from directory.imports.csvfile import Group, Row
-from directory.imports.writing import BATCH, Prepared, Taxonomy, write_batch
+from directory.imports.writing import BATCH, Prepared, write_batch
 from directory.listings.duplicates import POSSIBLE, describe_duplicates
 from directory.listings.placement import inherit_rems
 from directory.listings.schemas import ProviderCreate
@@ -146,7 +146,6 @@ class ImportService:
             return report
 
         source = source_of(caller)
-        taxonomy = Taxonomy()
         batches = [prepared[start : start + BATCH] for start in range(0, len(prepared), BATCH)]
         if atomic:
             writing: list[Prepared] = []
@@ -154,7 +153,7 @@ class ImportService:
                 try:
                     async with self.listings.recorder.transaction(session):
                         for number, writing in enumerate(batches):
-                            self._mark_all(reports, writing, await write_batch(session, caller, source, writing, taxonomy))
+                            self._mark_all(reports, writing, await write_batch(session, caller, source, writing))
                             if progress:
                                 progress(min((number + 1) * BATCH, len(prepared)), len(prepared))
                         writing = prepared  # what fails now fails as the whole import is recorded
@@ -172,9 +171,9 @@ class ImportService:
             for batch in batches:
                 # A batch in one transaction; if it fails, its listings again one by one, so that
                 # only the listing the database refuses fails.
-                if not await self._write_partial(sessions, caller, source, batch, taxonomy, reports) and len(batch) > 1:
+                if not await self._write_partial(sessions, caller, source, batch, reports) and len(batch) > 1:
                     for ready in batch:
-                        await self._write_partial(sessions, caller, source, [ready], taxonomy, reports)
+                        await self._write_partial(sessions, caller, source, [ready], reports)
                 done += len(batch)
                 if progress:
                     progress(done, len(prepared))
@@ -186,13 +185,12 @@ class ImportService:
         caller: Caller,
         source: str,
         batch: list[Prepared],
-        taxonomy: Taxonomy,
         reports: dict[int, RowReport],
     ) -> bool:
         async with sessions() as session:
             try:
                 async with self.listings.recorder.transaction(session):
-                    results = await write_batch(session, caller, source, batch, taxonomy)
+                    results = await write_batch(session, caller, source, batch)
             except Exception as error:  # noqa: BLE001 - this batch fails, the others go on
                 if len(batch) == 1:
                     ready = batch[0]

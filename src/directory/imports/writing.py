@@ -60,24 +60,21 @@ class Prepared:
     placed: list[PlacedLocation]
 
 
-class Taxonomy:
-    """The import's taxonomy entries, read once per session that writes."""
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[dict[str, Condition], dict[str, Service]]] = {}
-
-    async def of(self, session: AsyncSession) -> tuple[dict[str, Condition], dict[str, Service]]:
-        key = id(session)
-        if key not in self._entries:
-            conditions = {entry.code: entry for entry in (await session.execute(select(Condition))).scalars()}
-            services = {entry.code: entry for entry in (await session.execute(select(Service))).scalars()}
-            self._entries[key] = (conditions, services)
-        return self._entries[key]
+_TAXONOMY = "import_taxonomy"
 
 
-async def write_batch(
-    session: AsyncSession, caller: Caller, source: str, batch: list[Prepared], taxonomy: Taxonomy
-) -> list[tuple[str, uuid.UUID]]:
+async def _taxonomy(session: AsyncSession) -> tuple[dict[str, Condition], dict[str, Service]]:
+    """The taxonomy's entries by code, read once per session (kept in its ``info``: the entries
+    belong to that session)."""
+    info = session.sync_session.info
+    if _TAXONOMY not in info:
+        conditions = {entry.code: entry for entry in (await session.execute(select(Condition))).scalars()}
+        services = {entry.code: entry for entry in (await session.execute(select(Service))).scalars()}
+        info[_TAXONOMY] = (conditions, services)
+    return info[_TAXONOMY]
+
+
+async def write_batch(session: AsyncSession, caller: Caller, source: str, batch: list[Prepared]) -> list[tuple[str, uuid.UUID]]:
     """Write these listings inside the caller's transaction: (created/updated/unchanged, id) of each."""
     found = await session.execute(
         full_listing(for_change=True).where(Provider.external_source == source, Provider.external_id.in_([r.group.external_id for r in batch]))
@@ -86,7 +83,7 @@ async def write_batch(
     new = [ready for ready in batch if ready.group.external_id not in existing]
     bases = [slugify(ready.data.name, ready.placed[0].fields.get("city") if ready.placed else None) for ready in new]
     slugs = dict(zip((id(ready) for ready in new), await free_slugs(session, bases)))
-    conditions, services = await taxonomy.of(session)
+    conditions, services = await _taxonomy(session)
     results = []
     created: list[Provider] = []
     for ready in batch:

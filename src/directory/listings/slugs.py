@@ -24,16 +24,24 @@ def slugify(*parts: str | None) -> str:
 
 async def unique_slug(session: AsyncSession, base: str, *, exclude_id: object = None) -> str:
     """``base``, or ``base-2``, ``base-3``... whichever is free."""
-    rows = await session.execute(
-        select(Provider.slug, Provider.id).where((Provider.slug == base) | Provider.slug.like(f"{base}-%"))
-    )
-    taken = {slug for slug, provider_id in rows if provider_id != exclude_id}
+    taken = await _taken(session, base, exclude_id)
     if base not in taken:
         return base
     number = 2
     while f"{base}-{number}" in taken:
         number += 1
     return f"{base}-{number}"
+
+
+def _numbered(base: str, number: int) -> str:
+    """The slug ``unique_slug`` gives the ``number``-th listing of a base: ``base``, ``base-2``, ..."""
+    return f"{base}-{number}" if number > 1 else base
+
+
+async def _taken(session: AsyncSession, base: str, exclude_id: object = None) -> set[str]:
+    """The slugs in use that are ``base`` or ``base-`` something (but the excluded listing's)."""
+    rows = await session.execute(select(Provider.slug, Provider.id).where((Provider.slug == base) | Provider.slug.like(f"{base}-%")))
+    return {slug for slug, provider_id in rows if provider_id != exclude_id}
 
 
 async def named_slug(session: AsyncSession, name: str, city: str | None, *, exclude_id: object = None) -> str:
@@ -45,17 +53,16 @@ async def free_slugs(session: AsyncSession, bases: list[str]) -> list[str]:
     """A free slug for each base, as ``unique_slug`` gives it, for many listings in one question:
     ``base`` or ``base-2`` ... ``base-{TRIED}`` (a base taken further than that is asked on its own).
     Two equal bases get two different slugs."""
-    candidates = {f"{base}-{number}" if number > 1 else base for base in set(bases) for number in range(1, TRIED + 1)}
+    candidates = {_numbered(base, number) for base in set(bases) for number in range(1, TRIED + 1)}
     taken: set[str] = set()
     ordered = sorted(candidates)
     for start in range(0, len(ordered), 1000):
         taken.update((await session.execute(select(Provider.slug).where(Provider.slug.in_(ordered[start : start + 1000])))).scalars())
     slugs = []
     for base in bases:
-        free = next((slug for number in range(1, TRIED + 1) if (slug := f"{base}-{number}" if number > 1 else base) not in taken), None)
+        free = next((slug for number in range(1, TRIED + 1) if (slug := _numbered(base, number)) not in taken), None)
         if free is None:
-            rows = await session.execute(select(Provider.slug).where((Provider.slug == base) | Provider.slug.like(f"{base}-%")))
-            taken.update(rows.scalars())
+            taken |= await _taken(session, base)
             number = TRIED + 1
             while f"{base}-{number}" in taken:
                 number += 1
