@@ -90,3 +90,39 @@ async def test_two_servers_on_one_database_give_every_patch_a_version_of_its_own
                 versions += [answer.json()["version"] for answer in answers]
             final = (await b.get(f"/v1/providers/{listing['id']}")).json()["version"]
     assert sorted(versions) == list(range(2, 42)) and final == 41
+
+
+async def test_listings_that_pair_as_duplicates_change_at_once_without_a_deadlock(live_url):
+    """Every listing here pairs with every other (one NPI, phone, site and place), so each change
+    rewrites the pairs of listings others are changing at the same moment: no change may fail
+    (on PostgreSQL a change once locked its listing too strongly for the pairs' foreign keys, and
+    two changes inserted the same new pair: a deadlock or a unique violation, a 500)."""
+    client = httpx.AsyncClient(base_url=live_url, timeout=60)
+    ids = [(await create(client, name=f"Twin Clinic {n}"))["id"] for n in range(6)]
+    changes = [
+        {"description": "changed"},
+        {"status": "draft"},
+        {"status": "published"},
+        {"phone": "(212) 555-0199"},
+        {"phone": "(212) 555-0100"},
+    ]
+    answers: list[int] = []
+
+    async def editor(worker: int) -> None:
+        for step in range(12):
+            target = ids[(worker * 5 + step * 7) % len(ids)]
+            if (worker + step) % 9 == 0:
+                response = await client.delete(f"/v1/providers/{target}", headers={**ADMIN, "If-Match": "*"})
+            else:
+                change = changes[(worker + step) % len(changes)]
+                response = await client.patch(f"/v1/providers/{target}", json=change, headers={**ADMIN, "If-Match": "*"})
+                if response.status_code == 409:  # closed listings are reopened by publishing them
+                    response = await client.patch(f"/v1/providers/{target}", json={"status": "published"}, headers={**ADMIN, "If-Match": "*"})
+            answers.append(response.status_code)
+            assert response.status_code == 200, response.text
+
+    await asyncio.gather(*(editor(n) for n in range(6)))
+    queue = await client.get("/v1/moderation/duplicates", params={"limit": 200}, headers=ADMIN)
+    await client.aclose()
+    assert answers == [200] * 72
+    assert queue.status_code == 200, queue.text

@@ -254,3 +254,52 @@ async def test_a_database_starting_up_is_a_503_for_tokens_and_partner_keys_too()
                     assert_problem(response, 503)
                     assert response.headers["retry-after"] == "5", (headers, path)
         assert starting.connections > 0
+
+
+async def test_a_change_the_database_undoes_for_a_deadlock_is_a_503_to_send_again():
+    """PostgreSQL's deadlock detector undoes one of two transactions that wait on each other: that
+    request is a 503 with Retry-After, saying nothing was written (not a 500), in the caller's language."""
+    import asyncio
+
+    from conftest import postgres_url
+    from litestar import Litestar, get
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from directory.errors import changes_collided, database_unreachable, exception_handlers
+
+    engine = create_async_engine(postgres_url(), poolclass=NullPool)
+    try:
+        async with engine.begin() as setup:
+            await setup.execute(text("CREATE TABLE IF NOT EXISTS deadlock_probe (id int PRIMARY KEY, n int)"))
+            await setup.execute(text("INSERT INTO deadlock_probe VALUES (1, 0), (2, 0) ON CONFLICT DO NOTHING"))
+        both_hold = asyncio.Barrier(2)
+
+        async def cross(first: int, second: int) -> None:
+            async with engine.begin() as connection:
+                await connection.execute(text("UPDATE deadlock_probe SET n = n + 1 WHERE id = :id"), {"id": first})
+                await both_hold.wait()
+                await connection.execute(text("UPDATE deadlock_probe SET n = n + 1 WHERE id = :id"), {"id": second})
+
+        outcomes = await asyncio.gather(cross(1, 2), cross(2, 1), return_exceptions=True)
+        async with engine.begin() as cleanup:
+            await cleanup.execute(text("DROP TABLE deadlock_probe"))
+    finally:
+        await engine.dispose()
+    undone = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert len(undone) == 1 and isinstance(undone[0], DBAPIError), outcomes
+    assert changes_collided(undone[0]) and not database_unreachable(undone[0])
+    assert not changes_collided(ValueError("deadlock detected"))
+
+    @get("/change", sync_to_thread=False)
+    def change() -> None:
+        raise undone[0]
+
+    async with AsyncTestClient(Litestar([change], exception_handlers=exception_handlers())) as client:
+        english = await client.get("/change")
+        spanish = await client.get("/change", headers={"Accept-Language": "es"})
+    body = assert_problem(english, 503)
+    assert english.headers["retry-after"] == "1" and "nothing of this one was written" in body["detail"]
+    assert spanish.json()["detail"].startswith("otro cambio") and spanish.headers["content-language"] == "es"

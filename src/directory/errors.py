@@ -226,6 +226,10 @@ def exception_handlers(*alternatives: Alternative) -> dict[type[Exception], Call
             logger.error("the database is unreachable on %s %s: %s", request.method, request.url.path, _first_line(error))
             outage = ServiceUnavailable("the database is unavailable; try again shortly", headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
             return directory_error(request, outage)
+        if changes_collided(error):
+            logger.warning("a change collided with another on %s %s and was undone: %s", request.method, request.url.path, _first_line(error))
+            collision = ServiceUnavailable(COLLIDED, headers={"Retry-After": "1"})
+            return directory_error(request, collision)
         logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
         return render(request, 500, "Internal error", "the server failed to answer; the error was logged")
 
@@ -278,6 +282,18 @@ def causes(error: BaseException) -> list[BaseException]:
         # Litestar's dependency resolution does with its task group) replaces the cause, not that.
         pending.extend(e for e in (current.__context__, current.__cause__, getattr(current, "orig", None)) if isinstance(e, BaseException))
     return found
+
+
+#: SQLSTATEs of a transaction the database undid because it met another one: a deadlock, or a
+#: serialization failure. Nothing of it was written, and the same request sent again succeeds.
+_COLLISIONS = {"40P01", "40001"}
+COLLIDED = "another change to the same listings was written at the same moment; nothing of this one was written: send it again"
+
+
+def changes_collided(error: BaseException) -> bool:
+    """Whether the database undid this transaction for meeting another one (PostgreSQL's deadlock
+    detector, a serialization failure): the client should retry, as a 503 with Retry-After says."""
+    return any(getattr(e, "sqlstate", None) in _COLLISIONS or getattr(e, "pgcode", None) in _COLLISIONS for e in causes(error))
 
 
 def database_unreachable(error: BaseException) -> bool:

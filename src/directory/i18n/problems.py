@@ -44,6 +44,7 @@ MESSAGES = [
     _("expected a phone number: 10 US digits such as (212) 555-0100, or +<country><number>"),
     _("the server failed to answer; the error was logged"),
     _("the database is unavailable; try again shortly"),
+    _("another change to the same listings was written at the same moment; nothing of this one was written: send it again"),
     # Search.
     _("no place called {place} is known; try a 5-digit ZIP code or 'City, ST' such as 'Austin, TX'"),
     _("nothing to search for in q: give a word or a name, e.g. spravato"),

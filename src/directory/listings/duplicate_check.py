@@ -17,9 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, literal_column, or_, select, union_all, update
+from sqlalchemy import Select, and_, bindparam, delete, func, literal_column, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from directory.columns import new_id, utcnow
 from directory.listings.duplicates import (
     CROWD,
     LEFT_OUT,
@@ -225,36 +228,54 @@ def _keep(session: Session, wanted: dict[uuid.UUID, Reasons]) -> None:
     """Store each listing's pairs as found now: new ones open, open ones brought up to date (or
     dropped when nothing links them any more); decided pairs stay as decided. Listings are taken
     in order, so of two listings of this batch that disagree about their pair, the later one's
-    finding stands, as when each was kept on its own."""
+    finding stands, as when each was kept on its own.
+
+    Other transactions change the same pairs at the same moment (each listing of a pair keeps it),
+    so the writes take their locks in one order: the stored pairs to change are locked by id, read
+    again as they are now, then the new pairs go in sorted, a pair another writer has just added
+    left as that writer found it (``ON CONFLICT DO NOTHING``)."""
     C = DuplicateCandidate
-    stored: dict[tuple[uuid.UUID, uuid.UUID], DuplicateCandidate] = {}
+    stored: dict[tuple[uuid.UUID, uuid.UUID], tuple[uuid.UUID, str, list[dict[str, str]]]] = {}
     for chunk in _chunks(wanted):
-        for candidate in session.execute(select(C).where(or_(C.first_id.in_(chunk), C.second_id.in_(chunk)))).scalars():
-            stored[pair(candidate.first_id, candidate.second_id)] = candidate
+        linked = select(C.id, C.first_id, C.second_id, C.status, C.reasons).where(or_(C.first_id.in_(chunk), C.second_id.in_(chunk)))
+        for candidate_id, first_id, second_id, status, reasons in session.execute(linked):
+            stored[pair(first_id, second_id)] = (candidate_id, status, reasons)
     members: dict[uuid.UUID, set[tuple[uuid.UUID, uuid.UUID]]] = defaultdict(set)
     for key in stored:
         members[key[0]].add(key)
         members[key[1]].add(key)
     outcome: dict[tuple[uuid.UUID, uuid.UUID], list[dict[str, str]] | None] = {}
     for provider_id, reasons in wanted.items():
-        linked = set(members[provider_id])
+        linked_now = set(members[provider_id])
         for other, why in reasons.items():
             key = pair(provider_id, other)
             outcome[key] = why
-            linked.discard(key)
+            linked_now.discard(key)
             members[key[0]].add(key)
             members[key[1]].add(key)
-        for key in linked:
+        for key in linked_now:
             outcome[key] = None
-    for key, why in outcome.items():
-        candidate = stored.get(key)
-        if candidate is None:
-            if why is not None:
-                session.add(C(first_id=key[0], second_id=key[1], reasons=why, score=score(why)))
-        elif candidate.status != "open":
-            continue
-        elif why is None:
-            session.delete(candidate)
-        elif candidate.reasons != why:
-            candidate.reasons, candidate.score = why, score(why)
-    session.flush()
+    changing = {stored[key][0]: why for key, why in outcome.items() if key in stored and stored[key][1] == "open" and stored[key][2] != why}
+    _change_stored(session, changing)
+    new = [{"id": new_id(), "first_id": key[0], "second_id": key[1], "reasons": why, "score": score(why), "status": "open", "found_at": utcnow()}
+           for key, why in sorted(outcome.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))) if key not in stored and why is not None]  # fmt: skip
+    dialect = session.get_bind().dialect.name
+    for start in range(0, len(new), _CHUNK // 2):
+        adding = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(C).on_conflict_do_nothing(index_elements=["first_id", "second_id"])
+        session.execute(adding, new[start : start + _CHUNK // 2])
+
+
+def _change_stored(session: Session, changing: dict[uuid.UUID, list[dict[str, str]] | None]) -> None:
+    """Bring open stored pairs (by id) to these reasons, None dropping the pair; each is locked and
+    read again first, in id order, and left alone if another writer decided or dropped it since."""
+    C = DuplicateCandidate
+    for chunk in _chunks(changing):
+        locked = select(C.id, C.status).where(C.id.in_(chunk)).order_by(C.id).with_for_update()
+        for candidate_id, status in session.execute(locked).all():
+            why = changing[candidate_id]
+            if status != "open":
+                continue
+            if why is None:
+                session.execute(delete(C).where(C.id == candidate_id))
+            else:
+                session.execute(update(C).where(C.id == candidate_id).values(reasons=why, score=score(why)))

@@ -51,14 +51,16 @@ async def changeable(session: AsyncSession, caller: Caller, key: str | uuid.UUID
 
     One statement decides, and locks the row for the change (PostgreSQL; SQLite serialises writers
     anyway): a concurrent change waits, and If-Match is checked against the version this change
-    moves from. A listing the caller may read but not change is a 403 (claim it); else a 404.
+    moves from. The lock is ``FOR NO KEY UPDATE``: a change of another listing may still add rows
+    that refer to this one (a duplicate pair, a merge), where ``FOR UPDATE`` made the two wait on
+    each other. A listing the caller may read but not change is a 403 (claim it); else a 404.
     """
     ensure_can_write(caller)
     query = (
         full_listing(for_change=True)
         .add_columns(may_change(caller).label("may_change"))
         .where(readable(caller), by_key(key))
-        .with_for_update(of=Provider)
+        .with_for_update(of=Provider, key_share=True)
         .execution_options(populate_existing=True)
     )
     row = (await session.execute(query)).first()

@@ -64,7 +64,7 @@ class Duplicates:
         return (await self._present(session, [candidate]))[0]
 
     async def _merge(self, session: AsyncSession, caller: Caller, keep: uuid.UUID, gone: uuid.UUID) -> None:
-        rows = {p.id: p for p in (await session.execute(select(Provider).where(Provider.id.in_([keep, gone])).with_for_update())).scalars()}
+        rows = {p.id: p for p in (await session.execute(select(Provider).where(Provider.id.in_([keep, gone])).order_by(Provider.id).with_for_update(key_share=True))).scalars()}
         survivor, retired = rows.get(keep), rows.get(gone)
         if survivor is None or retired is None:
             raise NotFound("one of the pair no longer exists")
