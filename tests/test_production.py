@@ -130,3 +130,26 @@ def test_the_bench_measures_a_statement_through_pgbench_with_its_parameters_boun
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
     with pytest.raises(RuntimeError, match="pgbench failed"):
         pgbench(url, "SELECT no_such_column FROM pg_class", [(1,)], 1, ("n",))
+
+
+def test_the_bench_drives_the_redis_peer_through_redis_benchmark(own_redis, monkeypatch):
+    """The in-memory peer's compiled baseline: GEOSEARCH at several of the workload's points through
+    redis-benchmark, requests and latencies read back; a failing command is an error, not a figure."""
+    import shutil
+
+    import redis
+
+    from directory.bench.peers import compiled_geosearch
+
+    if shutil.which("redis-benchmark") is None:
+        pytest.skip("needs redis-benchmark")
+    monkeypatch.setenv("BENCH_REDIS_URL", own_redis.url.replace("/0", "/3"))
+    client = redis.Redis(port=own_redis.port, db=3)
+    client.geoadd("peer:ptsd", (-73.98, 40.75, "a", -73.99, 40.74, "b", -74.1, 40.7, "c"))
+    points = [(40.75, -73.98, "ptsd"), (40.7, -74.0, "ptsd")]
+    figures = compiled_geosearch("peer", points, 1.0)
+    assert figures is not None and figures["rps"] > 0 and figures["requests"] >= 2_000
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] and "2 of the workload's points" in figures["note"]
+    assert client.geosearch("peer:ptsd", longitude=-73.98, latitude=40.75, radius=50, unit="km", sort="ASC") == [b"a", b"b", b"c"]
+    with pytest.raises(RuntimeError, match="redis-benchmark failed"):
+        compiled_geosearch("peer", [(95.0, 0.0, "ptsd")], 1.0)  # a latitude Redis refuses

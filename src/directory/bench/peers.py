@@ -1,11 +1,19 @@
 """The in-memory peer a team might pick instead: Redis GEOSEARCH over the same locations, one geo set
-per condition, timed for query A in the same run (Redis on 127.0.0.1, BENCH_PEERS=1)."""
+per condition, timed for query A in the same run (Redis on 127.0.0.1, BENCH_PEERS=1).
+
+Two clients drive it: redis-benchmark (compiled, as pgbench is for the statements), the figure the
+API is held to, and redis-py, a Python client like the API's own."""
 
 from __future__ import annotations
 
+import csv
 import os
 import secrets
+import shutil
+import subprocess
+import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -48,9 +56,50 @@ async def redis_geosearch(url: str, workload: Any, seconds: float) -> dict[str, 
         await drive(call, min(3.0, seconds / 3), CONCURRENCY)
         figures = (await drive(call, seconds, CONCURRENCY)).summary()
         figures["note"] = "driven from Python (redis-py), one geo set per condition"
+        figures["compiled"] = compiled_geosearch(prefix, workload.points, seconds)
         return figures
     finally:
         for code in CONDITIONS:
             await client.delete(f"{prefix}:{code}")
         await client.aclose()
         await connection.close()
+
+
+#: Points of the workload redis-benchmark runs in turn (it repeats one command: one run a point).
+_POINTS = 8
+
+
+def compiled_geosearch(prefix: str, points: list[tuple[float, float, str]], seconds: float) -> dict[str, Any] | None:
+    """Query A as GEOSEARCH through redis-benchmark (the bench's concurrency, two threads), at
+    ``_POINTS`` of the workload's points for ``seconds`` in all: requests over time summed, the
+    worst point's p50 and p99. None when redis-benchmark is missing."""
+    if shutil.which("redis-benchmark") is None:
+        return None
+    from directory.bench.sample import CONCURRENCY
+
+    where = urlsplit(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    database = (where.path or "/0").strip("/") or "0"
+    base = ["redis-benchmark", "-h", where.hostname or "127.0.0.1", "-p", str(where.port or 6379), "--dbnum", database, "-c", str(CONCURRENCY), "--threads", "2", "--csv"]
+    requests, spent, p50, p99 = 0, 0.0, 0.0, 0.0
+    rate = None
+    for lat, lon, condition in points[:_POINTS]:
+        command = ["GEOSEARCH", f"{prefix}:{condition}", "FROMLONLAT", repr(lon), repr(lat), "BYRADIUS", "50", "km", "ASC", "COUNT", "20", "WITHDIST"]
+        count = 2_000 if rate is None else max(1_000, int(rate * seconds / _POINTS))
+        started = time.perf_counter()
+        done = subprocess.run([*base, "-n", str(count), *command], capture_output=True, text=True, timeout=seconds * 4 + 60, check=False)
+        took = time.perf_counter() - started
+        rows = list(csv.DictReader(done.stdout.splitlines()))
+        if done.returncode != 0 or not rows:
+            raise RuntimeError(f"redis-benchmark failed: {done.stderr[-500:] or done.stdout[-500:]}")
+        row = rows[-1]
+        rate = float(row["rps"])
+        requests += count
+        spent += count / rate if rate else took
+        p50, p99 = max(p50, float(row["p50_latency_ms"])), max(p99, float(row["p99_latency_ms"]))
+    return {
+        "rps": round(requests / spent, 1) if spent else None,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "requests": requests,
+        "note": f"redis-benchmark ({CONCURRENCY} clients, 2 threads) at {min(len(points), _POINTS)} of the workload's points in turn",
+    }
