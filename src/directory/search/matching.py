@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.listings.readmodel import SAMPLED, search_location
 from directory.search import filters
-from directory.search.backends import RADIUS_TOLERANCE_M, SPHERE_ERROR, SearchBackend
+from directory.search.backends import BY_NAME, RADIUS_TOLERANCE_M, SPHERE_ERROR, SearchBackend
 from directory.search.facets import count_facets
 from directory.search.geodesy import geodesic_m
 from directory.search.present import Hit
@@ -136,7 +136,8 @@ class Search:
             band = await self.session.execute(
                 select(S.location_id, S.latitude, S.longitude).where(
                     *self.plain_listing, *self.plain_location, self.backend.ring(lat, lon, radius * (1 - SPHERE_ERROR), radius * (1 + SPHERE_ERROR))
-                )
+                ),
+                execution_options=BY_NAME,
             )
             outside = self._outside[radius] = [row.location_id for row in band if self.distance(row.latitude, row.longitude) > radius + RADIUS_TOLERANCE_M]
         return and_(reach, self.backend.not_among(S.location_id, outside)) if outside else reach
@@ -270,7 +271,7 @@ class Search:
         else:
             # After a cursor, a provider's nearer locations were skipped: look at all of them to
             # tell whether it was already shown on an earlier page.
-            rows = await self.session.execute(select(*_ROW).where(S.provider_id.in_(provider_ids), *self.location_where, S.latitude.is_not(None)))
+            rows = await self.session.execute(select(*_ROW).where(S.provider_id.in_(provider_ids), *self.location_where, S.latitude.is_not(None)), execution_options=BY_NAME)
         best: dict[uuid.UUID, tuple[float, int, Any]] = {}
         for row in rows:
             d = self.distance(row.latitude, row.longitude)
@@ -344,7 +345,7 @@ class Search:
         if not provider_ids:
             return {}
         near = await self.near_condition()
-        rows = await self.session.execute(select(*_ROW).where(S.provider_id.in_(provider_ids), near))
+        rows = await self.session.execute(select(*_ROW).where(S.provider_id.in_(provider_ids), near), execution_options=BY_NAME)
         chosen: dict[uuid.UUID, tuple[int, float | None, Any]] = {}
         for row in rows:
             if row.latitude is None:
