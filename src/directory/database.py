@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapper, Session
 
 from directory.settings import Settings
+from directory.writeturns import take_turns
 
 
 def dialect_of(url: str) -> str:
@@ -59,11 +60,10 @@ def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
         cursor.close()
 
     if immediate:
-        # A write transaction takes the write lock up front; a deferred one that upgrades later can
-        # fail with "database is locked" without waiting for busy_timeout.
-        @event.listens_for(engine.sync_engine, "begin")
-        def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A write transaction takes the write lock up front (a deferred one that upgrades later can
+        # fail with "database is locked" without waiting for busy_timeout), after its turn.
+        path = make_url(engine.url).database
+        take_turns(engine, path if path and path != ":memory:" else None)
 
 
 class SQLiteSession(Session):

@@ -1,0 +1,113 @@
+"""SQLite's writers take turns: a writer waits for the one before it to end (COMMIT, ROLLBACK, a
+failed transaction) and is woken then, across engines as across worker processes; a turn not had
+within the wait is "database is locked"."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sqlite3
+
+import pytest
+from conftest import make_settings
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from directory import writeturns
+from directory.database import Database
+
+
+@pytest.fixture
+async def two_servers(tmp_path):
+    """Two apps' databases (engines of their own, as two worker processes have) on one SQLite file."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}"
+    one, two = Database.from_settings(make_settings(url)), Database.from_settings(make_settings(url))
+    async with one.writer() as session, session.begin():
+        await session.execute(text("CREATE TABLE said (n INTEGER PRIMARY KEY AUTOINCREMENT, who TEXT)"))
+    yield one, two, tmp_path / "turns.db-writer"
+    await one.dispose()
+    await two.dispose()
+
+
+def _free(lock_file) -> bool:
+    """Nobody holds the turn across processes (a lock of our own can be had at once)."""
+    descriptor = os.open(lock_file, os.O_RDWR)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(descriptor)
+
+
+async def test_a_writer_waits_for_the_turn_and_goes_on_when_the_other_commits(two_servers):
+    one, two, lock_file = two_servers
+    events: list[str] = []
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first() -> None:
+        async with one.writer() as session, session.begin():
+            await session.execute(text("INSERT INTO said (who) VALUES ('first')"))
+            holding.set()
+            await release.wait()
+            events.append("first commits")
+        events.append("first committed")
+
+    async def second() -> None:
+        await holding.wait()
+        async with two.writer() as session, session.begin():
+            await session.execute(text("INSERT INTO said (who) VALUES ('second')"))
+            events.append("second wrote")
+
+    writers = asyncio.gather(first(), second())
+    await holding.wait()
+    await asyncio.sleep(0.3)  # the second writer is waiting for its turn by now, not failing
+    assert events == [] and not _free(lock_file)
+    release.set()
+    await writers
+    assert events == ["first commits", "first committed", "second wrote"]
+    assert _free(lock_file)
+    async with one.reader() as session:
+        assert (await session.execute(text("SELECT who FROM said ORDER BY n"))).scalars().all() == ["first", "second"]
+
+
+async def test_a_rolled_back_or_failed_transaction_ends_its_turn(two_servers):
+    one, two, lock_file = two_servers
+    with pytest.raises(RuntimeError):
+        async with one.writer() as session, session.begin():
+            await session.execute(text("INSERT INTO said (who) VALUES ('undone')"))
+            raise RuntimeError("the change fails half-way")
+    assert _free(lock_file)
+    with pytest.raises(OperationalError):
+        async with one.writer() as session, session.begin():
+            await session.execute(text("INSERT INTO no_such_table VALUES (1)"))
+    assert _free(lock_file)
+    async with two.writer() as session, session.begin():  # the next writer is not held up
+        await session.execute(text("INSERT INTO said (who) VALUES ('next')"))
+    async with one.writer() as session:
+        await session.execute(text("SELECT 1"))
+        await session.rollback()
+    assert _free(lock_file)
+    async with one.reader() as session:
+        assert (await session.execute(text("SELECT who FROM said"))).scalars().all() == ["next"]
+
+
+async def test_a_turn_not_had_within_the_wait_is_database_is_locked(tmp_path, monkeypatch):
+    monkeypatch.setattr(writeturns, "WAIT_SECONDS", 0.3)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}"
+    one, two = Database.from_settings(make_settings(url)), Database.from_settings(make_settings(url))
+    try:
+        async with one.writer() as holder, holder.begin():
+            await holder.execute(text("CREATE TABLE t (n INTEGER)"))
+            with pytest.raises(OperationalError, match="database is locked") as refused:
+                async with two.writer() as session, session.begin():
+                    await session.execute(text("INSERT INTO t VALUES (1)"))
+            assert isinstance(refused.value.orig, sqlite3.OperationalError)
+        async with two.writer() as session, session.begin():  # its turn comes once the holder is done
+            await session.execute(text("INSERT INTO t VALUES (2)"))
+    finally:
+        await one.dispose()
+        await two.dispose()
