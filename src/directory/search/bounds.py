@@ -103,11 +103,25 @@ def sphere_horizon(lat: float, lon: float, degrees: float, ceiling: float) -> fl
     """The largest distance (at most ``ceiling``) whose whole disc lies within ``degrees`` of the point.
 
     A walk in plain-degree order that has passed ``degrees`` has seen every point this near.
+    ``planar_reach`` grows with the distance; away from the poles and the antimeridian its inverse
+    is the fixed point of x = D cos(|lat| + 1.001 x) (x the distance in radians, D the degrees less
+    the 0.1% margin ``box_around`` adds), reached in a few steps and checked against
+    ``planar_reach`` itself; where that check fails, a bisection decides (40 steps of it on every
+    walk took 3% of a search's time).
     """
-    low, high = 0.0, ceiling
-    reach = planar_reach(lat, lon, high)
+    reach = planar_reach(lat, lon, ceiling)
     if reach is not None and reach < degrees:
-        return high
+        return ceiling
+    target, base = math.radians(degrees / 1.001), math.radians(abs(lat))
+    x = target * math.cos(base)
+    for _ in range(20):
+        x = target * math.cos(min(base + 1.001 * x, math.pi / 2))
+    for shrink in (1e-12, 1e-10, 1e-8):
+        metres = min(ceiling, x * EARTH_RADIUS_M * (1 - shrink))
+        reach = planar_reach(lat, lon, metres)
+        if reach is not None and reach < degrees:
+            return metres
+    low, high = 0.0, ceiling
     for _ in range(40):
         middle = (low + high) / 2
         reach = planar_reach(lat, lon, middle)

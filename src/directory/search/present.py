@@ -76,9 +76,10 @@ class Result:
         if hit.row is not None and hit.location_id is not None:
             open_now = self._open_now(hit)
             location = hit.row.location[:-1] + ',"open_now":' + ("null" if open_now is None else "true" if open_now else "false") + "}"
+        distance = self._distance(hit)  # finite: a float's repr is its JSON
         return (
             '{"provider":' + self._summary(hit) + ',"location":' + location
-            + ',"distance":' + json.dumps(self._distance(hit)) + ',"remote":' + ("true" if self._remote(hit) else "false") + "}"
+            + ',"distance":' + ("null" if distance is None else repr(distance)) + ',"remote":' + ("true" if self._remote(hit) else "false") + "}"
         )  # fmt: skip
 
     def json(self) -> bytes:
