@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,14 +14,37 @@ def is_open(hours: list[dict[str, str]], zone: str | None, moment: datetime) -> 
     """True or False from the weekly hours; None when the location publishes no hours."""
     if not hours or not zone:
         return None
-    # Wall-clock time where the location is: the hours mean the same across a change to or from DST.
+    return _open(tuple((entry["day"], entry["opens"], entry["closes"]) for entry in hours), zone, moment)
+
+
+def is_open_stored(hours: str, zone: str | None, moment: datetime) -> bool | None:
+    """``is_open`` of hours as the read model stores them (JSON text): each distinct text parsed
+    once, and the local time worked out once per zone and moment (a page's hits share both)."""
+    if not zone or hours == "[]":
+        return None
+    weekly = _weekly(hours)
+    return _open(weekly, zone, moment) if weekly else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _weekly(hours: str) -> tuple[tuple[str, str, str], ...]:
+    return tuple((entry["day"], entry["opens"], entry["closes"]) for entry in json.loads(hours))
+
+
+@functools.lru_cache(maxsize=1024)
+def _local(zone: str, moment: datetime) -> tuple[str, str, str]:
+    """(day, HH:MM, the day before) where the location is: wall-clock time, so the hours mean the
+    same across a change to or from DST."""
     local = moment.astimezone(ZoneInfo(zone))
-    day, now = WEEKDAYS[local.weekday()], f"{local.hour:02d}:{local.minute:02d}"
-    yesterday = WEEKDAYS[(local.weekday() - 1) % 7]
-    for entry in hours:
-        if entry["opens"] < entry["closes"]:
-            if entry["day"] == day and entry["opens"] <= now < entry["closes"]:
+    return WEEKDAYS[local.weekday()], f"{local.hour:02d}:{local.minute:02d}", WEEKDAYS[(local.weekday() - 1) % 7]
+
+
+def _open(weekly: tuple[tuple[str, str, str], ...], zone: str, moment: datetime) -> bool:
+    day, now, yesterday = _local(zone, moment)
+    for weekday, opens, closes in weekly:
+        if opens < closes:
+            if weekday == day and opens <= now < closes:
                 return True
-        elif (entry["day"] == day and now >= entry["opens"]) or (entry["day"] == yesterday and now < entry["closes"]):
+        elif (weekday == day and now >= opens) or (weekday == yesterday and now < closes):
             return True  # overnight: from its opening until midnight, then on the next day until it closes
     return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -387,14 +387,12 @@ _VOLATILE = frozenset(
 )
 
 
+_KEPT = tuple(each.name for each in fields(SearchQuery) if each.name not in _VOLATILE)
+
+
 def _fingerprint(query: SearchQuery) -> str:
-    """What a cursor must agree on: all that decides which hits exist and in what order. Fields
-    are read as they are (``asdict`` deep-copied every list first), dataclasses as dictionaries."""
-    shape: dict[str, Any] = {}
-    for each in fields(query):
-        if each.name not in _VOLATILE:
-            value = getattr(query, each.name)
-            shape[each.name] = asdict(value) if is_dataclass(value) else value
+    """What a cursor must agree on: all that decides which hits exist and in what order (a place or
+    box, flat dataclasses, by its own fields)."""
+    shape = {name: dict(vars(value)) if is_dataclass(value := getattr(query, name)) else value for name in _KEPT}
     shape["open_at"] = shape["open_at"] is not None
-    blob = json.dumps(shape, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()[:16]
