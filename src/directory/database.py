@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Integer, event, func, inspect, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapper, Session
@@ -27,6 +29,13 @@ def dialect_of(url: str) -> str:
     if name not in ("sqlite", "postgresql"):
         raise ValueError(f"unsupported database {name!r}: use sqlite+aiosqlite:// or postgresql+asyncpg://")
     return name
+
+
+def insert_or_skip(session: Session, table: Any) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` into ``table`` in the session's dialect: rows another
+    writer has just added (a unique key taken) are left as that writer wrote them."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing()
 
 
 def _async_url(url: str) -> str:

@@ -293,7 +293,7 @@ COLLIDED = "another change to the same listings was written at the same moment; 
 def changes_collided(error: BaseException) -> bool:
     """Whether the database undid this transaction for meeting another one (PostgreSQL's deadlock
     detector, a serialization failure): the client should retry, as a 503 with Retry-After says."""
-    return any(getattr(e, "sqlstate", None) in _COLLISIONS or getattr(e, "pgcode", None) in _COLLISIONS for e in causes(error))
+    return any(getattr(e, "sqlstate", None) in _COLLISIONS for e in causes(error))
 
 
 def database_unreachable(error: BaseException) -> bool:

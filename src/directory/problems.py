@@ -41,7 +41,7 @@ DESCRIPTIONS = {
     422: "the body is invalid (each offending field is named in `errors`)",
     428: "If-Match is required",
     429: "too many requests: wait for the time in Retry-After",
-    503: "a service the answer needs is unavailable",
+    503: "a service the answer needs is unavailable (see Retry-After), or a change met another at the same moment and was undone: send it again",
 }
 
 

@@ -34,7 +34,7 @@ WAIT_SECONDS = 10.0
 class WriteTurns:
     """The turns of one engine's write connections (one per process and event loop)."""
 
-    def __init__(self, database_path: str | None, wait_seconds: float = WAIT_SECONDS) -> None:
+    def __init__(self, database_path: str | None, wait_seconds: float) -> None:
         self.path = database_path + "-writer" if database_path else None
         """The file whose lock is the turn across processes; None for a database in memory (one process's)."""
         self.wait_seconds = wait_seconds
@@ -53,7 +53,7 @@ class WriteTurns:
         try:
             await asyncio.wait_for(local.acquire(), self.wait_seconds)
         except TimeoutError:
-            raise sqlite3.OperationalError(f"database is locked (no turn to write within {self.wait_seconds:g} s)") from None
+            raise self._locked() from None
         try:
             descriptor = await self._file_lock()
         except BaseException:
@@ -104,11 +104,14 @@ class WriteTurns:
             await asyncio.wait_for(asyncio.shield(got), self.wait_seconds)
         except TimeoutError:
             got.cancel()
-            raise sqlite3.OperationalError(f"database is locked (no turn to write within {self.wait_seconds:g} s)") from None
+            raise self._locked() from None
         except BaseException:
             got.cancel()
             raise
         return descriptor
+
+    def _locked(self) -> sqlite3.OperationalError:
+        return sqlite3.OperationalError(f"database is locked (no turn to write within {self.wait_seconds:g} s)")
 
     def end(self, key: int) -> None:
         """End the turn of the connection ``key``, if it holds one (closing the file releases it)."""
@@ -125,7 +128,7 @@ def _key(connection: Any) -> int:
     return id(getattr(connection, "dbapi_connection", connection))
 
 
-def take_turns(engine: AsyncEngine, database_path: str | None) -> WriteTurns:
+def take_turns(engine: AsyncEngine, database_path: str | None) -> None:
     """Make the engine's write transactions take turns: ``BEGIN IMMEDIATE`` after the turn, the turn
     ended after COMMIT or ROLLBACK (the dialect's own, which every end of a transaction goes
     through, the pool's reset included) or when the connection is closed or invalidated."""
@@ -168,5 +171,3 @@ def take_turns(engine: AsyncEngine, database_path: str | None) -> WriteTurns:
     @event.listens_for(sync_engine.pool, "invalidate")
     def _on_gone(dbapi_connection: Any, *_args: Any) -> None:
         turns.end(_key(dbapi_connection))
-
-    return turns

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, delete, func, literal_column, or_, select, union_all, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from directory.columns import new_id, utcnow
+from directory.database import insert_or_skip
 from directory.listings.duplicates import (
     CROWD,
     LEFT_OUT,
@@ -259,10 +258,8 @@ def _keep(session: Session, wanted: dict[uuid.UUID, Reasons]) -> None:
     _change_stored(session, changing)
     new = [{"id": new_id(), "first_id": key[0], "second_id": key[1], "reasons": why, "score": score(why), "status": "open", "found_at": utcnow()}
            for key, why in sorted(outcome.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))) if key not in stored and why is not None]  # fmt: skip
-    dialect = session.get_bind().dialect.name
     for start in range(0, len(new), _CHUNK // 2):
-        adding = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(C).on_conflict_do_nothing(index_elements=["first_id", "second_id"])
-        session.execute(adding, new[start : start + _CHUNK // 2])
+        session.execute(insert_or_skip(session, C), new[start : start + _CHUNK // 2])
 
 
 def _change_stored(session: Session, changing: dict[uuid.UUID, list[dict[str, str]] | None]) -> None:

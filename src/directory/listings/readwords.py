@@ -8,11 +8,10 @@ import uuid
 from sqlalchemy import Column, String, Table, insert, literal, select
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
+from directory.database import insert_or_skip
 from directory.listings.models import Provider
 from directory.words import tokens
 
@@ -56,6 +55,4 @@ def words_index(session: Session, projection: Table, action: str, provider_ids: 
 
 def add_terms(session: Session, terms: set[str]) -> None:
     """Add the terms not known yet (a term another writer adds at the same moment is no conflict)."""
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(search_term).on_conflict_do_nothing()
-    session.execute(statement, [{"term": term} for term in sorted(terms)])
+    session.execute(insert_or_skip(session, search_term), [{"term": term} for term in sorted(terms)])

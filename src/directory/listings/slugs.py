@@ -24,13 +24,14 @@ def slugify(*parts: str | None) -> str:
 
 async def unique_slug(session: AsyncSession, base: str, *, exclude_id: object = None) -> str:
     """``base``, or ``base-2``, ``base-3``... whichever is free."""
-    taken = await _taken(session, base, exclude_id)
-    if base not in taken:
-        return base
-    number = 2
-    while f"{base}-{number}" in taken:
+    return _first_free(base, await _taken(session, base, exclude_id))
+
+
+def _first_free(base: str, taken: set[str], number: int = 1) -> str:
+    """The first of ``base``, ``base-2``, ... from the ``number``-th on that is not taken."""
+    while _numbered(base, number) in taken:
         number += 1
-    return f"{base}-{number}"
+    return _numbered(base, number)
 
 
 def _numbered(base: str, number: int) -> str:
@@ -61,12 +62,9 @@ async def free_slugs(session: AsyncSession, bases: list[str]) -> list[str]:
     slugs = []
     for base in bases:
         free = next((slug for number in range(1, TRIED + 1) if (slug := _numbered(base, number)) not in taken), None)
-        if free is None:
+        if free is None:  # taken further than asked: ask about this base alone
             taken |= await _taken(session, base)
-            number = TRIED + 1
-            while f"{base}-{number}" in taken:
-                number += 1
-            free = f"{base}-{number}"
+            free = _first_free(base, taken, TRIED + 1)
         taken.add(free)
         slugs.append(free)
     return slugs

@@ -10,20 +10,12 @@ from zoneinfo import ZoneInfo
 from directory.listings.models import WEEKDAYS
 
 
-def is_open(hours: list[dict[str, str]], zone: str | None, moment: datetime) -> bool | None:
-    """True or False from the weekly hours; None when the location publishes no hours."""
-    if not hours or not zone:
-        return None
-    return _open(tuple((entry["day"], entry["opens"], entry["closes"]) for entry in hours), zone, moment)
-
-
-def is_open_stored(hours: str, zone: str | None, moment: datetime) -> bool | None:
-    """``is_open`` of hours as the read model stores them (JSON text): each distinct text parsed
-    once, and the local time worked out once per zone and moment (a page's hits share both)."""
-    if not zone or hours == "[]":
-        return None
+def is_open(hours: str, zone: str | None, moment: datetime) -> bool | None:
+    """True or False from the weekly hours as the read model stores them (JSON text); None when the
+    location publishes no hours. Each distinct text is parsed once, and the local time worked out
+    once per zone and moment (a page's hits share both)."""
     weekly = _weekly(hours)
-    return _open(weekly, zone, moment) if weekly else None
+    return _open(weekly, zone, moment) if weekly and zone else None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -10,7 +10,7 @@ from typing import Any
 
 from directory.listings.readmodel import decided
 from directory.listings.schemas import MatchedLocation, ProviderSummary
-from directory.search.hours import is_open_stored
+from directory.search.hours import is_open
 from directory.search.query import METRES, SearchQuery
 from directory.search.schemas import Facets, PlaceOut, SearchHit, SearchPage
 
@@ -53,7 +53,7 @@ class Result:
         return self.query.place is not None and self.query.radius_m is not None and hit.location_id is None
 
     def _open_now(self, hit: Hit) -> bool | None:
-        return is_open_stored(hit.row.hours, hit.row.timezone, self.query.moment)
+        return is_open(hit.row.hours, hit.row.timezone, self.query.moment)
 
     def _summary(self, hit: Hit) -> str:
         """The stored summary with ``stale`` and ``unconfirmed`` decided at the search's moment."""
