@@ -89,3 +89,40 @@ async def test_a_patch_reaches_three_modules_below_its_route(settings):
     assert patched.status_code == 200, patched.text
     data = {"directory.listings.models", "directory.listings.schemas", "directory.columns", "directory.validation", "directory.writeturns"}
     assert called - data == {"directory.listings.policy", "directory.listings.changes", "directory.listings.presenters"}, called
+
+
+def test_a_row_made_quickly_is_the_row_the_constructor_makes():
+    """``new_row`` (the write path's quick constructor) gives a table model the same values,
+    defaults, set fields and relationships as its constructor; a field the model lacks is an error."""
+    import uuid
+
+    import pytest
+
+    from directory.columns import new_row
+    from directory.listings.models import Clinician, ListingChange, Location, OpeningInterval, Provider, ProviderCondition, ProviderService
+    from directory.taxonomy.models import Condition
+
+    random = {"id", "created_at", "updated_at", "at"}  # a new id, the time now
+    cases = [
+        (Provider, {"name": "Quick Clinic", "slug": "quick-clinic", "status": "published", "languages": ["en", "es"], "telehealth": True}),
+        (Location, {"name": "Main", "city": "Austin", "state": "TX", "postal_code": "78701", "latitude": 30.27, "longitude": -97.74, "hours": []}),
+        (OpeningInterval, {"day": 1, "opens": 540, "closes": 1020}),
+        (ProviderService, {"service_code": "iv_ketamine", "price_min": 400}),
+        (Clinician, {"first_name": "Ana", "last_name": "Ruiz", "credential": "MD"}),
+        (ListingChange, {"provider_id": uuid.uuid4(), "actor": "admin", "action": "created", "changes": {"name": {"before": None, "after": "x"}}}),
+    ]
+    for model, values in cases:
+        made, quick = model(**values), new_row(model, **values)
+        kept = {key: value for key, value in vars(made).items() if key != "_sa_instance_state" and key not in random}
+        assert {key: value for key, value in vars(quick).items() if key != "_sa_instance_state" and key not in random} == kept, model
+        assert set(vars(quick)) == set(vars(made)), model
+        assert quick.model_fields_set == made.model_fields_set, model
+        for key in random & set(vars(made)):
+            assert type(getattr(quick, key)) is type(getattr(made, key)), (model, key)
+    quick_list, made_list = new_row(Provider, name="A"), Provider(name="A")
+    assert quick_list.languages == made_list.languages == [] and quick_list.languages is not new_row(Provider, name="B").languages
+    entry = Condition(code="ptsd", name="PTSD")
+    link = new_row(ProviderCondition, condition_code="ptsd", condition=entry)
+    assert link.condition is entry
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        new_row(Location, colour="blue")

@@ -4,13 +4,20 @@ no later collection walks it again; every collection's pause is timed and expose
 
 Without the freeze, a full (generation 2) collection walks every object the worker holds, several
 hundred thousand of them, and a request that happens to allocate at that moment waits for it.
+
+A long write that builds objects living until it ends (an import holds every listing it writes in
+its session) makes full collections of its own, each walking all it has built so far: a third of
+an import's CPU. ``bulk_work`` keeps them for its end (see there).
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from prometheus_client import Histogram
@@ -76,3 +83,51 @@ def thaw() -> None:
     """Give the frozen objects back to the collector (an app stopped within a longer-lived process,
     as in the tests, must not keep its heap out of reach)."""
     gc.unfreeze()
+
+
+#: The full collection's threshold while a bulk write that keeps what it builds runs: after this
+#: many collections of the middle generation (each after 10 of the youngest, each after 700 new
+#: objects), about 7 million objects.
+BULK_FULL_THRESHOLD = 1000
+
+_bulk_lock = threading.Lock()
+_bulk = {"running": 0, "keeping": 0, "froze": False}
+_bulk_threshold: list[tuple[int, int, int]] = []
+
+
+@contextmanager
+def bulk_work(*, keeps_what_it_builds: bool = False) -> Iterator[None]:
+    """A bulk write (an import, a read-model rebuild) without full collections of the heap around it.
+
+    What is alive when the first bulk write starts is frozen for its time, unless something is
+    frozen already (a worker's start-up heap is), so a full collection walks only what the work
+    builds: a rebuild's batch, 15 ms against 70. Work that ``keeps_what_it_builds`` (an import's
+    session holds every listing until it commits) would still be walked again and again as it
+    grows, so for it full collections wait until it ends; the young generations are still collected
+    (what a request drops, it mostly drops young). Measured on a 2,000-listing import: eight full
+    collections of 1.5 s in all, 4.4-5.7 s of CPU before, 2.9-3.0 s after. The usual state is back
+    when the last bulk write in the process ends.
+    """
+    with _bulk_lock:
+        if _bulk["running"] == 0 and gc.get_freeze_count() == 0:
+            gc.freeze()
+            _bulk["froze"] = True
+        _bulk["running"] += 1
+        if keeps_what_it_builds:
+            if _bulk["keeping"] == 0:
+                usual = gc.get_threshold()
+                _bulk_threshold.append(usual)
+                gc.set_threshold(usual[0], usual[1], max(usual[2], BULK_FULL_THRESHOLD))
+            _bulk["keeping"] += 1
+    try:
+        yield
+    finally:
+        with _bulk_lock:
+            if keeps_what_it_builds:
+                _bulk["keeping"] -= 1
+                if _bulk["keeping"] == 0:
+                    gc.set_threshold(*_bulk_threshold.pop())
+            _bulk["running"] -= 1
+            if _bulk["running"] == 0 and _bulk["froze"]:
+                gc.unfreeze()
+                _bulk["froze"] = False

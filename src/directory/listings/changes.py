@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from directory.accounts.callers import Caller
-from directory.columns import utcnow
+from directory.columns import new_row, utcnow
 from directory.errors import Conflict, InvalidInput, PreconditionFailed, PreconditionRequired
 from directory.listings import readmodel
 from directory.listings.held import PendingChange
@@ -168,7 +168,7 @@ async def rename(session: AsyncSession, provider: Provider, name: str) -> None:
 
 
 def record_change(session: AsyncSession, provider_id: uuid.UUID, caller: Caller, action: str, changes: dict[str, Any], reason: str | None = None) -> None:
-    session.add(ListingChange(provider_id=provider_id, actor=caller.label, action=action, changes=changes, reason=reason))
+    session.add(new_row(ListingChange, provider_id=provider_id, actor=caller.label, action=action, changes=changes, reason=reason))
 
 
 def due_now(provider: Provider) -> None:
@@ -239,14 +239,14 @@ def offer(offer: Any) -> dict[str, Any]:
 
 def new_clinician(data: Any) -> Clinician:
     values = data.model_dump(include=set(CLINICIAN_SCALARS) | {"licenses"}, exclude_none=True, mode="json")
-    return Clinician(**values)
+    return new_row(Clinician, **values)
 
 
 def new_location(fields: dict[str, Any], **extra: Any) -> Location:
     """A location row from settled fields (see ``placement``), its hours as rows too."""
     values = dict(fields)
     hours = values.pop("hours")
-    location = Location(**values, **extra)
+    location = new_row(Location, **values, **extra)
     location.set_hours(hours)
     return location
 
@@ -277,7 +277,7 @@ def new_listing(
     """A new listing added to the session, nothing asked of the database: its taxonomy entries
     (by code) and a free slug are given. Once it is flushed, ``record_created`` adds its history
     (the history's rows refer to it, and the flush does not order them after it)."""
-    provider = Provider(**data.model_dump(include=set(PROVIDER_SCALARS), exclude_none=True, mode="json"), **columns)
+    provider = new_row(Provider, **data.model_dump(include=set(PROVIDER_SCALARS), exclude_none=True, mode="json"), **columns)
     set_price(provider, data)
     if provider.status == ProviderStatus.published:
         provider.published_at = utcnow()
@@ -286,9 +286,9 @@ def new_listing(
     provider.slug = slug
     inherit_rems(data.rems_certified, data.locations, placed)
     provider.locations = [new_location(p.fields) for p in placed]
-    provider.conditions = [ProviderCondition(condition_code=code, condition=conditions[code]) for code in data.conditions or []]
-    provider.services = [ProviderService(service_code=s.code, service=services[s.code], **offer(s)) for s in data.services or []]
-    provider.clinician_roles = [ProviderClinician(clinician=new_clinician(c), role=c.role) for c in data.clinicians]
+    provider.conditions = [new_row(ProviderCondition, condition_code=code, condition=conditions[code]) for code in data.conditions or []]
+    provider.services = [new_row(ProviderService, service_code=s.code, service=services[s.code], **offer(s)) for s in data.services or []]
+    provider.clinician_roles = [new_row(ProviderClinician, clinician=new_clinician(c), role=c.role) for c in data.clinicians]
     session.add(provider)
     return provider
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint, Uuid
 from sqlmodel import Field, Relationship, SQLModel
 
-from directory.columns import BigKey, JSONValue, UTCDateTime, empty_dict, empty_list, new_id, utcnow
+from directory.columns import BigKey, JSONValue, UTCDateTime, empty_dict, empty_list, new_id, new_row, utcnow
 from directory.taxonomy.models import Condition, Service
 
 
@@ -245,7 +245,7 @@ class Location(SQLModel, table=True):
     def set_hours(self, hours: list[dict[str, str]]) -> None:
         """Store the weekly hours, and the same as minute intervals that search can query."""
         self.hours = hours
-        self.opening_intervals = [OpeningInterval(day=day, opens=opens, closes=closes) for (day, opens), closes in minute_intervals(hours).items()]
+        self.opening_intervals = [new_row(OpeningInterval, day=day, opens=opens, closes=closes) for (day, opens), closes in minute_intervals(hours).items()]
 
 
 def minute_intervals(hours: list[dict[str, str]]) -> dict[tuple[int, int], int]:
