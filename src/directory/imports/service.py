@@ -114,7 +114,7 @@ class ImportService:
         progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
         """``progress(done, total)``: called as each batch of listings is written (the command line's bar)."""
-        with bulk_work(keeps_what_it_builds=True):  # the session holds every listing written until the end
+        with bulk_work():  # the session holds every listing written until the end
             return await self._run(sessions, caller, data, atomic, dry_run, max_rows, progress)
 
     async def _run(
