@@ -123,7 +123,11 @@ def test_every_command_describes_itself_and_the_activation_hint_is_whole():
 
 
 def test_serve_passes_the_worker_health_check_timeout_to_uvicorn(monkeypatch, tmp_path):
-    """uvicorn's own 5 s killed workers in a loop on a loaded machine; the setting's default is 60 s."""
+    """uvicorn's own 5 s killed workers in a loop on a loaded machine; the setting's default is 60 s.
+    With several workers the supervisor is a fresh interpreter given uvicorn's options (it holds
+    uvicorn alone); one worker is served in the process itself."""
+    import os
+
     import uvicorn
 
     from directory import cli
@@ -132,16 +136,25 @@ def test_serve_passes_the_worker_health_check_timeout_to_uvicorn(monkeypatch, tm
     assert Settings().worker_healthcheck_seconds == 60
     url = f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}"
     migrate.upgrade(url)
-    seen = {}
+    seen, started = {}, []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(os, "execv", lambda path, argv: started.append((path, argv)))
     monkeypatch.setenv("DIRECTORY_DATABASE_URL", url)
     monkeypatch.setenv("DIRECTORY_WORKER_HEALTHCHECK_SECONDS", "90")
     get_settings.cache_clear()
     try:
-        assert cli.main(["serve", "--port", "0", "--workers", "2"]) == 0
+        cli.main(["serve", "--port", "0", "--workers", "2"])
+        assert cli.main(["serve", "--port", "0"]) == 0
     finally:
         get_settings.cache_clear()
-    assert seen["timeout_worker_healthcheck"] == 90 and seen["workers"] == 2
+    (path, argv), = started
+    assert path == sys.executable and argv[:2] == [sys.executable, "-c"]
+    options = json.loads(argv[3])
+    assert options["timeout_worker_healthcheck"] == 90 and options["workers"] == 2 and options["app"] == "directory.app:create_app"
+    assert seen["timeout_worker_healthcheck"] == 90 and seen["workers"] == 1
+    probe = f"import json, sys, uvicorn; uvicorn.run = lambda **kw: print(json.dumps(kw)); exec({argv[2]!r})"
+    done = subprocess.run([sys.executable, "-c", probe, argv[3]], capture_output=True, text=True, timeout=60, env=bare_env())
+    assert done.returncode == 0 and json.loads(done.stdout) == options, done.stderr
 
 
 def test_a_server_worker_and_the_command_line_start_without_what_they_do_not_use():
