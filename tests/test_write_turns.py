@@ -111,3 +111,29 @@ async def test_a_turn_not_had_within_the_wait_is_database_is_locked(tmp_path, mo
     finally:
         await one.dispose()
         await two.dispose()
+
+
+async def test_a_turn_ended_from_another_thread_wakes_the_next_writer(tmp_path):
+    """A connection left unreturned is closed by the garbage collector, in whatever thread asked for
+    memory then (an aiosqlite thread, say): the turn it held must still wake the writer waiting in
+    the loop. Released from the other thread itself, the lock's waiter was marked done without the
+    loop being woken, and slept until some timer fired."""
+    import threading
+
+    turns = writeturns.WriteTurns(str(tmp_path / "turns.db"), 30.0)
+    await turns.take(1)
+    waiting = asyncio.create_task(turns.take(2))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+
+    def end_later() -> None:
+        threading.Event().wait(0.2)  # the loop is asleep by then, waiting for the turn
+        turns.end(1)
+
+    threading.Thread(target=end_later).start()
+    done, _ = await asyncio.wait({waiting}, timeout=3)  # else the loop sleeps on until this timer fires
+    assert waiting in done
+    assert _free(tmp_path / "turns.db-writer") is False
+    turns.end(2)
+    await asyncio.sleep(0)
+    assert _free(tmp_path / "turns.db-writer")

@@ -39,17 +39,17 @@ class WriteTurns:
         """The file whose lock is the turn across processes; None for a database in memory (one process's)."""
         self.wait_seconds = wait_seconds
         self._local: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
-        self._held: dict[int, tuple[int, asyncio.Lock]] = {}
+        self._held: dict[int, tuple[int, asyncio.AbstractEventLoop, asyncio.Lock]] = {}
 
-    def _lock(self) -> asyncio.Lock:
+    def _lock(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Lock]:
         loop = asyncio.get_running_loop()
         if self._local is None or self._local[0] is not loop:
             self._local = (loop, asyncio.Lock())
-        return self._local[1]
+        return self._local
 
     async def take(self, key: int) -> None:
         """Wait for the turn of the connection ``key`` (its DBAPI connection's id)."""
-        local = self._lock()
+        loop, local = self._lock()
         try:
             await asyncio.wait_for(local.acquire(), self.wait_seconds)
         except TimeoutError:
@@ -59,7 +59,7 @@ class WriteTurns:
         except BaseException:
             local.release()
             raise
-        self._held[key] = (descriptor, local)
+        self._held[key] = (descriptor, loop, local)
 
     async def _file_lock(self) -> int:
         """The file locked for this process: at once when free (no thread), else by a thread of its
@@ -114,13 +114,21 @@ class WriteTurns:
         return sqlite3.OperationalError(f"database is locked (no turn to write within {self.wait_seconds:g} s)")
 
     def end(self, key: int) -> None:
-        """End the turn of the connection ``key``, if it holds one (closing the file releases it)."""
+        """End the turn of the connection ``key``, if it holds one (closing the file releases it).
+
+        It may be called from any thread, or from inside the event loop's own code: a connection
+        left unreturned is closed by the garbage collector, which runs wherever memory is asked for
+        (an aiosqlite thread, or the loop's thread in the middle of the lock's own bookkeeping).
+        An asyncio lock is the loop's alone, so its release is handed to the loop, which wakes."""
         held = self._held.pop(key, None)
         if held is not None:
-            descriptor, local = held
+            descriptor, loop, local = held
             if descriptor >= 0:
                 os.close(descriptor)
-            local.release()
+            try:
+                loop.call_soon_threadsafe(local.release)
+            except RuntimeError:  # the loop is closed: its lock went with it
+                pass
 
 
 def _key(connection: Any) -> int:
