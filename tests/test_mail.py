@@ -113,3 +113,28 @@ async def test_an_outbox_that_cannot_be_written_is_a_mail_error(tmp_path):
 
 def test_the_app_chooses_smtp_when_a_url_is_set():
     assert isinstance(mailer_for(Settings(smtp_url="smtp://127.0.0.1:2525")), SmtpMailer)
+
+
+async def test_the_mail_worker_stops_when_cancelled_in_the_turn_it_is_nudged(tmp_path):
+    """At shutdown the worker is cancelled; a mail queued in that same loop turn must not keep it
+    alive (under Python 3.11, ``wait_for`` dropped such a cancellation and the app never stopped)."""
+    import asyncio
+
+    from directory.mail.queue import MailQueue
+
+    queue = MailQueue(OutboxMailer(tmp_path / "outbox", "no-reply@directory.test"), None)  # type: ignore[arg-type]
+
+    async def nothing_due() -> int:
+        return 0
+
+    queue.send_due = nothing_due  # type: ignore[method-assign]
+    for steps in range(8):
+        worker = asyncio.create_task(queue.work(60))
+        for _ in range(3):
+            await asyncio.sleep(0)  # asleep now, for a nudge or the interval
+        queue.nudge()
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        worker.cancel()
+        done, _ = await asyncio.wait({worker}, timeout=2)
+        assert worker in done and worker.cancelled(), f"cancelled {steps} steps after the nudge, the worker went on"

@@ -137,3 +137,33 @@ async def test_a_turn_ended_from_another_thread_wakes_the_next_writer(tmp_path):
     turns.end(2)
     await asyncio.sleep(0)
     assert _free(tmp_path / "turns.db-writer")
+
+
+@pytest.mark.parametrize("in_memory", [True, False], ids=["one process", "across processes"])
+async def test_a_writer_cancelled_as_its_turn_comes_is_cancelled_and_holds_nothing(tmp_path, in_memory):
+    """A background worker is cancelled at shutdown; if the cancellation lands in the very loop turn in
+    which the writer it waits on hands over, ``asyncio.wait_for`` of Python 3.11 returned the turn and
+    dropped the cancellation: the worker went on forever and the app's shutdown waited on it. Cancelled
+    at every step of the handover, the writer must stop, holding no turn."""
+    path = None if in_memory else str(tmp_path / "turns.db")
+    cancelled_in_handover = False
+    for steps in range(12):
+        turns = writeturns.WriteTurns(path, 30.0)
+        await turns.take(1)
+        waiting = asyncio.create_task(turns.take(2))
+        await asyncio.sleep(0)
+        turns.end(1)
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        if not waiting.cancel():  # it had its turn before the cancellation came
+            await waiting
+            turns.end(2)
+            continue
+        cancelled_in_handover |= steps > 0
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert 2 not in turns._held, f"cancelled after {steps} steps, the writer holds the turn"
+        await asyncio.wait_for(turns.take(3), 1)  # the turn is free for the next writer
+        turns.end(3)
+        await asyncio.sleep(0)
+    assert cancelled_in_handover, "no step cancelled the writer during the handover"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -70,6 +70,9 @@ from directory.verification.routes import VerificationController
 from directory.verification.service import VerificationService
 from directory.web import portal
 from directory.web import routes as web
+from directory.workers import stop as stop_workers
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 The API behind a "find services near you" directory of ketamine and other infusion-therapy providers.
@@ -197,25 +200,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Verification and webhook deliveries run off the request path, in this process unless turned off.
         workers = []
         if settings.verification_worker:
-            workers.append(asyncio.create_task(verification.work(settings.verification_interval_seconds)))
+            workers.append(asyncio.create_task(verification.work(settings.verification_interval_seconds), name="verification worker"))
             reminders = ConfirmationReminders(
                 database.writer,
                 remind_after=timedelta(days=settings.confirmation_reminder_days),
                 unconfirmed_after=listings.unconfirmed_after,
                 public_url=settings.public_url,
             )
-            workers.append(asyncio.create_task(reminders.work(settings.confirmation_interval_seconds)))
+            workers.append(asyncio.create_task(reminders.work(settings.confirmation_interval_seconds), name="confirmation reminders"))
         if settings.webhook_worker:
-            workers.append(asyncio.create_task(sender.work(settings.webhook_interval_seconds)))
+            workers.append(asyncio.create_task(sender.work(settings.webhook_interval_seconds), name="webhook worker"))
         if settings.consultation_worker:
             delivery = Delivery(database.writer, consultations, mailer, settings.mail_retry_base_seconds)
-            workers.append(asyncio.create_task(delivery.work(settings.consultation_interval_seconds)))
+            workers.append(asyncio.create_task(delivery.work(settings.consultation_interval_seconds), name="consultation delivery"))
         if settings.mail_worker:
-            workers.append(asyncio.create_task(mail_queue.work(settings.mail_interval_seconds)))
+            workers.append(asyncio.create_task(mail_queue.work(settings.mail_interval_seconds), name="mail worker"))
         # Everything start-up built lives as long as the worker: frozen, no collection walks it again.
         app.state.collector = watch = CollectorWatch()
         watch.install()
-        workers.append(asyncio.create_task(watch.work()))
+        workers.append(asyncio.create_task(watch.work(), name="collection metrics"))
         if settings.gc_freeze:
             freeze_start_up_heap()
         try:
@@ -224,10 +227,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             watch.remove()
             if settings.gc_freeze:
                 thaw()
-            for worker in workers:
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
+            await stop_workers(workers, log)
             await sender.close()
             await registry.close()
             await geocoder.close()

@@ -50,8 +50,12 @@ class WriteTurns:
     async def take(self, key: int) -> None:
         """Wait for the turn of the connection ``key`` (its DBAPI connection's id)."""
         loop, local = self._lock()
+        # ``asyncio.timeout``, not ``wait_for``: under Python 3.11 ``wait_for`` returns the inner
+        # result when a cancellation lands in the loop turn in which the lock is handed over, and
+        # the cancelled writer (a worker being stopped) goes on as if never cancelled.
         try:
-            await asyncio.wait_for(local.acquire(), self.wait_seconds)
+            async with asyncio.timeout(self.wait_seconds):
+                await local.acquire()
         except TimeoutError:
             raise self._locked() from None
         try:
@@ -101,12 +105,13 @@ class WriteTurns:
 
         threading.Thread(target=wait, name="sqlite-write-turn", daemon=True).start()
         try:
-            await asyncio.wait_for(asyncio.shield(got), self.wait_seconds)
-        except TimeoutError:
-            got.cancel()
-            raise self._locked() from None
-        except BaseException:
-            got.cancel()
+            async with asyncio.timeout(self.wait_seconds):
+                await asyncio.shield(got)
+        except BaseException as error:
+            if not got.cancel() and not got.cancelled() and got.exception() is None:
+                os.close(descriptor)  # had just as the wait ended: given back
+            if isinstance(error, TimeoutError):
+                raise self._locked() from None
             raise
         return descriptor
 

@@ -53,8 +53,9 @@ class Passwords:
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
         try:
-            await asyncio.wait_for(self._turns.acquire(), self.wait_seconds)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.wait_seconds):  # not wait_for, which under 3.11 can drop a cancellation
+                await self._turns.acquire()
+        except TimeoutError:
             raise ServiceUnavailable("too many password checks at once; try again in a moment", headers={"Retry-After": "2"}) from None
         try:
             yield

@@ -10,6 +10,7 @@ and subject, as the record of what was sent. Log lines carry the mail's id, neve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -126,7 +127,7 @@ class MailQueue:
             except Exception:  # noqa: BLE001 - keep the worker alive; the error is logged
                 log.exception("mail worker failed; retrying")
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), interval)
-            except asyncio.TimeoutError:
-                pass
+            # Not ``wait_for``: under Python 3.11 it drops a cancellation that lands as the nudge comes.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
