@@ -240,3 +240,33 @@ async def test_a_refused_batch_is_retried_listing_by_listing_in_a_partial_import
     assert {row["line"]: row["result"] for row in report["rows"]} == {line: "failed" if line == 7 else "created" for line in range(2, 10)}
     assert report["rows"][5]["errors"] == [{"field": "external_id", "reason": "the change conflicts with another listing (a unique value is already taken)"}]
     assert await count(client) == 7
+
+
+async def test_full_collections_wait_for_the_end_of_an_import(client, monkeypatch):
+    """An import's session holds every listing it writes; a full collection in the middle would walk
+    them all again. While it writes, the full collection's threshold is high (the young generations
+    are still collected); afterwards it is as it was, also when the import fails."""
+    import gc
+
+    from directory.collector import BULK_FULL_THRESHOLD
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    original = writing.new_listing
+
+    def watching(*args, **kwargs):
+        seen.append(gc.get_threshold())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(writing, "new_listing", watching)
+    assert (await post(client, to_csv(_clinics(3)))).status_code == 200
+    assert seen and all(t == (before[0], before[1], max(before[2], BULK_FULL_THRESHOLD)) for t in seen)
+    assert gc.get_threshold() == before
+
+    def refusing(*args, **kwargs):
+        raise Conflict("the change conflicts with another listing (a unique value is already taken)")
+
+    monkeypatch.setattr(writing, "new_listing", refusing)
+    others = [{**row, "external_id": f"other-{n}"} for n, row in enumerate(_clinics(2))]
+    assert_problem(await post(client, to_csv(others)), 422)
+    assert gc.get_threshold() == before

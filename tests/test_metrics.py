@@ -150,3 +150,36 @@ def test_a_collection_during_a_metrics_update_does_not_wait_on_the_metrics():
     before = REGISTRY.get_sample_value("directory_gc_pause_seconds_count", {"generation": "2"}) or 0
     watch.flush()
     assert REGISTRY.get_sample_value("directory_gc_pause_seconds_count", {"generation": "2"}) == before + 1
+
+
+def test_bulk_work_gives_the_collector_back_as_it_was_when_the_last_one_ends():
+    """Bulk writes may overlap (two imports at once, a rebuild beside them): while any runs, the
+    heap from before the first is frozen and full collections wait; both are back as they were
+    when the last ends, also when it fails. A heap frozen already (a worker's) stays as it is."""
+    from directory.collector import BULK_FULL_THRESHOLD, bulk_work
+
+    assert gc.get_freeze_count() == 0
+    before = gc.get_threshold()
+    waiting = (before[0], before[1], max(before[2], BULK_FULL_THRESHOLD))
+    first, second = bulk_work(), bulk_work()
+    first.__enter__()
+    assert gc.get_freeze_count() > 1000 and gc.get_threshold() == waiting
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_freeze_count() > 1000 and gc.get_threshold() == waiting
+    second.__exit__(None, None, None)
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+    try:
+        with bulk_work():
+            raise RuntimeError("the write failed")
+    except RuntimeError:
+        pass
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with bulk_work():
+            assert gc.get_threshold() == waiting
+        assert frozen - 100 < gc.get_freeze_count() <= frozen  # still frozen (some frozen objects died since)
+    finally:
+        gc.unfreeze()

@@ -4,13 +4,20 @@ no later collection walks it again; every collection's pause is timed and expose
 
 Without the freeze, a full (generation 2) collection walks every object the worker holds, several
 hundred thousand of them, and a request that happens to allocate at that moment waits for it.
+
+A long write that builds objects living until it ends (an import holds every listing it writes in
+its session) makes full collections of its own, each walking all it has built so far: a third of
+an import's CPU. ``bulk_work`` keeps them for its end (see there).
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from prometheus_client import Histogram
@@ -76,3 +83,48 @@ def thaw() -> None:
     """Give the frozen objects back to the collector (an app stopped within a longer-lived process,
     as in the tests, must not keep its heap out of reach)."""
     gc.unfreeze()
+
+
+#: The full collection's threshold while a bulk write runs: after this many collections of the
+#: middle generation (each after 10 of the youngest, each after 700 new objects), about 7 million
+#: new objects.
+BULK_FULL_THRESHOLD = 1000
+
+_bulk_lock = threading.Lock()
+_bulk: dict[str, Any] = {"running": 0, "froze": False, "usual": None}
+
+
+@contextmanager
+def bulk_work() -> Iterator[None]:
+    """A bulk write (an import, a read-model rebuild) without full collections of the heap.
+
+    Full collections wait until it ends, and what was alive when it started is frozen meanwhile
+    (unless something is frozen already, as a worker's start-up heap is): a full collection would
+    find little to free, as what such work drops it drops without cycles (a rebuild's batch of 500
+    listings leaves 60 objects in cycles) or keeps until it ends (an import's session holds every
+    listing it writes), and would walk everything it has built so far. The young generations are
+    still collected (what a request drops, it mostly drops young). The usual state is back when the
+    last bulk write in the process ends.
+
+    Measured: a 2,000-listing import, eight full collections of 1.5 s in all, 4.4-5.7 s of CPU
+    before, 2.9-3.0 s after; a 100,000-listing rebuild, 121 full collections of 5.8 s in all with
+    the heap frozen alone.
+    """
+    with _bulk_lock:
+        if _bulk["running"] == 0:
+            usual = _bulk["usual"] = gc.get_threshold()
+            gc.set_threshold(usual[0], usual[1], max(usual[2], BULK_FULL_THRESHOLD))
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                _bulk["froze"] = True
+        _bulk["running"] += 1
+    try:
+        yield
+    finally:
+        with _bulk_lock:
+            _bulk["running"] -= 1
+            if _bulk["running"] == 0:
+                gc.set_threshold(*_bulk["usual"])
+                if _bulk["froze"]:
+                    gc.unfreeze()
+                    _bulk["froze"] = False

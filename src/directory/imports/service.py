@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from directory.accounts.callers import Caller
+from directory.collector import bulk_work
 from directory.errors import DirectoryError, FieldError, InvalidInput
 from directory.imports import csvfile
 from directory.imports.csvfile import Group, Row
@@ -113,6 +114,19 @@ class ImportService:
         progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
         """``progress(done, total)``: called as each batch of listings is written (the command line's bar)."""
+        with bulk_work():  # the session holds every listing written until the end
+            return await self._run(sessions, caller, data, atomic, dry_run, max_rows, progress)
+
+    async def _run(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        caller: Caller,
+        data: bytes,
+        atomic: bool,
+        dry_run: bool,
+        max_rows: int,
+        progress: Callable[[int, int], None] | None,
+    ) -> ImportReport:
         try:
             groups = csvfile.read(data, max_rows)
         except csvfile.FileProblem as problem:

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
+from directory.collector import bulk_work
 from directory.columns import BigKey, UTCDateTime, utcnow
 from directory.errors import NotFound
 from directory.listings import presenters
@@ -356,9 +357,10 @@ async def reindex(
                 if progress:
                     progress(done, total)
 
-    async with asyncio.TaskGroup() as group:
-        for _ in range(max(1, jobs)):
-            group.create_task(work())
+    with bulk_work():  # full collections walk a batch, not the whole process
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max(1, jobs)):
+                group.create_task(work())
     # SQLite's words index made again in one pass at the end, five times faster than batch by batch
     # (until then its entries are those from before the rebuild: the locations keep their ids).
     async with engine.connect() as connection:
