@@ -197,3 +197,26 @@ def test_the_place_index_is_made_once_per_compact_file_and_answers_from_it(tmp_p
     _places_file(source, [("82001", 41.14, -104.82, "Cheyenne", "WY", "America/Denver")], [])
     elsewhere = offline._Index(source)
     assert elsewhere.path.parent == tmp_path and elsewhere.zip("82001") is not None and written == [source.parent, tmp_path]
+
+
+def test_the_state_of_a_point_is_the_same_kept_per_cell_as_looked_up_afresh():
+    """Searches ask which state a place is in (for telehealth hits); the answer is kept per cell of
+    the place index where it is the same for every point of the cell. Points all over the US, on
+    borders, at sea and abroad, asked twice (the second time from what was kept), answer as a
+    fresh lookup does."""
+    import random
+
+    from directory.geocoding import offline
+
+    offline._BY_CELL.clear()
+    rng = random.Random(28)
+    points = [(rng.uniform(24.0, 49.5), rng.uniform(-125.0, -66.5)) for _ in range(3000)]
+    points += [(rng.uniform(51.0, 71.0), rng.uniform(-170.0, -130.0)) for _ in range(300)]  # Alaska and the sea around it
+    points += [(rng.uniform(18.5, 22.5), rng.uniform(-160.5, -154.5)) for _ in range(300)]  # Hawaii
+    points += [(40.99, -111.05), (41.0, -111.05), (45.0, -71.5), (38.9, -77.03), (39.72, -75.79), (0.0, 0.0), (35.0, -40.0), (51.5, -0.12)]
+    fresh = [offline.state_at_uncached(lat, lon) for lat, lon in points]
+    for _ in range(2):
+        assert [offline.state_at(lat, lon) for lat, lon in points] == fresh
+    kinds = {kind for kind, _ in offline._BY_CELL.values()}
+    assert kinds == {"state", "ring"}, "both whole cells and border cells were met"
+    assert offline.state_at(30.27, -97.74) == "TX" and offline.state_at(35.0, -40.0) is None

@@ -20,6 +20,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
@@ -163,6 +164,12 @@ class _Index:
         found = self._db().execute(query, (*rows, col - reach, col + reach, lat, lat, lon, lon, scale * scale)).fetchone()
         return found[0] if found else None
 
+    def states_near(self, row: int, col: int, reach: int, limit: int = 2) -> list[str]:
+        """Up to ``limit`` of the states of the ZIP centroids in the square of cells ``reach`` around a cell."""
+        rows = list(range(row - reach, row + reach + 1))
+        query = f"SELECT DISTINCT state FROM zips WHERE row IN ({','.join('?' * len(rows))}) AND col BETWEEN ? AND ? LIMIT ?"  # noqa: S608 - placeholders only
+        return [state for (state,) in self._db().execute(query, (*rows, col - reach, col + reach, limit))]
+
     def zip_codes(self) -> list[tuple[str, _Point]]:
         """Every ZIP code and its place, in order (for the benchmark's import file)."""
         rows = self._db().execute("SELECT code, lat, lon, label, zone FROM zips ORDER BY code").fetchall()
@@ -285,12 +292,49 @@ def _cell(lat: float, lon: float) -> tuple[int, int]:
     return math.floor(lat / _CELL_DEGREES), math.floor(lon / _CELL_DEGREES)
 
 
+_RINGS = 6
+#: Per cell, what ``state_at`` learnt of it: ("state", the state or None) when the answer is the same
+#: for every point of the cell, else ("ring", n): the first square around it holding centroids.
+_BY_CELL: dict[tuple[int, int], tuple[str, Any]] = {}
+_BY_CELL_LIMIT = 100_000
+
+
 def state_at(lat: float, lon: float) -> str | None:
-    """The state of the nearest ZIP code centroid within about 100 km, or None (at sea, abroad)."""
+    """The state of the nearest ZIP code centroid in the first square of cells around the point's
+    that holds any (within about 100 km), or None (at sea, abroad).
+
+    Most cells lie well inside one state: when the first square around a cell that holds centroids
+    holds one state's alone, the answer is that state for every point of the cell and is kept (as
+    is a cell with none around it); only near a border is the nearest centroid looked up each time.
+    Searches ask this of every place they are given."""
+    index = _get_index()
+    cell = _cell(lat, lon)
+    known = _BY_CELL.get(cell)
+    if known is None:
+        known = _learn(index, *cell)
+        if len(_BY_CELL) >= _BY_CELL_LIMIT:
+            _BY_CELL.clear()
+        _BY_CELL[cell] = known
+    kind, value = known
+    return value if kind == "state" else index.nearest_state(lat, lon, *cell, value)
+
+
+def _learn(index: _Index, row: int, col: int) -> tuple[str, Any]:
+    for ring in range(_RINGS):
+        # The square of this ring: the rings inside it held no centroid.
+        states = index.states_near(row, col, ring)
+        if len(states) == 1:
+            return "state", states[0]
+        if states:
+            return "ring", ring
+    return "state", None
+
+
+def state_at_uncached(lat: float, lon: float) -> str | None:
+    """``state_at`` looked up afresh for the point (what the kept answers must agree with)."""
     index = _get_index()
     row, col = _cell(lat, lon)
-    for ring in range(0, 6):
-        # The square of this ring: the rings inside it held no centroid (or the search had ended).
+    for ring in range(_RINGS):
         if (state := index.nearest_state(lat, lon, row, col, ring)) is not None:
             return state
     return None
