@@ -95,7 +95,7 @@ def test_a_search_by_zip_and_condition_lists_the_nearest_in_the_apis_order_and_m
     assert "Post-traumatic stress disorder" in first.inner_text()
     # Hovering a card highlights its marker.
     first.hover()
-    assert page.locator(".leaflet-marker-pane .active").count() == 1
+    page.wait_for_function("document.querySelectorAll('.leaflet-marker-pane .active').length === 1", timeout=5000)
     assert one.hosts() == {urlsplit(site).netloc}, one.requests
     assert not one.errors, one.errors
     _shoot(page, "search-desktop")

@@ -7,6 +7,7 @@ export function resultsMap(element) {
   let group = null;
   const byNumber = new Map();
   let searched = null;
+  let highlighted = null; // the number of the card hovered or focused, shown on the map once it has settled
 
   async function init() {
     if (!window.L) return;
@@ -26,6 +27,21 @@ export function resultsMap(element) {
     }
     group = L.markerClusterGroup ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 }) : L.layerGroup();
     group.addTo(map);
+    // A card hovered while the map moves or its clusters redraw has no marker element yet (or one
+    // about to be replaced): show it again once they have settled.
+    const again = () => show(highlighted, true);
+    map.on("moveend zoomend", again);
+    group.on("animationend", again);
+  }
+
+  function show(number, on) {
+    const marker = number == null ? null : byNumber.get(number);
+    if (!marker || !group) return;
+    const shown = group.getVisibleParent ? group.getVisibleParent(marker) : marker;
+    const element = shown && shown.getElement && shown.getElement();
+    if (element) element.classList.toggle("active", on);
+    if (on && marker.getElement()) marker.setZIndexOffset(1000);
+    else marker.setZIndexOffset(0);
   }
 
   const ready = init();
@@ -34,6 +50,7 @@ export function resultsMap(element) {
     ready,
     clear() {
       byNumber.clear();
+      highlighted = null;
       if (group) group.clearLayers();
       if (searched) searched.remove();
       searched = null;
@@ -59,13 +76,9 @@ export function resultsMap(element) {
       group.addLayer(marker);
     },
     highlight(number, on) {
-      const marker = byNumber.get(number);
-      if (!marker || !group) return;
-      const shown = group.getVisibleParent ? group.getVisibleParent(marker) : marker;
-      const element = shown && shown.getElement && shown.getElement();
-      if (element) element.classList.toggle("active", on);
-      if (on && marker.getElement()) marker.setZIndexOffset(1000);
-      else marker.setZIndexOffset(0);
+      if (on) highlighted = number;
+      else if (highlighted === number) highlighted = null;
+      show(number, on);
     },
     fit() {
       if (!map || !group || (byNumber.size === 0 && !searched)) return;
