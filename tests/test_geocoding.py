@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from geopy.distance import geodesic
 
 from directory.database import Database
 from directory.geocoding import Geocoder
+from directory.geocoding import offline as places
 from directory.geocoding.offline import OfflineGeocoder, split_city_state
 
 
@@ -203,20 +205,23 @@ def test_the_state_of_a_point_is_the_same_kept_per_cell_as_looked_up_afresh():
     """Searches ask which state a place is in (for telehealth hits); the answer is kept per cell of
     the place index where it is the same for every point of the cell. Points all over the US, on
     borders, at sea and abroad, asked twice (the second time from what was kept), answer as a
-    fresh lookup does."""
-    import random
+    fresh lookup does (the nearest centroid in the first square of cells around the point's that
+    holds any)."""
+    index = places._get_index()
 
-    from directory.geocoding import offline
+    def fresh_lookup(lat: float, lon: float) -> str | None:
+        row, col = places._cell(lat, lon)
+        return next(filter(None, (index.nearest_state(lat, lon, row, col, ring) for ring in range(places._RINGS))), None)
 
-    offline._BY_CELL.clear()
+    places._BY_CELL.clear()
     rng = random.Random(28)
     points = [(rng.uniform(24.0, 49.5), rng.uniform(-125.0, -66.5)) for _ in range(3000)]
     points += [(rng.uniform(51.0, 71.0), rng.uniform(-170.0, -130.0)) for _ in range(300)]  # Alaska and the sea around it
     points += [(rng.uniform(18.5, 22.5), rng.uniform(-160.5, -154.5)) for _ in range(300)]  # Hawaii
     points += [(40.99, -111.05), (41.0, -111.05), (45.0, -71.5), (38.9, -77.03), (39.72, -75.79), (0.0, 0.0), (35.0, -40.0), (51.5, -0.12)]
-    fresh = [offline.state_at_uncached(lat, lon) for lat, lon in points]
+    fresh = [fresh_lookup(lat, lon) for lat, lon in points]
     for _ in range(2):
-        assert [offline.state_at(lat, lon) for lat, lon in points] == fresh
-    kinds = {kind for kind, _ in offline._BY_CELL.values()}
+        assert [places.state_at(lat, lon) for lat, lon in points] == fresh
+    kinds = {kind for kind, _ in places._BY_CELL.values()}
     assert kinds == {"state", "ring"}, "both whole cells and border cells were met"
-    assert offline.state_at(30.27, -97.74) == "TX" and offline.state_at(35.0, -40.0) is None
+    assert places.state_at(30.27, -97.74) == "TX" and places.state_at(35.0, -40.0) is None

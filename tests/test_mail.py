@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import logging
 import socket
@@ -11,6 +12,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from directory.mail import MailError, Message, OutboxMailer, SmtpMailer, mailer_for
+from directory.mail.queue import MailQueue
 from directory.settings import Settings
 
 
@@ -118,10 +120,6 @@ def test_the_app_chooses_smtp_when_a_url_is_set():
 async def test_the_mail_worker_stops_when_cancelled_in_the_turn_it_is_nudged(tmp_path):
     """At shutdown the worker is cancelled; a mail queued in that same loop turn must not keep it
     alive (under Python 3.11, ``wait_for`` dropped such a cancellation and the app never stopped)."""
-    import asyncio
-
-    from directory.mail.queue import MailQueue
-
     queue = MailQueue(OutboxMailer(tmp_path / "outbox", "no-reply@directory.test"), None)  # type: ignore[arg-type]
 
     async def nothing_due() -> int:

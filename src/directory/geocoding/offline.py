@@ -330,16 +330,6 @@ def _learn(index: _Index, row: int, col: int) -> tuple[str, Any]:
     return "state", None
 
 
-def state_at_uncached(lat: float, lon: float) -> str | None:
-    """``state_at`` looked up afresh for the point (what the kept answers must agree with)."""
-    index = _get_index()
-    row, col = _cell(lat, lon)
-    for ring in range(_RINGS):
-        if (state := index.nearest_state(lat, lon, row, col, ring)) is not None:
-            return state
-    return None
-
-
 def split_city_state(text: str) -> tuple[str | None, str | None]:
     """Split "123 Main St, Austin, TX" or "Austin Texas" into ("Austin", "TX")."""
     parts = [part.strip() for part in text.strip(" ,").split(",") if part.strip()]
