@@ -15,7 +15,7 @@ from test_verification import CLINICIAN, ORG, FakeRegistry, verified_listing  # 
 
 from directory.columns import utcnow
 from directory.database import Database
-from directory.listings import readmodel
+from directory.listings import readcount, readmodel
 from directory.listings.models import Provider
 from directory.seeding import SEED_DIR, load_taxonomy
 
@@ -31,11 +31,25 @@ async def snapshot(database: Database) -> tuple[list, list]:
     return [tuple(row) for row in rows], [tuple(row) for row in documents]
 
 
+async def narrow_rows(database: Database) -> tuple[list, list]:
+    """The counting table's rows, and the same columns of the read model's rows."""
+    narrow = readcount.search_count
+    async with database.reader() as session:
+        kept = (await session.execute(select(narrow).order_by(narrow.c.location_id))).all()
+        wide = readmodel.search_location
+        projected = (await session.execute(select(*(wide.c[c.name] for c in narrow.columns)).order_by(wide.c.location_id))).all()
+    return [tuple(row) for row in kept], [tuple(row) for row in projected]
+
+
 async def assert_no_drift(database: Database) -> tuple[list, list]:
     before = await snapshot(database)
+    kept, projected = await narrow_rows(database)
+    assert kept == projected, "the narrow counting rows drifted from the read model"
     await readmodel.reindex(database.write_engine)
     after = await snapshot(database)
     assert before == after
+    kept, projected = await narrow_rows(database)
+    assert kept == projected and len(kept) == len(after[0])
     return after
 
 
@@ -172,6 +186,42 @@ async def test_the_common_search_page_is_one_statement(client):
     page = await client.get("/v1/search", params=near)
     assert page.status_code == 200 and len(page.json()["items"]) == 1
     assert len(statements) == 1
+
+
+async def test_totals_and_facets_read_the_narrow_rows_and_free_text_the_wide_ones(client, database):
+    await create(client)
+    await create(client, name="Quillfeather Ketamine Clinic")
+    near = {"lat": 40.7484, "lon": -73.9857, "radius": 10, "total": "true", "facets": "true"}
+
+    def ptsd(page: dict) -> int:
+        return next(entry["count"] for entry in page["facets"]["condition"] if entry["value"] == "ptsd")
+
+    before = (await client.get("/v1/search", params=near)).json()
+    assert before["total"] >= 2 and ptsd(before) >= 2
+    # Take one listing's rows out of the narrow table alone: the counts read it, the page does not.
+    async with database.writer() as session:
+        quill = (await session.execute(select(Provider.id).where(Provider.name == "Quillfeather Ketamine Clinic"))).scalar_one()
+        await session.execute(readcount.search_count.delete().where(readcount.search_count.c.provider_id == quill))
+        await session.commit()
+    page = (await client.get("/v1/search", params={**near, "limit": 100})).json()
+    assert str(quill) in {item["provider"]["id"] for item in page["items"]}
+    assert page["total"] == before["total"] - 1 and ptsd(page) == ptsd(before) - 1
+    # Free text is matched on the wide rows' words: such counts read the wide rows.
+    worded = (await client.get("/v1/search", params={**near, "q": "quillfeather"})).json()
+    assert [item["provider"]["id"] for item in worded["items"]] == [str(quill)] and worded["total"] == 1
+
+
+def test_a_condition_moves_to_the_narrow_rows_unless_it_reads_the_words():
+    from sqlalchemy import func
+
+    from directory.search.narrow import on_narrow
+
+    S = readmodel.search_location.c
+    moved = on_narrow(select(func.count()).where(S.conditions.op("&")(4) != 0, S.location_id.in_(select(S.location_id).where(S.sample < 4))))
+    assert moved is not None
+    sql = str(moved)
+    assert "search_count" in sql and "search_location" not in sql
+    assert on_narrow(select(func.count()).where(S.words.contains("ketamine"))) is None
 
 
 async def test_counts_beyond_the_exact_limit_are_estimated_from_the_sample(settings):

@@ -48,7 +48,7 @@ def explain(error: BaseException, database_url: str) -> str | None:
     if "InvalidPasswordError" in names or "password authentication failed" in text or "InvalidAuthorizationSpecificationError" in names:
         return f"error: {_where(database_url)} refused the login: check the user and password in DIRECTORY_DATABASE_URL."
     if any(isinstance(e, (ConnectionError, socket.gaierror, TimeoutError)) for e in chain) or isinstance(error, OperationalError) and "connect" in text:
-        reason = next((str(e) for e in chain if isinstance(e, (OSError, socket.gaierror))), str(error).splitlines()[0])
+        reason = next((str(e) for e in chain if isinstance(e, (OSError, socket.gaierror))), (str(error).splitlines() or [type(error).__name__])[0])
         return f"error: cannot reach {_where(database_url)} ({reason}).\nCheck DIRECTORY_DATABASE_URL, and that the database server runs."
     if "unable to open database file" in text:
         return f"error: cannot open {_where(database_url)}: check that its folder exists and may be written."

@@ -128,6 +128,7 @@ async def _settle(url: str, postgres: bool) -> None:
     connection = await asyncpg.connect(_dsn(make_url(url)))
     try:
         await connection.execute("CLUSTER search_location USING ix_search_location_geom")
+        await connection.execute("CLUSTER search_count USING ix_search_count_geom")
         await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()

@@ -53,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from directory.listings.readmodel import ENUM_BITS, clinician_pair, search_location
 from directory.search.backends import SearchBackend
 from directory.search.filters import Faceted
+from directory.search.narrow import narrow_or_wide
 from directory.search.query import SearchQuery
 from directory.search.schemas import FacetCount, Facets
 
@@ -101,7 +102,8 @@ async def count_facets(
 
     narrowed = tuple(sorted({family for f in own for family in f.families}))
     row_columns = _row_columns(narrowed, others, ticked)
-    rows = (union_all(*(select(*row_columns).where(part) for part in wider)) if len(wider) > 1 else select(*row_columns).where(wider[0])).cte("facet_rows")
+    # Read from the narrow rows (unless a filter reads the wide rows' words).
+    rows = narrow_or_wide(union_all(*(select(*row_columns).where(part) for part in wider)) if len(wider) > 1 else select(*row_columns).where(wider[0])).cte("facet_rows")
     tail = _tail(backend, narrowed, tuple(query.specialties), tuple(query.credentials))
     groups = {
         "condition": _groups(bits["conditions"], below["condition"]),

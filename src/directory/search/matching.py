@@ -25,6 +25,7 @@ from directory.search import filters
 from directory.search.backends import BY_NAME, RADIUS_TOLERANCE_M, SPHERE_ERROR, SearchBackend
 from directory.search.facets import count_facets
 from directory.search.geodesy import geodesic_m
+from directory.search.narrow import narrow_or_wide
 from directory.search.present import Hit
 from directory.search.query import SearchQuery
 from directory.search.schemas import Facets
@@ -134,8 +135,10 @@ class Search:
         outside = self._outside.get(radius)
         if outside is None:
             band = await self.session.execute(
-                select(S.location_id, S.latitude, S.longitude).where(
-                    *self.plain_listing, *self.plain_location, self.backend.ring(lat, lon, radius * (1 - SPHERE_ERROR), radius * (1 + SPHERE_ERROR))
+                narrow_or_wide(
+                    select(S.location_id, S.latitude, S.longitude).where(
+                        *self.plain_listing, *self.plain_location, self.backend.ring(lat, lon, radius * (1 - SPHERE_ERROR), radius * (1 + SPHERE_ERROR))
+                    )
                 ),
                 execution_options=BY_NAME,
             )
@@ -380,10 +383,10 @@ class Search:
     async def total(self) -> int:
         if self.query.group == "location":
             statement = select(func.count()).select_from(search_location).where(*self.listing_where, await self.near_condition())
-            count = (await self.session.execute(statement)).scalar_one()
+            count = (await self.session.execute(narrow_or_wide(statement))).scalar_one()
             if self.query.remote:
                 remote = select(func.count(func.distinct(S.provider_id))).where(*self.listing_where, self._remote(await self.near_condition()))
-                count += (await self.session.execute(remote)).scalar_one()
+                count += (await self.session.execute(narrow_or_wide(remote))).scalar_one()
             return count
         parts = await self.matching_parts()
         if len(parts) == 1:
@@ -391,5 +394,5 @@ class Search:
         else:
             rows = union_all(*(select(S.provider_id).where(part) for part in parts)).subquery()
             statement = select(func.count(func.distinct(rows.c.provider_id)))
-        return (await self.session.execute(statement)).scalar_one()
+        return (await self.session.execute(narrow_or_wide(statement))).scalar_one()
 
