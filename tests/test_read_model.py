@@ -302,10 +302,10 @@ async def test_remote_and_beyond_hits_come_in_the_same_statement(client, backend
 
 async def test_the_benchmark_s_searches_keep_their_statement_counts(client, backend):
     """B and C are one statement. D (A with total and facets) is four where the matches are few:
-    the walk, the facets and total of the sample (which decide that counting exactly is cheap), the
-    few locations in the thin band at the radius that the ellipsoid puts outside, and the exact
-    facets and total; one statement for every facet however many filters are ticked (where the
-    matches are many, the sample's counts are the answer: two)."""
+    the walk, the sample's count (which decides that counting exactly is cheap), the few locations
+    in the thin band at the radius that the ellipsoid puts outside, and the exact facets and total;
+    one statement for every facet however many filters are ticked (where the matches are many, the
+    sample's facets are the answer: three)."""
     await create(client)
     body = {"name": "Online", "status": "published", "conditions": ["ptsd"], "telehealth": True, "telehealth_states": ["NY"]}
     assert (await client.post("/v1/providers", json=body, headers=ADMIN)).status_code == 201

@@ -72,12 +72,15 @@ class SearchService:
         from the sample (a fixed sixteenth of the listings, by a hash of their id), marked so."""
         query = search.query
         if query.group == "provider":
-            facets, matches = await search.in_sample().facets()
+            # The sample's count decides (a count of few narrow rows); its facets are counted only
+            # when they are the answer.
+            sample = search.in_sample()
+            matches = await sample.total()
             scale = SAMPLE_BUCKETS / SAMPLED
             if matches * scale > self.exact_count_limit:
                 result.estimated = True
                 result.total = round(matches * scale) if query.want_total else None
-                result.facets = scaled(facets, scale) if query.want_facets else None
+                result.facets = scaled((await sample.facets())[0], scale) if query.want_facets else None
                 return
         if query.want_facets:
             result.facets, matches = await search.facets()
