@@ -211,6 +211,24 @@ async def test_totals_and_facets_read_the_narrow_rows_and_free_text_the_wide_one
     assert [item["provider"]["id"] for item in worded["items"]] == [str(quill)] and worded["total"] == 1
 
 
+async def test_the_narrow_rows_follow_any_change_to_the_read_model_rows(client, database):
+    """Updated in place (as a migration may do) or emptied at once, the narrow rows follow."""
+    from sqlalchemy import text
+
+    await create(client)
+    await create(client, name="Bay Ketamine", locations=[location(postal_code="94103", city="San Francisco", state="CA")])
+    async with database.writer() as session:
+        await session.execute(text("UPDATE search_location SET accepting = NOT accepting, price_min = 123"))
+        await session.commit()
+    kept, projected = await narrow_rows(database)
+    assert kept == projected and kept
+    assert {row[readcount.search_count.c.keys().index("price_min")] for row in kept} == {123}
+    async with database.writer() as session:
+        await session.execute(text("TRUNCATE search_location" if database.dialect == "postgresql" else "DELETE FROM search_location"))
+        await session.commit()
+    assert await narrow_rows(database) == ([], [])
+
+
 def test_a_condition_moves_to_the_narrow_rows_unless_it_reads_the_words():
     from sqlalchemy import func
 

@@ -3,12 +3,13 @@
 (about 2.5 kB of a 2.7 kB row). Totals, facets and their sample read it: at 100,000 listings a
 search over New York reads 15,600 rows, 2,262 heap pages of the wide table and 535 of this one.
 
-It is kept in step by triggers on ``search_location`` (rows there are only ever inserted and
-deleted), so every writer of the read model keeps it too. PostgreSQL: statement triggers over
-the inserted or deleted rows at once (and a TRUNCATE empties it too), the point as geometry and geography generated from the
-coordinates, and the same indexes as the wide table's (geography, geometry, the sample's, the
-remote rows'). SQLite: row triggers; the R*Trees of the wide table serve it as they are (their
-ids are the location ids, the same in both tables).
+It is kept in step by triggers on ``search_location`` (the read model inserts and deletes its
+rows; an update, as a later migration may make, is followed too), so every writer keeps it.
+PostgreSQL: statement triggers over the rows inserted, deleted or updated at once (and a TRUNCATE
+empties it too), the point as geometry and geography generated from the coordinates, and the
+same indexes as the wide table's (geography, geometry, the sample's, the remote rows'). SQLite:
+row triggers; the R*Trees of the wide table serve it as they are (their ids are the location
+ids, the same in both tables).
 
 A later migration that makes ``search_location`` again on SQLite (a batch that recreates it)
 must create these triggers again, as 0019 did the R*Tree's.
@@ -93,6 +94,11 @@ def upgrade() -> None:
             "CREATE FUNCTION search_count_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             "DELETE FROM search_count USING removed WHERE search_count.location_id = removed.location_id; RETURN NULL; END $$"
         )
+        op.execute(
+            "CREATE FUNCTION search_count_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "DELETE FROM search_count USING removed WHERE search_count.location_id = removed.location_id; "
+            f"INSERT INTO search_count ({names}) SELECT {names} FROM added; RETURN NULL; END $$"
+        )
         op.execute("CREATE FUNCTION search_count_truncate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN TRUNCATE search_count; RETURN NULL; END $$")
         op.execute(
             "CREATE TRIGGER search_count_insert AFTER INSERT ON search_location REFERENCING NEW TABLE AS added "
@@ -102,18 +108,26 @@ def upgrade() -> None:
             "CREATE TRIGGER search_count_delete AFTER DELETE ON search_location REFERENCING OLD TABLE AS removed "
             "FOR EACH STATEMENT EXECUTE FUNCTION search_count_delete()"
         )
+        op.execute(
+            "CREATE TRIGGER search_count_update AFTER UPDATE ON search_location REFERENCING OLD TABLE AS removed NEW TABLE AS added "
+            "FOR EACH STATEMENT EXECUTE FUNCTION search_count_update()"
+        )
         op.execute("CREATE TRIGGER search_count_truncate AFTER TRUNCATE ON search_location FOR EACH STATEMENT EXECUTE FUNCTION search_count_truncate()")
     else:
         values = ", ".join(f"NEW.{name}" for name in COLUMNS)
         op.execute(f"CREATE TRIGGER search_count_insert AFTER INSERT ON search_location BEGIN INSERT INTO search_count ({names}) VALUES ({values}); END")
         op.execute("CREATE TRIGGER search_count_delete AFTER DELETE ON search_location BEGIN DELETE FROM search_count WHERE location_id = OLD.location_id; END")
+        op.execute(
+            "CREATE TRIGGER search_count_update AFTER UPDATE ON search_location BEGIN "
+            f"DELETE FROM search_count WHERE location_id = OLD.location_id; INSERT INTO search_count ({names}) VALUES ({values}); END"
+        )
     # The rows already there (in location order: neighbours on the map share pages).
     op.execute(f"INSERT INTO search_count ({names}) SELECT {names} FROM search_location ORDER BY latitude, longitude")
 
 
 def downgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
-    for name in ("insert", "delete", "truncate"):
+    for name in ("insert", "delete", "update", "truncate"):
         op.execute(f"DROP TRIGGER IF EXISTS search_count_{name}" + (" ON search_location" if postgres else ""))
         if postgres:
             op.execute(f"DROP FUNCTION IF EXISTS search_count_{name}()")
