@@ -155,25 +155,29 @@ class _Index:
     def nearest_state(self, lat: float, lon: float, row: int, col: int, reach: int) -> str | None:
         """The state of the ZIP centroid nearest the point in the square of cells ``reach`` around
         its cell (equirectangular distance, plenty to pick the nearest), or None if it has none."""
-        rows = list(range(row - reach, row + reach + 1))
+        square, bounds = _square(row, col, reach)
         scale = math.cos(math.radians(lat))
-        query = (
-            f"SELECT state FROM zips WHERE row IN ({','.join('?' * len(rows))}) AND col BETWEEN ? AND ? "  # noqa: S608 - placeholders only
-            "ORDER BY (lat - ?) * (lat - ?) + (lon - ?) * (lon - ?) * ? LIMIT 1"
-        )
-        found = self._db().execute(query, (*rows, col - reach, col + reach, lat, lat, lon, lon, scale * scale)).fetchone()
+        query = f"SELECT state FROM zips WHERE {square} ORDER BY (lat - ?) * (lat - ?) + (lon - ?) * (lon - ?) * ? LIMIT 1"  # noqa: S608 - placeholders only
+        found = self._db().execute(query, (*bounds, lat, lat, lon, lon, scale * scale)).fetchone()
         return found[0] if found else None
 
     def states_near(self, row: int, col: int, reach: int, limit: int = 2) -> list[str]:
         """Up to ``limit`` of the states of the ZIP centroids in the square of cells ``reach`` around a cell."""
-        rows = list(range(row - reach, row + reach + 1))
-        query = f"SELECT DISTINCT state FROM zips WHERE row IN ({','.join('?' * len(rows))}) AND col BETWEEN ? AND ? LIMIT ?"  # noqa: S608 - placeholders only
-        return [state for (state,) in self._db().execute(query, (*rows, col - reach, col + reach, limit))]
+        square, bounds = _square(row, col, reach)
+        query = f"SELECT DISTINCT state FROM zips WHERE {square} LIMIT ?"  # noqa: S608 - placeholders only
+        return [state for (state,) in self._db().execute(query, (*bounds, limit))]
 
     def zip_codes(self) -> list[tuple[str, _Point]]:
         """Every ZIP code and its place, in order (for the benchmark's import file)."""
         rows = self._db().execute("SELECT code, lat, lon, label, zone FROM zips ORDER BY code").fetchall()
         return [(code, _Point(lat, lon, label, zone)) for code, lat, lon, label, zone in rows]
+
+
+def _square(row: int, col: int, reach: int) -> tuple[str, tuple[int, ...]]:
+    """The condition (read by the index on row and col) and its parameters for the ZIP centroids in
+    the square of cells ``reach`` around a cell."""
+    rows = tuple(range(row - reach, row + reach + 1))
+    return f"row IN ({','.join('?' * len(rows))}) AND col BETWEEN ? AND ?", (*rows, col - reach, col + reach)
 
 
 def _built(source: Path) -> Path:
