@@ -88,8 +88,10 @@ async def test_two_app_instances_share_the_limit_through_redis(settings, shared_
 
 
 async def test_security_headers_on_every_answer(client):
-    for path in ("/v1/conditions", "/v1/providers/nope", "/health"):
+    # Also where no route matches (the framework answers those before any route's middleware).
+    for path in ("/v1/conditions", "/v1/providers/nope", "/health", "/no/such/route", "/v1/nope"):
         response = await client.get(path)
+        assert len(response.headers["x-request-id"]) == 32, path
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["x-frame-options"] == "DENY"
         assert "default-src 'none'" in response.headers["content-security-policy"]

@@ -63,6 +63,45 @@ async def test_two_worker_processes_serve_consistently(tmp_path):
         server.wait(timeout=30)
 
 
+async def test_the_served_log_has_a_line_per_answer_without_the_searched_place_condition_or_a_link_token(tmp_path):
+    """A search's query string holds a patient's place and condition, and a portal link holds a
+    token: the server's log names the route only (uvicorn's own access line had the full URL)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'logs.db'}"
+    migrate.upgrade(url)
+    port = _free_port()
+    env = {**os.environ, "DIRECTORY_DATABASE_URL": url, "DIRECTORY_VERIFICATION_WORKER": "false", "DIRECTORY_LOG_LEVEL": "INFO"}
+    env.pop("DIRECTORY_LOG_FORMAT", None)
+    subprocess.run([sys.executable, "-m", "directory", "seed", "--taxonomy-only"], env=env, check=True, capture_output=True)
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen([sys.executable, "-m", "directory", "serve", "--port", str(port)], env=env, stdout=sink, stderr=sink)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        if (await client.get("/ready")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    assert time.monotonic() < deadline, log.read_text()
+                    await asyncio.sleep(0.2)
+                searched = await client.get("/v1/search", params={"lat": 40.7311, "lon": -73.9861, "condition": "suicidal-ideation"})
+                assert searched.status_code == 200, searched.text
+                await client.get("/portal/invitations/s3cr3t-invitation-token")
+                await client.get("/no/such/page/jane.doe@example.com")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    written = log.read_text()
+    assert "GET /v1/search 200" in written, written
+    rid = searched.headers["x-request-id"]
+    assert any(rid in line and "GET /v1/search 200" in line for line in written.splitlines()), written
+    assert "GET /portal/invitations/{token} 303" in written and "GET (no route) 404" in written, written
+    for private in ("40.7311", "-73.9861", "suicidal-ideation", "s3cr3t-invitation-token", "jane.doe", "lat="):
+        assert private not in written, (private, written)
+
+
 def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
     env = {**os.environ, "BENCH_BACKEND": "sqlite", "BENCH_LISTINGS": "300", "BENCH_SECONDS": "1", "BENCH_WORKERS": "1", "BENCH_IMPORT": "60"}
     done = subprocess.run(

@@ -28,7 +28,7 @@ from directory.consultations.sealing import Sealer
 from directory.consultations.service import Consultations
 from directory.database import Database
 from directory.dependencies import DEPENDENCIES
-from directory.edge import EdgeMiddleware
+from directory.edge import EdgeMiddleware, Frame
 from directory.errors import exception_handlers
 from directory.fhir.outcomes import operation_outcome
 from directory.fhir.routes import FhirController
@@ -283,4 +283,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     problems.declare(app)
     problems.tighten(app)
+    app.asgi_handler = Frame(app.asgi_handler)
     return app

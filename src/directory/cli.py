@@ -56,6 +56,9 @@ def _serve(args: argparse.Namespace) -> int:
         "workers": args.workers,
         "log_level": settings.log_level.lower(),
         "proxy_headers": True,
+        # uvicorn's access log writes each path with its query (a patient's place and condition, a
+        # link's token): the app logs each answer itself, with the route's template only.
+        "access_log": False,
         "timeout_worker_healthcheck": settings.worker_healthcheck_seconds,
     }
     if args.workers > 1:

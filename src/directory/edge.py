@@ -11,7 +11,9 @@ reading, only from the pages of its allowed origins; its answers carry CORS head
 from __future__ import annotations
 
 import json
+import logging
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -22,6 +24,10 @@ from directory.errors import BadParameter, DirectoryError, PermissionDenied, Too
 from directory.logs import REQUEST_ID, request_id
 from directory.ratelimit import Window
 from directory.validation import NUL_REASON
+
+#: One line per answer: method, the route's template (never the path or query as sent: a search's
+#: place and condition, a link's token, stay out of the logs), status and milliseconds.
+access_log = logging.getLogger("directory.access")
 
 PERIOD_SECONDS = 60
 _UNLIMITED_PREFIXES = ("/health", "/ready", "/schema", "/static/", "/embed.js", "/portal/static/")
@@ -58,7 +64,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class EdgeMiddleware:
+class Frame:
+    """The outermost layer, around the framework's own (so unmatched paths, whose 404 the framework
+    answers before any middleware runs, are framed too): the request id, the security headers and
+    one access log line per answer."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -73,33 +83,59 @@ class EdgeMiddleware:
             security = [*_API_HEADERS, _DOCS_CSP if path.startswith("/schema") else _API_CSP]
         rid = request_id(_header(scope, b"x-request-id"))
         token = REQUEST_ID.set(rid)
-        security = [*security, (b"x-request-id", rid.encode())]
+        security.append((b"x-request-id", rid.encode()))
+        started, status = time.perf_counter(), 0
+
+        async def framed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), *security]
+            await send(message)
+
         try:
-            await self._answer(scope, receive, send, path, security)
+            await self.app(scope, receive, framed)
         finally:
+            if access_log.isEnabledFor(logging.INFO):
+                # No route matched: the path as sent is not logged either (it may be anything typed).
+                where = scope.get("path_template") or "(no route)"
+                access_log.info("%s %s %d %.1f ms", scope["method"], where, status, (time.perf_counter() - started) * 1000)
             REQUEST_ID.reset(token)
 
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, path: str, security: list[tuple[bytes, bytes]]) -> None:
+
+class EdgeMiddleware:
+    """Around each route: NUL characters, keys, the rate limit, CORS for browser keys."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self._answer(scope, receive, send, scope["path"])
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         if (where := _nul_in(scope)) is not None:
-            await _problem(send, path, BadParameter(where, NUL_REASON), security)
+            await _problem(send, path, BadParameter(where, NUL_REASON))
             return
         window: Window | None = None
         cors: dict[str, str] = {}
         if scope["method"] == "OPTIONS" and _PAGE_WRITES.fullmatch(path) and _header(scope, b"origin") is not None:
-            await self._preflight(scope, send, security)
+            await self._preflight(scope, send)
             return
         if not path.startswith(_UNLIMITED_PREFIXES) and scope["method"] != "OPTIONS":
             try:
                 window, cors = await self._count(scope)
             except DirectoryError as error:
-                await _problem(send, path, error, security)
+                await _problem(send, path, error)
                 return
             if not window.allowed:
                 error = TooManyRequests(f"more than {window.limit} requests a minute; slow down", headers={**window.headers(), **cors})
-                await _problem(send, path, error, security)
+                await _problem(send, path, error)
                 return
 
-        extra = security + [(k.lower().encode(), v.encode()) for k, v in {**(window.headers() if window else {}), **cors}.items()]
+        extra = [(k.lower().encode(), v.encode()) for k, v in {**(window.headers() if window else {}), **cors}.items()]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -111,7 +147,7 @@ class EdgeMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
-    async def _preflight(self, scope: Scope, send: Send, security: list[tuple[bytes, bytes]]) -> None:
+    async def _preflight(self, scope: Scope, send: Send) -> None:
         """The browser's question before a partner page sends a consultation request (a JSON POST from
         another origin): yes, for the origins of the browser key in the query (``key``), else no."""
         state: Any = scope["litestar_app"].state
@@ -122,7 +158,7 @@ class EdgeMiddleware:
         except DirectoryError:
             known = None  # a wrong key: the browser is told no (the POST itself would say why)
         allowed = known is not None and known.browser and not known.revoked and origin.lower() in known.allowed_origins
-        headers = [*security, (b"vary", b"Origin")]
+        headers = [(b"vary", b"Origin")]
         if allowed:
             headers += [
                 (b"access-control-allow-origin", origin.encode()),
@@ -221,7 +257,7 @@ def _nul_in(scope: Scope) -> str | None:
     return "query"
 
 
-async def _problem(send: Send, path: str, error: DirectoryError, security: list[tuple[bytes, bytes]]) -> None:
+async def _problem(send: Send, path: str, error: DirectoryError) -> None:
     problem: dict[str, Any] = {"type": error.type, "title": error.title, "status": error.status, "detail": error.detail, "instance": path}
     if error.errors:
         problem["errors"] = [{"field": e.field, "reason": e.reason} for e in error.errors]
@@ -229,7 +265,6 @@ async def _problem(send: Send, path: str, error: DirectoryError, security: list[
     headers = [
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),
-        *security,
         *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
     ]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})

@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from directory.database import Database
+from directory.logs import REQUEST_ID
 from directory.settings import Settings
 
-#: Where the request's span waits in the ASGI scope for the answer's request id.
-_SERVER_SPAN = "directory.server_span"
 #: Routes not traced: scraped or polled every few seconds, they would drown the real traffic.
 UNTRACED = ["/metrics", "/health", "/ready"]
 
@@ -42,20 +41,13 @@ def plugins(tracer_provider: Any | None) -> list[Any]:
         return []
     from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 
-    def remember(span: Any, scope: Any) -> None:
-        scope[_SERVER_SPAN] = span
+    def request_id(span: Any, scope: Any) -> None:
+        # The frame, outside this middleware, has taken the request's id (the one in the logs and
+        # on the answer) before the span starts.
+        if span is not None and span.is_recording():
+            span.set_attribute("http.request_id", REQUEST_ID.get())
 
-    def request_id(span: Any, scope: Any, message: Any) -> None:
-        # The edge, inside this middleware, puts the request's id (the one in the logs) on the answer.
-        server = scope.get(_SERVER_SPAN)
-        if message.get("type") == "http.response.start" and server is not None and server.is_recording():
-            for name, value in message.get("headers", ()):
-                if name == b"x-request-id":
-                    server.set_attribute("http.request_id", value.decode("latin-1"))
-
-    config = OpenTelemetryConfig(
-        tracer_provider=tracer_provider, exclude=UNTRACED, server_request_hook_handler=remember, client_response_hook_handler=request_id
-    )
+    config = OpenTelemetryConfig(tracer_provider=tracer_provider, exclude=UNTRACED, server_request_hook_handler=request_id)
     return [OpenTelemetryPlugin(config)]
 
 
