@@ -167,13 +167,22 @@ class _GeometryArray(UserDefinedType[Any]):
         return "geometry[]"
 
 
+#: The planar walk's point and box, built once: the point and the box's reach come as named
+#: parameters at execution (``_walk_parameters``), so a search neither composes these expressions
+#: again nor walks them for SQLAlchemy's cache key.
+_GEOM = literal_column("search_location.geom")
+_WALK_POINT = func.ST_SetSRID(func.ST_MakePoint(bindparam("walk_lon", type_=Float()), bindparam("walk_lat", type_=Float())), 4326)
+_WALK_DISTANCE = _GEOM.op("<->", return_type=Float())(_WALK_POINT)
+_WALK_BOX = _GEOM.op("&&")(func.ST_Expand(_WALK_POINT, bindparam("walk_reach", type_=Float())))
+
+
 class PostgisBackend(SearchBackend):
     """Nearest-first walks of the projection's GiST indexes (``<->``, the point a bound parameter): the
     geometry's in plain degrees where that can be bounded on the sphere, the geography's elsewhere."""
 
     name = "postgis"
     _geog = literal_column("search_location.geog")
-    _geom = literal_column("search_location.geom")
+    _geom = _GEOM
 
     def _point(self, lat: float, lon: float) -> Any:
         return func.geography(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
@@ -230,17 +239,16 @@ class PostgisBackend(SearchBackend):
                 query = query.where(sphere >= beyond_m)
             rows, remote = _candidates(await session.execute(_with_also(query.order_by(sphere, S.location_id).limit(limit), also), execution_options=BY_NAME))
             return _sphere_walk(rows, limit, remote)
-        point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-        distance = self._geom.op("<->", return_type=Float())(point)
         # A walk in plain degrees proves a narrower disc on the sphere: take more to prove ``limit``.
         proven = within_m / (math.radians(reach) * EARTH_RADIUS_M)
         fetch = math.ceil(limit / max(proven, 0.05)) + 4
-        query = base.add_columns(distance).where(self._geom.op("&&")(func.ST_Expand(point, reach)))
+        query = base.add_columns(_WALK_DISTANCE).where(_WALK_BOX)
         if beyond_m > 0:
             # Plain degrees never shrink a sphere distance (in radians): what lies beyond ``beyond_m``
             # lies beyond this many degrees.
-            query = query.where(distance >= math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-6))
-        rows, remote = _candidates(await session.execute(_with_also(query.order_by(distance).limit(fetch), also), execution_options=BY_NAME))
+            query = query.where(_WALK_DISTANCE >= math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-6))
+        statement = _with_also(query.order_by(_WALK_DISTANCE).limit(fetch), also)
+        rows, remote = _candidates(await session.execute(statement, {"walk_lat": lat, "walk_lon": lon, "walk_reach": reach}, execution_options=BY_NAME))
         if len(rows) < fetch:
             return Walk([row for row in rows if row.sphere_m <= reach], math.inf, remote)  # the whole box was read
         horizon = sphere_horizon(lat, lon, rows[-1].sphere_m, within_m)

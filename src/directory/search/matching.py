@@ -266,21 +266,22 @@ class Search:
         provider_ids = list({c.provider_id for c in candidates})
         if not provider_ids:
             return []
-        rows: Any
+        places: Any
         if after is None:
             # On the first page the walk already holds each provider's nearest matching location:
             # any location it has not reached is farther than the horizon the caller keeps to.
-            rows = [c.row for c in candidates]
+            places = [(c.provider_id, c.location_id, c.latitude, c.longitude, c.row) for c in candidates]
         else:
             # After a cursor, a provider's nearer locations were skipped: look at all of them to
             # tell whether it was already shown on an earlier page.
             rows = await self.session.execute(select(*_ROW).where(S.provider_id.in_(provider_ids), *self.location_where, S.latitude.is_not(None)), execution_options=BY_NAME)
+            places = [(row.provider_id, row.location_id, row.latitude, row.longitude, row) for row in rows]
         best: dict[uuid.UUID, tuple[float, int, Any]] = {}
-        for row in rows:
-            d = self.distance(row.latitude, row.longitude)
-            current = best.get(row.provider_id)
-            if current is None or (d, row.location_id) < current[:2]:
-                best[row.provider_id] = (d, row.location_id, row)
+        for provider_id, location_id, latitude, longitude, row in places:
+            d = self.distance(latitude, longitude)
+            current = best.get(provider_id)
+            if current is None or (d, location_id) < current[:2]:
+                best[provider_id] = (d, location_id, row)
         ranked = sorted((d, str(pid), lid, pid, row) for pid, (d, lid, row) in best.items())
         if after:
             ranked = [r for r in ranked if (r[0], r[1]) > (float(after[0]), str(after[1]))]
