@@ -54,7 +54,7 @@ RADIUS_TOLERANCE_M = 0.001
 BY_NAME = {"_result_disable_adapt_to_context": True}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, eq=False)
 class Candidate:
     location_id: int
     provider_id: Any
