@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     CompoundSelect,
     Float,
@@ -211,16 +212,14 @@ class PostgisBackend(SearchBackend):
         return column != all_(bindparam(None, values, type_=ARRAY(BigInteger)))
 
     def inside(self, box: Box) -> ColumnElement[bool]:
-        # && is the index test; ST_Covers keeps points exactly on the edges.
-        return or_(
-            *(
-                and_(
-                    self._geom.op("&&")(func.ST_MakeEnvelope(west, box.south, east, box.north, 4326)),
-                    func.ST_Covers(func.ST_MakeEnvelope(west, box.south, east, box.north, 4326), self._geom),
-                )
-                for west, east in box.spans()
-            )
-        )
+        # && is the index test; ST_Covers keeps points exactly on the edges. Written as SQL with its
+        # corners bound: composing the envelopes' expressions took a tenth of a viewport search.
+        parts, corners = [], {"box_south": box.south, "box_north": box.north}
+        for i, (west, east) in enumerate(box.spans()):
+            envelope = f"ST_MakeEnvelope(:box_west{i}, :box_south, :box_east{i}, :box_north, 4326)"
+            parts.append(f"(search_location.geom && {envelope} AND ST_Covers({envelope}, search_location.geom))")
+            corners.update({f"box_west{i}": west, f"box_east{i}": east})
+        return type_coerce(text(" OR ".join(parts)).bindparams(**corners), Boolean).self_group()
 
     def json_values(self, column: Any) -> Any:
         return func.jsonb_array_elements_text(cast(column, JSONB)).table_valued("value").alias("element")

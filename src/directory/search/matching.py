@@ -26,7 +26,7 @@ from directory.search.backends import BY_NAME, RADIUS_TOLERANCE_M, SPHERE_ERROR,
 from directory.search.facets import count_facets
 from directory.search.geodesy import geodesic_m
 from directory.search.narrow import narrow_or_wide
-from directory.search.present import Hit
+from directory.search.present import Hit, Ranked, ranked_hits
 from directory.search.query import SearchQuery
 from directory.search.schemas import Facets
 
@@ -243,25 +243,25 @@ class Search:
             # No location left unfetched can be nearer than this on the ellipsoid.
             horizon = walk.horizon_m * (1 - SPHERE_ERROR)
             limit_m = radius + RADIUS_TOLERANCE_M if radius is not None else math.inf
-            ranked = [h for h in await self._ranked(walk.candidates, after) if h.distance_m < horizon]  # type: ignore[operator]
-            near = [h for h in ranked if h.distance_m <= limit_m]  # type: ignore[operator]
-            far = [h for h in ranked if h.distance_m > limit_m]  # type: ignore[operator]
+            ranked = [r for r in await self._ranked(walk.candidates, after) if r[0] < horizon]
+            near = [r for r in ranked if r[0] <= limit_m]
+            far = ranked[len(near) :]  # in distance order: the near ones come first
             # A far hit lies beyond every near one: once one is proven, the near ones are all known.
             if len(near) >= wanted or exhausted or (far and (not going_beyond or len(far) >= BEYOND_HITS)):
-                return near[:wanted], far if going_beyond else [], remote
+                return ranked_hits(near[:wanted]), ranked_hits(far[:BEYOND_HITS]) if going_beyond else [], remote
             fetch *= 4
 
-    async def _ranked(self, candidates: list[Any], after: list[Any] | None) -> list[Hit]:
-        """The candidates as hits in exact distance order: each location (``group=location``) or each
+    async def _ranked(self, candidates: list[Any], after: list[Any] | None) -> list[Ranked]:
+        """The candidates in exact distance order: each location (``group=location``) or each
         provider at its nearest location among them, after the cursor."""
         if self.query.group == "location":
-            ranked = sorted((self.distance(c.latitude, c.longitude), c.location_id, c) for c in candidates)
+            ranked = sorted((self.distance(c.latitude, c.longitude), c.location_id, c.location_id, c.provider_id, c.row) for c in candidates)
             if after:
                 ranked = [r for r in ranked if (r[0], r[1]) > (float(after[0]), int(after[1]))]
-            return [Hit(c.provider_id, lid, d, [0, d, lid], c.row) for d, lid, c in ranked]
+            return ranked
         return await self._nearest_per_provider(candidates, after)
 
-    async def _nearest_per_provider(self, candidates: list[Any], after: list[Any] | None) -> list[Hit]:
+    async def _nearest_per_provider(self, candidates: list[Any], after: list[Any] | None) -> list[Ranked]:
         """Each candidate provider at its nearest matching location, wherever that location is."""
         provider_ids = list({c.provider_id for c in candidates})
         if not provider_ids:
@@ -285,7 +285,7 @@ class Search:
         ranked = sorted((d, str(pid), lid, pid, row) for pid, (d, lid, row) in best.items())
         if after:
             ranked = [r for r in ranked if (r[0], r[1]) > (float(after[0]), str(after[1]))]
-        return [Hit(pid, lid, d, [0, d, key], row) for d, key, lid, pid, row in ranked]
+        return ranked
 
     def _box_reach(self) -> float:
         box = self.query.box

@@ -32,6 +32,15 @@ class Hit:
         return self.row if self.row is not None else self.listing
 
 
+#: A place ranked by distance: (metres, the tie-break a cursor keeps, location id, provider id, row).
+Ranked = tuple[float, Any, int, uuid.UUID, Any]
+
+
+def ranked_hits(ranked: list[Ranked]) -> list[Hit]:
+    """Hits for the ranked places a page shows (made only for those: a viewport's walk ranks hundreds)."""
+    return [Hit(pid, lid, d, [0, d, tie], row) for d, tie, lid, pid, row in ranked]
+
+
 @dataclass
 class Result:
     query: SearchQuery
