@@ -447,3 +447,46 @@ def test_distances_agree_with_geographiclib_everywhere():
     pairs += [(lat, lon, lat + rng.uniform(-0.5, 0.5), lon + rng.uniform(-0.5, 0.5)) for lat, lon, *_ in pairs[4:104]]
     worst = max(abs(geodesic_m(*pair) - Geodesic.WGS84.Inverse(*pair, Geodesic.DISTANCE)["s12"]) for pair in pairs)
     assert worst < 1e-4, worst
+
+
+async def test_searches_of_one_shape_reuse_its_statements_yet_each_keeps_its_own_values(client):
+    """The walk's statements are kept by shape (the conditions' SQL and values): the same search
+    again reuses them, and a search differing in a value only (another condition, another state's
+    telehealth-only listings) gets its own answer, not the earlier one's."""
+    from directory.search import matching
+
+    await publish(client, "Trauma care", offset(NYC, 2), conditions=["ptsd"])
+    await publish(client, "Mood care", offset(NYC, 3), conditions=["major-depression"])
+    await publish(client, "Remote NY", conditions=["ptsd"], telehealth=True, telehealth_states=["NY"])
+    await publish(client, "Remote CA", conditions=["ptsd"], telehealth=True, telehealth_states=["CA"])
+    matching._WALKS._kept.clear()
+    trauma = await search(client, lat=NYC[0], lon=NYC[1], radius=10, condition="ptsd")
+    kept = dict(matching._WALKS._kept)
+    assert names(trauma) == ["Trauma care", "Remote NY"] and len(kept) == 1
+    again = await search(client, lat=NYC[0], lon=NYC[1], radius=10, condition="ptsd")
+    assert names(again) == names(trauma) and matching._WALKS._kept == kept  # the same objects, reused
+    assert names(await search(client, lat=NYC[0], lon=NYC[1], radius=10, condition="major-depression")) == ["Mood care"]
+    # Los Angeles: another state, so other remote rows (a value of the same shape).
+    la = (34.0522, -118.2437)
+    assert names(await search(client, lat=la[0], lon=la[1], radius=10, condition="ptsd")) == ["Remote CA"]
+    assert names(await search(client, lat=NYC[0], lon=NYC[1], radius=10, condition="ptsd")) == ["Trauma care", "Remote NY"]
+    assert len(matching._WALKS._kept) == 3
+
+
+def test_a_shape_names_the_conditions_sql_and_values_and_gives_up_on_what_cannot_be_keyed():
+    from sqlalchemy import bindparam, literal_column
+
+    from directory.listings.readmodel import search_location
+    from directory.search.shapes import Shapes, where_shape
+
+    S = search_location.c
+    assert where_shape([S.accepting == True]) == where_shape([S.accepting == True])  # noqa: E712
+    assert where_shape([S.accepting == True]) != where_shape([S.accepting == False])  # noqa: E712
+    assert where_shape([S.location_id <= 100]) != where_shape([S.location_id >= 100])
+    assert where_shape([S.location_id.in_([1, 2])]) != where_shape([S.location_id.in_([1, 3])])
+    assert where_shape([S.accepting == bindparam("x", {"a": 1})]) is None  # a dict cannot be hashed
+    assert where_shape([literal_column("1") == 1]) is not None
+    kept = Shapes(size=2)
+    for n in range(3):
+        kept.put(("shape", n), n)
+    assert kept.get(("shape", 0)) is None and kept.get(("shape", 2)) == 2 and kept.get(None) is None

@@ -7,6 +7,7 @@ exact WGS84 distance of each candidate, so that both return the same hits in the
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Float,
+    Integer,
     Select,
     Text,
     all_,
@@ -40,6 +42,7 @@ from sqlalchemy.types import UserDefinedType
 
 from directory.listings.readmodel import search_location
 from directory.search.bounds import EARTH_RADIUS_M, Box, box_around, planar_reach, ring_boxes, sphere_horizon
+from directory.search.shapes import Shapes
 
 S = search_location.c
 
@@ -114,6 +117,7 @@ class SearchBackend:
         beyond_m: float,
         limit: int,
         also: Select[Any] | None = None,
+        shape: Hashable | None = None,
     ) -> Walk:
         """Up to ``limit`` locations of ``base`` nearest the point, between the two sphere distances.
 
@@ -175,6 +179,7 @@ _GEOM = literal_column("search_location.geom")
 _WALK_POINT = func.ST_SetSRID(func.ST_MakePoint(bindparam("walk_lon", type_=Float()), bindparam("walk_lat", type_=Float())), 4326)
 _WALK_DISTANCE = _GEOM.op("<->", return_type=Float())(_WALK_POINT)
 _WALK_BOX = _GEOM.op("&&")(func.ST_Expand(_WALK_POINT, bindparam("walk_reach", type_=Float())))
+_WALK_FETCH = bindparam("walk_fetch", type_=Integer())
 
 
 class PostgisBackend(SearchBackend):
@@ -224,7 +229,10 @@ class PostgisBackend(SearchBackend):
     def json_values(self, column: Any) -> Any:
         return func.jsonb_array_elements_text(cast(column, JSONB)).table_valued("value").alias("element")
 
-    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, also=None):  # noqa: ANN001
+    def __init__(self) -> None:
+        self._walks = Shapes()
+
+    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, also=None, shape=None):  # noqa: ANN001
         # One index scan: the box around the disc is the index condition, the plain-degree distance
         # its order (three times cheaper per row than the geography's), and the filters are tests
         # on each row it reaches; the scan stops at the limit. How far it went in plain degrees
@@ -241,13 +249,18 @@ class PostgisBackend(SearchBackend):
         # A walk in plain degrees proves a narrower disc on the sphere: take more to prove ``limit``.
         proven = within_m / (math.radians(reach) * EARTH_RADIUS_M)
         fetch = math.ceil(limit / max(proven, 0.05)) + 4
-        query = base.add_columns(_WALK_DISTANCE).where(_WALK_BOX)
-        if beyond_m > 0:
-            # Plain degrees never shrink a sphere distance (in radians): what lies beyond ``beyond_m``
-            # lies beyond this many degrees.
-            query = query.where(_WALK_DISTANCE >= math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-6))
-        statement = _with_also(query.order_by(_WALK_DISTANCE).limit(fetch), also)
-        rows, remote = _candidates(await session.execute(statement, {"walk_lat": lat, "walk_lon": lon, "walk_reach": reach}, execution_options=BY_NAME))
+        # The same shape walks with the same statement object (a later page's own threshold is not kept).
+        key = (shape, also is not None) if shape is not None and beyond_m <= 0 else None
+        statement = self._walks.get(key)
+        if statement is None:
+            query = base.add_columns(_WALK_DISTANCE).where(_WALK_BOX)
+            if beyond_m > 0:
+                # Plain degrees never shrink a sphere distance (in radians): what lies beyond ``beyond_m``
+                # lies beyond this many degrees.
+                query = query.where(_WALK_DISTANCE >= math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-6))
+            statement = self._walks.put(key, _with_also(query.order_by(_WALK_DISTANCE).limit(_WALK_FETCH), also))
+        parameters = {"walk_lat": lat, "walk_lon": lon, "walk_reach": reach, "walk_fetch": fetch}
+        rows, remote = _candidates(await session.execute(statement, parameters, execution_options=BY_NAME))
         if len(rows) < fetch:
             return Walk([row for row in rows if row.sphere_m <= reach], math.inf, remote)  # the whole box was read
         horizon = sphere_horizon(lat, lon, rows[-1].sphere_m, within_m)
@@ -321,7 +334,7 @@ class SqliteBackend(SearchBackend):
         words = table("search_location_words", column("rowid"), column("words"))
         return S.location_id.in_(select(words.c.rowid).where(words.c.words.like(f"%{word}%")))
 
-    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, also=None):  # noqa: ANN001
+    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, also=None, shape=None):  # noqa: ANN001
         distance = self.sphere_distance(lat, lon)
         step = max(self.FIRST_STEP_M, beyond_m * 1.5)
         remote: list[Any] | None = None

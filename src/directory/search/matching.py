@@ -14,10 +14,9 @@ from __future__ import annotations
 import copy
 import math
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, func, literal, literal_column, or_, select, true, tuple_, union_all
+from sqlalchemy import ColumnElement, Float, and_, func, literal, literal_column, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.listings.readmodel import SAMPLED, search_location
@@ -26,9 +25,11 @@ from directory.search.backends import BY_NAME, RADIUS_TOLERANCE_M, SPHERE_ERROR,
 from directory.search.facets import count_facets
 from directory.search.geodesy import geodesic_m
 from directory.search.narrow import narrow_or_wide
+from directory.search.ordering import keyed
 from directory.search.present import Hit, Ranked, ranked_hits
 from directory.search.query import SearchQuery
 from directory.search.schemas import Facets
+from directory.search.shapes import Shapes, where_shape
 
 S = search_location.c
 #: What a walk and a page read of each row: ids and position first, then the hit's ready JSON.
@@ -43,6 +44,8 @@ _BY_NAME = (S.name_key, S.provider_id)
 #: ``beyond_radius``: at most this many hits beyond the radius, found within this distance.
 BEYOND_HITS = 5
 BEYOND_REACH_M = 1_500_000.0
+#: The walks' selects (the filtered rows, the remote rows) by their shape.
+_WALKS = Shapes()
 
 
 class Search:
@@ -229,13 +232,20 @@ class Search:
         if going_beyond:
             reach = max(reach, BEYOND_REACH_M)
         after_distance = float(after[0]) if after else 0.0
-        base = select(*_ROW).where(*self.listing_where, *self.location_where)
-        also = self._remote_rows(base, wanted) if after is None else None
+        # A search of the same shape as an earlier one walks with that one's statements.
+        shape = where_shape([*self.listing_where, *self.location_where])
+        if shape is not None:
+            shape = (shape, wanted, after is None, query.remote, query.remote_telehealth, query.place.state if query.place else None)
+        kept = _WALKS.get(shape)
+        if kept is None:
+            base = select(*_ROW).where(*self.listing_where, *self.location_where)
+            kept = _WALKS.put(shape, (base, self._remote_rows(base, wanted) if after is None else None))
+        base, also = kept
         remote: list[Any] | None = None
         fetch = wanted + 8
         while True:
             walk = await self.backend.nearest(
-                self.session, base, lat, lon, within_m=reach, beyond_m=after_distance / (1 + SPHERE_ERROR), limit=fetch, also=also
+                self.session, base, lat, lon, within_m=reach, beyond_m=after_distance / (1 + SPHERE_ERROR), limit=fetch, also=also, shape=shape
             )
             if also is not None:
                 remote, also = walk.remote, None
@@ -308,7 +318,7 @@ class Search:
     async def _by_provider_key(self) -> tuple[list[Hit], bool]:
         """Name, newest change or relevance order; each hit still gets its nearest matching location."""
         query = self.query
-        statement, key_of = self._keyed(select(S.provider_id).where(await self.matching_rows()))
+        statement, key_of = keyed(self.query, self.bits, select(S.provider_id).where(await self.matching_rows()))
         rows = (await self.session.execute(statement.limit(query.limit + 1))).all()
         has_more = len(rows) > query.limit
         rows = rows[: query.limit]
@@ -318,31 +328,6 @@ class Search:
             location_id, distance, found = nearest.get(row[0], (None, None, None))
             hits.append(Hit(row[0], location_id, distance, key_of(row), found))
         return hits, has_more
-
-    def _keyed(self, statement: Any) -> tuple[Any, Any]:
-        """Add the sort key columns (grouped: one per listing), the keyset condition after the cursor, and the ORDER BY."""
-        query, after = self.query, self.query.after
-        if query.sort == "name":
-            statement = statement.add_columns(S.name_key).group_by(S.provider_id, S.name_key)
-            if after:
-                statement = statement.where(tuple_(S.name_key, S.provider_id) > tuple_(after[0], uuid.UUID(after[1])))
-            return statement.order_by(S.name_key, S.provider_id), lambda r: [r[1], str(r[0])]
-        if query.sort == "updated":
-            statement = statement.add_columns(S.updated_at).group_by(S.provider_id, S.updated_at)
-            if after:
-                moment = datetime.fromisoformat(after[0])
-                statement = statement.where(tuple_(S.updated_at, S.provider_id) < tuple_(moment, uuid.UUID(after[1])))
-            return (
-                statement.order_by(S.updated_at.desc(), S.provider_id.desc()),
-                lambda r: [r[1].isoformat(), str(r[0])],
-            )
-        score = filters.relevance(query, self.bits).label("score")
-        statement = statement.add_columns(func.max(score), S.name_key).group_by(S.provider_id, S.name_key)
-        if after:
-            statement = statement.where(
-                or_(score < after[0], and_(score == after[0], tuple_(S.name_key, S.provider_id) > tuple_(after[1], uuid.UUID(after[2]))))
-            )
-        return statement.order_by(func.max(score).desc(), S.name_key, S.provider_id), lambda r: [int(r[1]), r[2], str(r[0])]
 
     async def _locations_for(self, provider_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, float | None, Any]]:
         """The matching location to show for each provider: the nearest, or the first without a place."""

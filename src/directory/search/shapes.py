@@ -1,0 +1,54 @@
+"""Statements kept by their shape: a search whose conditions are those of an earlier one (the same
+SQL and the same values) reuses that search's statement objects instead of composing them again.
+
+SQLAlchemy keys its compiled-statement cache by walking the whole statement on every execution,
+unless it meets the same statement object again (the key is remembered on the object). The walk of
+search A (twenty nearest, one condition) and its remote rows is a union of two selects of twelve
+columns each: composing it and walking it for the key was about a tenth of the request's CPU
+(py-spy on a worker). The conditions alone are walked here, a few elements, to name the shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, true
+
+
+def where_shape(conditions: Iterable[ColumnElement[bool]]) -> Hashable | None:
+    """The conditions' SQL and bound values as one hashable key; None when they cannot be keyed
+    (an element SQLAlchemy does not cache, or a value that cannot be hashed)."""
+    key = and_(true(), *conditions)._generate_cache_key()
+    if key is None:
+        return None
+    try:
+        values = tuple(_frozen(parameter.effective_value) for parameter in key.bindparams)
+        hash(values)
+    except TypeError:
+        return None
+    return (key.key, values)
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(each) for each in value) if isinstance(value, list | tuple) else value
+
+
+class Shapes:
+    """A bounded map from shape to statements: the oldest entry goes when it is full. A walk's
+    statements take about 15 kB (tracemalloc over the bench's searches A): 256 shapes, about 4 MB
+    per worker."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._kept: dict[Hashable, Any] = {}
+
+    def get(self, shape: Hashable | None) -> Any:
+        return None if shape is None else self._kept.get(shape)
+
+    def put(self, shape: Hashable | None, value: Any) -> Any:
+        if shape is not None:
+            if len(self._kept) >= self.size:
+                del self._kept[next(iter(self._kept))]
+            self._kept[shape] = value
+        return value
