@@ -175,7 +175,7 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
     env = serving.environment(url, PROMETHEUS_MULTIPROC_DIR=metrics_folder)
     workload = Workload(listings)
     results: dict[str, Any] = {
-        "backend": backend, "listings": listings, "load_seconds": round(load_seconds, 1), "reindex_listings_per_s": reindex_rate, "queries": {},
+        "backend": backend, "listings": listings, "workers": workers, "load_seconds": round(load_seconds, 1), "reindex_listings_per_s": reindex_rate, "queries": {},
         "generator": "wrk" if wrk.available() else "httpx",
     }  # fmt: skip
     server, base = serving.start(lambda port: serving.serve_command(port, workers), env)
@@ -258,7 +258,7 @@ def gc_pauses(metrics: str) -> dict[str, Any]:
 
 def table(results: dict[str, Any]) -> str:
     lines = [
-        f"backend {results['backend']}, {results['listings']:,} listings, loaded in {results['load_seconds']} s "
+        f"backend {results['backend']}, {results['listings']:,} listings, {results.get('workers')} worker(s), loaded in {results['load_seconds']} s "
         f"(read model {results.get('reindex_listings_per_s') or 'not rebuilt'} listings/s), "
         f"server RSS (own pages, not mapped files) {results.get('server_rss_mb')} MB",
         f"{'query':<6}{'rps':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'CPU ms':>9}",
@@ -314,7 +314,9 @@ def main() -> int:
         return 2
     listings = int(os.environ.get("BENCH_LISTINGS", 1_000_000 if backend == "postgres" else 100_000))
     seconds = float(os.environ.get("BENCH_SECONDS", 20))
-    workers = int(os.environ.get("BENCH_WORKERS", 2))
+    # SQLite is served by one process (`directory serve` and `make run`: several need Redis), and its
+    # targets are set for one; PostgreSQL's production runs several.
+    workers = int(os.environ.get("BENCH_WORKERS", 2 if backend == "postgres" else 1))
     url = (
         os.environ.get("BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/directory_bench")
         if backend == "postgres"
