@@ -23,6 +23,19 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+async def _ready(client: httpx.AsyncClient, why: object) -> None:
+    """Wait up to a minute for the served app to answer /ready (``why``, or what it returns, says what went wrong)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if (await client.get("/ready")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, why() if callable(why) else why
+        await asyncio.sleep(0.2)
+
+
 async def test_two_worker_processes_serve_consistently(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"
     migrate.upgrade(url)
@@ -43,15 +56,7 @@ async def test_two_worker_processes_serve_consistently(tmp_path):
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if (await client.get("/ready")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the workers did not start"
-                await asyncio.sleep(0.2)
+            await _ready(client, "the workers did not start")
             created = await client.post("/v1/providers", json=listing(), headers=ADMIN)
             assert created.status_code == 201, created.text
             # Whichever worker answers, every read sees the write, and the same version.
@@ -77,15 +82,7 @@ async def test_the_served_log_has_a_line_per_answer_without_the_searched_place_c
         server = subprocess.Popen([sys.executable, "-m", "directory", "serve", "--port", str(port)], env=env, stdout=sink, stderr=sink)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if (await client.get("/ready")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    assert time.monotonic() < deadline, log.read_text()
-                    await asyncio.sleep(0.2)
+                await _ready(client, lambda: log.read_text())
                 searched = await client.get("/v1/search", params={"lat": 40.7311, "lon": -73.9861, "condition": "suicidal-ideation"})
                 assert searched.status_code == 200, searched.text
                 await client.get("/portal/invitations/s3cr3t-invitation-token")

@@ -64,19 +64,28 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class Frame:
-    """The outermost layer, around the framework's own (so unmatched paths, whose 404 the framework
-    answers before any middleware runs, are framed too): the request id, the security headers and
-    one access log line per answer."""
+class _HttpLayer:
+    """An ASGI layer that acts on HTTP requests (``http``) and passes anything else (lifespan) through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.http(scope, receive, send, scope["path"])
+        else:
             await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
+
+    async def http(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        raise NotImplementedError
+
+
+class Frame(_HttpLayer):
+    """The outermost layer, around the framework's own (so unmatched paths, whose 404 the framework
+    answers before any middleware runs, are framed too): the request id, the security headers and
+    one access log line per answer."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         if path in _LANGUAGE_HOMES or path.startswith(_PAGE_PREFIXES):
             security = list(_API_HEADERS)
         else:
@@ -103,19 +112,10 @@ class Frame:
             REQUEST_ID.reset(token)
 
 
-class EdgeMiddleware:
+class EdgeMiddleware(_HttpLayer):
     """Around each route: NUL characters, keys, the rate limit, CORS for browser keys."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        await self._answer(scope, receive, send, scope["path"])
-
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         if (where := _nul_in(scope)) is not None:
             await _problem(send, path, BadParameter(where, NUL_REASON))
             return

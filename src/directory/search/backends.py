@@ -125,7 +125,9 @@ class SearchBackend:
         every filter applied. The candidates need not come in distance order, but every matching
         location between the two distances that is not among them lies at least ``horizon_m`` away
         on the sphere. ``also``: rows with no place (the same columns and a null last), read in the
-        same statement and returned apart.
+        same statement and returned apart. ``shape``: names ``base`` and ``also`` (the same shape,
+        the same statements: ``search.shapes``), so a backend may keep the statement it builds
+        from them; None when they have no name.
         """
         raise NotImplementedError
 
@@ -172,9 +174,9 @@ class _GeometryArray(UserDefinedType[Any]):
         return "geometry[]"
 
 
-#: The planar walk's point and box, built once: the point and the box's reach come as named
-#: parameters at execution (``_walk_parameters``), so a search neither composes these expressions
-#: again nor walks them for SQLAlchemy's cache key.
+#: The planar walk's point, box, order and row count, built once: the point, the box's reach and
+#: the count are named parameters given at execution, so a search neither composes these
+#: expressions again nor walks them for SQLAlchemy's cache key.
 _GEOM = literal_column("search_location.geom")
 _WALK_POINT = func.ST_SetSRID(func.ST_MakePoint(bindparam("walk_lon", type_=Float()), bindparam("walk_lat", type_=Float())), 4326)
 _WALK_DISTANCE = _GEOM.op("<->", return_type=Float())(_WALK_POINT)
@@ -189,6 +191,10 @@ class PostgisBackend(SearchBackend):
     name = "postgis"
     _geog = literal_column("search_location.geog")
     _geom = _GEOM
+
+    def __init__(self) -> None:
+        self._walks = Shapes()
+        """The walks' statements by shape (see ``nearest``)."""
 
     def _point(self, lat: float, lon: float) -> Any:
         return func.geography(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
@@ -228,9 +234,6 @@ class PostgisBackend(SearchBackend):
 
     def json_values(self, column: Any) -> Any:
         return func.jsonb_array_elements_text(cast(column, JSONB)).table_valued("value").alias("element")
-
-    def __init__(self) -> None:
-        self._walks = Shapes()
 
     async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, also=None, shape=None):  # noqa: ANN001
         # One index scan: the box around the disc is the index condition, the plain-degree distance
