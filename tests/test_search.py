@@ -454,7 +454,11 @@ async def test_searches_of_one_shape_reuse_its_statements_yet_each_keeps_its_own
     again reuses them, and a search differing in a value only (another condition, another state's
     telehealth-only listings) gets its own answer, not the earlier one's."""
     from directory.search import matching
+    from directory.search.lean import Lean
 
+    backend = client.app.state.search.backend
+    if backend.name == "postgis":
+        backend._walks._kept.clear()
     await publish(client, "Trauma care", offset(NYC, 2), conditions=["ptsd"])
     await publish(client, "Mood care", offset(NYC, 3), conditions=["major-depression"])
     await publish(client, "Remote NY", conditions=["ptsd"], telehealth=True, telehealth_states=["NY"])
@@ -471,6 +475,12 @@ async def test_searches_of_one_shape_reuse_its_statements_yet_each_keeps_its_own
     assert names(await search(client, lat=la[0], lon=la[1], radius=10, condition="ptsd")) == ["Remote CA"]
     assert names(await search(client, lat=NYC[0], lon=NYC[1], radius=10, condition="ptsd")) == ["Trauma care", "Remote NY"]
     assert len(matching._WALKS._kept) == 3
+    backend = client.app.state.search.backend
+    if backend.name == "postgis":
+        # Kept compiled for the driver, one per shape; the two conditions share one text.
+        leans = list(backend._walks._kept.values())
+        assert len(leans) == 3 and all(isinstance(each, Lean) for each in leans)
+        assert len({each.sql for each in leans}) == 1 and len({each.arguments for each in leans}) == 3
 
 
 def test_a_shape_names_the_conditions_sql_and_values_and_gives_up_on_what_cannot_be_keyed():
@@ -490,3 +500,99 @@ def test_a_shape_names_the_conditions_sql_and_values_and_gives_up_on_what_cannot
     for n in range(3):
         kept.put(("shape", n), n)
     assert kept.get(("shape", 0)) is None and kept.get(("shape", 2)) == 2 and kept.get(None) is None
+
+
+async def test_a_walk_run_on_the_driver_reads_what_sqlalchemy_reads(client, backend, database):
+    """PostgreSQL runs a kept walk on asyncpg itself: the same rows, values and value types as
+    SQLAlchemy's execution of the same statement; another statement of the same structure (other
+    values, a longer IN list) shares the compilation yet reads its own rows."""
+    if backend != "postgres":
+        pytest.skip("the walk runs on the driver on PostgreSQL only")
+    from sqlalchemy import select
+
+    from directory.listings.readmodel import search_location
+    from directory.search import backends, matching
+    from directory.search.lean import compile_lean
+
+    S = search_location.c
+    first = await publish(client, "Trauma care", offset(NYC, 1), offset(NYC, 2), conditions=["ptsd"])
+    await publish(client, "Mood care", offset(NYC, 3), conditions=["major-depression"])
+    await publish(client, "Both care", offset(NYC, 4), conditions=["ptsd", "major-depression"])
+
+    def walk(provider_ids: list[uuid.UUID], since: datetime) -> Any:
+        base = select(*matching._ROW).where(S.provider_id.in_(provider_ids), S.updated_at > since)
+        return base.add_columns(backends._WALK_DISTANCE).where(backends._WALK_BOX).order_by(backends._WALK_DISTANCE).limit(backends._WALK_FETCH)
+
+    everyone = [uuid.UUID(page["provider"]["id"]) for page in (await search(client, lat=NYC[0], lon=NYC[1], radius=20))["items"]]
+    assert len(everyone) == 3
+    values = {"walk_lat": NYC[0], "walk_lon": NYC[1], "walk_reach": 0.5, "walk_fetch": 10}
+    async with database.read_engine.connect() as connection:
+        for ids, count in (([uuid.UUID(first["id"])], 2), (everyone, 4)):
+            statement = walk(ids, datetime(2000, 1, 1, tzinfo=timezone.utc))
+            expected = (await connection.execute(statement, values)).all()
+            lean = compile_lean(statement, connection.dialect, backends._WALK_VALUES)
+            assert lean is not None
+            rows = await lean.fetch(connection, values)
+            assert [tuple(row) for row in rows] == [tuple(row) for row in expected] and len(rows) == count
+            assert [[type(value) for value in row] for row in rows] == [[type(value) for value in row] for row in expected]
+            assert [(row.provider_id, row.verified_at, row.summary) for row in rows] == [(row.provider_id, row.verified_at, row.summary) for row in expected]
+        # The later bound: no row changed after it, none read.
+        assert await compile_lean(walk(everyone, datetime.now(timezone.utc) + timedelta(days=1)), connection.dialect, backends._WALK_VALUES).fetch(connection, values) == []
+
+
+async def test_a_walk_on_the_driver_that_finds_its_connection_dead_is_a_503_and_the_next_searches_answer(client, backend, settings):
+    """The database dropped every connection of a served app's pool (a restart): the search whose
+    kept walk meets a dead one is a 503 to retry (not a 500), and every connection the pool had is
+    replaced, so the searches after it answer at once."""
+    if backend != "postgres":
+        pytest.skip("the walk runs on the driver on PostgreSQL only")
+    import asyncio
+
+    import asyncpg
+    import httpx
+    from conftest import LiveServer
+    from sqlalchemy.engine import make_url
+
+    await publish(client, "Trauma care", offset(NYC, 2), conditions=["ptsd"])
+    near = {"lat": NYC[0], "lon": NYC[1], "radius": 10, "condition": "ptsd"}
+    url = make_url(settings.database_url)
+    with LiveServer(settings) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as served:
+            # Searches at once: the pool opens several connections, each with the walk prepared.
+            for _ in range(3):
+                assert all(r.status_code == 200 for r in await asyncio.gather(*(served.get("/v1/search", params=near) for _ in range(6))))
+            killer = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
+            try:
+                killed = await killer.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'directory'"
+                )
+            finally:
+                await killer.close()
+            assert killed >= 3
+            failed = await served.get("/v1/search", params=near)
+            assert failed.status_code == 503 and failed.headers["retry-after"], failed.text
+            for _ in range(6):
+                page = await served.get("/v1/search", params=near)
+                assert page.status_code == 200 and names(page.json()) == ["Trauma care"], page.text
+
+
+async def test_where_the_driver_path_cannot_be_built_sqlalchemy_runs_the_kept_walk(client, monkeypatch):
+    """Should SQLAlchemy's compiled form not be readable (its internals moved), the kept walk runs
+    through SQLAlchemy as before: the same answers."""
+    from directory.search import lean
+
+    def unreadable(*args: Any) -> None:
+        raise AttributeError("'SQLCompiler' object has no attribute '_bind_processors'")
+
+    monkeypatch.setattr(lean, "_compile", unreadable)
+    monkeypatch.setattr(lean, "_warned", False)
+    await publish(client, "Trauma care", offset(NYC, 2), conditions=["ptsd"])
+    await publish(client, "Mood care", offset(NYC, 3), conditions=["major-depression"])
+    for _ in range(2):
+        assert names(await search(client, lat=NYC[0], lon=NYC[1], radius=10, condition="ptsd")) == ["Trauma care"]
+        assert names(await search(client, lat=NYC[0], lon=NYC[1], radius=10, condition="major-depression")) == ["Mood care"]
+    backend = client.app.state.search.backend
+    if backend.name == "postgis":
+        kept = list(backend._walks._kept.values())
+        assert kept and not any(isinstance(each, lean.Lean) for each in kept) and lean._warned

@@ -40,6 +40,13 @@ class UTCDateTime(TypeDecorator):
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        # asyncpg reads a timestamptz as a datetime aware in UTC already: nothing to do per row
+        # (search reads two of these on each of its rows).
+        if dialect.driver == "asyncpg":
+            return self.impl_instance.result_processor(dialect, coltype)
+        return super().result_processor(dialect, coltype)
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

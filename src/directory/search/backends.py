@@ -7,7 +7,7 @@ exact WGS84 distance of each candidate, so that both return the same hits in the
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ from sqlalchemy.types import UserDefinedType
 
 from directory.listings.readmodel import search_location
 from directory.search.bounds import EARTH_RADIUS_M, Box, box_around, planar_reach, ring_boxes, sphere_horizon
+from directory.search.lean import Lean, compile_lean, dialect_of
 from directory.search.shapes import Shapes
 
 S = search_location.c
@@ -109,27 +110,32 @@ class SearchBackend:
     async def nearest(
         self,
         session: AsyncSession,
-        base: Select[Any],
+        compose: Composer,
         lat: float,
         lon: float,
         *,
         within_m: float,
         beyond_m: float,
         limit: int,
-        also: Select[Any] | None = None,
+        with_also: bool = False,
         shape: Hashable | None = None,
     ) -> Walk:
-        """Up to ``limit`` locations of ``base`` nearest the point, between the two sphere distances.
+        """Up to ``limit`` locations nearest the point, between the two sphere distances.
 
-        ``base`` selects projection rows (location id, provider id, latitude, longitude first) with
-        every filter applied. The candidates need not come in distance order, but every matching
-        location between the two distances that is not among them lies at least ``horizon_m`` away
-        on the sphere. ``also``: rows with no place (the same columns and a null last), read in the
-        same statement and returned apart. ``shape``: names ``base`` and ``also`` (the same shape,
-        the same statements: ``search.shapes``), so a backend may keep the statement it builds
-        from them; None when they have no name.
+        ``compose()`` gives ``base``, which selects projection rows (location id, provider id,
+        latitude, longitude first) with every filter applied, and ``also``: rows with no place (the
+        same columns and a null last), read in the same statement when ``with_also`` and returned
+        apart. The candidates need not come in distance order, but every matching location between
+        the two distances that is not among them lies at least ``horizon_m`` away on the sphere.
+        ``shape``: names what ``compose`` gives (the same shape, the same statements:
+        ``search.shapes``), so a backend may keep the statement it builds from them, and then need
+        not call ``compose`` at all; None when they have no name.
         """
         raise NotImplementedError
+
+
+#: What a walk reads: the filtered rows' select, and the select of the rows with no place (or None).
+Composer = Callable[[], tuple[Select[Any], Select[Any] | None]]
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,7 @@ _WALK_POINT = func.ST_SetSRID(func.ST_MakePoint(bindparam("walk_lon", type_=Floa
 _WALK_DISTANCE = _GEOM.op("<->", return_type=Float())(_WALK_POINT)
 _WALK_BOX = _GEOM.op("&&")(func.ST_Expand(_WALK_POINT, bindparam("walk_reach", type_=Float())))
 _WALK_FETCH = bindparam("walk_fetch", type_=Integer())
+_WALK_VALUES = ("walk_lat", "walk_lon", "walk_reach", "walk_fetch")
 
 
 class PostgisBackend(SearchBackend):
@@ -193,8 +200,9 @@ class PostgisBackend(SearchBackend):
     _geom = _GEOM
 
     def __init__(self) -> None:
-        self._walks = Shapes()
-        """The walks' statements by shape (see ``nearest``)."""
+        self._walks = Shapes(4096)
+        """The walks' statements by shape (see ``nearest``): compiled for the driver, a few hundred
+        bytes each (their text is shared by the shapes of one structure)."""
 
     def _point(self, lat: float, lon: float) -> Any:
         return func.geography(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
@@ -235,7 +243,7 @@ class PostgisBackend(SearchBackend):
     def json_values(self, column: Any) -> Any:
         return func.jsonb_array_elements_text(cast(column, JSONB)).table_valued("value").alias("element")
 
-    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, also=None, shape=None):  # noqa: ANN001
+    async def nearest(self, session, compose, lat, lon, *, within_m, beyond_m, limit, with_also=False, shape=None):  # noqa: ANN001
         # One index scan: the box around the disc is the index condition, the plain-degree distance
         # its order (three times cheaper per row than the geography's), and the filters are tests
         # on each row it reaches; the scan stops at the limit. How far it went in plain degrees
@@ -243,27 +251,36 @@ class PostgisBackend(SearchBackend):
         # antimeridian, the poles) it walks the geography instead.
         reach = planar_reach(lat, lon, within_m)
         if reach is None:
+            base, also = compose()
             sphere = self.sphere_distance(lat, lon)
             query = base.add_columns(sphere).where(self.within(lat, lon, within_m))
             if beyond_m > 0:
                 query = query.where(sphere >= beyond_m)
-            rows, remote = _candidates(await session.execute(_with_also(query.order_by(sphere, S.location_id).limit(limit), also), execution_options=BY_NAME))
+            statement = _with_also(query.order_by(sphere, S.location_id).limit(limit), also if with_also else None)
+            rows, remote = _candidates(await session.execute(statement, execution_options=BY_NAME))
             return _sphere_walk(rows, limit, remote)
         # A walk in plain degrees proves a narrower disc on the sphere: take more to prove ``limit``.
         proven = within_m / (math.radians(reach) * EARTH_RADIUS_M)
         fetch = math.ceil(limit / max(proven, 0.05)) + 4
-        # The same shape walks with the same statement object (a later page's own threshold is not kept).
-        key = (shape, also is not None) if shape is not None and beyond_m <= 0 else None
+        # The same shape walks with the same statement, run on the driver itself (``search.lean``):
+        # nothing composed, nothing compiled (a later page's own threshold is not kept).
+        key = (shape, with_also) if shape is not None and beyond_m <= 0 else None
         statement = self._walks.get(key)
         if statement is None:
+            base, also = compose()
             query = base.add_columns(_WALK_DISTANCE).where(_WALK_BOX)
             if beyond_m > 0:
                 # Plain degrees never shrink a sphere distance (in radians): what lies beyond ``beyond_m``
                 # lies beyond this many degrees.
                 query = query.where(_WALK_DISTANCE >= math.degrees(beyond_m / EARTH_RADIUS_M) * (1 - 1e-6))
-            statement = self._walks.put(key, _with_also(query.order_by(_WALK_DISTANCE).limit(_WALK_FETCH), also))
+            statement = _with_also(query.order_by(_WALK_DISTANCE).limit(_WALK_FETCH), also if with_also else None)
+            if key is not None:
+                statement = self._walks.put(key, compile_lean(statement, await dialect_of(session), _WALK_VALUES) or statement)
         parameters = {"walk_lat": lat, "walk_lon": lon, "walk_reach": reach, "walk_fetch": fetch}
-        rows, remote = _candidates(await session.execute(statement, parameters, execution_options=BY_NAME))
+        if isinstance(statement, Lean):
+            rows, remote = _candidates(await statement.fetch(session, parameters))
+        else:
+            rows, remote = _candidates(await session.execute(statement, parameters, execution_options=BY_NAME))
         if len(rows) < fetch:
             return Walk([row for row in rows if row.sphere_m <= reach], math.inf, remote)  # the whole box was read
         horizon = sphere_horizon(lat, lon, rows[-1].sphere_m, within_m)
@@ -337,7 +354,9 @@ class SqliteBackend(SearchBackend):
         words = table("search_location_words", column("rowid"), column("words"))
         return S.location_id.in_(select(words.c.rowid).where(words.c.words.like(f"%{word}%")))
 
-    async def nearest(self, session, base, lat, lon, *, within_m, beyond_m, limit, also=None, shape=None):  # noqa: ANN001
+    async def nearest(self, session, compose, lat, lon, *, within_m, beyond_m, limit, with_also=False, shape=None):  # noqa: ANN001
+        base, also = compose()
+        also = also if with_also else None
         distance = self.sphere_distance(lat, lon)
         step = max(self.FIRST_STEP_M, beyond_m * 1.5)
         remote: list[Any] | None = None

@@ -236,19 +236,23 @@ class Search:
         shape = where_shape([*self.listing_where, *self.location_where])
         if shape is not None:
             shape = (shape, wanted, after is None, query.remote, query.remote_telehealth, query.place.state if query.place else None)
-        kept = _WALKS.get(shape)
-        if kept is None:
-            base = select(*_ROW).where(*self.listing_where, *self.location_where)
-            kept = _WALKS.put(shape, (base, self._remote_rows(base, wanted) if after is None else None))
-        base, also = kept
+        # The walk's selects are composed only when the backend has no statement of this shape kept.
+        def compose() -> tuple[Any, Any]:
+            kept = _WALKS.get(shape)
+            if kept is None:
+                base = select(*_ROW).where(*self.listing_where, *self.location_where)
+                kept = _WALKS.put(shape, (base, self._remote_rows(base, wanted) if after is None else None))
+            return kept
+
+        with_also = after is None and query.remote and not query.remote_telehealth
         remote: list[Any] | None = None
         fetch = wanted + 8
         while True:
             walk = await self.backend.nearest(
-                self.session, base, lat, lon, within_m=reach, beyond_m=after_distance / (1 + SPHERE_ERROR), limit=fetch, also=also, shape=shape
+                self.session, compose, lat, lon, within_m=reach, beyond_m=after_distance / (1 + SPHERE_ERROR), limit=fetch, with_also=with_also, shape=shape
             )
-            if also is not None:
-                remote, also = walk.remote, None
+            if with_also:
+                remote, with_also = walk.remote, False
             exhausted = walk.horizon_m == math.inf
             # No location left unfetched can be nearer than this on the ellipsoid.
             horizon = walk.horizon_m * (1 - SPHERE_ERROR)
