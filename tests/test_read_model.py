@@ -14,11 +14,11 @@ from factories import account, changing, create, listing, location
 from sqlalchemy import event, select, update
 from test_verification import CLINICIAN, ORG, FakeRegistry, verified_listing  # noqa: F401
 
+from directory import lean
 from directory.columns import utcnow
 from directory.database import Database
 from directory.listings import readcount, readmodel
 from directory.listings.models import Provider
-from directory.search import lean
 from directory.seeding import SEED_DIR, load_taxonomy
 
 CSV = Path(__file__).resolve().parents[1] / "seed" / "import-template.csv"

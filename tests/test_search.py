@@ -453,8 +453,8 @@ async def test_searches_of_one_shape_reuse_its_statements_yet_each_keeps_its_own
     """The walk's statements are kept by shape (the conditions' SQL and values): the same search
     again reuses them, and a search differing in a value only (another condition, another state's
     telehealth-only listings) gets its own answer, not the earlier one's."""
+    from directory.lean import Lean
     from directory.search import matching
-    from directory.search.lean import Lean
 
     backend = client.app.state.search.backend
     if backend.name == "postgis":
@@ -510,9 +510,9 @@ async def test_a_walk_run_on_the_driver_reads_what_sqlalchemy_reads(client, back
         pytest.skip("the walk runs on the driver on PostgreSQL only")
     from sqlalchemy import select
 
+    from directory.lean import compile_lean
     from directory.listings.readmodel import search_location
     from directory.search import backends, matching
-    from directory.search.lean import compile_lean
 
     S = search_location.c
     first = await publish(client, "Trauma care", offset(NYC, 1), offset(NYC, 2), conditions=["ptsd"])
@@ -580,7 +580,7 @@ async def test_a_walk_on_the_driver_that_finds_its_connection_dead_is_a_503_and_
 async def test_where_the_driver_path_cannot_be_built_sqlalchemy_runs_the_kept_walk(client, monkeypatch):
     """Should SQLAlchemy's compiled form not be readable (its internals moved), the kept walk runs
     through SQLAlchemy as before: the same answers."""
-    from directory.search import lean
+    from directory import lean
 
     def unreadable(*args: Any) -> None:
         raise AttributeError("'SQLCompiler' object has no attribute '_bind_processors'")

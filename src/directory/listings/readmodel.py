@@ -22,20 +22,18 @@ import json
 import uuid
 import zlib
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, SmallInteger, String, Table, Text, Uuid, delete, false, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from directory.collector import bulk_work
-from directory.columns import BigKey, UTCDateTime, utcnow
-from directory.errors import NotFound
+from directory.columns import BigKey, UTCDateTime
 from directory.listings import presenters
 from directory.listings.models import ACCESSIBILITY_LABELS, AccessibilityFeature, Credential, PaymentOption, Provider, ProviderStatus, Route, Specialty
-from directory.listings.queries import as_uuid, full_listing
+from directory.listings.queries import full_listing
 from directory.listings.readwords import add_terms, folded, name_terms, search_term, words_index  # noqa: F401 (search_term re-exported)
 from directory.listings.schemas import LocationSummary, ProviderSummary, TaxonomyRef
 from directory.taxonomy.models import Condition, Service, spoken
@@ -367,24 +365,6 @@ async def reindex(
         await connection.run_sync(lambda sync: words_index(Session(bind=sync), search_location, "rebuild"))
         await connection.commit()
     return done
-
-
-async def published_document(
-    session: AsyncSession | AsyncConnection, key: str, stale_after: timedelta, unconfirmed_after: timedelta = timedelta(days=180)
-) -> tuple[bytes, int]:
-    """The stored public document of a published listing, by id or slug, and its version: one
-    indexed row. What anonymous callers and partner keys read; its ``stale`` and ``unconfirmed``
-    flags are decided now."""
-    documents = listing_document.c
-    provider_id = as_uuid(key)
-    where = documents.provider_id == provider_id if provider_id else documents.slug == key
-    row = (await session.execute(select(documents.document, documents.version, documents.stale_from, documents.confirmed_at).where(where))).first()
-    if row is None:
-        raise NotFound(f"no listing {key}")
-    now = utcnow()
-    stale = row.stale_from is not None and row.stale_from < now - stale_after
-    unconfirmed = row.confirmed_at is None or row.confirmed_at < now - unconfirmed_after
-    return decided(row.document, stale, unconfirmed).encode(), row.version
 
 
 def decided(document: str, stale: bool, unconfirmed: bool) -> str:

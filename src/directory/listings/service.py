@@ -49,8 +49,8 @@ from directory.listings.held import Decision, PendingChange, PendingChangePublic
 from directory.listings.history import HistoryEntry, HistoryPage
 from directory.listings.models import ListingChange, Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
 from directory.listings.placement import PlacedLocation, Placement
+from directory.listings.published import published_document
 from directory.listings.queries import by_key, full_listing
-from directory.listings.readmodel import published_document
 from directory.listings.schemas import (
     ClinicianCreate,
     ClinicianPublic,

@@ -40,9 +40,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import UserDefinedType
 
+from directory.lean import Lean, compile_lean, dialect_of
 from directory.listings.readmodel import search_location
 from directory.search.bounds import EARTH_RADIUS_M, Box, box_around, planar_reach, ring_boxes, sphere_horizon
-from directory.search.lean import Lean, compile_lean, dialect_of
 from directory.search.shapes import Shapes
 
 S = search_location.c
@@ -262,7 +262,7 @@ class PostgisBackend(SearchBackend):
         # A walk in plain degrees proves a narrower disc on the sphere: take more to prove ``limit``.
         proven = within_m / (math.radians(reach) * EARTH_RADIUS_M)
         fetch = math.ceil(limit / max(proven, 0.05)) + 4
-        # The same shape walks with the same statement, run on the driver itself (``search.lean``):
+        # The same shape walks with the same statement, run on the driver itself (``directory.lean``):
         # nothing composed, nothing compiled (a later page's own threshold is not kept).
         key = (shape, with_also) if shape is not None and beyond_m <= 0 else None
         statement = self._walks.get(key)

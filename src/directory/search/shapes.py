@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, true
 
+from directory.lean import Shapes as Shapes  # kept by shape: the bounded map lives with the driver's path
+
 
 def where_shape(conditions: Iterable[ColumnElement[bool]]) -> Hashable | None:
     """The conditions' SQL and bound values as one hashable key; None when they cannot be keyed
@@ -32,23 +34,3 @@ def where_shape(conditions: Iterable[ColumnElement[bool]]) -> Hashable | None:
 
 def _frozen(value: Any) -> Any:
     return tuple(_frozen(each) for each in value) if isinstance(value, list | tuple) else value
-
-
-class Shapes:
-    """A bounded map from shape to statements: the oldest entry goes when it is full. A walk's
-    statements take about 15 kB (tracemalloc over the bench's searches A): 256 shapes, about 4 MB
-    per worker."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._kept: dict[Hashable, Any] = {}
-
-    def get(self, shape: Hashable | None) -> Any:
-        return None if shape is None else self._kept.get(shape)
-
-    def put(self, shape: Hashable | None, value: Any) -> Any:
-        if shape is not None:
-            if len(self._kept) >= self.size:
-                del self._kept[next(iter(self._kept))]
-            self._kept[shape] = value
-        return value

@@ -19,7 +19,7 @@ import functools
 import logging
 import sys
 from collections import namedtuple
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,28 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from directory.errors import database_unreachable
-from directory.search.shapes import Shapes
+
+
+class Shapes:
+    """A bounded map from a key (a search's shape, a statement's structure or text) to what was built
+    for it: the oldest entry goes when it is full. A walk's SQLAlchemy statements take about 15 kB
+    (tracemalloc over the bench's searches A): 256 shapes, about 4 MB per worker; a statement
+    compiled for the driver, a few hundred bytes (its text is shared)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._kept: dict[Hashable, Any] = {}
+
+    def get(self, shape: Hashable | None) -> Any:
+        return None if shape is None else self._kept.get(shape)
+
+    def put(self, shape: Hashable | None, value: Any) -> Any:
+        if shape is not None:
+            if len(self._kept) >= self.size:
+                del self._kept[next(iter(self._kept))]
+            self._kept[shape] = value
+        return value
+
 
 log = logging.getLogger("directory")
 
@@ -104,6 +125,27 @@ class Lean:
             if convert is not None:
                 found.append((position, convert))
         return tuple(found)
+
+
+class Kept:
+    """A statement written once (its changing values named parameters), run on the driver where
+    the database allows and through SQLAlchemy elsewhere: for the hot reads of one row or a few."""
+
+    _UNTRIED = object()
+
+    def __init__(self, statement: ClauseElement, *changing: str) -> None:
+        self.statement = statement
+        self.changing = changing
+        self._lean: dict[str, Lean | None] = {}
+
+    async def rows(self, session: AsyncSession | AsyncConnection, values: dict[str, Any]) -> list[Any]:
+        dialect = await dialect_of(session)
+        lean = self._lean.get(dialect.name, Kept._UNTRIED)
+        if lean is Kept._UNTRIED:
+            lean = self._lean[dialect.name] = compile_lean(self.statement, dialect, self.changing)
+        if isinstance(lean, Lean):
+            return await lean.fetch(session, values)
+        return list(await session.execute(self.statement, values))
 
 
 async def _forget_connections(connection: AsyncConnection, error: BaseException) -> None:
