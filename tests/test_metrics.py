@@ -6,6 +6,7 @@ import gc
 import json
 import logging
 import threading
+import time
 
 from conftest import app_for
 from factories import create
@@ -124,7 +125,30 @@ async def test_the_start_up_heap_is_frozen_and_every_collection_is_timed(setting
         before = _value_or_zero((await client.get("/metrics")).text, metric, generation="2")
         gc.collect()
         assert _value((await client.get("/metrics")).text, metric, generation="2") >= before + 1
+        assert _value((await client.get("/metrics")).text, "directory_gc_pause_cpu_seconds_count", generation="2") >= before + 1
     assert gc.get_freeze_count() == 0
+
+
+def test_a_collection_s_cpu_time_leaves_out_the_time_the_worker_was_descheduled():
+    """The pause on the clock is what a request waits; the CPU time is the collector's own work. A
+    worker descheduled in the middle of a collection (here: the thread sleeps between the two
+    callbacks) waits long on the clock for a collection that did little."""
+    from prometheus_client import REGISTRY
+
+    from directory.collector import CollectorWatch
+
+    def over_20ms(metric: str) -> float:
+        count = REGISTRY.get_sample_value(f"{metric}_count", {"generation": "1"}) or 0
+        return count - (REGISTRY.get_sample_value(f"{metric}_bucket", {"generation": "1", "le": "0.02"}) or 0)
+
+    before = over_20ms("directory_gc_pause_seconds"), over_20ms("directory_gc_pause_cpu_seconds")
+    watch = CollectorWatch()
+    watch("start", {"generation": 1})
+    time.sleep(0.05)
+    watch("stop", {"generation": 1, "collected": 0, "uncollectable": 0})
+    watch.flush()
+    assert over_20ms("directory_gc_pause_seconds") == before[0] + 1
+    assert over_20ms("directory_gc_pause_cpu_seconds") == before[1]
 
 
 def test_a_collection_during_a_metrics_update_does_not_wait_on_the_metrics():

@@ -119,6 +119,7 @@ def test_the_benchmark_runs_end_to_end_on_a_small_directory(tmp_path):
     assert all(each["cpu_ms"] > 0 for each in figures.values()), figures
     # The workers' collections, read from their shared pause histogram: a run allocates enough for some.
     assert results["gc"]["collections"] > 0 and 0 <= results["gc"]["over_20ms"] <= results["gc"]["collections"]
+    assert 0 <= results["gc"]["over_20ms_cpu"] <= results["gc"]["collections"]
     # The CSV import's rate, measured on a scratch database: every listing of the file created.
     assert results["import"]["listings"] == 60 and results["import"]["rows"] >= 60 and results["import"]["rows_per_s"] > 0
     assert "CSV import: " in done.stdout and "rows/s" in done.stdout
