@@ -486,8 +486,9 @@ async def test_searches_of_one_shape_reuse_its_statements_yet_each_keeps_its_own
 def test_a_shape_names_the_conditions_sql_and_values_and_gives_up_on_what_cannot_be_keyed():
     from sqlalchemy import bindparam, literal_column
 
+    from directory.lean import Shapes
     from directory.listings.readmodel import search_location
-    from directory.search.shapes import Shapes, where_shape
+    from directory.search.shapes import where_shape
 
     S = search_location.c
     assert where_shape([S.accepting == True]) == where_shape([S.accepting == True])  # noqa: E712

@@ -174,6 +174,10 @@ def _row(names: tuple[str, ...]) -> type:
     return namedtuple("LeanRow", names, rename=True)  # type: ignore[misc]
 
 
+_warned = False
+"""Whether the fallback to SQLAlchemy has been logged (once per process)."""
+
+
 def compile_lean(statement: ClauseElement, dialect: Dialect, changing: Iterable[str]) -> Lean | None:
     """The statement ready for the driver, the values named in ``changing`` left to each run; None
     when the dialect does not take positional ``$n`` parameters or the statement has no cache key
@@ -191,9 +195,6 @@ def compile_lean(statement: ClauseElement, dialect: Dialect, changing: Iterable[
             _warned = True
             log.warning("kept statements run through SQLAlchemy: its compiled form could not be read (%s: %s)", type(error).__name__, error)
         return None
-
-
-_warned = False
 
 
 def _compile(statement: ClauseElement, key: Any, dialect: Dialect, changing: set[str]) -> Lean | None:

@@ -40,10 +40,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import UserDefinedType
 
-from directory.lean import Lean, compile_lean, dialect_of
+from directory.lean import Lean, Shapes, compile_lean, dialect_of
 from directory.listings.readmodel import search_location
 from directory.search.bounds import EARTH_RADIUS_M, Box, box_around, planar_reach, ring_boxes, sphere_horizon
-from directory.search.shapes import Shapes
 
 S = search_location.c
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, and_, func, literal, literal_column, select, true, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directory.lean import Shapes
 from directory.listings.readmodel import SAMPLED, search_location
 from directory.search import filters
 from directory.search.backends import BY_NAME, RADIUS_TOLERANCE_M, SPHERE_ERROR, SearchBackend
@@ -29,7 +30,7 @@ from directory.search.ordering import keyed
 from directory.search.present import Hit, Ranked, ranked_hits
 from directory.search.query import SearchQuery
 from directory.search.schemas import Facets
-from directory.search.shapes import Shapes, where_shape
+from directory.search.shapes import where_shape
 
 S = search_location.c
 #: What a walk and a page read of each row: ids and position first, then the hit's ready JSON.
@@ -210,13 +211,11 @@ class Search:
             self.beyond = self.beyond[: max(0, min(BEYOND_HITS, query.limit - sum(hit.distance_m is not None for hit in hits)))]
         return hits[: query.limit], len(hits) > query.limit
 
-    def _remote_rows(self, base: Any, wanted: int) -> Any | None:
+    def _remote_rows(self, base: Any, wanted: int) -> Any:
         """The telehealth-only listings serving the searcher's state, for the walk to read in its own
-        statement (None when remote hits are not these alone, or on a later page): the walk's own
-        rows and filters (``base``), without a place."""
+        statement (when remote hits are these alone, on the first page): the walk's own rows and
+        filters (``base``), without a place."""
         query = self.query
-        if not query.remote or query.remote_telehealth:
-            return None
         assert query.place is not None and query.place.state is not None
         return base.add_columns(_NO_DISTANCE).where(_NO_PLACE, filters.serves_state(query.place.state)).order_by(*_BY_NAME).limit(wanted)
 
@@ -241,10 +240,12 @@ class Search:
             kept = _WALKS.get(shape)
             if kept is None:
                 base = select(*_ROW).where(*self.listing_where, *self.location_where)
-                kept = _WALKS.put(shape, (base, self._remote_rows(base, wanted) if after is None else None))
+                kept = _WALKS.put(shape, (base, self._remote_rows(base, wanted) if reads_remote else None))
             return kept
 
-        with_also = after is None and query.remote and not query.remote_telehealth
+        # On the first page the telehealth-only listings come in the walk's own statement (the
+        # first walk's: a wider walk after it need not read them again).
+        reads_remote = with_also = after is None and query.remote and not query.remote_telehealth
         remote: list[Any] | None = None
         fetch = wanted + 8
         while True:

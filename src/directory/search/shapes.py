@@ -15,8 +15,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, true
 
-from directory.lean import Shapes as Shapes  # kept by shape: the bounded map lives with the driver's path
-
 
 def where_shape(conditions: Iterable[ColumnElement[bool]]) -> Hashable | None:
     """The conditions' SQL and bound values as one hashable key; None when they cannot be keyed
