@@ -367,3 +367,45 @@ async def test_a_rebuild_by_several_jobs_in_small_batches_writes_the_same_read_m
     assert written == len(names) and await snapshot(database) == alone
     assert [done for done, _ in seen] == sorted(done for done, _ in seen) and seen[-1] == (len(names), len(names))
     assert len(alone[1]) == len(names)
+
+
+async def test_counting_statements_kept_by_shape_take_each_search_its_own_point(client):
+    """Totals, facets and the exact radius's exclusions run as statements kept by the search's shape:
+    a search of that shape at another point runs them with its own point and its own exclusions,
+    and counts what statements built afresh count."""
+    from test_search import NYC, offset, publish
+
+    from directory.search import shapes
+    from directory.search.geodesy import geodesic_m
+
+    centres = [NYC, offset(NYC, 6), offset(NYC, 3)]
+    points = [offset(NYC, miles) for miles in range(12)]
+    # Just outside each of the first two circles on the ellipsoid, inside on the sphere (east-west the
+    # ellipsoid's miles are longer here): the exact radius leaves it out, a different one for each.
+    points += [offset(centre, 3.005) for centre in centres[:2]]
+    for n, point in enumerate(points):
+        await publish(client, f"Mile {n}", point, conditions=["ptsd"] if n % 2 else ["ocd"])
+
+    def expected(centre: tuple[float, float]) -> tuple[int, dict[str, int]]:
+        """PTSD's matches; a condition's count is what ticking it too gives (PTSD or it)."""
+        near = [n for n, point in enumerate(points) if geodesic_m(*centre, *point) <= 3 * 1609.344 + 0.001]
+        ptsd = sum(n % 2 for n in near)
+        return ptsd, {"ptsd": ptsd, "ocd": len(near)}
+
+    def answer(page: dict) -> tuple[int, dict[str, int]]:
+        return page["total"], {entry["value"]: entry["count"] for entry in page["facets"]["condition"] if entry["value"] in ("ptsd", "ocd")}
+
+    async def counted(centre: tuple[float, float]) -> tuple[int, dict[str, int]]:
+        params = {"lat": centre[0], "lon": centre[1], "radius": 3, "unit": "mi", "condition": "ptsd", "total": "true", "facets": "true"}
+        response = await client.get("/v1/search", params=params)
+        assert response.status_code == 200, response.text
+        return answer(response.json())
+
+    first = await counted(centres[0])
+    kept = len(shapes._COUNTING._kept)
+    answers = [first] + [await counted(centre) for centre in centres[1:]]
+    assert len(shapes._COUNTING._kept) == kept, "a search of the same shape composed its counting statements again"
+    assert answers == [expected(centre) for centre in centres]
+    assert len({total for total, _ in answers}) == 3
+    shapes._COUNTING._kept.clear()
+    assert await counted(centres[1]) == answers[1]

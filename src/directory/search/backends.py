@@ -42,7 +42,7 @@ from sqlalchemy.types import UserDefinedType
 
 from directory.lean import Lean, Shapes, compile_lean, dialect_of
 from directory.listings.readmodel import search_location
-from directory.search.bounds import EARTH_RADIUS_M, Box, box_around, planar_reach, ring_boxes, sphere_horizon
+from directory.search.bounds import EARTH_RADIUS_M, RING_STRIPS, Box, box_around, planar_reach, ring_boxes, sphere_horizon
 
 S = search_location.c
 
@@ -74,6 +74,10 @@ class SearchBackend:
     """What differs between the databases. Subclasses implement each primitive."""
 
     name: str
+    #: The names of the bound values that differ between searches of one shape: those of the
+    #: searched point and of the exact radius's exclusions. A statement kept for a shape
+    #: (``shapes.split_shape``) is run with the current search's values for these.
+    changing: frozenset[str] = frozenset({"near_outside"})
 
     def sphere_distance(self, lat: float, lon: float) -> ColumnElement[float]:
         """Metres from the point to the location on the mean sphere."""
@@ -94,8 +98,8 @@ class SearchBackend:
         raise NotImplementedError
 
     def not_among(self, column: Any, values: list[int]) -> ColumnElement[bool]:
-        """The column's value is none of these (a short list)."""
-        return column.not_in(values)
+        """The column's value is none of these (a short list: the locations an exact radius leaves out)."""
+        return column.not_in(bindparam("near_outside", values, type_=column.type, expanding=True))
 
     def json_values(self, column: Any) -> Any:
         """A table of the elements of a JSON array stored as text, with one text column ``value``, for GROUP BY."""
@@ -195,6 +199,7 @@ class PostgisBackend(SearchBackend):
     geometry's in plain degrees where that can be bounded on the sphere, the geography's elsewhere."""
 
     name = "postgis"
+    changing = frozenset({"point_lat", "point_lon", "ring_strips", "near_outside"})
     _geog = literal_column("search_location.geog")
     _geom = _GEOM
 
@@ -204,7 +209,8 @@ class PostgisBackend(SearchBackend):
         bytes each (their text is shared by the shapes of one structure)."""
 
     def _point(self, lat: float, lon: float) -> Any:
-        return func.geography(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
+        # Named: the searched point's values are the ones a kept statement takes anew (``changing``).
+        return func.geography(func.ST_SetSRID(func.ST_MakePoint(bindparam("point_lon", lon, Float), bindparam("point_lat", lat, Float)), 4326))
 
     def sphere_distance(self, lat: float, lon: float) -> ColumnElement[float]:
         return self._geog.op("<->", return_type=Float())(self._point(lat, lon))
@@ -222,12 +228,12 @@ class PostgisBackend(SearchBackend):
         # whole disc, get a distance. One parameter keeps the statement's text the same for every
         # search, so each connection prepares and plans it once.
         envelopes = [f"SRID=4326;POLYGON(({b.west!r} {b.south!r},{b.west!r} {b.north!r},{b.east!r} {b.north!r},{b.east!r} {b.south!r},{b.west!r} {b.south!r}))" for b in boxes]
-        strips = self._geom.op("&&")(any_(cast(bindparam(None, envelopes, type_=ARRAY(Text)), _GeometryArray())))
+        strips = self._geom.op("&&")(any_(cast(bindparam("ring_strips", envelopes, type_=ARRAY(Text)), _GeometryArray())))
         return and_(strips, super().ring(lat, lon, inner_m, outer_m))
 
     def not_among(self, column: Any, values: list[int]) -> ColumnElement[bool]:
         # One array parameter, whatever the list's length: the same statement text every time.
-        return column != all_(bindparam(None, values, type_=ARRAY(BigInteger)))
+        return column != all_(bindparam("near_outside", values, type_=ARRAY(BigInteger)))
 
     def inside(self, box: Box) -> ColumnElement[bool]:
         # && is the index test; ST_Covers keeps points exactly on the edges. Written as SQL with its
@@ -291,6 +297,10 @@ class SqliteBackend(SearchBackend):
 
     name = "sqlite"
     FIRST_STEP_M = 8_000.0
+    changing = frozenset(
+        {"sphere_lat", "sphere_lon", "sphere_cos", "south", "north", "west0", "east0", "west1", "east1", "near_outside"}
+        | {f"{side}{i}" for side in "snwe" for i in range(2 * RING_STRIPS)}
+    )
 
     #: The haversine distance in SQLite's math functions, written once: the point comes as bound
     #: parameters (the statement's text, and so its compilation, stays the same), and the expression

@@ -56,6 +56,7 @@ from directory.search.filters import Faceted
 from directory.search.narrow import narrow_or_wide
 from directory.search.query import SearchQuery
 from directory.search.schemas import FacetCount, Facets
+from directory.search.shapes import run_kept
 
 S = search_location.c
 #: Price bands: listings whose cheapest infusion is at most this (whole USD).
@@ -101,10 +102,18 @@ async def count_facets(
         return and_(true(), *(f.predicate for f in own if family in f.families))
 
     narrowed = tuple(sorted({family for f in own for family in f.families}))
-    row_columns = _row_columns(narrowed, others, ticked)
-    # Read from the narrow rows (unless a filter reads the wide rows' words).
-    rows = narrow_or_wide(union_all(*(select(*row_columns).where(part) for part in wider)) if len(wider) > 1 else select(*row_columns).where(wider[0])).cte("facet_rows")
     tail = _tail(backend, narrowed, tuple(query.specialties), tuple(query.credentials))
+
+    def build() -> Any:
+        row_columns = _row_columns(narrowed, others, ticked)
+        # Read from the narrow rows (unless a filter reads the wide rows' words).
+        rows = narrow_or_wide(union_all(*(select(*row_columns).where(part) for part in wider)) if len(wider) > 1 else select(*row_columns).where(wider[0])).cte("facet_rows")
+        # The CTEs named up front, in the order they build on each other (the statement reaches them by name).
+        return tail.statement.add_cte(rows, *tail.ctes)
+
+    # Kept by shape: everything but the rows' conditions and the facets' own filters is the tail's.
+    kind = ("facets", backend.name, len(wider), tuple(tuple(sorted(f.families)) for f in own), narrowed, tuple(query.specialties), tuple(query.credentials))
+    result = await run_kept(session, backend.changing, kind, [*wider, *(f.predicate for f in own)], build)
     groups = {
         "condition": _groups(bits["conditions"], below["condition"]),
         "service": _groups(bits["services"], below["service"]),
@@ -114,17 +123,17 @@ async def count_facets(
     found: dict[str, list[FacetCount]] = {kind: [] for kind in Facets.model_fields}
     total = 0
     by_mask: dict[str, list[tuple[int, int, int]]] = {family: [] for family in tail.masked}
-    # The CTEs named up front, in the order they build on each other (the statement reaches them by name).
-    for row in await session.execute(tail.statement.add_cte(rows, *tail.ctes)):
-        name, values = row[0], list(row[2:])
+    for row in result:
+        name = row[0]
         if name.startswith("mask_"):
             by_mask[name[5:]].append((int(row[1] or 0), row[2] or 0, row[3] or 0))
             continue
+        values = list(row[2:])
         if name == "sums":
             total = values[0] or 0
             found_counts = zip(tail.plain, values[1:], strict=False)
         elif row[1] is not None:
-            found[name].append(FacetCount(value=row[1], count=row[2]))
+            found[name].append(FacetCount.model_construct(value=row[1], count=row[2]))
             continue
         else:
             n = len(tail.tested[name])
@@ -134,7 +143,7 @@ async def count_facets(
             found_counts = zip([(name, value) for value in tail.tested[name]], union, strict=True)
         for (family, value), count in found_counts:
             if count:
-                found[family].append(FacetCount(value=value, count=count))
+                found[family].append(FacetCount.model_construct(value=value, count=count))
     for family, counted in by_mask.items():
         found[family] += _mask_counts(counted, groups[family])
     for family, counts in found.items():
@@ -313,26 +322,44 @@ def _mask_counts(counted: list[tuple[int, int, int]], groups: dict[str, int]) ->
     """Each value's count from the counts per mask (listings with that mask, and those of them a
     ticked value lets through): ticking a value gives the listings with it or with a ticked value;
     shown only if some have it. A one-bit value adds up its bit's counts (each mask's bits taken
-    once); a group of bits tests each mask."""
+    once); a group of bits, the counts of the masks that meet it, which are first added up by their
+    bits within the groups' own (a few of them, against a thousand masks near a city)."""
+    cover = 0
+    for group in groups.values():
+        if group & (group - 1):
+            cover |= group
     per_bit: dict[int, list[int]] = {}
+    per_cover: dict[int, list[int]] = {}
+    now = 0
     for mask, count, own in counted:
+        now += own
         rest = mask
         while rest:
             low = rest & -rest
-            sums = per_bit.setdefault(low, [0, 0])
-            sums[0] += count
-            sums[1] += own
+            sums = per_bit.get(low)
+            if sums is None:
+                per_bit[low] = [count, own]
+            else:
+                sums[0] += count
+                sums[1] += own
             rest ^= low
-    now = sum(own for _, _, own in counted)
+        if mask & cover:
+            sums = per_cover.get(mask & cover)
+            if sums is None:
+                per_cover[mask & cover] = [count, own]
+            else:
+                sums[0] += count
+                sums[1] += own
     found = []
     for value, group in groups.items():
         if group & (group - 1) == 0:
             having, both = per_bit.get(group, (0, 0))
         else:
-            having = sum(count for mask, count, _ in counted if mask & group)
-            both = sum(own for mask, _, own in counted if mask & group)
+            having = sum(count for mask, (count, _) in per_cover.items() if mask & group)
+            both = sum(own for mask, (_, own) in per_cover.items() if mask & group)
         if having:
-            found.append(FacetCount(value=value, count=having + now - both))
+            # Counted here from the database's integers: nothing to validate.
+            found.append(FacetCount.model_construct(value=value, count=having + now - both))
     return found
 
 

@@ -30,7 +30,7 @@ from directory.search.ordering import keyed
 from directory.search.present import Hit, Ranked, ranked_hits
 from directory.search.query import SearchQuery
 from directory.search.schemas import Facets
-from directory.search.shapes import where_shape
+from directory.search.shapes import run_kept, where_shape
 
 S = search_location.c
 #: What a walk and a page read of each row: ids and position first, then the hit's ready JSON.
@@ -138,16 +138,11 @@ class Search:
         # rows (read once for both: the copies of this search share it).
         outside = self._outside.get(radius)
         if outside is None:
-            band = await self.session.execute(
-                narrow_or_wide(
-                    select(S.location_id, S.latitude, S.longitude).where(
-                        *self.plain_listing, *self.plain_location, self.backend.ring(lat, lon, radius * (1 - SPHERE_ERROR), radius * (1 + SPHERE_ERROR))
-                    )
-                ),
-                execution_options=BY_NAME,
-            )
+            ring = [*self.plain_listing, *self.plain_location, self.backend.ring(lat, lon, radius * (1 - SPHERE_ERROR), radius * (1 + SPHERE_ERROR))]
+            band = await run_kept(self.session, self.backend.changing, "band", ring, lambda: narrow_or_wide(select(S.location_id, S.latitude, S.longitude).where(*ring)))
             outside = self._outside[radius] = [row.location_id for row in band if self.distance(row.latitude, row.longitude) > radius + RADIUS_TOLERANCE_M]
-        return and_(reach, self.backend.not_among(S.location_id, outside)) if outside else reach
+        # The exclusions even when there are none: one statement shape whatever the point.
+        return and_(reach, self.backend.not_among(S.location_id, outside))
 
     def _remote(self, near: ColumnElement[bool]) -> ColumnElement[bool]:
         """Rows of the remote hits: listings serving the searcher's state by telehealth that have no
@@ -380,10 +375,12 @@ class Search:
                 count += (await self.session.execute(narrow_or_wide(remote))).scalar_one()
             return count
         parts = await self.matching_parts()
-        if len(parts) == 1:
-            statement = select(func.count(func.distinct(S.provider_id))).where(parts[0])
-        else:
+
+        def build() -> Any:
+            if len(parts) == 1:
+                return narrow_or_wide(select(func.count(func.distinct(S.provider_id))).where(parts[0]))
             rows = union_all(*(select(S.provider_id).where(part) for part in parts)).subquery()
-            statement = select(func.count(func.distinct(rows.c.provider_id)))
-        return (await self.session.execute(narrow_or_wide(statement))).scalar_one()
+            return narrow_or_wide(select(func.count(func.distinct(rows.c.provider_id))))
+
+        return (await run_kept(self.session, self.backend.changing, ("total", len(parts)), parts, build)).scalar_one()
 

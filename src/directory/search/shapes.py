@@ -10,10 +10,13 @@ columns each: composing it and walking it for the key was about a tenth of the r
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, true
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from directory.lean import Shapes
 
 
 def where_shape(conditions: Iterable[ColumnElement[bool]]) -> Hashable | None:
@@ -32,3 +35,48 @@ def where_shape(conditions: Iterable[ColumnElement[bool]]) -> Hashable | None:
 
 def _frozen(value: Any) -> Any:
     return tuple(_frozen(each) for each in value) if isinstance(value, list | tuple) else value
+
+
+def split_shape(conditions: Iterable[ColumnElement[bool]], changing: frozenset[str]) -> tuple[Hashable, dict[str, Any]] | None:
+    """The conditions' shape leaving out the values bound under a name in ``changing`` (the searched
+    point, the locations an exact radius leaves out), and those values by name: a statement kept for
+    the shape runs with them, and every other value it holds is the shape's own. None when the
+    conditions cannot be keyed, or one of those names holds two values here."""
+    key = and_(true(), *conditions)._generate_cache_key()
+    if key is None:
+        return None
+    fixed, values = [], {}
+    for parameter in key.bindparams:
+        value = parameter.effective_value
+        if parameter.key not in changing:
+            fixed.append(_frozen(value))
+        elif values.setdefault(parameter.key, value) is not value and values[parameter.key] != value:
+            return None
+    try:
+        hash(shape := (key.key, tuple(fixed)))
+    except TypeError:
+        return None
+    return shape, values
+
+
+#: Counting statements (totals, facets, the exact radius's band) by their shape and kind.
+_COUNTING = Shapes(256)
+#: Read by position or by name only (see ``backends.BY_NAME``).
+_BY_NAME = {"_result_disable_adapt_to_context": True}
+
+
+async def run_kept(
+    session: AsyncSession | AsyncConnection, changing: frozenset[str], kind: Hashable, conditions: list[Any], build: Callable[[], Any]
+) -> Any:
+    """The result of the statement ``build`` makes of ``conditions`` (and of nothing else that differs
+    between searches of one ``kind``), kept for their shape: a later search of that shape runs the
+    same statement object with its own point and exclusions, nothing composed, narrowed or walked
+    again for SQLAlchemy's cache key."""
+    split = split_shape(conditions, changing)
+    if split is None:
+        return await session.execute(build(), execution_options=_BY_NAME)
+    shape, values = split
+    statement = _COUNTING.get((kind, shape))
+    if statement is None:
+        statement = _COUNTING.put((kind, shape), build())
+    return await session.execute(statement, values, execution_options=_BY_NAME)
