@@ -218,6 +218,10 @@ def _compile(statement: ClauseElement, key: Any, dialect: Dialect, changing: set
         else:
             value = state.parameters[name]
             arguments.append(value if convert is None else convert(value))
-    columns = compiled._result_columns
+    columns = [(column.keyname, column.type) for column in compiled._result_columns]
+    selected = getattr(statement, "selected_columns", None)
+    if selected is not None and len(selected) != len(columns):
+        # The compiled form also lists the columns of the statement's CTEs: its own are these.
+        columns = [(column.key, column.type) for column in selected]
     # The shapes of one structure share one text (an IN list's length aside).
-    return Lean(sys.intern(state.statement), tuple(arguments), tuple(places), _row(tuple(column.keyname for column in columns)), tuple(column.type for column in columns), dialect)
+    return Lean(sys.intern(state.statement), tuple(arguments), tuple(places), _row(tuple(name for name, _ in columns)), tuple(type_ for _, type_ in columns), dialect)

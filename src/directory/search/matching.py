@@ -382,5 +382,5 @@ class Search:
             rows = union_all(*(select(S.provider_id).where(part) for part in parts)).subquery()
             return narrow_or_wide(select(func.count(func.distinct(rows.c.provider_id))))
 
-        return (await run_kept(self.session, self.backend.changing, ("total", len(parts)), parts, build)).scalar_one()
+        return (await run_kept(self.session, self.backend.changing, ("total", len(parts)), parts, build))[0][0]
 
