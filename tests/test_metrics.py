@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 
+import pytest
 from conftest import app_for
 from factories import create
 from litestar.testing import AsyncTestClient
@@ -127,6 +128,18 @@ async def test_the_start_up_heap_is_frozen_and_every_collection_is_timed(setting
         assert _value((await client.get("/metrics")).text, metric, generation="2") >= before + 1
         assert _value((await client.get("/metrics")).text, "directory_gc_pause_cpu_seconds_count", generation="2") >= before + 1
     assert gc.get_freeze_count() == 0
+
+
+async def test_the_youngest_generation_is_collected_after_the_configured_number_of_objects(settings):
+    """While it serves, a worker collects its youngest generation after ``gc_young_threshold`` new
+    objects (what a request in flight holds is then not moved up to the full collections' reach at
+    Python's 700); the thresholds are as they were once it stops."""
+    before = gc.get_threshold()
+    async with AsyncTestClient(app=app_for(settings.model_copy(update={"gc_young_threshold": 4321}))):
+        assert gc.get_threshold() == (4321, before[1], before[2])
+    assert gc.get_threshold() == before
+    with pytest.raises(ValueError, match="gc_young_threshold"):
+        settings.model_validate({**settings.model_dump(), "gc_young_threshold": 10})
 
 
 def test_a_collection_s_cpu_time_leaves_out_the_time_the_worker_was_descheduled():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,7 @@ from directory import problems, tracing
 from directory.accounts.routes import AccountController
 from directory.accounts.service import AccountService
 from directory.accounts.standing import Standing
-from directory.collector import CollectorWatch, freeze_start_up_heap, thaw
+from directory.collector import CollectorWatch, freeze_start_up_heap, thaw, young_threshold
 from directory.consultations.delivery import Delivery
 from directory.consultations.routes import ConsultationController, ConsultationModerationController, WithdrawalController
 from directory.consultations.sealing import Sealer
@@ -221,10 +222,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         workers.append(asyncio.create_task(watch.work(), name="collection metrics"))
         if settings.gc_freeze:
             freeze_start_up_heap()
+        usual_thresholds = young_threshold(settings.gc_young_threshold)
         try:
             yield
         finally:
             watch.remove()
+            gc.set_threshold(*usual_thresholds)
             if settings.gc_freeze:
                 thaw()
             await stop_workers(workers, log)

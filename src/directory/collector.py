@@ -92,6 +92,13 @@ def freeze_start_up_heap() -> None:
     gc.freeze()
 
 
+def young_threshold(objects: int) -> tuple[int, int, int]:
+    """Collect the youngest generation after this many new objects; the previous thresholds back."""
+    usual = gc.get_threshold()
+    gc.set_threshold(objects, usual[1], usual[2])
+    return usual
+
+
 def thaw() -> None:
     """Give the frozen objects back to the collector (an app stopped within a longer-lived process,
     as in the tests, must not keep its heap out of reach)."""
