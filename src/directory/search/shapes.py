@@ -76,13 +76,14 @@ async def run_kept(
     between searches of one ``kind``). On PostgreSQL it is kept for their shape, run on the driver:
     a later search of that shape runs it with its own point and exclusions, nothing composed,
     narrowed or compiled again. Elsewhere (SQLite, whose time is its SQL's) it is built each time."""
-    split = split_shape(conditions, changing)
+    dialect = await dialect_of(session)
+    split = split_shape(conditions, changing) if dialect.paramstyle == "numeric_dollar" else None
     if split is not None:
         shape, values = split
         kept = _COUNTING.get((kind, shape))
         if kept is None:
             statement = build()
-            kept = compile_lean(statement, await dialect_of(session), values)
+            kept = compile_lean(statement, dialect, values)
             if kept is None:
                 return list(await session.execute(statement, execution_options=_BY_NAME))
             _COUNTING.put((kind, shape), kept)
