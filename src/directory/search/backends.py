@@ -42,7 +42,7 @@ from sqlalchemy.types import UserDefinedType
 
 from directory.lean import Lean, Shapes, compile_lean, dialect_of
 from directory.listings.readmodel import search_location
-from directory.search.bounds import EARTH_RADIUS_M, RING_STRIPS, Box, box_around, planar_reach, ring_boxes, sphere_horizon
+from directory.search.bounds import EARTH_RADIUS_M, Box, box_around, planar_reach, ring_boxes, sphere_horizon
 
 S = search_location.c
 
@@ -76,7 +76,7 @@ class SearchBackend:
     name: str
     #: The names of the bound values that differ between searches of one shape: those of the
     #: searched point and of the exact radius's exclusions. A statement kept for a shape
-    #: (``shapes.split_shape``) is run with the current search's values for these.
+    #: (``shapes.run_kept``, PostgreSQL only) is run with the current search's values for these.
     changing: frozenset[str] = frozenset({"near_outside"})
 
     def sphere_distance(self, lat: float, lon: float) -> ColumnElement[float]:
@@ -297,10 +297,6 @@ class SqliteBackend(SearchBackend):
 
     name = "sqlite"
     FIRST_STEP_M = 8_000.0
-    changing = frozenset(
-        {"sphere_lat", "sphere_lon", "sphere_cos", "south", "north", "west0", "east0", "west1", "east1", "near_outside"}
-        | {f"{side}{i}" for side in "snwe" for i in range(2 * RING_STRIPS)}
-    )
 
     #: The haversine distance in SQLite's math functions, written once: the point comes as bound
     #: parameters (the statement's text, and so its compilation, stays the same), and the expression

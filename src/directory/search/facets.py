@@ -112,7 +112,7 @@ async def count_facets(
         return tail.statement.add_cte(rows, *tail.ctes)
 
     # Kept by shape: everything but the rows' conditions and the facets' own filters is the tail's.
-    kind = ("facets", backend.name, len(wider), tuple(tuple(sorted(f.families)) for f in own), narrowed, tuple(query.specialties), tuple(query.credentials))
+    kind = ("facets", backend.name, len(wider), tuple(tuple(sorted(f.families)) for f in own), tuple(query.specialties), tuple(query.credentials))
     result = await run_kept(session, backend.changing, kind, [*wider, *(f.predicate for f in own)], build)
     groups = {
         "condition": _groups(bits["conditions"], below["condition"]),
