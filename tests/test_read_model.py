@@ -252,6 +252,23 @@ def test_a_condition_moves_to_the_narrow_rows_unless_it_reads_the_words():
     assert on_narrow(select(func.count()).where(S.words.contains("ketamine"))) is None
 
 
+async def test_a_row_s_words_hold_each_word_of_a_taxonomy_entry_once_and_free_text_still_finds_them(client, database):
+    # Three depressions under one parent repeat "depression", "depresion" and the parent's names.
+    created = await create(client, conditions=["major-depression", "treatment-resistant-depression", "bipolar-depression"])
+    async with database.reader() as session:
+        words = (await session.execute(select(readmodel.search_location.c.words))).scalar_one()
+    # The name, the description, three conditions, one service, the clinician, the location's note.
+    lines = words.split("\n")
+    assert len(lines) == 8 and lines[0] == "harbor ketamine clinic"
+    for line in lines[2:6]:
+        assert len(line.split()) == len(set(line.split())), f"a repeated word in {line!r}"
+        assert "depressed" in line.split() or line.startswith("ketamine iv")  # the parent's words too
+    # Words of an entry, its translation and the entry above it, each found by free text.
+    for word in ("depresion", "refractaria", "unipolar", "manic", "depressive", "ketamina"):
+        found = await client.get("/v1/search", params={"q": word})
+        assert [hit["provider"]["id"] for hit in found.json()["items"]] == [created["id"]], word
+
+
 async def test_counts_beyond_the_exact_limit_are_estimated_from_the_sample(settings):
     from conftest import empty_listings
     from litestar.testing import AsyncTestClient
