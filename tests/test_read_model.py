@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ADMIN
 from factories import account, changing, create, listing, location
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 from test_verification import CLINICIAN, ORG, FakeRegistry, verified_listing  # noqa: F401
 
 from directory import lean
@@ -267,6 +267,20 @@ async def test_a_row_s_words_hold_each_word_of_a_taxonomy_entry_once_and_free_te
     for word in ("depresion", "refractaria", "unipolar", "manic", "depressive", "ketamina"):
         found = await client.get("/v1/search", params={"q": word})
         assert [hit["provider"]["id"] for hit in found.json()["items"]] == [created["id"]], word
+
+
+async def test_a_rebuild_leaves_no_dead_rows_behind_on_postgresql(client, database, backend):
+    if backend != "postgres":
+        pytest.skip("VACUUM is PostgreSQL's: SQLite rewrites pages in place")
+    for number in range(3):
+        await create(client, name=f"Rebuilt Clinic {number}")
+    # Every row of the read model is replaced; the old ones must not wait for autovacuum.
+    await readmodel.reindex(database.write_engine)
+    async with database.reader() as session:
+        rows = await session.execute(
+            text("SELECT relname, n_dead_tup, last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname IN ('search_location', 'search_count', 'listing_document')")
+        )
+        assert sorted(tuple(row) for row in rows) == [("listing_document", 0, True), ("search_count", 0, True), ("search_location", 0, True)]
 
 
 async def test_counts_beyond_the_exact_limit_are_estimated_from_the_sample(settings):
