@@ -66,7 +66,8 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         "reindex",
         "rebuild the read model (search projection, stored listings) from the tables",
         "Rebuild the read model that search and listing reads use (the search projection and the stored "
-        "listing documents) from the listing tables, printing its progress. Safe while the server runs.",
+        "listing documents) from the listing tables, printing its progress; on PostgreSQL its tables are then "
+        "vacuumed and analysed (every row was replaced). Safe while the server runs.",
     )
     reindex.add_argument(
         "--jobs", type=int, default=None, choices=range(1, 9), metavar="N",
