@@ -113,6 +113,20 @@ def _progress(done: int, total: int) -> None:
         print(f"  read model: {done:,} of {total:,} listings", flush=True)
 
 
+async def vacuum_reused(url: str) -> None:
+    """A reused PostgreSQL database vacuumed and analysed before it is measured: the writes of earlier
+    runs (F's PATCHes) and any ``directory reindex`` left dead rows that searches walk until
+    autovacuum comes round (with autovacuum off, five rebuilds of 100k made A's statement ten times
+    slower). Not clustered again: that is the fresh load's (it locks the tables for minutes at 1M)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(_dsn(make_url(url)))
+    try:
+        await connection.execute("VACUUM ANALYZE")
+    finally:
+        await connection.close()
+
+
 async def _settle(url: str, postgres: bool) -> None:
     """Statistics for the planner; on PostgreSQL the projection ordered by its geometry index, so that
     nearby rows share pages, and the visibility map set so that index-only scans stay index-only."""

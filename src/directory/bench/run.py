@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from directory.bench import importing, serving
 from directory.bench.data import CONDITIONS, SERVICES, cities
-from directory.bench.load import load, prepare
+from directory.bench.load import load, prepare, vacuum_reused
 from directory.bench.raw import NAIVE_A, RAW_A, RAW_E, compiled_baselines, raw_a_arguments, raw_sql
 from directory.bench.sample import CONCURRENCY, drive
 from directory.bench.serving import ADMIN_TOKEN
@@ -153,8 +153,10 @@ async def bench(backend: str, listings: int, seconds: float, workers: int, url: 
     from directory.bench import wrk
 
     if os.environ.get("BENCH_REUSE") and await _loaded(url, listings):
-        print(f"reusing the {listings:,} listings already loaded", flush=True)
+        print(f"reusing the {listings:,} listings already loaded" + (" (vacuumed first)" if backend == "postgres" else ""), flush=True)
         load_seconds, reindex_rate = 0.0, None
+        if backend == "postgres":
+            await vacuum_reused(url)
     else:
         print(f"loading {listings:,} listings into {backend} ...", flush=True)
         await prepare(url)
