@@ -118,11 +118,17 @@ async def vacuum_reused(url: str) -> None:
     runs (F's PATCHes) and any ``directory reindex`` left dead rows that searches walk until
     autovacuum comes round (with autovacuum off, five rebuilds of 100k made A's statement ten times
     slower). Not clustered again: that is the fresh load's (it locks the tables for minutes at 1M)."""
+    await _postgres(url, "VACUUM ANALYZE")
+
+
+async def _postgres(url: str, *statements: str) -> None:
+    """Run these statements in turn on a connection of their own (outside a transaction)."""
     import asyncpg
 
     connection = await asyncpg.connect(_dsn(make_url(url)))
     try:
-        await connection.execute("VACUUM ANALYZE")
+        for statement in statements:
+            await connection.execute(statement)
     finally:
         await connection.close()
 
@@ -137,15 +143,7 @@ async def _settle(url: str, postgres: bool) -> None:
         finally:
             connection.close()
         return
-    import asyncpg
-
-    connection = await asyncpg.connect(_dsn(make_url(url)))
-    try:
-        await connection.execute("CLUSTER search_location USING ix_search_location_geom")
-        await connection.execute("CLUSTER search_count USING ix_search_count_geom")
-        await connection.execute("VACUUM ANALYZE")
-    finally:
-        await connection.close()
+    await _postgres(url, "CLUSTER search_location USING ix_search_location_geom", "CLUSTER search_count USING ix_search_count_geom", "VACUUM ANALYZE")
 
 
 async def _load_postgres(url: str, generated) -> None:  # noqa: ANN001
